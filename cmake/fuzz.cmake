@@ -1,0 +1,17 @@
+# bulwark_fuzz_target(NAME SOURCES <files> LIBS <libs>)
+# The fuzz preset builds a libFuzzer binary `fuzz_<NAME>`; every other build links the same
+# target source with a replay driver and registers a CTest that runs fuzz/corpus/<NAME>.
+function(bulwark_fuzz_target NAME)
+  cmake_parse_arguments(F "" "" "SOURCES;LIBS" ${ARGN})
+  set(corpus ${PROJECT_SOURCE_DIR}/fuzz/corpus/${NAME})
+  if(BULWARK_FUZZ)
+    add_executable(fuzz_${NAME} ${F_SOURCES})
+    target_link_libraries(fuzz_${NAME} PRIVATE ${F_LIBS})
+    target_link_options(fuzz_${NAME} PRIVATE -fsanitize=fuzzer)
+  else()
+    add_executable(fuzz_${NAME}_replay ${F_SOURCES} ${PROJECT_SOURCE_DIR}/fuzz/replay_main.cc)
+    target_link_libraries(fuzz_${NAME}_replay PRIVATE ${F_LIBS})
+    add_test(NAME fuzz.replay.${NAME} COMMAND fuzz_${NAME}_replay ${corpus})
+    set_tests_properties(fuzz.replay.${NAME} PROPERTIES LABELS "unit;fuzz" TIMEOUT 120)
+  endif()
+endfunction()

@@ -1,0 +1,107 @@
+// Drives the i8042 model with a hostile guest's port accesses and checks what a guest
+// driver relies on after every step: IBF never set, OBF and the IRQ lines agree with the
+// command byte, IRQ callbacks only on level changes, reads empty the output buffer, and a
+// reset is requested exactly when the guest pulses the reset line or writes the output port
+// with bit 0 clear.
+//
+// Input format, repeated until the bytes run out:
+//   op byte: bit 0 = write (else read); bits 3..1 = port offset (0..7; 0 is data, 4 is
+//   status/command, the rest decode nothing); bits 5..4 select the size (1, 1, 2, 4 bytes).
+//   A write takes the next byte as its value.
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <span>
+
+#include "monitor/legacy/i8042.h"
+
+namespace {
+
+using bulwark::legacy::I8042;
+
+void check(bool ok, const char* what) {
+  if (!ok) {
+    std::fprintf(stderr, "i8042 invariant broken: %s\n", what);
+    std::abort();
+  }
+}
+
+struct Harness {
+  uint64_t resets = 0;
+  bool kbd_line = false;
+  bool aux_line = false;
+  // The guest-visible protocol state the checks need: whether the next data byte is the
+  // parameter of 0xd1 (write output port).
+  bool output_port_pending = false;
+  I8042 kbc{[this] { ++resets; },
+            [this](bool level) {
+              check(level != kbd_line, "keyboard irq callback without a change");
+              kbd_line = level;
+            },
+            [this](bool level) {
+              check(level != aux_line, "aux irq callback without a change");
+              aux_line = level;
+            }};
+
+  void step(uint8_t op, uint8_t value) {
+    static constexpr size_t kSizes[] = {1, 1, 2, 4};
+    const bool is_write = op & 1;
+    const uint16_t offset = (op >> 1) & 7;
+    const size_t size = kSizes[(op >> 4) & 3];
+    const uint64_t resets_before = resets;
+    bool expect_reset = false;
+    if (is_write) {
+      if (offset == I8042::kStatusCommandOffset) {
+        expect_reset = value >= 0xf0 && !(value & 1);
+        output_port_pending = value == 0xd1;
+      } else if (offset == I8042::kDataOffset) {
+        expect_reset = output_port_pending && !(value & 1);
+        output_port_pending = false;
+      }
+      uint8_t data[4] = {value, value, value, value};
+      kbc.port_write(offset, std::span<const uint8_t>(data, size));
+      if (offset == I8042::kDataOffset || offset == I8042::kStatusCommandOffset) {
+        check(((kbc.status() & I8042::kStatusLastWasCommand) != 0) == (offset == I8042::kStatusCommandOffset),
+              "command/data status bit");
+      }
+    } else {
+      const uint8_t status_before = kbc.status();
+      uint8_t data[4] = {0, 0, 0, 0};
+      kbc.port_read(offset, std::span<uint8_t>(data, size));
+      for (size_t i = 1; i < size; ++i) check(data[i] == 0xff, "wide read filler");
+      if (offset == I8042::kStatusCommandOffset) check(data[0] == status_before, "status read is pure");
+      if (offset == I8042::kDataOffset) check(!(kbc.status() & I8042::kStatusOutputFull), "data read empties OBF");
+      if (offset != I8042::kDataOffset && offset != I8042::kStatusCommandOffset) check(data[0] == 0xff, "unused port");
+    }
+    check(resets == resets_before + (expect_reset ? 1 : 0), "reset requested exactly when pulsed");
+    check(resets == kbc.resets_requested(), "reset counter");
+  }
+
+  void check_state() {
+    const uint8_t status = kbc.status();
+    const uint8_t ctr = kbc.command_byte();
+    const bool full = status & I8042::kStatusOutputFull;
+    const bool aux = status & I8042::kStatusAuxData;
+    check(!(status & I8042::kStatusInputFull), "IBF never set");
+    check(full || !(status & (I8042::kStatusAuxData | I8042::kStatusTimeout)), "data bits without OBF");
+    check(((status & I8042::kStatusSystemFlag) != 0) == ((ctr & I8042::kCtrSystemFlag) != 0), "system flag");
+    check(kbd_line == (full && !aux && (ctr & I8042::kCtrKeyboardInterrupt)), "keyboard irq level");
+    check(aux_line == (full && aux && (ctr & I8042::kCtrAuxInterrupt)), "aux irq level");
+    check(kbd_line == kbc.keyboard_irq_level() && aux_line == kbc.aux_irq_level(), "irq views");
+    check(kbc.output_port() & I8042::kOutputPortResetInactive, "reset line left asserted");
+  }
+};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  Harness h;
+  size_t i = 0;
+  while (i < size) {
+    const uint8_t op = data[i++];
+    const uint8_t value = (op & 1) && i < size ? data[i++] : 0;
+    h.step(op, value);
+    h.check_state();
+  }
+  return 0;
+}

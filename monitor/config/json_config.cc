@@ -1,0 +1,206 @@
+#include "monitor/config/json_config.h"
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "monitor/config/message_text.h"
+#include "monitor/config/strict_json.h"
+
+namespace bulwark::config {
+
+namespace {
+
+using nlohmann::json;
+
+// What the tenant wrote instead, for "..., got X". Containers are not printed: they can be big.
+std::string describe(const json& value) {
+  switch (value.type()) {
+    case json::value_t::object: return "an object";
+    case json::value_t::array: return "an array";
+    case json::value_t::string: return quoted_text(*value.get_ptr<const json::string_t*>());
+    case json::value_t::null: return "null";
+    case json::value_t::boolean:
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned:
+    case json::value_t::number_float: return value.dump();
+    default: return "an unsupported value";
+  }
+}
+
+// Field readers: each checks the type explicitly and reads through get_ptr, which returns
+// nullptr on a mismatch instead of throwing.
+Result<uint64_t> read_integer(const json& value, uint64_t min, uint64_t max) {
+  const auto* number = value.get_ptr<const json::number_unsigned_t*>();
+  if (number != nullptr && *number >= min && *number <= max) return *number;
+  return Error(expected_integer_text(min, max) + ", got " + describe(value));
+}
+
+Result<std::string> read_string(const json& value) {
+  const auto* text = value.get_ptr<const json::string_t*>();
+  if (text == nullptr) return Error("expected a string, got " + describe(value));
+  return *text;
+}
+
+Result<bool> read_bool(const json& value) {
+  const auto* flag = value.get_ptr<const json::boolean_t*>();
+  if (flag == nullptr) return Error("expected true or false, got " + describe(value));
+  return *flag;
+}
+
+template <typename Enum>
+Result<Enum> read_enum(const json& value, std::optional<Enum> (*from_name)(std::string_view),
+                       std::string_view names) {
+  const auto* text = value.get_ptr<const json::string_t*>();
+  if (text == nullptr) {
+    return Error("expected a string (one of: " + std::string(names) + "), got " +
+                 describe(value));
+  }
+  std::optional<Enum> parsed = from_name(*text);
+  if (!parsed) {
+    return Error("unknown value " + quoted_text(*text) + " (expected one of: " +
+                 std::string(names) + ")");
+  }
+  return *parsed;
+}
+
+// Walks one JSON object: each member must have a handler. A handler gets the member's JSON
+// pointer and returns errors that already start with it.
+using MemberHandler = std::function<Status(const json& value, const std::string& path)>;
+Status read_object(const json& value, const std::string& path,
+                   const std::map<std::string_view, MemberHandler>& handlers) {
+  const auto* members = value.get_ptr<const json::object_t*>();
+  if (members == nullptr) {
+    const std::string where = path.empty() ? "top level" : path;
+    return Error(where + ": expected an object, got " + describe(value));
+  }
+  for (const auto& [key, member] : *members) {
+    const std::string member_path = json_pointer_child(path, key);
+    auto handler = handlers.find(key);
+    if (handler == handlers.end()) return Error(member_path + ": unknown field");
+    BULWARK_TRY(handler->second(member, member_path));
+  }
+  return ok_status();
+}
+
+// A MemberHandler for a leaf value: reads it, applies the field rule, stores it in *out and
+// sets *present.
+template <typename T>
+MemberHandler store(T* out, std::function<Result<T>(const json&)> reader,
+                    Status (*rule)(std::string_view) = nullptr, bool* present = nullptr) {
+  return [=](const json& value, const std::string& path) -> Status {
+    Result<T> parsed = reader(value);
+    if (!parsed.ok()) return parsed.error().wrap(path);
+    if constexpr (std::is_same_v<T, std::string>) {
+      if (rule != nullptr) {
+        if (Status s = rule(*parsed); !s.ok()) return s.error().wrap(path);
+      }
+    }
+    *out = std::move(*parsed);
+    if (present != nullptr) *present = true;
+    return ok_status();
+  };
+}
+
+Status read_serial(const json& value, const std::string& path, VmConfig& config) {
+  bool has_path = false;
+  BULWARK_TRY(read_object(
+      value, path,
+      {
+          {"kind", store<SerialOutput>(&config.serial,
+                                       [](const json& v) {
+                                         return read_enum(v, serial_output_from_name,
+                                                          kSerialOutputNames);
+                                       })},
+          {"path", store<std::string>(&config.serial_path, read_string, check_required_path,
+                                      &has_path)},
+          {"input", store<bool>(&config.serial_input, read_bool)},
+      }));
+  if (config.serial == SerialOutput::kFile && !has_path) {
+    return Error(path + "/path: required when " + path + "/kind is \"file\"");
+  }
+  if (config.serial != SerialOutput::kFile && has_path) {
+    return Error(path + "/path: only allowed when " + path + "/kind is \"file\"");
+  }
+  return ok_status();
+}
+
+Result<VmConfig> read_vm_config(const json& root, bool require_kernel) {
+  VmConfig config;
+  bool has_kernel = false;
+  auto integer = [](uint64_t min, uint64_t max) {
+    return [min, max](const json& v) { return read_integer(v, min, max); };
+  };
+  uint64_t vcpus = config.vcpus;
+  BULWARK_TRY(read_object(
+      root, "",
+      {
+          {"kernel",
+           store<std::string>(&config.kernel, read_string, check_required_path, &has_kernel)},
+          {"initrd", store<std::string>(&config.initrd, read_string, check_optional_path)},
+          {"cmdline", store<std::string>(&config.cmdline, read_string, check_cmdline)},
+          {"memory_mib",
+           store<uint64_t>(&config.memory_mib, integer(kMinMemoryMib, kMaxMemoryMib))},
+          {"vcpus", store<uint64_t>(&vcpus, integer(kMinVcpus, kMaxVcpus))},
+          {"cpu_template",
+           store<std::string>(&config.cpu_template, read_string, check_cpu_template_name)},
+          {"serial", [&](const json& v, const std::string& path) {
+             return read_serial(v, path, config);
+           }},
+          {"emulated_host_quirks",
+           store<EmulatedHostQuirks>(&config.emulated_host_quirks,
+                                     [](const json& v) {
+                                       return read_enum(v, emulated_host_quirks_from_name,
+                                                        kEmulatedHostQuirksNames);
+                                     })},
+      }));
+  config.vcpus = static_cast<uint32_t>(vcpus);  // read_integer kept it within kMaxVcpus
+  if (require_kernel && !has_kernel) return Error("/kernel: required field is missing");
+  return config;
+}
+
+}  // namespace
+
+Result<VmConfig> parse_vm_config_json(std::string_view text) {
+  return parse_vm_config_json(text, JsonConfigOptions{});
+}
+
+Result<VmConfig> parse_vm_config_json(std::string_view text, const JsonConfigOptions& options) {
+  const std::string source(options.source);
+  Result<json> document = parse_strict_json(text);
+  if (!document.ok()) return document.error().wrap(source);
+  Result<VmConfig> config = read_vm_config(*document, options.require_kernel);
+  if (!config.ok()) return config.error().wrap(source);
+  // Every field was checked above with its path; this catches a rule the readers missed. A
+  // partial config is validated by the caller once the command line has been merged in.
+  if (options.require_kernel) {
+    if (Status s = validate_vm_config(*config); !s.ok()) return s.error().wrap(source);
+  }
+  return config;
+}
+
+std::string to_json(const VmConfig& config) {
+  nlohmann::ordered_json serial = {{"kind", serial_output_name(config.serial)}};
+  if (config.serial == SerialOutput::kFile) serial["path"] = config.serial_path;
+  serial["input"] = config.serial_input;
+  nlohmann::ordered_json document = {
+      {"kernel", config.kernel},
+      {"initrd", config.initrd},
+      {"cmdline", config.cmdline},
+      {"memory_mib", config.memory_mib},
+      {"vcpus", config.vcpus},
+      {"cpu_template", config.cpu_template},
+      {"serial", std::move(serial)},
+      {"emulated_host_quirks", emulated_host_quirks_name(config.emulated_host_quirks)},
+  };
+  // replace: a command-line path that is not UTF-8 must not make dump() throw.
+  return document.dump(2, ' ', /*ensure_ascii=*/false, nlohmann::json::error_handler_t::replace) +
+         "\n";
+}
+
+}  // namespace bulwark::config

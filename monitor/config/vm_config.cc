@@ -1,0 +1,140 @@
+#include "monitor/config/vm_config.h"
+
+#include <array>
+#include <utility>
+
+#include "monitor/boot/guest_layout.h"
+
+namespace bulwark::config {
+
+static_assert(kMaxCmdlineBytes == boot::kCmdlineMaxSize - 1,
+              "the command line must fit the area the boot code reserves for it");
+
+namespace {
+
+constexpr std::array<std::pair<std::string_view, SerialOutput>, 3> kSerialOutputs{{
+    {"stdout", SerialOutput::kStdout},
+    {"file", SerialOutput::kFile},
+    {"none", SerialOutput::kNone},
+}};
+
+constexpr std::array<std::pair<std::string_view, EmulatedHostQuirks>, 3> kQuirkModes{{
+    {"auto", EmulatedHostQuirks::kAuto},
+    {"on", EmulatedHostQuirks::kOn},
+    {"off", EmulatedHostQuirks::kOff},
+}};
+
+template <typename Enum, size_t N>
+std::string_view name_of(const std::array<std::pair<std::string_view, Enum>, N>& table, Enum v) {
+  for (const auto& [name, value] : table) {
+    if (value == v) return name;
+  }
+  return "?";
+}
+
+template <typename Enum, size_t N>
+std::optional<Enum> value_of(const std::array<std::pair<std::string_view, Enum>, N>& table,
+                             std::string_view n) {
+  for (const auto& [name, value] : table) {
+    if (name == n) return value;
+  }
+  return std::nullopt;
+}
+
+// A NUL would silently cut the string short when it reaches open() or the guest.
+Status check_no_nul(std::string_view text) {
+  if (text.find('\0') != std::string_view::npos) return Error("must not contain a NUL character");
+  return ok_status();
+}
+
+}  // namespace
+
+std::string_view serial_output_name(SerialOutput output) { return name_of(kSerialOutputs, output); }
+std::optional<SerialOutput> serial_output_from_name(std::string_view name) {
+  return value_of(kSerialOutputs, name);
+}
+std::string_view emulated_host_quirks_name(EmulatedHostQuirks quirks) {
+  return name_of(kQuirkModes, quirks);
+}
+std::optional<EmulatedHostQuirks> emulated_host_quirks_from_name(std::string_view name) {
+  return value_of(kQuirkModes, name);
+}
+
+Status check_required_path(std::string_view path) {
+  if (path.empty()) return Error("must not be empty");
+  return check_optional_path(path);
+}
+
+Status check_optional_path(std::string_view path) {
+  if (path.size() > kMaxPathBytes) {
+    return Error("path is longer than " + std::to_string(kMaxPathBytes) + " bytes");
+  }
+  return check_no_nul(path);
+}
+
+Status check_cmdline(std::string_view cmdline) {
+  if (cmdline.size() > kMaxCmdlineBytes) {
+    return Error("longer than " + std::to_string(kMaxCmdlineBytes) + " bytes");
+  }
+  return check_no_nul(cmdline);
+}
+
+Status check_cpu_template_name(std::string_view name) {
+  // Names are identifiers from the monitor's own table; anything else is refused here so the
+  // "unknown template" message later can echo the name safely.
+  bool well_formed = !name.empty() && name.size() <= kMaxCpuTemplateNameBytes;
+  for (char c : name) {
+    const bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                         (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+    well_formed = well_formed && allowed;
+  }
+  if (!well_formed) {
+    return Error("expected a name of 1 to " + std::to_string(kMaxCpuTemplateNameBytes) +
+                 " characters from A-Z a-z 0-9 . _ -");
+  }
+  return ok_status();
+}
+
+std::string expected_integer_text(uint64_t min, uint64_t max) {
+  return "expected an integer from " + std::to_string(min) + " to " + std::to_string(max);
+}
+
+Status validate_vm_config(const VmConfig& config) {
+  struct FieldCheck {
+    const char* field;
+    Status status;
+  };
+  const FieldCheck checks[] = {
+      {"kernel", check_required_path(config.kernel)},
+      {"initrd", check_optional_path(config.initrd)},
+      {"cmdline", check_cmdline(config.cmdline)},
+      {"cpu_template", check_cpu_template_name(config.cpu_template)},
+  };
+  for (const auto& check : checks) {
+    if (!check.status.ok()) return check.status.error().wrap(check.field);
+  }
+  if (config.memory_mib < kMinMemoryMib || config.memory_mib > kMaxMemoryMib) {
+    return Error("memory_mib: " + expected_integer_text(kMinMemoryMib, kMaxMemoryMib) + ", got " +
+                 std::to_string(config.memory_mib));
+  }
+  if (config.vcpus < kMinVcpus || config.vcpus > kMaxVcpus) {
+    return Error("vcpus: " + expected_integer_text(kMinVcpus, kMaxVcpus) + ", got " +
+                 std::to_string(config.vcpus));
+  }
+  if (!serial_output_from_name(serial_output_name(config.serial))) {
+    return Error("serial: invalid output kind");
+  }
+  if (!emulated_host_quirks_from_name(emulated_host_quirks_name(config.emulated_host_quirks))) {
+    return Error("emulated_host_quirks: invalid mode");
+  }
+  if (config.serial == SerialOutput::kFile) {
+    if (Status s = check_required_path(config.serial_path); !s.ok()) {
+      return s.error().wrap("serial_path");
+    }
+  } else if (!config.serial_path.empty()) {
+    return Error("serial_path: only allowed when serial output is a file");
+  }
+  return ok_status();
+}
+
+}  // namespace bulwark::config

@@ -1,0 +1,63 @@
+// VmConfig: everything the monitor needs to know to build one VM, as read from the JSON config
+// file (json_config.h) and the command line (command_line.h), plus the rules a valid one obeys.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "bulwark/common/result.h"
+
+namespace bulwark::config {
+
+enum class SerialOutput { kStdout, kFile, kNone };
+// Workarounds for hosts whose KVM emulates guest code (nested or software-backed KVM).
+enum class EmulatedHostQuirks { kAuto, kOn, kOff };
+
+inline constexpr uint64_t kMinMemoryMib = 16;
+inline constexpr uint64_t kMaxMemoryMib = 1048576;  // 1 TiB
+inline constexpr uint32_t kMinVcpus = 1;
+inline constexpr uint32_t kMaxVcpus = 64;
+inline constexpr size_t kMaxPathBytes = 4095;      // PATH_MAX without the NUL
+inline constexpr size_t kMaxCmdlineBytes = 65535;  // boot::kCmdlineMaxSize without the NUL
+inline constexpr size_t kMaxCpuTemplateNameBytes = 64;
+
+struct VmConfig {
+  std::string kernel;                 // path, required
+  std::string initrd;                 // path, optional ("" = none)
+  std::string cmdline = "console=ttyS0 reboot=k panic=-1";
+  uint64_t memory_mib = 256;          // kMinMemoryMib .. kMaxMemoryMib
+  uint32_t vcpus = 1;                 // kMinVcpus .. kMaxVcpus
+  std::string cpu_template = "default";  // the monitor checks the name against its template table
+  SerialOutput serial = SerialOutput::kStdout;
+  std::string serial_path;            // required iff serial == kFile
+  bool serial_input = true;           // read guest console input from stdin
+  EmulatedHostQuirks emulated_host_quirks = EmulatedHostQuirks::kAuto;
+
+  friend bool operator==(const VmConfig&, const VmConfig&) = default;
+};
+
+// Names used in the JSON file and on the command line.
+std::string_view serial_output_name(SerialOutput output);
+std::optional<SerialOutput> serial_output_from_name(std::string_view name);
+inline constexpr std::string_view kSerialOutputNames = "stdout, file, none";
+std::string_view emulated_host_quirks_name(EmulatedHostQuirks quirks);
+std::optional<EmulatedHostQuirks> emulated_host_quirks_from_name(std::string_view name);
+inline constexpr std::string_view kEmulatedHostQuirksNames = "auto, on, off";
+
+// Per-field rules shared by both parsers. Messages name no field: callers prefix the JSON path
+// or the flag ("/vcpus: ...", "--vcpus: ...").
+Status check_required_path(std::string_view path);  // kernel, serial file
+Status check_optional_path(std::string_view path);  // initrd: "" means none
+Status check_cmdline(std::string_view cmdline);
+Status check_cpu_template_name(std::string_view name);
+// "expected an integer from 1 to 64"
+std::string expected_integer_text(uint64_t min, uint64_t max);
+
+// The whole-config check (every field rule plus serial kind/path consistency and a kernel).
+// Both parsers end with it; code that builds a VmConfig by hand should call it too.
+Status validate_vm_config(const VmConfig& config);
+
+}  // namespace bulwark::config

@@ -1,0 +1,72 @@
+// bulwark-monitor: one KVM virtual machine from a config file or flags. Thin by design: the
+// logic lives in the libraries under monitor/.
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bulwark/common/log.h"
+#include "monitor/config/command_line.h"
+#include "monitor/cpu/cpu_template.h"
+#include "monitor/vmm/exit_codes.h"
+#include "monitor/vmm/virtual_machine.h"
+
+namespace {
+
+constexpr const char* kVersion = "bulwark-monitor 0.1.0";
+constexpr size_t kMaxConfigFileBytes = 1 << 20;
+
+bulwark::Result<std::string> read_config_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return bulwark::Error("cannot read config file " + path);
+  std::string text;
+  char chunk[4096];
+  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
+    text.append(chunk, static_cast<size_t>(in.gcount()));
+    if (text.size() > kMaxConfigFileBytes) return bulwark::Error("config file " + path + " is larger than 1 MiB");
+  }
+  return text;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace bulwark;
+  const auto process_start = std::chrono::steady_clock::now();
+  log::set_program_name("bulwark-monitor");
+  // Before any thread exists, so every vCPU thread inherits the mask.
+  vmm::block_stop_signals();
+
+  std::vector<std::string_view> args(argv + 1, argv + argc);
+  auto command_line = config::parse_command_line(args, read_config_file);
+  if (!command_line.ok()) {
+    log::error(command_line.error().message());
+    std::fprintf(stderr, "Try 'bulwark-monitor --help'.\n");
+    return vmm::kExitConfigError;
+  }
+  if (command_line->show_help) {
+    std::printf("%s\nCPU templates (--cpu-template):\n%s", config::usage_text("bulwark-monitor").c_str(),
+                cpu::describe_cpu_templates().c_str());
+    return 0;
+  }
+  if (command_line->show_version) {
+    std::printf("%s\n", kVersion);
+    return 0;
+  }
+  if (command_line->list_cpu_templates) {
+    std::printf("%s", cpu::describe_cpu_templates().c_str());
+    return 0;
+  }
+  if (auto level = config::log_level_from_name(command_line->log_level)) log::set_min_level(*level);
+
+  int exit_code = vmm::kExitHostError;
+  auto vm = vmm::VirtualMachine::create(command_line->config, exit_code, process_start);
+  if (!vm.ok()) {
+    log::error(vm.error().message());
+    return exit_code;
+  }
+  return (*vm)->run();
+}

@@ -1,0 +1,471 @@
+#include "monitor/vmm/virtual_machine.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <iterator>
+#include <thread>
+#include <vector>
+
+#include "bulwark/common/log.h"
+#include "monitor/acpi/acpi_tables.h"
+#include "monitor/boot/boot_plan.h"
+#include "monitor/cpu/cpu_template.h"
+#include "monitor/cpu/emulation_fixup.h"
+#include "monitor/kvm/guest_memory.h"
+#include "monitor/kvm/kvm_system.h"
+#include "monitor/kvm/vcpu.h"
+#include "monitor/kvm/vm.h"
+#include "monitor/legacy/cmos_rtc.h"
+#include "monitor/legacy/i8042.h"
+#include "monitor/legacy/uart16550.h"
+#include "monitor/vmm/emulated_host_quirks.h"
+#include "monitor/vmm/exit_codes.h"
+#include "monitor/vmm/io_bus.h"
+#include "monitor/vmm/long_mode_setup.h"
+#include "monitor/vmm/register_dump.h"
+#include "monitor/vmm/serial_console.h"
+#include "monitor/vmm/vm_stop.h"
+
+namespace bulwark::vmm {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr uint16_t kCom1Base = 0x3f8;
+constexpr uint32_t kCom1Irq = 4;
+constexpr uint16_t kI8042Base = 0x60;  // 0x60..0x64; KVM's in-kernel PIT owns 0x61
+constexpr uint32_t kKeyboardIrq = 1;
+constexpr uint32_t kMouseIrq = 12;
+constexpr uint16_t kCmosBase = 0x70;
+constexpr uint16_t kPostPort = 0x80;
+constexpr uint64_t kMaxKernelBytes = 512ULL << 20;
+constexpr size_t kMaxPendingInput = 4096;
+constexpr int kKickSignal = SIGUSR1;
+constexpr int kQuirkPollMs = 100;
+
+constexpr const char* kExitReasonNames[] = {
+    "UNKNOWN", "EXCEPTION", "IO", "HYPERCALL", "DEBUG", "HLT", "MMIO", "IRQ_WINDOW_OPEN", "SHUTDOWN",
+    "FAIL_ENTRY", "INTR", "SET_TPR", "TPR_ACCESS", "S390_SIEIC", "S390_RESET", "DCR", "NMI", "INTERNAL_ERROR",
+    "OSI", "PAPR_HCALL", "S390_UCONTROL", "WATCHDOG", "S390_TSCH", "EPR", "SYSTEM_EVENT", "S390_STSI",
+    "IOAPIC_EOI", "HYPERV", "ARM_NISV", "X86_RDMSR", "X86_WRMSR", "DIRTY_RING_FULL", "AP_RESET_HOLD",
+    "X86_BUS_LOCK", "XEN", "RISCV_SBI", "RISCV_CSR", "NOTIFY"};
+constexpr size_t kExitReasonSlots = 64;
+
+std::string exit_reason_name(uint32_t reason) {
+  if (reason < std::size(kExitReasonNames)) return kExitReasonNames[reason];
+  return "reason " + std::to_string(reason);
+}
+
+Result<std::vector<uint8_t>> read_input_file(const std::string& what, const std::string& path, uint64_t limit) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return Error::from_errno(what + ": cannot open " + path, errno);
+  std::vector<uint8_t> bytes;
+  uint8_t chunk[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Error::from_errno(what + ": cannot read " + path, errno);
+    if (n == 0) break;
+    if (bytes.size() + static_cast<size_t>(n) > limit)
+      return Error(what + ": " + path + " is larger than " + std::to_string(limit >> 20) + " MiB");
+    bytes.insert(bytes.end(), chunk, chunk + n);
+  }
+  return bytes;
+}
+
+void on_kick_signal(int) {}  // only interrupts KVM_RUN / blocked writes
+
+class RunningVm final : public VirtualMachine {
+ public:
+  RunningVm(const config::VmConfig& config, kvm::KvmSystem system, kvm::GuestMemory memory, kvm::Vm vm,
+            ConsoleOutput console, bool quirks_on, Clock::time_point started)
+      : config_(config),
+        system_(std::move(system)),
+        memory_(std::move(memory)),
+        vm_(std::move(vm)),
+        console_(std::move(console)),
+        quirks_(memory_, quirks_on),
+        uart_([this](bool level) { (void)vm_.set_irq_line(kCom1Irq, level); },
+              [this](uint8_t byte) { console_.write_byte(byte); }),
+        i8042_([this] { stop_.request(kExitGuestReset, "the guest reset the machine (i8042)"); },
+               [this](bool level) { (void)vm_.set_irq_line(kKeyboardIrq, level); },
+               [this](bool level) { (void)vm_.set_irq_line(kMouseIrq, level); }),
+        cmos_([] { return static_cast<int64_t>(::time(nullptr)); }),
+        started_(started) {}
+
+  Status build(const std::vector<uint8_t>& kernel, const std::vector<uint8_t>& initrd, int& exit_code);
+  int run() override;
+
+ private:
+  void vcpu_thread(size_t index);
+  bool handle_exit(kvm::Vcpu& vcpu, EmulatedHostQuirks::VcpuState& state);
+  void stop_with_dump(int code, const std::string& message, const kvm::Vcpu& vcpu);
+  void kick_all_vcpus();
+  void pump_console_input(std::deque<uint8_t>& pending);
+  void log_summary();
+
+  config::VmConfig config_;
+  kvm::KvmSystem system_;
+  kvm::GuestMemory memory_;
+  kvm::Vm vm_;
+  ConsoleOutput console_;
+  EmulatedHostQuirks quirks_;
+  legacy::Uart16550 uart_;
+  legacy::I8042 i8042_;
+  legacy::CmosRtc cmos_;
+  IoBus bus_;
+  VmStop stop_;
+  std::vector<kvm::Vcpu> vcpus_;
+  std::vector<pthread_t> threads_;
+  std::array<std::atomic<uint64_t>, kExitReasonSlots> exits_{};
+  Clock::time_point started_;
+  std::atomic<bool> first_run_logged_{false};
+};
+
+Status RunningVm::build(const std::vector<uint8_t>& kernel, const std::vector<uint8_t>& initrd, int& exit_code) {
+  exit_code = kExitHostError;
+  const cpu::CpuTemplate* tmpl = cpu::find_cpu_template(config_.cpu_template);
+  if (tmpl == nullptr) {
+    exit_code = kExitConfigError;
+    return Error("unknown CPU template \"" + config_.cpu_template + "\" (see --list-cpu-templates)");
+  }
+  if (!bus_.add_port_device(kCom1Base, 8, &uart_, "uart") || !bus_.add_port_device(kI8042Base, 5, &i8042_, "i8042") ||
+      !bus_.add_port_device(kCmosBase, 2, &cmos_, "cmos") || !bus_.add_ignored_ports(kPostPort, 1, "post"))
+    return Error("internal: overlapping port ranges");
+  const auto& layout = memory_.layout();
+  cmos_.set_memory_size(layout.low_ram_end(), layout.ram_bytes() - layout.low_ram_end());
+
+  auto supported = system_.supported_cpuid();
+  if (!supported.ok()) return supported.error();
+  for (uint32_t i = 0; i < config_.vcpus; ++i) {
+    auto vcpu = kvm::Vcpu::create(system_, vm_, i);
+    if (!vcpu.ok()) return vcpu.error();
+    BULWARK_TRY(vcpu->set_cpuid(cpu::cpuid_for_vcpu(*tmpl, *supported, i, config_.vcpus)));
+    vcpus_.push_back(std::move(*vcpu));
+  }
+
+  // What the guest really sees: KVM may keep bits the template clears. Those features are
+  // switched off on the kernel command line instead (Linux reads clearcpuid=/noxsave).
+  std::string cmdline = config_.cmdline;
+  auto effective = vcpus_.front().get_cpuid();
+  if (!effective.ok()) return effective.error();
+  const auto visible = cpu::features_still_visible(*tmpl, *effective);
+  if (!visible.empty()) {
+    const std::string args = cpu::linux_args_disabling(visible);
+    log::info("CPU template " + std::string(tmpl->name) + ": KVM cannot hide some features from CPUID; adding \"" +
+              args + "\" to the kernel command line");
+    cmdline += " " + args;
+  }
+  if (quirks_.syscall_fix_enabled()) {
+    // Timer set-up for emulated hosts: without it Linux stalls once it switches to
+    // kvm-clock (a timer interrupt takes longer than the tick). TSC and loops-per-jiffy are
+    // given as 4x the host's, so the guest's ticks come 4x less often in real time.
+    auto khz = vcpus_.front().tsc_khz();
+    if (khz.ok()) {
+      const uint64_t guest_khz = uint64_t{*khz} * 4;
+      const std::string args = "no-kvmclock tsc=reliable no_timer_check tsc_early_khz=" + std::to_string(guest_khz) +
+                               " lpj=" + std::to_string(guest_khz * 1000 / 250);
+      log::info("host KVM emulates guest code: adding \"" + args + "\" to the kernel command line");
+      cmdline += " " + args;
+    }
+  }
+
+  const std::vector<uint8_t> acpi = acpi::build_acpi_tables(boot::kAcpiTablesAddr, config_.vcpus);
+  auto plan = boot::plan_linux_boot(kernel, initrd, cmdline, layout, boot::kAcpiTablesAddr);
+  if (!plan.ok()) {
+    exit_code = kExitBadImage;
+    return plan.error();
+  }
+  BULWARK_TRY(boot::apply_boot_plan(*plan, [this](uint64_t gpa, uint64_t len) { return memory_.span(gpa, len); }));
+  auto acpi_area = memory_.span(boot::kAcpiTablesAddr, acpi.size());
+  if (!acpi_area || acpi.size() > boot::kAcpiTablesSize) return Error("ACPI tables do not fit");
+  std::copy(acpi.begin(), acpi.end(), acpi_area->begin());
+  BULWARK_TRY(write_long_mode_tables(memory_));
+  BULWARK_TRY(enter_long_mode(vcpus_.front(), plan->entry64, plan->zero_page_addr));
+  exit_code = 0;
+  return ok_status();
+}
+
+void RunningVm::kick_all_vcpus() {
+  for (size_t i = 0; i < threads_.size(); ++i) {
+    vcpus_[i].run_page()->immediate_exit = 1;
+    ::pthread_kill(threads_[i], kKickSignal);
+  }
+}
+
+void RunningVm::stop_with_dump(int code, const std::string& message, const kvm::Vcpu& vcpu) {
+  stop_.request(code, message + "\n" + register_dump(vcpu));
+}
+
+bool RunningVm::handle_exit(kvm::Vcpu& vcpu, EmulatedHostQuirks::VcpuState& state) {
+  kvm_run& run = *vcpu.run_page();
+  exits_[std::min<size_t>(run.exit_reason, kExitReasonSlots - 1)].fetch_add(1, std::memory_order_relaxed);
+  switch (run.exit_reason) {
+    case KVM_EXIT_IO: {
+      auto* data = reinterpret_cast<uint8_t*>(&run) + run.io.data_offset;
+      const size_t size = run.io.size;
+      // data_offset/size/count come from KVM, not the guest; still, stay inside the run page.
+      if (size == 0 || size > 4 || run.io.data_offset + uint64_t{size} * run.io.count >
+                                       static_cast<uint64_t>(system_.vcpu_mmap_size())) {
+        stop_with_dump(kExitHostError, "malformed KVM_EXIT_IO from KVM", vcpu);
+        return false;
+      }
+      for (uint32_t i = 0; i < run.io.count; ++i)
+        bus_.port_access(run.io.port, run.io.direction == KVM_EXIT_IO_OUT, std::span<uint8_t>(data + i * size, size));
+      quirks_.arm_syscall_fix_if_due(vcpu, state);
+      return true;
+    }
+    case KVM_EXIT_MMIO: {
+      const size_t len = std::min<size_t>(run.mmio.len, sizeof run.mmio.data);
+      bus_.mmio_access(run.mmio.phys_addr, run.mmio.is_write != 0, std::span<uint8_t>(run.mmio.data, len));
+      quirks_.arm_syscall_fix_if_due(vcpu, state);
+      return true;
+    }
+    case KVM_EXIT_INTR:
+    case KVM_EXIT_IRQ_WINDOW_OPEN:
+    case KVM_EXIT_HLT:  // the in-kernel irqchip handles HLT; if one reaches us, just resume
+      return true;
+    case KVM_EXIT_SHUTDOWN:
+      stop_with_dump(kExitGuestTripleFault, "the guest triple-faulted (shutdown) on vCPU " + std::to_string(vcpu.index()),
+                     vcpu);
+      return false;
+    case KVM_EXIT_FAIL_ENTRY: {
+      char reason[64];
+      std::snprintf(reason, sizeof reason, "0x%llx",
+                    static_cast<unsigned long long>(run.fail_entry.hardware_entry_failure_reason));
+      stop_with_dump(kExitVmEntryFailed, std::string("KVM could not enter the guest: hardware reason ") + reason, vcpu);
+      return false;
+    }
+    case KVM_EXIT_INTERNAL_ERROR: {
+      auto done = quirks_.complete_rejected_instruction(vcpu, run);
+      if (done.ok() && *done) return true;
+      std::string message = "KVM internal error (suberror " + std::to_string(run.internal.suberror) + ")";
+      if (run.internal.suberror == KVM_INTERNAL_ERROR_EMULATION) {
+        message = "the host cannot emulate a guest instruction:";
+        const auto bytes = cpu::emulation_failure_bytes(
+            run.internal.ndata, std::span<const uint64_t>(reinterpret_cast<const uint64_t*>(run.internal.data), std::size(run.internal.data)));
+        for (uint8_t b : bytes) {
+          char hex[4];
+          std::snprintf(hex, sizeof hex, " %02x", b);
+          message += hex;
+        }
+        if (bytes.empty()) message += " (bytes not reported)";
+      }
+      if (!done.ok()) message += "; completing it failed: " + done.error().message();
+      stop_with_dump(kExitGuestEmulationFailure, message + " on vCPU " + std::to_string(vcpu.index()), vcpu);
+      return false;
+    }
+    case KVM_EXIT_DEBUG: {
+      auto handled = quirks_.handle_debug_exit(vcpu, run, state);
+      if (handled.ok() && *handled) return true;
+      stop_with_dump(kExitHostError, "unexpected debug exit at " + std::to_string(run.debug.arch.pc), vcpu);
+      return false;
+    }
+    case KVM_EXIT_SYSTEM_EVENT:
+      switch (run.system_event.type) {
+        case KVM_SYSTEM_EVENT_RESET: stop_.request(kExitGuestReset, "the guest reset the machine"); return false;
+        case KVM_SYSTEM_EVENT_SHUTDOWN: stop_.request(kExitGuestReset, "the guest powered off"); return false;
+        default:
+          stop_with_dump(kExitGuestEmulationFailure,
+                         "guest system event " + std::to_string(run.system_event.type) + " (crash)", vcpu);
+          return false;
+      }
+    default:
+      stop_with_dump(kExitHostError, "unexpected KVM exit " + exit_reason_name(run.exit_reason), vcpu);
+      return false;
+  }
+}
+
+void RunningVm::vcpu_thread(size_t index) {
+  kvm::Vcpu& vcpu = vcpus_[index];
+  EmulatedHostQuirks::VcpuState state;
+  while (!stop_.requested()) {
+    if (index == 0 && !first_run_logged_.exchange(true)) {
+      log::debug("timing: first KVM_RUN " +
+                 std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_).count()) +
+                 " us after start");
+    }
+    const int err = vcpu.run();
+    if (err == EINTR) {
+      vcpu.run_page()->immediate_exit = 0;
+      quirks_.arm_syscall_fix_if_due(vcpu, state);
+      continue;
+    }
+    if (err == EAGAIN) continue;  // secondary vCPUs right after INIT
+    if (err != 0) {
+      stop_with_dump(kExitHostError, "KVM_RUN on vCPU " + std::to_string(index) + " failed: " + std::strerror(err), vcpu);
+      return;
+    }
+    if (!handle_exit(vcpu, state)) return;
+  }
+}
+
+void RunningVm::pump_console_input(std::deque<uint8_t>& pending) {
+  bus_.with_devices_locked([&] {
+    while (!pending.empty() && uart_.receive_byte(pending.front())) pending.pop_front();
+  });
+}
+
+void RunningVm::log_summary() {
+  std::string line = "exits:";
+  for (size_t i = 0; i < kExitReasonSlots; ++i) {
+    const uint64_t n = exits_[i].load();
+    if (n != 0) line += " " + exit_reason_name(static_cast<uint32_t>(i)) + "=" + std::to_string(n);
+  }
+  const IoCounters& io = bus_.counters();
+  line += "; unknown port reads=" + std::to_string(io.unknown_port_reads.load()) +
+          " writes=" + std::to_string(io.unknown_port_writes.load()) +
+          "; unknown MMIO reads=" + std::to_string(io.unknown_mmio_reads.load()) +
+          " writes=" + std::to_string(io.unknown_mmio_writes.load());
+  const QuirkCounters& q = quirks_.counters();
+  line += "; completed instructions=" + std::to_string(q.instructions_completed.load()) +
+          " syscalls=" + std::to_string(q.syscalls_completed.load()) +
+          " page faults passed=" + std::to_string(q.page_faults_passed_through.load());
+  log::info(line);
+  if (console_.bytes_written() > 0) {
+    log::debug("timing: first serial byte " +
+               std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(console_.first_byte_time() - started_).count()) +
+               " us after start; " + std::to_string(console_.bytes_written()) + " bytes");
+  }
+}
+
+int RunningVm::run() {
+  struct sigaction action {};
+  action.sa_handler = on_kick_signal;  // no SA_RESTART: the signal must interrupt KVM_RUN
+  sigemptyset(&action.sa_mask);
+  ::sigaction(kKickSignal, &action, nullptr);
+
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  UniqueFd signal_fd(::signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!signal_fd.valid()) {
+    log::error(Error::from_errno("signalfd", errno).message());
+    return kExitHostError;
+  }
+
+  std::vector<std::thread> threads;
+  threads.reserve(vcpus_.size());
+  for (size_t i = 0; i < vcpus_.size(); ++i) {
+    threads.emplace_back([this, i] { vcpu_thread(i); });
+    threads_.push_back(threads.back().native_handle());
+  }
+  stop_.set_kick([this] { kick_all_vcpus(); });
+  if (stop_.requested()) kick_all_vcpus();
+
+  bool input_open = config_.serial_input;
+  std::deque<uint8_t> pending;
+  while (!stop_.requested()) {
+    std::array<pollfd, 3> fds{};
+    fds[0] = {stop_.wake_fd(), POLLIN, 0};
+    fds[1] = {signal_fd.get(), POLLIN, 0};
+    nfds_t count = 2;
+    if (input_open && pending.size() < kMaxPendingInput) fds[count++] = {STDIN_FILENO, POLLIN, 0};
+    // With input waiting for room in the UART FIFO, look again soon: the guest drains it.
+    int timeout_ms = pending.empty() ? -1 : 5;
+    if (quirks_.syscall_fix_enabled() && timeout_ms < 0) timeout_ms = kQuirkPollMs;
+    const int ready = ::poll(fds.data(), count, timeout_ms);
+    if (ready < 0 && errno != EINTR) {
+      stop_.request(kExitHostError, Error::from_errno("poll", errno).message());
+      break;
+    }
+    if (fds[1].revents & POLLIN) {
+      signalfd_siginfo info{};
+      if (::read(signal_fd.get(), &info, sizeof info) == sizeof info) {
+        stop_.request(kExitStoppedBySignal, std::string("stopped by ") + (info.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM"));
+      }
+    }
+    if (count == 3 && (fds[2].revents & (POLLIN | POLLHUP | POLLERR))) {
+      uint8_t buffer[512];
+      const size_t room = std::min(sizeof buffer, kMaxPendingInput - pending.size());
+      const ssize_t n = ::read(STDIN_FILENO, buffer, room);
+      if (n > 0) {
+        pending.insert(pending.end(), buffer, buffer + n);
+      } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+        input_open = false;  // end of input: the guest simply receives nothing more
+      }
+    }
+    if (!pending.empty()) pump_console_input(pending);
+    if (quirks_.syscall_fix_enabled()) {
+      // A quiet guest may make no exits at all between setting up SYSCALL and its first
+      // user-mode SYSCALL: nudge every vCPU out of KVM_RUN now and then so each one's
+      // breakpoint gets armed (a few exits a second).
+      for (pthread_t t : threads_) ::pthread_kill(t, kKickSignal);
+    }
+  }
+  for (std::thread& t : threads) t.join();
+  log_summary();
+  const int code = stop_.exit_code();
+  const std::string message = stop_.message();
+  if (code == kExitGuestReset || code == kExitStoppedBySignal) {
+    log::info(message);
+  } else {
+    log::error(message);
+  }
+  return code;
+}
+
+}  // namespace
+
+void block_stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+Result<std::unique_ptr<VirtualMachine>> VirtualMachine::create(const config::VmConfig& config, int& exit_code,
+                                                              Clock::time_point process_start) {
+  exit_code = kExitKvmUnavailable;
+  auto system = kvm::KvmSystem::open();
+  if (!system.ok()) return system.error();
+
+  exit_code = kExitConfigError;
+  auto kernel = read_input_file("kernel", config.kernel, kMaxKernelBytes);
+  if (!kernel.ok()) return kernel.error();
+  std::vector<uint8_t> initrd;
+  if (!config.initrd.empty()) {
+    auto bytes = read_input_file("initrd", config.initrd, config.memory_mib << 20);
+    if (!bytes.ok()) return bytes.error();
+    initrd = std::move(*bytes);
+  }
+  auto console = ConsoleOutput::open(config.serial, config.serial_path);
+  if (!console.ok()) return console.error();
+
+  exit_code = kExitHostError;
+  const auto layout = boot::GuestLayout::for_ram_size(config.memory_mib << 20);
+  auto memory = kvm::GuestMemory::create(layout);
+  if (!memory.ok()) return memory.error();
+  auto vm = kvm::Vm::create(*system, *memory);
+  if (!vm.ok()) return vm.error();
+
+  bool quirks = false;
+  switch (config.emulated_host_quirks) {
+    case config::EmulatedHostQuirks::kOn: quirks = true; break;
+    case config::EmulatedHostQuirks::kOff: quirks = false; break;
+    case config::EmulatedHostQuirks::kAuto: quirks = EmulatedHostQuirks::detected_on_this_host(); break;
+  }
+  if (quirks) log::info("host KVM runs guest code in its emulator: emulated-host workarounds on");
+
+  auto running = std::make_unique<RunningVm>(config, std::move(*system), std::move(*memory), std::move(*vm),
+                                             std::move(*console), quirks, process_start);
+  auto built = running->build(*kernel, initrd, exit_code);
+  if (!built.ok()) return built.error();
+  return std::unique_ptr<VirtualMachine>(std::move(running));
+}
+
+}  // namespace bulwark::vmm

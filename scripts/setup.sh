@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# One-time (and idempotent) set-up of a Debian 12 machine for Bulwark: installs every Debian
+# package the project needs, builds the default (gcc) preset and prepares the Linux guest
+# assets for the end-to-end test. Run as root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  # build
+  build-essential cmake ninja-build pkg-config clang-14 libclang-rt-14-dev lld-14
+  # libraries
+  libgtest-dev nlohmann-json3-dev libseccomp-dev libcap-ng-dev libselinux1-dev libssl-dev linux-libc-dev
+  # Linux guest assets: unpack the kernel (lz4 payload) and build an initramfs
+  lz4 cpio xz-utils
+  # reference peers used by tests (QEMU runs the test guests through their PVH entry)
+  qemu-system-x86 qemu-utils
+  # tools the scripts use
+  procps util-linux
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# apt-get download (used for the guest kernel) needs package lists even when nothing was missing.
+if ! apt-cache show linux-image-cloud-amd64 >/dev/null 2>&1; then apt-get update -qq; fi
+
+cmake --preset default >/dev/null
+cmake --build --preset default
+scripts/fetch-linux-assets.sh build/linux-assets
+echo "setup: done. Boot Linux: scripts/boot-linux.sh   Run the tests: scripts/test.sh"
