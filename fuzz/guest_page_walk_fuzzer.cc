@@ -29,5 +29,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto bytes = bulwark::cpu::emulation_failure_bytes(static_cast<uint32_t>(data[0]), words);
   if (bytes.size() > 15) __builtin_trap();
   (void)bulwark::cpu::decode_emulation_fixup(bytes);
+  if (bulwark::cpu::leading_nop_length(std::span<const uint8_t>(data, size)) > 6) __builtin_trap();
   return 0;
 }

@@ -8,6 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 status=0
+# Unit tests that parse the real Debian kernel find it here.
+export BULWARK_LINUX_ASSETS=$PWD/build/linux-assets
 
 echo "== default preset (gcc): all tests"
 ctest --test-dir build/default --output-on-failure -j2 -LE linux || status=1

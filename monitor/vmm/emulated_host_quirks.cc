@@ -112,15 +112,7 @@ void EmulatedHostQuirks::arm_syscall_fix_if_due(const kvm::Vcpu& vcpu, VcpuState
   if (!set_breakpoint(vcpu, handler, false).ok()) return;
   state.armed_handler = handler;
   state.stepping = false;
-  // The handler's first instruction, if it is a NOP, is skipped by the monitor on genuine
-  // faults: KVM's emulator does not honour RFLAGS.RF, so resuming on the breakpoint would
-  // fire it again.
-  state.handler_nop_length = 0;
-  if (auto gpa = cpu::translate_guest_virtual(ram, sregs->cr3, handler)) {
-    if (auto code = memory_.span(*gpa, 8)) state.handler_nop_length = cpu::leading_nop_length(*code);
-  }
-  log::debug("vCPU " + std::to_string(vcpu.index()) + ": SYSCALL fix armed on #PF handler " + hex(handler) +
-             " (leading NOP of " + std::to_string(state.handler_nop_length) + " bytes)");
+  log::debug("vCPU " + std::to_string(vcpu.index()) + ": SYSCALL fix armed on #PF handler " + hex(handler));
 }
 
 Status EmulatedHostQuirks::set_breakpoint(const kvm::Vcpu& vcpu, uint64_t handler, bool single_step) {
@@ -135,13 +127,22 @@ Status EmulatedHostQuirks::set_breakpoint(const kvm::Vcpu& vcpu, uint64_t handle
   return vcpu.set_guest_debug(debug);
 }
 
-Status EmulatedHostQuirks::pass_page_fault(const kvm::Vcpu& vcpu, kvm_regs& regs, VcpuState& state) {
+Status EmulatedHostQuirks::pass_page_fault(const kvm::Vcpu& vcpu, kvm_regs& regs, const kvm_sregs& sregs,
+                                           VcpuState& state) {
   counters_.page_faults_passed_through.fetch_add(1, std::memory_order_relaxed);
-  if (state.handler_nop_length != 0) {
-    regs.rip += state.handler_nop_length;
+  // KVM's emulator does not honour RFLAGS.RF, so resuming on the breakpoint would fire it
+  // again. If the handler starts with a NOP (read now: the kernel patches its entry code
+  // after boot), the monitor skips that NOP itself; otherwise it single-steps it with the
+  // breakpoint off and re-arms afterwards.
+  const cpu::GuestPhysicalView ram = [this](uint64_t gpa, uint64_t len) { return memory_.span(gpa, len); };
+  uint8_t nop_length = 0;
+  if (auto gpa = cpu::translate_guest_virtual(ram, sregs.cr3, regs.rip)) {
+    if (auto code = memory_.span(*gpa, 8)) nop_length = cpu::leading_nop_length(*code);
+  }
+  if (nop_length != 0) {
+    regs.rip += nop_length;
     return vcpu.set_regs(regs);
   }
-  // Otherwise step over the first instruction with the breakpoint off, then re-arm.
   state.stepping = true;
   return set_breakpoint(vcpu, state.armed_handler, true);
 }
@@ -195,7 +196,7 @@ Result<bool> EmulatedHostQuirks::handle_debug_exit(const kvm::Vcpu& vcpu, const 
     return true;
   }
   // A genuine page fault: the guest's handler takes it.
-  BULWARK_TRY(pass_page_fault(vcpu, *regs, state));
+  BULWARK_TRY(pass_page_fault(vcpu, *regs, *sregs, state));
   return true;
 }
 

@@ -38,7 +38,6 @@ class EmulatedHostQuirks {
 
   struct VcpuState {
     uint64_t armed_handler = 0;
-    uint8_t handler_nop_length = 0;  // skipped by the monitor on a genuine page fault
     bool stepping = false;           // single-stepping off the handler's first instruction
     std::chrono::steady_clock::time_point next_check{};
   };
@@ -57,7 +56,7 @@ class EmulatedHostQuirks {
   Status inject_exception(const kvm::Vcpu& vcpu, uint8_t vector);
   Status set_breakpoint(const kvm::Vcpu& vcpu, uint64_t handler, bool single_step);
   // Lets a genuine page fault reach the guest's handler without the breakpoint firing again.
-  Status pass_page_fault(const kvm::Vcpu& vcpu, kvm_regs& regs, VcpuState& state);
+  Status pass_page_fault(const kvm::Vcpu& vcpu, kvm_regs& regs, const kvm_sregs& sregs, VcpuState& state);
   const kvm::GuestMemory& memory_;
   bool syscall_fix_;
   QuirkCounters counters_;

@@ -56,3 +56,21 @@ TEST(EmulationFailureBytes, ReadsLengthAndBytesAndStaysInsideTheData) {
 
 }  // namespace
 }  // namespace bulwark::cpu
+
+namespace bulwark::cpu {
+namespace {
+
+TEST(LeadingNopLength, RecognisesTheNopFormsKernelsPatchIntoHandlerEntries) {
+  EXPECT_EQ(leading_nop_length(std::vector<uint8_t>{0x90, 0xcc}), 1);
+  EXPECT_EQ(leading_nop_length(std::vector<uint8_t>{0x0f, 0x1f, 0x00, 0x48}), 3);
+  EXPECT_EQ(leading_nop_length(std::vector<uint8_t>{0x0f, 0x1f, 0x44, 0x00, 0x00}), 5);
+  EXPECT_EQ(leading_nop_length(std::vector<uint8_t>{0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00}), 6);
+  EXPECT_EQ(leading_nop_length(std::vector<uint8_t>{0xf3, 0x0f, 0x1e, 0xfa}), 4);
+  // Not NOPs, or cut short: the monitor must single-step instead of skipping.
+  EXPECT_EQ(leading_nop_length(std::vector<uint8_t>{0x0f, 0x01, 0xca}), 0);  // CLAC
+  EXPECT_EQ(leading_nop_length(std::vector<uint8_t>{0x0f, 0x1f, 0x44, 0x00}), 0);
+  EXPECT_EQ(leading_nop_length(std::vector<uint8_t>{}), 0);
+}
+
+}  // namespace
+}  // namespace bulwark::cpu
