@@ -1,6 +1,7 @@
 // How the monitor starts and stops from the host's side: signals, unusable kernels, console
 // routing and command-line errors.
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <fstream>
@@ -83,6 +84,24 @@ TEST_F(LifecycleTest, UnknownOptionIsAConfigError) {
       run_process(monitor_path(), {"--kernel", guest_path("hello"), "--no-such-option"});
   EXPECT_TRUE(run.exited && run.exit_code == vmm::kExitConfigError) << run.describe();
   EXPECT_NE(run.err.find("--no-such-option"), std::string::npos) << run.describe();
+  EXPECT_TRUE(run.out.empty()) << run.describe();
+}
+
+}  // namespace
+}  // namespace bulwark::test
+
+namespace bulwark::test {
+namespace {
+
+// A user without access to /dev/kvm (here: the monitor dropped to nobody by setpriv) gets a
+// clear message and the "KVM unavailable" exit code, distinct from every guest outcome.
+TEST_F(LifecycleTest, NoPermissionOnDevKvmIsKvmUnavailable) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to drop to another user";
+  ProcessResult run = run_process("/usr/bin/setpriv",
+                                  {"--reuid=65534", "--regid=65534", "--clear-groups", "--", monitor_path(),
+                                   "--kernel", guest_path("hello"), "--memory", "64M"});
+  EXPECT_TRUE(run.exited && run.exit_code == vmm::kExitKvmUnavailable) << run.describe();
+  EXPECT_NE(run.err.find("KVM unavailable: cannot open /dev/kvm"), std::string::npos) << run.describe();
   EXPECT_TRUE(run.out.empty()) << run.describe();
 }
 
