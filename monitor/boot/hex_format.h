@@ -6,14 +6,11 @@
 #include <cstdio>
 #include <string>
 
+#include "bulwark/common/hex.h"
+
 namespace bulwark::boot {
 
-// "0x1f" style, lower case, no padding.
-inline std::string hex(uint64_t value) {
-  char buf[24];
-  std::snprintf(buf, sizeof(buf), "0x%llx", static_cast<unsigned long long>(value));
-  return buf;
-}
+using bulwark::hex;
 
 // Boot protocol version 0x020f -> "2.15".
 inline std::string protocol_version(uint16_t version) {

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 
+#include "bulwark/common/hex.h"
 #include "bulwark/common/log.h"
 #include "monitor/cpu/emulation_fixup.h"
 #include "monitor/cpu/guest_page_walk.h"
@@ -26,11 +27,6 @@ std::span<const uint64_t> internal_error_words(const kvm_run& run) {
   return {reinterpret_cast<const uint64_t*>(run.internal.data), std::size(run.internal.data)};
 }
 
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 }  // namespace
 
 bool EmulatedHostQuirks::detected_on_this_host() {

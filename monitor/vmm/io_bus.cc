@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "bulwark/common/hex.h"
 #include "bulwark/common/log.h"
 
 namespace bulwark::vmm {
@@ -10,11 +11,6 @@ namespace {
 // The first few unknown accesses are worth a debug line; a flood of them is only counted.
 constexpr uint64_t kLoggedUnknownAccesses = 16;
 
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 }  // namespace
 
 bool IoBus::add_range(PortRange range) {

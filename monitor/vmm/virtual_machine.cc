@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "bulwark/common/hex.h"
 #include "bulwark/common/log.h"
 #include "monitor/acpi/acpi_tables.h"
 #include "monitor/boot/boot_plan.h"
@@ -242,10 +243,9 @@ bool RunningVm::handle_exit(kvm::Vcpu& vcpu, EmulatedHostQuirks::VcpuState& stat
                      vcpu);
       return false;
     case KVM_EXIT_FAIL_ENTRY: {
-      char reason[64];
-      std::snprintf(reason, sizeof reason, "0x%llx",
-                    static_cast<unsigned long long>(run.fail_entry.hardware_entry_failure_reason));
-      stop_with_dump(kExitVmEntryFailed, std::string("KVM could not enter the guest: hardware reason ") + reason, vcpu);
+      stop_with_dump(kExitVmEntryFailed,
+                     "KVM could not enter the guest: hardware reason " + hex(run.fail_entry.hardware_entry_failure_reason),
+                     vcpu);
       return false;
     }
     case KVM_EXIT_INTERNAL_ERROR: {
@@ -270,7 +270,7 @@ bool RunningVm::handle_exit(kvm::Vcpu& vcpu, EmulatedHostQuirks::VcpuState& stat
     case KVM_EXIT_DEBUG: {
       auto handled = quirks_.handle_debug_exit(vcpu, run, state);
       if (handled.ok() && *handled) return true;
-      stop_with_dump(kExitHostError, "unexpected debug exit at " + std::to_string(run.debug.arch.pc), vcpu);
+      stop_with_dump(kExitHostError, "unexpected debug exit at " + hex(run.debug.arch.pc), vcpu);
       return false;
     }
     case KVM_EXIT_SYSTEM_EVENT:
