@@ -23,6 +23,8 @@ enum class Flag {
   kSerial,
   kNoSerialInput,
   kEmulatedHostQuirks,
+  kSeccomp,
+  kSeccompPolicyDir,
   kConfig,
   kLogLevel,
   kListCpuTemplates,
@@ -38,7 +40,7 @@ struct FlagSpec {
 };
 
 // One table drives both parsing and --help, so they cannot drift apart.
-constexpr std::array<FlagSpec, 14> kFlags{{
+constexpr std::array<FlagSpec, 16> kFlags{{
     {Flag::kKernel, "--kernel", "PATH", "Guest kernel, bzImage or ELF vmlinux (required)"},
     {Flag::kInitrd, "--initrd", "PATH", "Initial ramdisk (default: none)"},
     {Flag::kCmdline, "--cmdline", "STRING",
@@ -54,6 +56,10 @@ constexpr std::array<FlagSpec, 14> kFlags{{
      "Do not send standard input to the guest console"},
     {Flag::kEmulatedHostQuirks, "--emulated-host-quirks", "MODE",
      "auto, on or off: workarounds for hosts whose\nKVM emulates guest code (default: auto)"},
+    {Flag::kSeccomp, "--seccomp", "MODE",
+     "enforce, log or off: the monitor's seccomp\npolicy once the VM runs (default: enforce)"},
+    {Flag::kSeccompPolicyDir, "--seccomp-policy-dir", "DIR",
+     "Where monitor-*.policy are read from\n(default: the tree the monitor was built from)"},
     {Flag::kConfig, "--config", "FILE",
      "Read the VM config from a JSON file first;\nthe other flags override it"},
     {Flag::kLogLevel, "--log-level", "LEVEL", "debug, info, warn or error (default: info)"},
@@ -80,6 +86,8 @@ struct FlagValues {
   std::string serial_path;
   bool no_serial_input = false;
   std::optional<EmulatedHostQuirks> emulated_host_quirks;
+  std::optional<SeccompMode> seccomp;
+  std::optional<std::string> seccomp_policy_dir;
   bool help = false, version = false, list_cpu_templates = false;
 };
 
@@ -156,6 +164,17 @@ Status take_value(Flag flag, std::string_view value, FlagValues& values) {
                      std::string(kEmulatedHostQuirksNames) + ")");
       }
       return ok_status();
+    case Flag::kSeccomp:
+      values.seccomp = seccomp_mode_from_name(value);
+      if (!values.seccomp) {
+        return Error("unknown value " + quoted_text(value) + " (expected one of: " + std::string(kSeccompModeNames) +
+                     ")");
+      }
+      return ok_status();
+    case Flag::kSeccompPolicyDir:
+      BULWARK_TRY(check_required_path(value));
+      values.seccomp_policy_dir = std::string(value);
+      return ok_status();
     case Flag::kConfig:
       if (value.empty()) return Error("must not be empty");
       values.config_path = std::string(value);
@@ -225,6 +244,8 @@ void apply_flags(const FlagValues& values, VmConfig& config) {
   }
   if (values.no_serial_input) config.serial_input = false;
   if (values.emulated_host_quirks) config.emulated_host_quirks = *values.emulated_host_quirks;
+  if (values.seccomp) config.seccomp = *values.seccomp;
+  if (values.seccomp_policy_dir) config.seccomp_policy_dir = *values.seccomp_policy_dir;
 }
 
 }  // namespace
@@ -292,7 +313,8 @@ std::string usage_text(std::string_view program) {
       "   \"memory_mib\": 512, \"vcpus\": 2, \"cpu_template\": \"default\",\n"
       "   \"serial\": {\"kind\": \"stdout\" | \"file\" | \"none\", \"path\": \"console.log\",\n"
       "              \"input\": true},\n"
-      "   \"emulated_host_quirks\": \"auto\" | \"on\" | \"off\"}\n";
+      "   \"emulated_host_quirks\": \"auto\" | \"on\" | \"off\",\n"
+      "   \"seccomp\": \"enforce\" | \"log\" | \"off\", \"seccomp_policy_dir\": \"policy/seccomp\"}\n";
   return text;
 }
 

@@ -158,6 +158,11 @@ Result<VmConfig> read_vm_config(const json& root, bool require_kernel) {
                                        return read_enum(v, emulated_host_quirks_from_name,
                                                         kEmulatedHostQuirksNames);
                                      })},
+          {"seccomp", store<SeccompMode>(&config.seccomp,
+                                         [](const json& v) {
+                                           return read_enum(v, seccomp_mode_from_name, kSeccompModeNames);
+                                         })},
+          {"seccomp_policy_dir", store<std::string>(&config.seccomp_policy_dir, read_string, check_optional_path)},
       }));
   config.vcpus = static_cast<uint32_t>(vcpus);  // read_integer kept it within kMaxVcpus
   if (require_kernel && !has_kernel) return Error("/kernel: required field is missing");
@@ -197,6 +202,8 @@ std::string to_json(const VmConfig& config) {
       {"cpu_template", config.cpu_template},
       {"serial", std::move(serial)},
       {"emulated_host_quirks", emulated_host_quirks_name(config.emulated_host_quirks)},
+      {"seccomp", seccomp_mode_name(config.seccomp)},
+      {"seccomp_policy_dir", config.seccomp_policy_dir},
   };
   // replace: a command-line path that is not UTF-8 must not make dump() throw.
   return document.dump(2, ' ', /*ensure_ascii=*/false, nlohmann::json::error_handler_t::replace) +

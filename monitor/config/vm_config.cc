@@ -24,6 +24,12 @@ constexpr std::array<std::pair<std::string_view, EmulatedHostQuirks>, 3> kQuirkM
     {"off", EmulatedHostQuirks::kOff},
 }};
 
+constexpr std::array<std::pair<std::string_view, SeccompMode>, 3> kSeccompModes{{
+    {"enforce", SeccompMode::kEnforce},
+    {"log", SeccompMode::kLog},
+    {"off", SeccompMode::kOff},
+}};
+
 template <typename Enum, size_t N>
 std::string_view name_of(const std::array<std::pair<std::string_view, Enum>, N>& table, Enum v) {
   for (const auto& [name, value] : table) {
@@ -59,6 +65,9 @@ std::string_view emulated_host_quirks_name(EmulatedHostQuirks quirks) {
 std::optional<EmulatedHostQuirks> emulated_host_quirks_from_name(std::string_view name) {
   return value_of(kQuirkModes, name);
 }
+
+std::string_view seccomp_mode_name(SeccompMode mode) { return name_of(kSeccompModes, mode); }
+std::optional<SeccompMode> seccomp_mode_from_name(std::string_view name) { return value_of(kSeccompModes, name); }
 
 Status check_required_path(std::string_view path) {
   if (path.empty()) return Error("must not be empty");
@@ -127,6 +136,8 @@ Status validate_vm_config(const VmConfig& config) {
   if (!emulated_host_quirks_from_name(emulated_host_quirks_name(config.emulated_host_quirks))) {
     return Error("emulated_host_quirks: invalid mode");
   }
+  if (!seccomp_mode_from_name(seccomp_mode_name(config.seccomp))) return Error("seccomp: invalid mode");
+  if (Status s = check_optional_path(config.seccomp_policy_dir); !s.ok()) return s.error().wrap("seccomp_policy_dir");
   if (config.serial == SerialOutput::kFile) {
     if (Status s = check_required_path(config.serial_path); !s.ok()) {
       return s.error().wrap("serial_path");

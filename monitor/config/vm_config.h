@@ -15,6 +15,9 @@ namespace bulwark::config {
 enum class SerialOutput { kStdout, kFile, kNone };
 // Workarounds for hosts whose KVM emulates guest code (nested or software-backed KVM).
 enum class EmulatedHostQuirks { kAuto, kOn, kOff };
+// What a syscall outside the monitor's seccomp policy does: kill the monitor (enforce), be
+// logged by the kernel and allowed (log, for finding what a policy lacks), or no filter (off).
+enum class SeccompMode { kEnforce, kLog, kOff };
 
 inline constexpr uint64_t kMinMemoryMib = 16;
 inline constexpr uint64_t kMaxMemoryMib = 1048576;  // 1 TiB
@@ -35,6 +38,8 @@ struct VmConfig {
   std::string serial_path;            // required iff serial == kFile
   bool serial_input = true;           // read guest console input from stdin
   EmulatedHostQuirks emulated_host_quirks = EmulatedHostQuirks::kAuto;
+  SeccompMode seccomp = SeccompMode::kEnforce;
+  std::string seccomp_policy_dir;     // "" = the directory the monitor was built with
 
   friend bool operator==(const VmConfig&, const VmConfig&) = default;
 };
@@ -46,6 +51,9 @@ inline constexpr std::string_view kSerialOutputNames = "stdout, file, none";
 std::string_view emulated_host_quirks_name(EmulatedHostQuirks quirks);
 std::optional<EmulatedHostQuirks> emulated_host_quirks_from_name(std::string_view name);
 inline constexpr std::string_view kEmulatedHostQuirksNames = "auto, on, off";
+std::string_view seccomp_mode_name(SeccompMode mode);
+std::optional<SeccompMode> seccomp_mode_from_name(std::string_view name);
+inline constexpr std::string_view kSeccompModeNames = "enforce, log, off";
 
 // Per-field rules shared by both parsers. Messages name no field: callers prefix the JSON path
 // or the flag ("/vcpus: ...", "--vcpus: ...").

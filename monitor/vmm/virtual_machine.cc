@@ -14,6 +14,7 @@
 #include <cstring>
 #include <deque>
 #include <fstream>
+#include <optional>
 #include <iterator>
 #include <thread>
 #include <vector>
@@ -31,10 +32,12 @@
 #include "monitor/legacy/cmos_rtc.h"
 #include "monitor/legacy/i8042.h"
 #include "monitor/legacy/uart16550.h"
+#include "policy/seccomp_policy/policy_apply.h"
 #include "monitor/vmm/emulated_host_quirks.h"
 #include "monitor/vmm/exit_codes.h"
 #include "monitor/vmm/io_bus.h"
 #include "monitor/vmm/long_mode_setup.h"
+#include "monitor/vmm/monitor_seccomp.h"
 #include "monitor/vmm/register_dump.h"
 #include "monitor/vmm/serial_console.h"
 #include "monitor/vmm/vm_stop.h"
@@ -129,6 +132,7 @@ class RunningVm final : public VirtualMachine {
   IoBus bus_;
   VmStop stop_;
   std::vector<kvm::Vcpu> vcpus_;
+  std::optional<MonitorSeccompPrograms> seccomp_;
   std::vector<pthread_t> threads_;
   std::array<std::atomic<uint64_t>, kExitReasonSlots> exits_{};
   Clock::time_point started_;
@@ -195,6 +199,12 @@ Status RunningVm::build(const std::vector<uint8_t>& kernel, const std::vector<ui
   std::copy(acpi.begin(), acpi.end(), acpi_area->begin());
   BULWARK_TRY(write_long_mode_tables(memory_));
   BULWARK_TRY(enter_long_mode(vcpus_.front(), plan->entry64, plan->zero_page_addr));
+
+  exit_code = kExitConfigError;
+  auto seccomp = compile_monitor_seccomp(config_);
+  if (!seccomp.ok()) return seccomp.error();
+  seccomp_ = std::move(*seccomp);
+  if (!seccomp_) log::warn("seccomp is off: the monitor runs without a syscall filter");
   exit_code = 0;
   return ok_status();
 }
@@ -291,6 +301,13 @@ bool RunningVm::handle_exit(kvm::Vcpu& vcpu, EmulatedHostQuirks::VcpuState& stat
 void RunningVm::vcpu_thread(size_t index) {
   kvm::Vcpu& vcpu = vcpus_[index];
   EmulatedHostQuirks::VcpuState state;
+  if (seccomp_) {
+    // From here on this thread may only make the calls in monitor-vcpu.policy.
+    if (auto installed = policy::install_seccomp_filter(seccomp_->vcpu_thread); !installed.ok()) {
+      stop_.request(kExitHostError, "vCPU " + std::to_string(index) + ": " + installed.error().message());
+      return;
+    }
+  }
   while (!stop_.requested()) {
     if (index == 0 && !first_run_logged_.exchange(true)) {
       log::debug("timing: first KVM_RUN " +
@@ -365,6 +382,11 @@ int RunningVm::run() {
   }
   stop_.set_kick([this] { kick_all_vcpus(); });
   if (stop_.requested()) kick_all_vcpus();
+  if (seccomp_) {
+    // The main thread's own policy, last: no thread is created and no file opened after this.
+    if (auto installed = policy::install_seccomp_filter(seccomp_->main_thread); !installed.ok())
+      stop_.request(kExitHostError, "main thread: " + installed.error().message());
+  }
 
   bool input_open = config_.serial_input;
   std::deque<uint8_t> pending;

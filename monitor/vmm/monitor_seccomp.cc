@@ -1,0 +1,53 @@
+#include "monitor/vmm/monitor_seccomp.h"
+
+#include <algorithm>
+
+#include "policy/seccomp_policy/policy_compiler.h"
+#include "policy/seccomp_policy/policy_loader.h"
+
+namespace bulwark::vmm {
+namespace {
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitizerBuild = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
+constexpr bool kSanitizerBuild = true;
+#else
+constexpr bool kSanitizerBuild = false;
+#endif
+#else
+constexpr bool kSanitizerBuild = false;
+#endif
+}  // namespace
+
+const char* default_seccomp_policy_dir() { return BULWARK_DEFAULT_SECCOMP_POLICY_DIR; }
+
+Result<std::optional<MonitorSeccompPrograms>> compile_monitor_seccomp(const config::VmConfig& config) {
+  if (config.seccomp == config::SeccompMode::kOff) return std::optional<MonitorSeccompPrograms>();
+  const std::string dir = config.seccomp_policy_dir.empty() ? default_seccomp_policy_dir() : config.seccomp_policy_dir;
+  const auto action = config.seccomp == config::SeccompMode::kLog ? policy::ViolationAction::kLog
+                                                                   : policy::ViolationAction::kKillProcess;
+  auto compile = [&](const char* file) -> Result<std::vector<sock_filter>> {
+    auto loaded = policy::load_seccomp_policy_file(dir + "/" + file);
+    if (!loaded.ok()) return loaded.error().wrap("seccomp policy");
+    if (kSanitizerBuild) {
+      auto extra = policy::load_seccomp_policy_file(dir + "/sanitizer-runtime.policy");
+      if (!extra.ok()) return extra.error().wrap("seccomp policy");
+      // A sanitizer rule replaces the policy's rule for the same call (sanitizer builds only).
+      for (const policy::SyscallRule& rule : extra->rules) {
+        std::erase_if(loaded->rules, [&](const policy::SyscallRule& r) { return r.name == rule.name; });
+        loaded->rules.push_back(rule);
+      }
+    }
+    auto program = policy::compile_seccomp_policy(*loaded, action);
+    if (!program.ok()) return program.error().wrap("seccomp policy");
+    return program;
+  };
+  auto main_thread = compile("monitor-main.policy");
+  if (!main_thread.ok()) return main_thread.error();
+  auto vcpu_thread = compile("monitor-vcpu.policy");
+  if (!vcpu_thread.ok()) return vcpu_thread.error();
+  return std::optional<MonitorSeccompPrograms>(MonitorSeccompPrograms{std::move(*main_thread), std::move(*vcpu_thread)});
+}
+
+}  // namespace bulwark::vmm

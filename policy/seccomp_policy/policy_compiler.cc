@@ -1,0 +1,133 @@
+#include "policy/seccomp_policy/policy_compiler.h"
+
+#include <seccomp.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include "bulwark/common/unique_fd.h"
+#include "policy/seccomp_policy/syscall_names.h"
+
+#ifndef __x86_64__
+#error "seccomp policies are compiled for x86-64 only"
+#endif
+
+namespace bulwark::policy {
+
+namespace {
+
+struct FilterContextRelease {
+  void operator()(void* context) const { seccomp_release(context); }
+};
+using FilterContext = std::unique_ptr<void, FilterContextRelease>;
+
+scmp_arg_cmp to_libseccomp(const ArgComparison& comparison) {
+  scmp_arg_cmp out{};
+  out.arg = comparison.arg;
+  out.datum_a = comparison.value;
+  switch (comparison.op) {
+    case CompareOp::kEq: out.op = SCMP_CMP_EQ; break;
+    case CompareOp::kNe: out.op = SCMP_CMP_NE; break;
+    case CompareOp::kLt: out.op = SCMP_CMP_LT; break;
+    case CompareOp::kLe: out.op = SCMP_CMP_LE; break;
+    case CompareOp::kGt: out.op = SCMP_CMP_GT; break;
+    case CompareOp::kGe: out.op = SCMP_CMP_GE; break;
+    case CompareOp::kMaskedEq:
+      out.op = SCMP_CMP_MASKED_EQ;  // (arg & datum_a) == datum_b
+      out.datum_a = comparison.mask;
+      out.datum_b = comparison.value;
+      break;
+  }
+  return out;
+}
+
+Status add_rule(void* context, const SyscallRule& rule) {
+  Result<int> number = resolve_x86_64_syscall(rule.name);
+  if (!number.ok()) return number.error().wrap(rule.location());
+  auto rejected = [&rule](int rc) {
+    return Error(rule.location() + ": libseccomp rejected the rule for '" + rule.name +
+                 "': " + std::strerror(-rc));
+  };
+  if (rule.unconditional()) {
+    const int rc = seccomp_rule_add_exact_array(context, SCMP_ACT_ALLOW, *number, 0, nullptr);
+    if (rc < 0) return rejected(rc);
+    return ok_status();
+  }
+  for (const ComparisonClause& clause : rule.any_of) {
+    std::vector<scmp_arg_cmp> comparisons;
+    for (const ArgComparison& comparison : clause) {
+      // The parser refuses these already; policies built in code get the same checks.
+      if (comparison.arg > 5) {
+        return Error(rule.location() + ": argument index " + std::to_string(comparison.arg) +
+                     " out of range");
+      }
+      // libseccomp would silently drop the value's bits outside the mask, changing the test.
+      if (comparison.op == CompareOp::kMaskedEq && (comparison.value & ~comparison.mask) != 0) {
+        return Error(rule.location() + ": '" + comparison.text +
+                     "' has value bits outside its mask");
+      }
+      comparisons.push_back(to_libseccomp(comparison));
+    }
+    const int rc = seccomp_rule_add_exact_array(context, SCMP_ACT_ALLOW, *number,
+                                                static_cast<unsigned>(comparisons.size()),
+                                                comparisons.data());
+    if (rc < 0) return rejected(rc);
+  }
+  return ok_status();
+}
+
+Result<std::vector<sock_filter>> export_program(void* context) {
+  UniqueFd memory(::memfd_create("bulwark-seccomp-bpf", MFD_CLOEXEC));
+  if (!memory.valid()) return Error::from_errno("memfd_create", errno);
+  const int rc = seccomp_export_bpf(context, memory.get());
+  if (rc < 0) return Error::from_errno("seccomp_export_bpf", -rc);
+  struct stat info {};
+  if (::fstat(memory.get(), &info) != 0) return Error::from_errno("fstat", errno);
+  const auto bytes = static_cast<size_t>(info.st_size);
+  if (bytes == 0 || bytes % sizeof(sock_filter) != 0) {
+    return Error("libseccomp exported " + std::to_string(bytes) + " bytes, not a BPF program");
+  }
+  const size_t instructions = bytes / sizeof(sock_filter);
+  if (instructions > BPF_MAXINSNS) {
+    return Error("the policy compiles to " + std::to_string(instructions) +
+                 " BPF instructions; the kernel accepts at most " +
+                 std::to_string(BPF_MAXINSNS));
+  }
+  std::vector<sock_filter> program(instructions);
+  auto* out = reinterpret_cast<char*>(program.data());
+  size_t done = 0;
+  while (done < bytes) {
+    const ssize_t got = ::pread(memory.get(), out + done, bytes - done, static_cast<off_t>(done));
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) return Error::from_errno("pread", errno);
+    if (got == 0) return Error("the exported BPF program was truncated");
+    done += static_cast<size_t>(got);
+  }
+  return program;
+}
+
+}  // namespace
+
+Result<std::vector<sock_filter>> compile_seccomp_policy(const SeccompPolicy& policy,
+                                                        ViolationAction action) {
+  const uint32_t default_action =
+      action == ViolationAction::kKillProcess ? SCMP_ACT_KILL_PROCESS : SCMP_ACT_LOG;
+  FilterContext context(seccomp_init(default_action));
+  if (!context) {
+    return Error(policy.name + ": libseccomp cannot build a filter with this violation action "
+                 "(kernel or libseccomp too old?)");
+  }
+  // Another ABI is never legitimate for the monitor: kill the process, not just the thread.
+  int rc = seccomp_attr_set(context.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+  if (rc < 0) return Error::from_errno("seccomp_attr_set(ACT_BADARCH)", -rc);
+  for (const SyscallRule& rule : policy.rules) BULWARK_TRY(add_rule(context.get(), rule));
+  Result<std::vector<sock_filter>> program = export_program(context.get());
+  if (!program.ok()) return program.error().wrap(policy.name);
+  return program;
+}
+
+}  // namespace bulwark::policy
