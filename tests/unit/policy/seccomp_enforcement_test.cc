@@ -181,6 +181,7 @@ TEST_F(SeccompEnforcement, OpeningForReadingIsAllowedCreatingIsNot) {
     ::openat(AT_FDCWD, existing.c_str(), O_RDWR | O_CLOEXEC);
   });
   EXPECT_NE(::access(fresh.c_str(), F_OK), 0) << fresh << " was created";
+  ::unlink(fresh.c_str());  // leave nothing behind if it was
 }
 
 TEST_F(SeccompEnforcement, IoctlIsFilteredByCommandNumber) {

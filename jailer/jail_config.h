@@ -1,0 +1,66 @@
+// The launcher's config file: the monitor's VM config (monitor/config/json_config.h, same
+// fields, same rules) plus one "jail" object the launcher consumes and never passes on:
+//
+//   "jail": {
+//     "id": "vm-1",                    string, required: [A-Za-z0-9-], 1..64 (vm_id.h)
+//     "uid": 10001, "gid": 10001,      integers 1 .. 2^31-2, required (never root)
+//     "base_dir": "/srv/bulwark",      absolute path, optional
+//     "cgroup_parent": "bulwark",      relative cgroup path, components [A-Za-z0-9_.-], optional
+//     "memory_overhead_mib": 64,       integer 0 .. 65536: the monitor's own memory on top of RAM
+//     "pids_max": 64,                  integer 1 .. 65536 (tasks: threads count)
+//     "cpu_quota_percent": 100,        integer 0 .. 6400 (percent of one CPU; 0 = no quota)
+//     "cpuset": "0-1",                 CPU list, optional ("" = inherit)
+//     "netns": ""                      named network namespace in /run/netns ("" = new, empty)
+//   }
+//
+// The whole file is validated before anything is created. Errors name the JSON pointer:
+// `config: /jail/uid: expected an integer from 1 to 2147483646, got 0`.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "bulwark/common/result.h"
+#include "monitor/config/vm_config.h"
+
+namespace bulwark::jail {
+
+inline constexpr uint32_t kMaxVmUid = 2147483646;
+inline constexpr uint64_t kMaxMemoryOverheadMib = 65536;
+inline constexpr uint64_t kMaxPidsMax = 65536;
+inline constexpr uint64_t kMaxCpuQuotaPercent = 6400;
+
+struct JailSettings {
+  std::string id;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  std::string base_dir = "/srv/bulwark";
+  std::string cgroup_parent = "bulwark";
+  uint64_t memory_overhead_mib = 64;
+  uint64_t pids_max = 64;
+  uint64_t cpu_quota_percent = 100;
+  std::string cpuset;
+  std::string netns;
+
+  friend bool operator==(const JailSettings&, const JailSettings&) = default;
+};
+
+struct LaunchConfig {
+  JailSettings jail;
+  config::VmConfig vm;  // paths as the launcher sees them (outside the jail)
+};
+
+// Field rules, shared with the launcher's command-line overrides. Messages name no field.
+Status check_base_dir(std::string_view dir);
+Status check_cgroup_parent(std::string_view parent);
+Status check_cpuset(std::string_view cpuset);
+Status check_netns_name(std::string_view name);
+// Rules that span fields or concern what the monitor may be asked to do inside a jail (no
+// serial file, seccomp enforced, no policy dir of the tenant's choosing).
+Status validate_launch_config(const LaunchConfig& config);
+
+// Errors start with "config: ".
+Result<LaunchConfig> parse_launch_config(std::string_view text);
+
+}  // namespace bulwark::jail
