@@ -58,6 +58,25 @@ bool is_plain_component(std::string_view part) {
   return true;
 }
 
+// [first, last] with 1 <= first <= last <= kMaxVmUid. Errors carry their full JSON path.
+Status read_id_range(const json& value, const std::string& path, JailSettings& jail) {
+  const auto* items = value.get_ptr<const json::array_t*>();
+  if (items == nullptr || items->size() != 2) {
+    return Error(path + ": expected [first, last], got " + describe(value));
+  }
+  uint64_t first = 0, last = 0;
+  if (Status s = read_integer((*items)[0], 1, kMaxVmUid, &first); !s.ok()) {
+    return s.error().wrap(path + "/0");
+  }
+  if (Status s = read_integer((*items)[1], 1, kMaxVmUid, &last); !s.ok()) {
+    return s.error().wrap(path + "/1");
+  }
+  if (first > last) return Error(path + ": first is larger than last");
+  jail.id_range_first = static_cast<uint32_t>(first);
+  jail.id_range_last = static_cast<uint32_t>(last);
+  return ok_status();
+}
+
 Status read_jail(const json& value, JailSettings& jail) {
   const auto* members = value.get_ptr<const json::object_t*>();
   if (members == nullptr) return Error("/jail: expected an object, got " + describe(value));
@@ -73,6 +92,10 @@ Status read_jail(const json& value, JailSettings& jail) {
       status = read_integer(member, 1, kMaxVmUid, &number);
       (key == "uid" ? jail.uid : jail.gid) = static_cast<uint32_t>(number);
       (key == "uid" ? has_uid : has_gid) = true;
+    } else if (key == "id_range") {
+      if (Status s = read_id_range(member, path, jail); !s.ok()) return s;
+    } else if (key == "selinux") {
+      status = read_string(member, check_selinux_mode, &jail.selinux);
     } else if (key == "base_dir") {
       status = read_string(member, check_base_dir, &jail.base_dir);
     } else if (key == "cgroup_parent") {
@@ -93,8 +116,9 @@ Status read_jail(const json& value, JailSettings& jail) {
     if (!status.ok()) return status.error().wrap(path);
   }
   if (!has_id) return Error("/jail/id: required");
-  if (!has_uid) return Error("/jail/uid: required");
-  if (!has_gid) return Error("/jail/gid: required");
+  // Ids come as a pair or not at all (then both are allocated).
+  if (has_uid && !has_gid) return Error("/jail/gid: required when /jail/uid is given");
+  if (has_gid && !has_uid) return Error("/jail/uid: required when /jail/gid is given");
   return ok_status();
 }
 
@@ -165,6 +189,11 @@ Status check_netns_name(std::string_view name) {
   return Error("expected a name from /run/netns ([A-Za-z0-9_.-]), got " + config::quoted_text(name));
 }
 
+Status check_selinux_mode(std::string_view mode) {
+  if (mode == "enforce" || mode == "auto" || mode == "off") return ok_status();
+  return Error("expected \"enforce\", \"auto\" or \"off\", got " + config::quoted_text(mode));
+}
+
 Status validate_launch_config(const LaunchConfig& config) {
   const JailSettings& jail = config.jail;
   auto field = [](Status status, const char* path) -> Status {
@@ -172,8 +201,19 @@ Status validate_launch_config(const LaunchConfig& config) {
     return status.error().wrap(path);
   };
   BULWARK_TRY(field(validate_vm_id(jail.id), "/jail/id"));
-  if (jail.uid < 1 || jail.uid > kMaxVmUid) return Error("/jail/uid: must be 1 .. 2147483646");
-  if (jail.gid < 1 || jail.gid > kMaxVmUid) return Error("/jail/gid: must be 1 .. 2147483646");
+  // 0 for both means "allocate"; a single 0 would be root.
+  const bool allocate = jail.uid == 0 && jail.gid == 0;
+  if (!allocate && (jail.uid < 1 || jail.uid > kMaxVmUid)) {
+    return Error("/jail/uid: must be 1 .. 2147483646");
+  }
+  if (!allocate && (jail.gid < 1 || jail.gid > kMaxVmUid)) {
+    return Error("/jail/gid: must be 1 .. 2147483646");
+  }
+  if (jail.id_range_first < 1 || jail.id_range_first > jail.id_range_last ||
+      jail.id_range_last > kMaxVmUid) {
+    return Error("/jail/id_range: must be [first, last] with 1 <= first <= last <= 2147483646");
+  }
+  BULWARK_TRY(field(check_selinux_mode(jail.selinux), "/jail/selinux"));
   BULWARK_TRY(field(check_base_dir(jail.base_dir), "/jail/base_dir"));
   BULWARK_TRY(field(check_cgroup_parent(jail.cgroup_parent), "/jail/cgroup_parent"));
   BULWARK_TRY(field(check_cpuset(jail.cpuset), "/jail/cpuset"));

@@ -3,7 +3,11 @@
 //
 //   "jail": {
 //     "id": "vm-1",                    string, required: [A-Za-z0-9-], 1..64 (vm_id.h)
-//     "uid": 10001, "gid": 10001,      integers 1 .. 2^31-2, required (never root)
+//     "uid": 10001, "gid": 10001,      integers 1 .. 2^31-2, optional, both or neither (never
+//                                      root): reserved host-wide for this VM; when absent, a
+//                                      free number from id_range is allocated as uid == gid
+//     "id_range": [200000, 265535],    inclusive range for allocated ids, optional
+//     "selinux": "auto",               "enforce" | "auto" | "off" (sVirt, see jailer/svirt)
 //     "base_dir": "/srv/bulwark",      absolute path, optional
 //     "cgroup_parent": "bulwark",      relative cgroup path, components [A-Za-z0-9_.-], optional
 //     "memory_overhead_mib": 64,       integer 0 .. 65536: the monitor's own memory on top of RAM
@@ -33,8 +37,12 @@ inline constexpr uint64_t kMaxCpuQuotaPercent = 6400;
 
 struct JailSettings {
   std::string id;
+  // 0 (both): allocate from id_range; otherwise both set and reserved as given.
   uint32_t uid = 0;
   uint32_t gid = 0;
+  uint32_t id_range_first = 200000;
+  uint32_t id_range_last = 265535;
+  std::string selinux = "auto";  // "enforce", "auto" or "off"
   std::string base_dir = "/srv/bulwark";
   std::string cgroup_parent = "bulwark";
   uint64_t memory_overhead_mib = 64;
@@ -56,6 +64,7 @@ Status check_base_dir(std::string_view dir);
 Status check_cgroup_parent(std::string_view parent);
 Status check_cpuset(std::string_view cpuset);
 Status check_netns_name(std::string_view name);
+Status check_selinux_mode(std::string_view mode);
 // Rules that span fields or concern what the monitor may be asked to do inside a jail (no
 // serial file, seccomp enforced, no policy dir of the tenant's choosing).
 Status validate_launch_config(const LaunchConfig& config);

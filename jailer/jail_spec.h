@@ -7,9 +7,12 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "bulwark/common/result.h"
 
 namespace bulwark::jail {
 
@@ -21,6 +24,7 @@ struct ReadOnlyInput {
   std::string host_path;
   std::string jail_path;
   bool check_vm_access = true;
+  bool allow_exec = false;  // mounted noexec unless it holds code the process runs
 };
 
 // A symlink created in the jail root (e.g. /lib64 -> usr/lib64 for the dynamic loader).
@@ -82,6 +86,9 @@ struct JailSpec {
   gid_t gid = 0;
   // SELinux exec context (from the label allocator); applied only when SELinux is enabled.
   std::optional<std::string> selinux_exec_context;
+  // Step "label": called once the jail directory is populated and before anything runs in it,
+  // with <base>/<id> and its root (sVirt labels them). The caller undoes what it did.
+  std::function<Status(const std::string& instance_dir, const std::string& root_dir)> label_jail_dir;
 
   std::string base_dir = "/srv/bulwark";  // the jail root is <base_dir>/<vm_id>/root
   std::string cgroup_root = "/sys/fs/cgroup";

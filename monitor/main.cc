@@ -1,6 +1,8 @@
 // bulwark-monitor: one KVM virtual machine from a config file or flags. Thin by design: the
 // logic lives in the libraries under monitor/.
 #include <chrono>
+#include <sys/prctl.h>
+
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -42,6 +44,9 @@ int main(int argc, char** argv) {
   using namespace bulwark;
   const auto process_start = std::chrono::steady_clock::now();
   log::set_program_name("bulwark-monitor");
+  // execve made the process dumpable again: keep guest memory out of core dumps and /proc
+  // (ptrace, /proc/<pid>/mem) out of reach of the VM's own uid.
+  ::prctl(PR_SET_DUMPABLE, 0);
   // Before any thread exists, so every vCPU thread inherits the mask.
   vmm::block_stop_signals();
 

@@ -1,15 +1,31 @@
 #!/usr/bin/env bash
-# Boots the stock Debian kernel prepared by scripts/setup.sh in bulwark-monitor and shows its
-# console. Extra arguments go to the monitor (e.g. --vcpus 2, or --kernel build/linux-assets/vmlinux).
-# scripts/linux-cmdline.txt holds the command line: console on ttyS0, reset via the keyboard
+# Boots the stock Debian kernel prepared by scripts/setup.sh in a jailed bulwark-monitor
+# (`bulwark run`: own uid, no capabilities, namespaces, pivot_root, cgroup, seccomp) and shows
+# its console. Run as root.
+#   BULWARK_VCPUS=2 scripts/boot-linux.sh          two vCPUs
+#   BULWARK_KERNEL=vmlinux scripts/boot-linux.sh   the extracted ELF kernel instead of the bzImage
+# scripts/linux-cmdline.txt holds the command line: console on ttyS0, reset through the keyboard
 # controller (the initramfs's /init ends with `reboot -f`), and boot-time savings only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-assets=${BULWARK_LINUX_ASSETS:-build/linux-assets}
-monitor=${BULWARK_MONITOR:-build/default/monitor/bulwark-monitor}
-for f in "$monitor" "$assets/vmlinuz" "$assets/initramfs.cpio"; do
+assets=$(realpath "${BULWARK_LINUX_ASSETS:-build/linux-assets}")
+bulwark=${BULWARK_LAUNCHER:-build/default/jailer/bulwark}
+kernel=${BULWARK_KERNEL:-vmlinuz}
+for f in "$bulwark" "$assets/$kernel" "$assets/initramfs.cpio"; do
   [ -e "$f" ] || { echo "boot-linux: $f is missing: run scripts/setup.sh first" >&2; exit 1; }
 done
-echo "boot-linux: booting $(cat "$assets/kernel-version") (this host's KVM emulates guest code: expect about 4 minutes)" >&2
-exec "$monitor" --kernel "$assets/vmlinuz" --initrd "$assets/initramfs.cpio" --memory 512M \
-  --cmdline "$(cat scripts/linux-cmdline.txt)" "$@"
+config=$(mktemp --suffix=.json)
+trap 'rm -f "$config"' EXIT
+cat > "$config" <<JSON
+{
+  "kernel": "$assets/$kernel",
+  "initrd": "$assets/initramfs.cpio",
+  "cmdline": "$(cat scripts/linux-cmdline.txt)",
+  "memory_mib": 512,
+  "vcpus": ${BULWARK_VCPUS:-1},
+  "serial": { "kind": "stdout", "input": false },
+  "jail": { "id": "linux-demo-$$", "uid": 64100, "gid": 64100, "memory_overhead_mib": 128 }
+}
+JSON
+echo "boot-linux: booting $(cat "$assets/kernel-version") jailed (this host's KVM emulates guest code: expect about 4 to 5 minutes)" >&2
+"$bulwark" run "$config"

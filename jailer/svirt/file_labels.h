@@ -15,6 +15,7 @@ namespace bulwark::jailer {
 enum class LabelOutcome {
   kLabelled,
   kFilesystemRefused,  // the filesystem takes no security.* xattrs (EOPNOTSUPP); nothing changed
+  kNotRequested,       // selinux: off; nothing changed
 };
 
 // The raw security.selinux value of path (without following a final symlink), including the

@@ -1,0 +1,213 @@
+#include "jailer/jail.h"
+
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "bulwark/common/unique_fd.h"
+#include "jailer/jail_child.h"
+#include "jailer/jail_dir.h"
+#include "jailer/vm_id.h"
+
+namespace bulwark::jail {
+
+namespace {
+
+Error step_error(const char* step, const Error& error) {
+  return Error(std::string("jail step ") + step + ": " + error.message());
+}
+
+Status validate_spec(const JailSpec& spec) {
+  BULWARK_TRY(validate_vm_id(spec.vm_id));
+  if (spec.uid == 0 || spec.gid == 0) return Error("uid and gid must not be 0 (root)");
+  if (spec.base_dir.empty() || spec.base_dir[0] != '/') return Error("base_dir must be absolute");
+  if (spec.cgroup_root.empty() || spec.cgroup_root[0] != '/') {
+    return Error("cgroup root must be absolute");
+  }
+  if (spec.argv.empty()) return Error("argv is empty");
+  if (spec.exec_jail_path.empty() || spec.exec_jail_path[0] != '/') {
+    return Error("the executable's path inside the jail must be absolute");
+  }
+  for (const PassedFd& fd : spec.fds) {
+    if (fd.source < 0 || fd.target < 0 || fd.target >= 1000) return Error("bad fd to pass");
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+sigset_t block_launcher_signals() {
+  sigset_t blocked;
+  sigemptyset(&blocked);
+  // SIGPIPE too: a write to a child that already died must fail with EPIPE, not kill the
+  // launcher before it cleans up.
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGPIPE}) sigaddset(&blocked, sig);
+  ::sigprocmask(SIG_BLOCK, &blocked, nullptr);
+  sigset_t stop = blocked;
+  sigdelset(&stop, SIGCHLD);
+  sigdelset(&stop, SIGPIPE);
+  return stop;
+}
+
+Result<std::unique_ptr<RunningJail>> run_jailed(const JailSpec& spec) {
+  // Owns everything made so far: returning early destroys it, which undoes the steps.
+  std::unique_ptr<RunningJail> jail(new RunningJail());
+
+  // Step validate.
+  if (Status s = validate_spec(spec); !s.ok()) return step_error("validate", s.error());
+
+  // Step jail-dir: <base>/<id>/root, owned by the VM's uid, 0700.
+  jail->root_dir_ = jail_root_dir(spec);
+  if (Status s = create_jail_dir(spec); !s.ok()) {
+    // Remove the instance dir only if this run made it (not another VM's with this id).
+    if (s.error().message().find("already exists") == std::string::npos) {
+      jail->instance_dir_ = jail_instance_dir(spec);
+    }
+    return step_error("jail-dir", s.error());
+  }
+  jail->instance_dir_ = jail_instance_dir(spec);
+
+  // Step jail-files: mount points, symlinks, generated files.
+  if (Status s = populate_jail_dir(spec); !s.ok()) return step_error("jail-files", s.error());
+
+  // Step label: the caller's labels on the jail directory (sVirt), before anything runs in it.
+  if (spec.label_jail_dir) {
+    if (Status s = spec.label_jail_dir(jail->instance_dir_, jail->root_dir_); !s.ok()) {
+      return step_error("label", s.error());
+    }
+  }
+
+  // Step netns: a named namespace must exist now, before any process runs.
+  UniqueFd netns_fd;
+  if (!spec.netns.empty()) {
+    const std::string path = "/run/netns/" + spec.netns;
+    netns_fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!netns_fd.valid()) return step_error("netns", Error::from_errno(path, errno));
+  }
+
+  // Step cgroup: <parent>/<id> with the limits.
+  auto cgroup = VmCgroup::create(spec.cgroup_root, spec.cgroup_parent, spec.vm_id, spec.limits);
+  if (!cgroup.ok()) return step_error("cgroup", cgroup.error());
+  jail->cgroup_.emplace(std::move(*cgroup));
+
+  // Step clone: new namespaces; the child waits on `go` until it is in its cgroup.
+  int go_pipe[2], error_pipe[2];
+  if (::pipe2(go_pipe, O_CLOEXEC) != 0) return step_error("clone", Error::from_errno("pipe", errno));
+  UniqueFd go_read(go_pipe[0]), go_write(go_pipe[1]);
+  if (::pipe2(error_pipe, O_CLOEXEC) != 0) {
+    return step_error("clone", Error::from_errno("pipe", errno));
+  }
+  UniqueFd error_read(error_pipe[0]), error_write(error_pipe[1]);
+  unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
+  if (spec.netns.empty()) flags |= CLONE_NEWNET;
+  // A fork-like clone (no new stack): the launcher is single-threaded here.
+  const long pid = ::syscall(SYS_clone, flags, nullptr, nullptr, nullptr, nullptr);
+  if (pid < 0) return step_error("clone", Error::from_errno("clone", errno));
+  if (pid == 0) {
+    go_write.release();  // not closed: the child must not run its destructors' side effects
+    error_read.release();
+    run_jailed_child(spec, ChildChannels{go_read.release(), error_write.release(),
+                                         netns_fd.release()});
+  }
+  jail->pid_ = static_cast<pid_t>(pid);
+  jail->reaped_ = false;
+  go_read.reset();
+  error_write.reset();
+  netns_fd.reset();
+
+  // Step cgroup-attach: the child is in its cgroup before it does anything.
+  if (Status s = jail->cgroup_->add_process(jail->pid_); !s.ok()) {
+    return step_error("cgroup-attach", s.error());
+  }
+  const char go = 'g';
+  if (::write(go_write.get(), &go, 1) != 1) {
+    return step_error("clone", Error::from_errno("signal the child", errno));
+  }
+  go_write.reset();
+
+  // The child's steps: the error pipe closes at execve (success) or carries the failure.
+  std::string child_error;
+  char buffer[512];
+  for (;;) {
+    const ssize_t n = ::read(error_read.get(), buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    child_error.append(buffer, static_cast<size_t>(n));
+    if (child_error.size() > 4096) break;
+  }
+  if (!child_error.empty()) return Error(child_error);
+  return jail;
+}
+
+ProcessEnd RunningJail::wait(const sigset_t& stop_signals, std::chrono::milliseconds grace,
+                             int* stop_signal_received) {
+  sigset_t waited = stop_signals;
+  sigaddset(&waited, SIGCHLD);
+  // Zero: no SIGKILL scheduled (a plain value: gcc's maybe-uninitialized misfires on optional).
+  std::chrono::steady_clock::time_point kill_at{};
+  bool kill_scheduled = false;
+  if (stop_signal_received != nullptr) *stop_signal_received = 0;
+  for (;;) {
+    int status = 0;
+    const pid_t done = ::waitpid(pid_, &status, WNOHANG);
+    if (done == pid_) {
+      reaped_ = true;
+      ProcessEnd end;
+      end.exited = WIFEXITED(status);
+      end.exit_code = end.exited ? WEXITSTATUS(status) : 0;
+      end.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+      return end;
+    }
+    if (kill_scheduled && std::chrono::steady_clock::now() >= kill_at) {
+      ::kill(pid_, SIGKILL);
+      kill_scheduled = false;
+    }
+    // Wake at least every 200 ms: SIGCHLD can coalesce and the grace period must end.
+    const timespec tick{0, 200 * 1000 * 1000};
+    siginfo_t info{};
+    const int sig = ::sigtimedwait(&waited, &info, &tick);
+    if (sig > 0 && sig != SIGCHLD && sigismember(&stop_signals, sig)) {
+      if (stop_signal_received != nullptr && *stop_signal_received == 0) *stop_signal_received = sig;
+      ::kill(pid_, SIGTERM);
+      if (!kill_scheduled) {
+        kill_at = std::chrono::steady_clock::now() + grace;
+        kill_scheduled = true;
+      }
+    }
+  }
+}
+
+void RunningJail::kill_and_reap() {
+  if (reaped_ || pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
+  reaped_ = true;
+}
+
+Status RunningJail::teardown() {
+  kill_and_reap();
+  Status first = ok_status();
+  if (cgroup_) {
+    Status s = cgroup_->remove();
+    if (!s.ok()) first = s;
+    cgroup_.reset();
+  }
+  if (!instance_dir_.empty()) {
+    Status s = remove_tree(instance_dir_);
+    if (!s.ok() && first.ok()) first = s;
+    instance_dir_.clear();
+  }
+  return first;
+}
+
+RunningJail::~RunningJail() { (void)teardown(); }
+
+}  // namespace bulwark::jail

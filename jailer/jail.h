@@ -1,0 +1,80 @@
+// run_jailed(): the jail sequence, modelled as one linear list of checked steps. The launcher's
+// half runs here; the child's half is jail_child.h. Every failure reads
+// "jail step <name>: <what>: <strerror>" and undoes what the earlier steps made.
+//
+//   validate      spec fields (VM id, ids not root, paths absolute)
+//   jail-dir      <base>/<id>/root, owned by the VM uid, 0700
+//   jail-files    mount points, symlinks, generated files (vm.json) in the root
+//   label         the caller's hook (sVirt file labels on the jail directory), if any
+//   netns         open /run/netns/<name> when joining a named network namespace
+//   cgroup        <parent>/<id> with the limits (v2, or each v1 controller)
+//   clone         the child in new mount, pid, ipc, uts (and network) namespaces
+//   cgroup-attach the child's pid into the cgroup, then the child may go on:
+//   (child)       signals, netns, hostname, selinux, mount-private, bind-root, dev, bind-inputs,
+//                 remount-root, pivot-root, rlimits, fds, capabilities, securebits, ids,
+//                 pdeathsig, dumpable, no-new-privs, seccomp, exec
+#pragma once
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "bulwark/common/result.h"
+#include "jailer/cgroup.h"
+#include "jailer/jail_spec.h"
+
+namespace bulwark::jail {
+
+// How the jailed process ended.
+struct ProcessEnd {
+  bool exited = false;
+  int exit_code = 0;    // when exited
+  int signal = 0;       // when killed
+  // The launcher's exit code: the process's own, or 128 + the signal that killed it.
+  int launcher_exit_code() const { return exited ? exit_code : 128 + signal; }
+};
+
+class RunningJail {
+ public:
+  ~RunningJail();  // kills a process still running, reaps it and tears the jail down
+  RunningJail(const RunningJail&) = delete;
+  RunningJail& operator=(const RunningJail&) = delete;
+
+  pid_t pid() const { return pid_; }
+  const std::string& root_dir() const { return root_dir_; }
+  const VmCgroup* cgroup() const { return cgroup_ ? &*cgroup_ : nullptr; }
+
+  // Waits for the process. The caller has blocked `stop_signals` (and SIGCHLD) in every thread
+  // (block_launcher_signals()); the first of them to arrive is forwarded as SIGTERM, and after
+  // `grace` the process gets SIGKILL. `stop_signal_received` reports whether one came.
+  ProcessEnd wait(const sigset_t& stop_signals, std::chrono::milliseconds grace,
+                  int* stop_signal_received);
+  // Removes the cgroup and the jail directory; the process must have been reaped. Idempotent.
+  Status teardown();
+
+ private:
+  friend Result<std::unique_ptr<RunningJail>> run_jailed(const JailSpec& spec);
+  RunningJail() = default;
+  void kill_and_reap();
+
+  pid_t pid_ = -1;
+  bool reaped_ = true;
+  std::string instance_dir_;  // "" until created
+  std::string root_dir_;
+  std::optional<VmCgroup> cgroup_;
+};
+
+// Starts spec's program in its jail. On error nothing is left behind. Call it from a
+// single-threaded process: the child is a fork-like clone that runs ordinary code (allocations,
+// libcap-ng) before execve.
+Result<std::unique_ptr<RunningJail>> run_jailed(const JailSpec& spec);
+
+// Blocks SIGTERM, SIGINT, SIGHUP, SIGCHLD and SIGPIPE in the calling thread (call it before any
+// thread starts) and returns the stop signals among them for RunningJail::wait().
+sigset_t block_launcher_signals();
+
+}  // namespace bulwark::jail

@@ -1,0 +1,61 @@
+#include "jailer/svirt/vm_svirt.h"
+
+#include "bulwark/common/log.h"
+
+namespace bulwark::jailer {
+
+Result<VmSvirt> VmSvirt::prepare(const SvirtConfig& config, std::string_view vm_id) {
+  auto prepared = prepare(config, vm_id, host_selinux_enabled());
+  if (prepared && !prepared->plan().warning.empty()) log::warn(prepared->plan().warning);
+  return prepared;
+}
+
+Result<VmSvirt> VmSvirt::prepare(const SvirtConfig& config, std::string_view vm_id,
+                                 bool selinux_enabled) {
+  BULWARK_TRY(validate_svirt_types(config.types));
+  auto plan = plan_svirt(config.mode, selinux_enabled);
+  if (!plan) return plan.error();
+  std::optional<McsReservation> reservation;
+  if (plan->allocate_pair) {
+    auto allocated = allocate_mcs_pair(config.mcs, vm_id);
+    if (!allocated) return allocated.error();
+    reservation.emplace(std::move(*allocated));
+  }
+  return VmSvirt(std::move(*plan), config.types, std::move(reservation));
+}
+
+std::optional<McsPair> VmSvirt::pair() const {
+  if (!reservation_) return std::nullopt;
+  return reservation_->pair();
+}
+
+Result<std::string> VmSvirt::exec_context(std::string_view domain) const {
+  if (!reservation_) return std::string();
+  BULWARK_TRY(validate_selinux_identifier("process domain", domain));
+  return process_context(types_, domain, reservation_->pair());
+}
+
+Status VmSvirt::enter_exec_context(const std::string& context) const {
+  if (!plan_.set_exec_context) return ok_status();
+  return set_exec_context_for_next_exec(context);
+}
+
+Result<LabelOutcome> VmSvirt::label(const std::filesystem::path& path, const std::string& context) {
+  if (!reservation_) return LabelOutcome::kNotRequested;
+  auto outcome = labels_.apply(path, context);
+  if (outcome && *outcome == LabelOutcome::kFilesystemRefused)
+    log::warn("sVirt: the filesystem of " + path.string() +
+              " takes no security.selinux label; left unlabelled");
+  return outcome;
+}
+
+Result<LabelOutcome> VmSvirt::label_writable(const std::filesystem::path& path) {
+  if (!reservation_) return LabelOutcome::kNotRequested;
+  return label(path, image_file_context(types_, reservation_->pair()));
+}
+
+Result<LabelOutcome> VmSvirt::label_read_only(const std::filesystem::path& path) {
+  return label(path, content_file_context(types_));
+}
+
+}  // namespace bulwark::jailer

@@ -1,0 +1,147 @@
+#include "jailer/jail_config.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace bulwark::jail {
+namespace {
+
+const std::string kJail = R"("jail": {"id": "vm-1", "uid": 10001, "gid": 10002})";
+
+std::string config_with(const std::string& jail_fields, const std::string& vm_fields = "") {
+  return R"({"kernel": "/k", )" + vm_fields + R"("jail": {"id": "vm-1", "uid": 10001, "gid": 10002)" +
+         jail_fields + "}}";
+}
+
+std::string error_of(const std::string& text) {
+  auto parsed = parse_launch_config(text);
+  return parsed.ok() ? "<accepted>" : parsed.error().message();
+}
+
+TEST(JailConfigTest, MinimalConfigGetsDefaults) {
+  auto parsed = parse_launch_config(config_with(""));
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message();
+  EXPECT_EQ(parsed->jail.id, "vm-1");
+  EXPECT_EQ(parsed->jail.uid, 10001u);
+  EXPECT_EQ(parsed->jail.gid, 10002u);
+  EXPECT_EQ(parsed->jail.base_dir, "/srv/bulwark");
+  EXPECT_EQ(parsed->jail.cgroup_parent, "bulwark");
+  EXPECT_EQ(parsed->jail.memory_overhead_mib, 64u);
+  EXPECT_EQ(parsed->jail.pids_max, 64u);
+  EXPECT_EQ(parsed->jail.cpu_quota_percent, 100u);
+  EXPECT_EQ(parsed->jail.cpuset, "");
+  EXPECT_EQ(parsed->jail.netns, "");
+  EXPECT_EQ(parsed->vm.kernel, "/k");
+  EXPECT_EQ(parsed->vm.memory_mib, 256u);
+}
+
+TEST(JailConfigTest, EveryFieldIsRead) {
+  auto parsed = parse_launch_config(config_with(
+      R"(, "base_dir": "/var/lib/b", "cgroup_parent": "a/b", "memory_overhead_mib": 128,
+         "pids_max": 10, "cpu_quota_percent": 250, "cpuset": "0-1,3", "netns": "tenant-a")",
+      R"("memory_mib": 512, "vcpus": 2, "initrd": "/i", )"));
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message();
+  EXPECT_EQ(parsed->jail.base_dir, "/var/lib/b");
+  EXPECT_EQ(parsed->jail.cgroup_parent, "a/b");
+  EXPECT_EQ(parsed->jail.memory_overhead_mib, 128u);
+  EXPECT_EQ(parsed->jail.pids_max, 10u);
+  EXPECT_EQ(parsed->jail.cpu_quota_percent, 250u);
+  EXPECT_EQ(parsed->jail.cpuset, "0-1,3");
+  EXPECT_EQ(parsed->jail.netns, "tenant-a");
+  EXPECT_EQ(parsed->vm.memory_mib, 512u);
+  EXPECT_EQ(parsed->vm.vcpus, 2u);
+  EXPECT_EQ(parsed->vm.initrd, "/i");
+}
+
+TEST(JailConfigTest, ErrorsNameTheJsonPath) {
+  EXPECT_EQ(error_of(R"({"kernel": "/k"})"), "config: /jail: required");
+  EXPECT_EQ(error_of(R"({"kernel": "/k", "jail": 3})"), "config: /jail: expected an object, got 3");
+  EXPECT_EQ(error_of(R"({"kernel": "/k", "jail": {"uid": 1, "gid": 1}})"), "config: /jail/id: required");
+  EXPECT_EQ(error_of(R"({"kernel": "/k", "jail": {"id": "a", "gid": 1}})"), "config: /jail/uid: required");
+  EXPECT_EQ(error_of(R"({"kernel": "/k", "jail": {"id": "a", "uid": 1}})"), "config: /jail/gid: required");
+  EXPECT_EQ(error_of(config_with(R"(, "extra": 1)")), "config: /jail/extra: unknown field");
+  EXPECT_EQ(error_of(config_with("", R"("bogus": 1, )")), "config: /bogus: unknown field");
+  EXPECT_EQ(error_of(config_with("", R"("vcpus": "two", )")),
+            "config: /vcpus: expected an integer from 1 to 64, got \"two\"");
+  EXPECT_EQ(error_of("[1]"), "config: top level: expected an object, got an array");
+  EXPECT_NE(error_of("{").find("config: invalid JSON"), std::string::npos) << error_of("{");
+  EXPECT_NE(error_of(config_with(R"(, "id": "x")")).find("duplicate"), std::string::npos);
+}
+
+TEST(JailConfigTest, RootIdsAreRefused) {
+  EXPECT_EQ(error_of(R"({"kernel": "/k", "jail": {"id": "a", "uid": 0, "gid": 1}})"),
+            "config: /jail/uid: expected an integer from 1 to 2147483646, got 0");
+  EXPECT_EQ(error_of(R"({"kernel": "/k", "jail": {"id": "a", "uid": 1, "gid": -1}})"),
+            "config: /jail/gid: expected an integer from 1 to 2147483646, got -1");
+  EXPECT_NE(error_of(R"({"kernel": "/k", "jail": {"id": "a", "uid": 4294967295, "gid": 1}})")
+                .find("/jail/uid"),
+            std::string::npos);
+}
+
+TEST(JailConfigTest, PathLikeFieldsCannotEscape) {
+  EXPECT_NE(error_of(config_with(R"(, "id": "../x")")), "<accepted>");
+  for (const char* dir : {"relative", "/", "/a/../b", "/a//b", "/a/", "/a/./b"}) {
+    EXPECT_NE(error_of(config_with(std::string(R"(, "base_dir": ")") + dir + "\"")).find("/jail/base_dir: "),
+              std::string::npos)
+        << dir;
+  }
+  for (const char* parent : {"", "/abs", "a/../b", "..", "a//b", "a b"}) {
+    EXPECT_NE(error_of(config_with(std::string(R"(, "cgroup_parent": ")") + parent + "\""))
+                  .find("/jail/cgroup_parent: "),
+              std::string::npos)
+        << parent;
+  }
+  for (const char* netns : {"a/b", "..", "."}) {
+    EXPECT_NE(error_of(config_with(std::string(R"(, "netns": ")") + netns + "\"")).find("/jail/netns: "),
+              std::string::npos)
+        << netns;
+  }
+}
+
+TEST(JailConfigTest, CpusetSyntax) {
+  for (const char* good : {"", "0", "0-3", "0-1,4,6-7"}) {
+    EXPECT_EQ(error_of(config_with(std::string(R"(, "cpuset": ")") + good + "\"")), "<accepted>") << good;
+  }
+  for (const char* bad : {",", "0,", "-1", "1-", "a", "0-1-2", "0;rm", "123456"}) {
+    EXPECT_NE(error_of(config_with(std::string(R"(, "cpuset": ")") + bad + "\"")).find("/jail/cpuset: "),
+              std::string::npos)
+        << bad;
+  }
+}
+
+TEST(JailConfigTest, LimitsAreBounded) {
+  EXPECT_NE(error_of(config_with(R"(, "pids_max": 0)")).find("/jail/pids_max"), std::string::npos);
+  EXPECT_NE(error_of(config_with(R"(, "pids_max": 65537)")).find("/jail/pids_max"), std::string::npos);
+  EXPECT_NE(error_of(config_with(R"(, "cpu_quota_percent": 6401)")).find("/jail/cpu_quota_percent"),
+            std::string::npos);
+  EXPECT_NE(error_of(config_with(R"(, "memory_overhead_mib": 1.5)")).find("/jail/memory_overhead_mib"),
+            std::string::npos);
+}
+
+TEST(JailConfigTest, MonitorSettingsTheJailDoesNotAllow) {
+  EXPECT_EQ(error_of(config_with("", R"("serial": {"kind": "file", "path": "/tmp/x"}, )")),
+            "config: /serial/kind: \"file\" is not available under bulwark run (use \"stdout\")");
+  EXPECT_EQ(error_of(config_with("", R"("seccomp": "off", )")),
+            "config: /seccomp: bulwark run always enforces the monitor's seccomp policy");
+  EXPECT_NE(error_of(config_with("", R"("seccomp_policy_dir": "/tmp", )")).find("/seccomp_policy_dir"),
+            std::string::npos);
+  EXPECT_EQ(error_of(config_with("", R"("serial": {"kind": "none"}, )")), "<accepted>");
+}
+
+TEST(JailConfigTest, ValidateCatchesHandMadeSettings) {
+  LaunchConfig config;
+  config.vm.kernel = "/k";
+  config.jail.id = "vm";
+  config.jail.uid = 5;
+  config.jail.gid = 5;
+  EXPECT_TRUE(validate_launch_config(config).ok());
+  config.jail.uid = 0;
+  EXPECT_FALSE(validate_launch_config(config).ok());
+  config.jail.uid = 5;
+  config.jail.id = "a/b";
+  EXPECT_FALSE(validate_launch_config(config).ok());
+}
+
+}  // namespace
+}  // namespace bulwark::jail

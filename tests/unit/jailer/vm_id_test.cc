@@ -1,0 +1,34 @@
+#include "jailer/vm_id.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace bulwark::jail {
+namespace {
+
+TEST(VmIdTest, AcceptsLettersDigitsAndDashesUpTo64) {
+  for (const std::string& id : std::vector<std::string>{"a", "vm-1", "ABC-def-0123", "-", std::string(64, 'x')}) {
+    EXPECT_TRUE(validate_vm_id(id).ok()) << id;
+  }
+}
+
+TEST(VmIdTest, RefusesAnythingThatIsNotOnePlainComponent) {
+  for (const std::string& id :
+       std::vector<std::string>{"", std::string(65, 'x'), "..", ".", "a/b", "../etc", "a b", "a_b",
+                                "vm.1", "a\n", std::string("a\0b", 3), "vm\xc3\xa9"}) {
+    Status s = validate_vm_id(id);
+    ASSERT_FALSE(s.ok()) << id;
+    EXPECT_NE(s.error().message().find("[A-Za-z0-9-]"), std::string::npos);
+  }
+}
+
+TEST(VmIdTest, ErrorEchoesTheIdSafely) {
+  Status s = validate_vm_id("a\x1b[31m");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().message().find('\x1b'), std::string::npos) << s.error().message();
+}
+
+}  // namespace
+}  // namespace bulwark::jail

@@ -1,0 +1,119 @@
+#include "jailer/svirt/vm_svirt.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "tests/unit/svirt/labelable_dir.h"
+
+namespace bulwark::jailer {
+namespace {
+
+using testing_support::make_labelable_temp_dir;
+using testing_support::TempDir;
+
+SvirtConfig config_in(const TempDir& tmp, SelinuxMode mode) {
+  SvirtConfig config;
+  config.mode = mode;
+  config.mcs.run_dir = tmp.path() / "mcs";
+  return config;
+}
+
+bool selinux_is_on_here() { return std::filesystem::exists("/sys/fs/selinux/enforce"); }
+
+TEST(VmSvirt, EnforceRefusesToLaunchOnThisHost) {
+  if (selinux_is_on_here()) GTEST_SKIP() << "SELinux is on here";
+  TempDir tmp;
+  ASSERT_TRUE(tmp.ok());
+  auto svirt = VmSvirt::prepare(config_in(tmp, SelinuxMode::kEnforce), "vm-a");
+  ASSERT_FALSE(svirt.ok());
+  EXPECT_NE(svirt.error().message().find(
+                "selinux: enforce: SELinux is not enabled on this host (no policy loaded); "
+                "refusing to launch"),
+            std::string::npos)
+      << svirt.error().message();
+  EXPECT_FALSE(std::filesystem::exists(tmp.path() / "mcs")) << "refusal must reserve nothing";
+}
+
+TEST(VmSvirt, AutoWarnsLoudlyLabelsAndRestores) {
+  if (selinux_is_on_here()) GTEST_SKIP() << "SELinux is on here";
+  auto tmp = make_labelable_temp_dir();
+  if (!tmp) GTEST_SKIP() << "no filesystem here accepts security.selinux xattrs";
+  const auto jail = tmp->path() / "jail";
+  const auto disk = jail / "disk.img";
+  const auto kernel = tmp->path() / "vmlinux";
+  std::filesystem::create_directory(jail);
+  std::ofstream(disk) << "disk";
+  std::ofstream(kernel) << "kernel";
+  {
+    testing::internal::CaptureStderr();
+    auto svirt = VmSvirt::prepare(config_in(*tmp, SelinuxMode::kAuto), "vm-a");
+    const std::string err = testing::internal::GetCapturedStderr();
+    ASSERT_TRUE(svirt.ok()) << svirt.error().message();
+    EXPECT_NE(err.find("warning: selinux: auto: SELinux is NOT enabled on this host: the VM runs "
+                       "WITHOUT sVirt confinement"),
+              std::string::npos)
+        << err;
+    EXPECT_FALSE(svirt->plan().set_exec_context);
+    ASSERT_TRUE(svirt->pair().has_value());
+    const McsPair pair = *svirt->pair();
+    EXPECT_LT(pair.low, pair.high);
+    EXPECT_EQ(*svirt->monitor_exec_context(),
+              "system_u:system_r:bulwark_vm_t:s0:" + pair.categories());
+    EXPECT_EQ(*svirt->exec_context("bulwark_blk_t"),
+              "system_u:system_r:bulwark_blk_t:s0:" + pair.categories());
+    // Without SELinux the child must not call setexeccon (it would fail): nothing happens.
+    EXPECT_TRUE(svirt->enter_exec_context(*svirt->monitor_exec_context()).ok());
+
+    EXPECT_EQ(*svirt->label_writable(jail), LabelOutcome::kLabelled);
+    EXPECT_EQ(*svirt->label_writable(disk), LabelOutcome::kLabelled);
+    EXPECT_EQ(*svirt->label_read_only(kernel), LabelOutcome::kLabelled);
+    const std::string image = "system_u:object_r:bulwark_image_t:s0:" + pair.categories();
+    EXPECT_EQ(*read_selinux_xattr(jail), image + '\0');
+    EXPECT_EQ(*read_selinux_xattr(disk), image + '\0');
+    EXPECT_EQ(*read_selinux_xattr(kernel), std::string("system_u:object_r:bulwark_content_t:s0\0", 39));
+  }
+  EXPECT_FALSE(read_selinux_xattr(jail)->has_value());
+  EXPECT_FALSE(read_selinux_xattr(disk)->has_value());
+  EXPECT_FALSE(read_selinux_xattr(kernel)->has_value());
+  EXPECT_TRUE(std::filesystem::is_empty(tmp->path() / "mcs")) << "pair not released";
+}
+
+TEST(VmSvirt, OffReservesAndLabelsNothing) {
+  TempDir tmp;
+  ASSERT_TRUE(tmp.ok());
+  const auto file = tmp.path() / "disk.img";
+  std::ofstream(file) << "disk";
+  auto svirt = VmSvirt::prepare(config_in(tmp, SelinuxMode::kOff), "vm-a");
+  ASSERT_TRUE(svirt.ok());
+  EXPECT_FALSE(svirt->pair().has_value());
+  EXPECT_EQ(*svirt->monitor_exec_context(), "");
+  EXPECT_EQ(*svirt->label_writable(file), LabelOutcome::kNotRequested);
+  EXPECT_EQ(*svirt->label_read_only(file), LabelOutcome::kNotRequested);
+  EXPECT_FALSE(read_selinux_xattr(file)->has_value());
+  EXPECT_FALSE(std::filesystem::exists(tmp.path() / "mcs"));
+}
+
+TEST(VmSvirt, TwoVmsGetDifferentPairs) {
+  TempDir tmp;
+  ASSERT_TRUE(tmp.ok());
+  auto a = VmSvirt::prepare(config_in(tmp, SelinuxMode::kAuto), "vm-a", false);
+  auto b = VmSvirt::prepare(config_in(tmp, SelinuxMode::kAuto), "vm-b", false);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE(*a->pair(), *b->pair());
+}
+
+TEST(VmSvirt, RefusesBadTypeNamesAndDomains) {
+  TempDir tmp;
+  ASSERT_TRUE(tmp.ok());
+  auto config = config_in(tmp, SelinuxMode::kAuto);
+  config.types.content_type = "a:b";
+  EXPECT_FALSE(VmSvirt::prepare(config, "vm-a", false).ok());
+  auto svirt = VmSvirt::prepare(config_in(tmp, SelinuxMode::kAuto), "vm-a", false);
+  ASSERT_TRUE(svirt.ok());
+  EXPECT_FALSE(svirt->exec_context("blk:s0").ok());
+}
+
+}  // namespace
+}  // namespace bulwark::jailer
