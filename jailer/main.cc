@@ -2,20 +2,32 @@
 // monitor's jail (jail.h), waits for the VM to end whatever way it ends, tears the jail down and
 // exits with the monitor's exit code (128 + signal when the monitor was killed).
 // It never maps or reads guest memory.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/fsuid.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "bulwark/common/log.h"
+#include "bulwark/common/unique_fd.h"
+#include "jailer/ids/vm_ids.h"
 #include "jailer/jail.h"
 #include "jailer/jail_config.h"
 #include "jailer/monitor_spec.h"
+#include "jailer/svirt/file_labels.h"
+#include "jailer/svirt/security_context.h"
+#include "jailer/svirt/selinux_mode.h"
+#include "jailer/svirt/vm_svirt.h"
 #include "jailer/vm_id.h"
 #include "monitor/config/message_text.h"
 
@@ -36,14 +48,16 @@ const char kUsage[] =
     "\n"
     "Options (override the config's \"jail\" fields):\n"
     "  --id ID  --uid N  --gid N  --base-dir DIR  --cgroup-parent PATH  --netns NAME\n"
+    "  --selinux enforce|auto|off\n"
     "Operator options:\n"
+    "  --run-dir DIR              host-wide reservations: DIR/ids, DIR/mcs (default: /run/bulwark)\n"
     "  --monitor PATH             bulwark-monitor binary (default: " BULWARK_DEFAULT_MONITOR ")\n"
     "  --seccomp-policy-dir DIR   the monitor's policy files (default: " BULWARK_DEFAULT_POLICY_DIR ")\n"
     "  --cgroup-root DIR          cgroup mount (default: /sys/fs/cgroup)\n"
     "  --stop-grace-seconds N     SIGTERM to SIGKILL delay on shutdown (default: 10)\n"
     "\n"
     "Exit status: the monitor's; 128+N if it was killed by signal N; 1 bad command line or\n"
-    "config; 9 the jail could not be set up.\n";
+    "config; 9 the jail could not be set up (ids, SELinux, a jail step).\n";
 
 Result<std::string> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -75,6 +89,7 @@ struct RunCommand {
   std::string config_path;
   std::vector<std::pair<std::string, std::string>> overrides;
   jail::MonitorLaunchOptions options;
+  std::string run_dir = "/run/bulwark";
   int grace_seconds = 10;
 };
 
@@ -95,6 +110,9 @@ Result<RunCommand> parse_run_args(const std::vector<std::string_view>& args) {
       command.options.monitor_path = value;
     } else if (arg == "--seccomp-policy-dir") {
       command.options.seccomp_policy_dir = value;
+    } else if (arg == "--run-dir") {
+      if (Status s = jail::check_base_dir(value); !s.ok()) return s.error().wrap("--run-dir");
+      command.run_dir = value;
     } else if (arg == "--cgroup-root") {
       command.options.cgroup_root = value;
     } else if (arg == "--stop-grace-seconds") {
@@ -102,7 +120,7 @@ Result<RunCommand> parse_run_args(const std::vector<std::string_view>& args) {
       if (!n.ok() || *n > 3600) return Error("--stop-grace-seconds: expected 1 to 3600");
       command.grace_seconds = static_cast<int>(*n);
     } else if (arg == "--id" || arg == "--uid" || arg == "--gid" || arg == "--base-dir" ||
-               arg == "--cgroup-parent" || arg == "--netns") {
+               arg == "--cgroup-parent" || arg == "--netns" || arg == "--selinux") {
       command.overrides.emplace_back(std::string(arg), value);
     } else {
       return Error("unknown option " + config::quoted_text(arg));
@@ -127,9 +145,73 @@ Status apply_overrides(const RunCommand& command, jail::LaunchConfig& launch) {
       settings.cgroup_parent = value;
     } else if (flag == "--netns") {
       settings.netns = value;
+    } else if (flag == "--selinux") {
+      if (Status s = jail::check_selinux_mode(value); !s.ok()) return s.error().wrap(flag);
+      settings.selinux = value;
     }
   }
   return jail::validate_launch_config(launch);
+}
+
+Result<jailer::VmIds> reserve_ids(const jail::JailSettings& settings, const std::string& run_dir) {
+  jailer::VmIdsConfig config;
+  config.run_dir = std::filesystem::path(run_dir) / "ids";
+  config.range = {settings.id_range_first, settings.id_range_last};
+  if (settings.uid == 0 && settings.gid == 0) return jailer::allocate_vm_ids(config, settings.id);
+  return jailer::reserve_requested_vm_ids(config, settings.id, settings.uid, settings.gid);
+}
+
+// A tenant input the launcher may relabel: the regular file `path` resolves to, provided the VM
+// user can open it (the same test step bind-inputs makes later), so a tenant cannot get a host
+// file it could not read relabelled. Returns the resolved path, checked to be that same file.
+Result<std::string> vm_readable_file(const std::string& path, uid_t uid, gid_t gid) {
+  ::setfsgid(gid);
+  ::setfsuid(uid);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  const int saved = errno;
+  ::setfsuid(0);
+  ::setfsgid(0);
+  if (!fd.valid()) return Error::from_errno(path + " (as uid " + std::to_string(uid) + ")", saved);
+  struct stat opened{};
+  if (::fstat(fd.get(), &opened) != 0) return Error::from_errno(path, errno);
+  if (!S_ISREG(opened.st_mode)) return Error(path + ": not a regular file");
+  std::error_code ec;
+  const std::filesystem::path resolved = std::filesystem::canonical(path, ec);
+  struct stat named{};
+  if (ec || ::lstat(resolved.c_str(), &named) != 0 || named.st_dev != opened.st_dev ||
+      named.st_ino != opened.st_ino) {
+    return Error(path + ": changed while being checked");
+  }
+  return resolved.string();
+}
+
+// Step label (called by run_jailed once the jail directory is populated). The jail directory,
+// its root and the VM's generated files: image type at the VM's pair. The tenant's inputs
+// (kernel, initrd): content type at plain s0 -- only now, after step jail-files opened them as
+// the VM user, so a tenant cannot get a host file it could not read relabelled. An input that
+// already carries the content label (another live VM's) is left to whoever labelled it: a
+// second VM recording it as "original" would put it back after the first had restored it.
+Status label_jail(jailer::VmSvirt& svirt, const jail::JailSpec& spec,
+                  const std::string& instance_dir, const std::string& root_dir) {
+  if (!svirt.pair()) return ok_status();
+  std::vector<std::string> private_paths = {instance_dir, root_dir};
+  for (const jail::GeneratedFile& file : spec.files) private_paths.push_back(root_dir + file.jail_path);
+  for (const std::string& path : private_paths) {
+    auto labelled = svirt.label_writable(path);
+    if (!labelled.ok()) return labelled.error();
+  }
+  const std::string content = jailer::content_file_context(jailer::SvirtTypes{}) + '\0';
+  for (const jail::ReadOnlyInput& input : spec.inputs) {
+    if (!input.check_vm_access) continue;  // operator's files (monitor, libraries, policy)
+    // Not labelled unless the VM user may read it; step bind-inputs then refuses it precisely.
+    auto file = vm_readable_file(input.host_path, spec.uid, spec.gid);
+    if (!file.ok()) continue;
+    auto current = jailer::read_selinux_xattr(*file);
+    if (current.ok() && *current == content) continue;
+    auto labelled = svirt.label_read_only(*file);
+    if (!labelled.ok()) return labelled.error();
+  }
+  return ok_status();
 }
 
 int run(const std::vector<std::string_view>& args) {
@@ -157,9 +239,56 @@ int run(const std::vector<std::string_view>& args) {
     log::error(s.error().message());
     return kExitUsage;
   }
-  command->options.host_is_emulated = jail::host_kvm_is_emulated();
-  const jail::JailSpec spec = jail::build_monitor_spec(*launch, command->options);
+  const std::string& vm_id = launch->jail.id;
+  auto mode = jailer::parse_selinux_mode(launch->jail.selinux);
+  if (!mode.ok()) {
+    log::error(mode.error().message());
+    return kExitUsage;
+  }
+  // Step selinux-check: "enforce" on a host without SELinux is refused before anything exists.
+  if (auto plan = jailer::plan_svirt(*mode, jailer::host_selinux_enabled()); !plan.ok()) {
+    log::error("jail step selinux: " + plan.error().message());
+    return kExitJailFailed;
+  }
 
+  // The launch sequence. Owners are declared in setup order, so leaving this function (any way
+  // the VM ended) releases them in reverse: jail, labels, MCS pair, ids.
+  // Step ids: this VM's uid/gid, reserved host-wide until the launcher is done.
+  auto ids = reserve_ids(launch->jail, command->run_dir);
+  if (!ids.ok()) {
+    log::error("jail step ids: " + ids.error().message());
+    return kExitJailFailed;
+  }
+  launch->jail.uid = ids->uid();
+  launch->jail.gid = ids->gid();
+
+  // Step svirt: the MCS pair (unless off); files are labelled in step label (label_jail).
+  jailer::SvirtConfig svirt_config;
+  svirt_config.mode = *mode;
+  svirt_config.mcs.run_dir = std::filesystem::path(command->run_dir) / "mcs";
+  auto svirt = jailer::VmSvirt::prepare(svirt_config, vm_id);
+  if (!svirt.ok()) {
+    log::error("jail step svirt: " + svirt.error().message());
+    return kExitJailFailed;
+  }
+  auto exec_context = svirt->monitor_exec_context();
+  if (!exec_context.ok()) {
+    log::error("jail step svirt: " + exec_context.error().message());
+    return kExitJailFailed;
+  }
+  log::info("VM " + vm_id + ": uid " + std::to_string(ids->uid()) + ", gid " +
+            std::to_string(ids->gid()) +
+            (svirt->pair() ? ", sVirt categories " + svirt->pair()->categories() : ", sVirt off"));
+
+  command->options.host_is_emulated = jail::host_kvm_is_emulated();
+  jail::JailSpec spec = jail::build_monitor_spec(*launch, command->options);
+  if (!exec_context->empty()) spec.selinux_exec_context = *exec_context;
+  spec.label_jail_dir = [&svirt, &spec](const std::string& instance_dir,
+                                        const std::string& root_dir) {
+    return label_jail(*svirt, spec, instance_dir, root_dir);
+  };
+
+  // Steps jail-dir .. exec (jail.h).
   auto jailed = jail::run_jailed(spec);
   if (!jailed.ok()) {
     log::error(jailed.error().message());
@@ -170,7 +299,11 @@ int run(const std::vector<std::string_view>& args) {
   int stop_signal = 0;
   const jail::ProcessEnd end =
       (*jailed)->wait(stop_signals, std::chrono::seconds(command->grace_seconds), &stop_signal);
+  // Teardown in reverse order; the reservations go last, once nothing of the VM is left.
   if (Status s = (*jailed)->teardown(); !s.ok()) log::error("teardown: " + s.error().message());
+  if (Status s = svirt->restore_labels(); !s.ok()) {
+    log::error("teardown: " + s.error().message());
+  }
 
   if (!end.exited && end.signal == SIGSYS) {
     log::error("VM " + spec.vm_id + ": monitor killed by seccomp (SIGSYS)");

@@ -24,7 +24,7 @@ cat > "$config" <<JSON
   "memory_mib": 512,
   "vcpus": ${BULWARK_VCPUS:-1},
   "serial": { "kind": "stdout", "input": false },
-  "jail": { "id": "linux-demo-$$", "uid": 64100, "gid": 64100, "memory_overhead_mib": 128 }
+  "jail": { "id": "linux-demo-$$", "memory_overhead_mib": 128 }
 }
 JSON
 echo "boot-linux: booting $(cat "$assets/kernel-version") jailed (this host's KVM emulates guest code: expect about 4 to 5 minutes)" >&2

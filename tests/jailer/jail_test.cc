@@ -4,12 +4,15 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -53,6 +56,14 @@ std::string status_field(pid_t pid, const std::string& key) {
   return "<missing>";
 }
 
+// The raw security.selinux value (with SELinux's trailing NUL), or nullopt when there is none.
+std::optional<std::string> selinux_xattr(const std::string& path) {
+  char value[512];
+  const ssize_t n = ::lgetxattr(path.c_str(), "security.selinux", value, sizeof value);
+  if (n < 0) return std::nullopt;
+  return std::string(value, static_cast<size_t>(n));
+}
+
 std::set<std::string> list_dir(const std::string& dir) {
   std::set<std::string> names;
   std::error_code ec;
@@ -73,6 +84,7 @@ class JailTest : public ::testing::Test {
     fs::permissions(dir_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                               fs::perms::others_read | fs::perms::others_exec);
     base_dir_ = dir_ + "/srv";
+    run_dir_ = dir_ + "/run";  // private reservations: never the host's /run/bulwark
     id_ = "t" + tag;
     cgroup_parent_ = "bulwark-test-" + tag;
   }
@@ -82,6 +94,7 @@ class JailTest : public ::testing::Test {
     fs::remove_all(dir_, ec);
     for (const char* controller : kV1Controllers) {
       ::rmdir((std::string("/sys/fs/cgroup/") + controller + "/" + cgroup_parent_ + "/" + id_).c_str());
+      ::rmdir((std::string("/sys/fs/cgroup/") + controller + "/" + cgroup_parent_ + "/" + id_ + "b").c_str());
       ::rmdir((std::string("/sys/fs/cgroup/") + controller + "/" + cgroup_parent_).c_str());
     }
   }
@@ -100,19 +113,33 @@ class JailTest : public ::testing::Test {
                         << "}}";
     return path;
   }
-  std::vector<std::string> cgroup_leaves() const {
+  // A config at `path` for VM `id` without uid/gid (allocated by the launcher).
+  std::string write_allocating_config(const std::string& path, const std::string& id,
+                                      const std::string& kernel,
+                                      const std::string& jail_extra = "") const {
+    std::ofstream(path) << "{\"kernel\": \"" << kernel << "\", \"memory_mib\": 64"
+                        << ", \"jail\": {\"id\": \"" << id << "\", \"base_dir\": \"" << base_dir_
+                        << "\", \"cgroup_parent\": \"" << cgroup_parent_ << "\"" << jail_extra
+                        << "}}";
+    return path;
+  }
+  std::vector<std::string> cgroup_leaves(const std::string& id = "") const {
     std::vector<std::string> leaves;
     for (const char* controller : kV1Controllers) {
-      leaves.push_back(std::string("/sys/fs/cgroup/") + controller + "/" + cgroup_parent_ + "/" + id_);
+      leaves.push_back(std::string("/sys/fs/cgroup/") + controller + "/" + cgroup_parent_ + "/" +
+                       (id.empty() ? id_ : id));
     }
     return leaves;
   }
-  void expect_nothing_left() const {
-    EXPECT_FALSE(fs::exists(base_dir_ + "/" + id_)) << "jail dir left behind";
-    for (const std::string& leaf : cgroup_leaves()) EXPECT_FALSE(fs::exists(leaf)) << leaf;
+  void expect_nothing_left(const std::string& id = "") const {
+    EXPECT_FALSE(fs::exists(base_dir_ + "/" + (id.empty() ? id_ : id))) << "jail dir left behind";
+    for (const std::string& leaf : cgroup_leaves(id)) EXPECT_FALSE(fs::exists(leaf)) << leaf;
+    // Every reservation (uid/gid, MCS pair) was released: no lock file remains.
+    EXPECT_EQ(list_dir(run_dir_ + "/ids"), std::set<std::string>{}) << "uid/gid reservation left";
+    EXPECT_EQ(list_dir(run_dir_ + "/mcs"), std::set<std::string>{}) << "MCS reservation left";
   }
 
-  std::string dir_, base_dir_, id_, cgroup_parent_;
+  std::string dir_, base_dir_, run_dir_, id_, cgroup_parent_;
 };
 
 // The launcher's only child is the jailed monitor.
@@ -129,7 +156,7 @@ TEST_F(JailTest, SpinningMonitorIsJailedAndSigtermTearsEverythingDown) {
   const std::string config = write_config(
       guest("spin"), ", \"pids_max\": 32, \"cpu_quota_percent\": 50, \"cpuset\": \"0\", "
                      "\"memory_overhead_mib\": 96");
-  auto launcher = ChildProcess::start(BULWARK_JAILER, {"run", config});
+  auto launcher = ChildProcess::start(BULWARK_JAILER, {"run", "--run-dir", run_dir_, config});
   ASSERT_TRUE(launcher.ok()) << launcher.error().message();
   ASSERT_TRUE(launcher->wait_for_stdout("spin: running", 60s)) << launcher->wait(1s).describe();
   const pid_t monitor = jailed_child_of(launcher->pid());
@@ -211,14 +238,14 @@ TEST_F(JailTest, SpinningMonitorIsJailedAndSigtermTearsEverythingDown) {
 }
 
 TEST_F(JailTest, HelloExitsZeroWithConsoleOnLauncherStdout) {
-  ProcessResult run = run_process(BULWARK_JAILER, {"run", write_config(guest("hello"))}, {}, 60s);
+  ProcessResult run = run_process(BULWARK_JAILER, {"run", "--run-dir", run_dir_, write_config(guest("hello"))}, {}, 60s);
   EXPECT_TRUE(run.exited && run.exit_code == 0) << run.describe();
   EXPECT_NE(run.out.find("Hello from Bulwark test guest"), std::string::npos) << run.describe();
   expect_nothing_left();
 }
 
 TEST_F(JailTest, MonitorKilledBySigkillGives137AndCleansUp) {
-  auto launcher = ChildProcess::start(BULWARK_JAILER, {"run", write_config(guest("spin"))});
+  auto launcher = ChildProcess::start(BULWARK_JAILER, {"run", "--run-dir", run_dir_, write_config(guest("spin"))});
   ASSERT_TRUE(launcher.ok()) << launcher.error().message();
   ASSERT_TRUE(launcher->wait_for_stdout("spin: running", 60s)) << launcher->wait(1s).describe();
   const pid_t monitor = jailed_child_of(launcher->pid());
@@ -231,7 +258,7 @@ TEST_F(JailTest, MonitorKilledBySigkillGives137AndCleansUp) {
 
 TEST_F(JailTest, BadConfigIsRefusedBeforeAnythingIsCreated) {
   const std::string config = write_config(guest("hello"), ", \"bogus\": 1");
-  ProcessResult run = run_process(BULWARK_JAILER, {"run", config}, {}, 30s);
+  ProcessResult run = run_process(BULWARK_JAILER, {"run", "--run-dir", run_dir_, config}, {}, 30s);
   EXPECT_TRUE(run.exited && run.exit_code == 1) << run.describe();
   EXPECT_NE(run.err.find("config: /jail/bogus: unknown field"), std::string::npos) << run.describe();
   EXPECT_FALSE(fs::exists(base_dir_));
@@ -242,18 +269,18 @@ TEST_F(JailTest, BadConfigIsRefusedBeforeAnythingIsCreated) {
 
 TEST_F(JailTest, CommandLineOverridesAreValidatedLikeTheConfig) {
   const std::string config = write_config(guest("hello"));
-  ProcessResult root = run_process(BULWARK_JAILER, {"run", "--uid", "0", config}, {}, 30s);
+  ProcessResult root = run_process(BULWARK_JAILER, {"run", "--run-dir", run_dir_, "--uid", "0", config}, {}, 30s);
   EXPECT_TRUE(root.exited && root.exit_code == 1) << root.describe();
   EXPECT_NE(root.err.find("--uid: expected an integer from 1 to 2147483646, got \"0\""),
             std::string::npos)
       << root.describe();
-  ProcessResult escape = run_process(BULWARK_JAILER, {"run", "--id", "../x", config}, {}, 30s);
+  ProcessResult escape = run_process(BULWARK_JAILER, {"run", "--run-dir", run_dir_, "--id", "../x", config}, {}, 30s);
   EXPECT_TRUE(escape.exited && escape.exit_code == 1) << escape.describe();
   EXPECT_NE(escape.err.find("/jail/id: "), std::string::npos) << escape.describe();
   EXPECT_FALSE(fs::exists(base_dir_));
   // A valid override is used: the jail appears under the overriding id.
   id_ += "-override";
-  ProcessResult run = run_process(BULWARK_JAILER, {"run", "--id", id_, config}, {}, 60s);
+  ProcessResult run = run_process(BULWARK_JAILER, {"run", "--run-dir", run_dir_, "--id", id_, config}, {}, 60s);
   EXPECT_TRUE(run.exited && run.exit_code == 0) << run.describe();
   EXPECT_NE(run.err.find("VM " + id_ + ": monitor running"), std::string::npos) << run.describe();
   expect_nothing_left();
@@ -261,7 +288,7 @@ TEST_F(JailTest, CommandLineOverridesAreValidatedLikeTheConfig) {
 
 TEST_F(JailTest, MissingKernelFailsItsStepAndLeavesNothing) {
   const std::string missing = dir_ + "/no-such-kernel.elf";
-  ProcessResult run = run_process(BULWARK_JAILER, {"run", write_config(missing)}, {}, 30s);
+  ProcessResult run = run_process(BULWARK_JAILER, {"run", "--run-dir", run_dir_, write_config(missing)}, {}, 30s);
   EXPECT_TRUE(run.exited && run.exit_code == 9) << run.describe();
   EXPECT_NE(run.err.find("jail step jail-files: " + missing + ": No such file or directory"),
             std::string::npos)
@@ -273,10 +300,12 @@ TEST_F(JailTest, KernelTheVmUserCannotReadIsNotExposed) {
   const std::string secret = dir_ + "/root-only.elf";
   fs::copy_file(guest("hello"), secret);
   ::chmod(secret.c_str(), 0600);
-  ProcessResult run = run_process(BULWARK_JAILER, {"run", write_config(secret)}, {}, 30s);
+  ProcessResult run = run_process(BULWARK_JAILER, {"run", "--run-dir", run_dir_, write_config(secret)}, {}, 30s);
   EXPECT_TRUE(run.exited && run.exit_code == 9) << run.describe();
   EXPECT_NE(run.err.find("jail step bind-inputs: " + secret), std::string::npos) << run.describe();
   EXPECT_NE(run.err.find("Permission denied"), std::string::npos) << run.describe();
+  // Nor relabelled for sVirt (the default selinux: auto labels readable inputs).
+  EXPECT_FALSE(selinux_xattr(secret)) << "unreadable kernel was labelled";
   expect_nothing_left();
 }
 
@@ -284,7 +313,7 @@ TEST_F(JailTest, KernelThatIsADirectoryIsNotExposed) {
   const std::string directory = dir_ + "/a-directory";
   fs::create_directory(directory);
   std::ofstream(directory + "/file") << "host data";
-  ProcessResult run = run_process(BULWARK_JAILER, {"run", write_config(directory)}, {}, 30s);
+  ProcessResult run = run_process(BULWARK_JAILER, {"run", "--run-dir", run_dir_, write_config(directory)}, {}, 30s);
   EXPECT_TRUE(run.exited && run.exit_code == 9) << run.describe();
   EXPECT_NE(run.err.find("jail step bind-inputs: " + directory + ": not a regular file"),
             std::string::npos)
@@ -295,7 +324,7 @@ TEST_F(JailTest, KernelThatIsADirectoryIsNotExposed) {
 TEST_F(JailTest, CgroupStepFailureNamesTheStepAndLeavesNothing) {
   // CPU 4095 does not exist: the kernel refuses the cpuset after the cgroup was made.
   const std::string config = write_config(guest("hello"), ", \"cpuset\": \"4095\"");
-  ProcessResult run = run_process(BULWARK_JAILER, {"run", config}, {}, 30s);
+  ProcessResult run = run_process(BULWARK_JAILER, {"run", "--run-dir", run_dir_, config}, {}, 30s);
   EXPECT_TRUE(run.exited && run.exit_code == 9) << run.describe();
   EXPECT_NE(run.err.find("jail step cgroup: "), std::string::npos) << run.describe();
   EXPECT_NE(run.err.find("cpuset.cpus"), std::string::npos) << run.describe();
@@ -303,17 +332,169 @@ TEST_F(JailTest, CgroupStepFailureNamesTheStepAndLeavesNothing) {
 }
 
 TEST_F(JailTest, SecondVmWithTheSameIdIsRefusedAndTheFirstKeepsRunning) {
-  auto first = ChildProcess::start(BULWARK_JAILER, {"run", write_config(guest("spin"))});
+  auto first = ChildProcess::start(BULWARK_JAILER, {"run", "--run-dir", run_dir_, write_config(guest("spin"))});
   ASSERT_TRUE(first.ok()) << first.error().message();
   ASSERT_TRUE(first->wait_for_stdout("spin: running", 60s)) << first->wait(1s).describe();
-  ProcessResult second = run_process(BULWARK_JAILER, {"run", dir_ + "/vm.json"}, {}, 30s);
+  // The same config again: its uid is held by the running VM.
+  ProcessResult second = run_process(BULWARK_JAILER, {"run", "--run-dir", run_dir_, dir_ + "/vm.json"}, {}, 30s);
+  EXPECT_TRUE(second.exited && second.exit_code == 9) << second.describe();
+  EXPECT_NE(second.err.find("jail step ids: "), std::string::npos) << second.describe();
+  EXPECT_NE(second.err.find("requested id 40001 is held by pid"), std::string::npos)
+      << second.describe();
+  // The same VM id with allocated ids gets as far as the jail directory, which is the first's.
+  const std::string same_id = write_allocating_config(dir_ + "/same-id.json", id_, guest("spin"));
+  second = run_process(BULWARK_JAILER, {"run", "--run-dir", run_dir_, same_id}, {}, 30s);
   EXPECT_TRUE(second.exited && second.exit_code == 9) << second.describe();
   EXPECT_NE(second.err.find("jail step jail-dir: "), std::string::npos) << second.describe();
   EXPECT_NE(second.err.find("already exists"), std::string::npos) << second.describe();
+  EXPECT_EQ(list_dir(run_dir_ + "/ids"), std::set<std::string>({"40001.lock", "40002.lock"}))
+      << "the refused launches released what they reserved";
   EXPECT_TRUE(fs::exists(base_dir_ + "/" + id_ + "/root"));
   ASSERT_TRUE(first->send_signal(SIGINT).ok());
   ProcessResult run = first->wait(30s);
   EXPECT_TRUE(run.exited && run.exit_code == 8) << run.describe();
+  expect_nothing_left();
+}
+
+// The MCS pair a VM reserved, from its lock file "cA,cB.lock" under <run>/mcs.
+std::set<std::string> mcs_lock_files(const std::string& run_dir) { return list_dir(run_dir + "/mcs"); }
+
+TEST_F(JailTest, TwoVmsWithoutIdsGetDistinctUidsGidsAndMcsPairs) {
+  const std::string id_b = id_ + "b";
+  const std::string config_a = write_allocating_config(dir_ + "/a.json", id_, guest("spin"));
+  const std::string config_b = write_allocating_config(dir_ + "/b.json", id_b, guest("spin"));
+  auto a = ChildProcess::start(BULWARK_JAILER, {"run", "--run-dir", run_dir_, config_a});
+  ASSERT_TRUE(a.ok()) << a.error().message();
+  auto b = ChildProcess::start(BULWARK_JAILER, {"run", "--run-dir", run_dir_, config_b});
+  ASSERT_TRUE(b.ok()) << b.error().message();
+  ASSERT_TRUE(a->wait_for_stdout("spin: running", 60s)) << a->wait(1s).describe();
+  ASSERT_TRUE(b->wait_for_stdout("spin: running", 60s)) << b->wait(1s).describe();
+
+  const pid_t monitor_a = jailed_child_of(a->pid()), monitor_b = jailed_child_of(b->pid());
+  ASSERT_GT(monitor_a, 0);
+  ASSERT_GT(monitor_b, 0);
+  const std::string uid_a = status_field(monitor_a, "Uid"), uid_b = status_field(monitor_b, "Uid");
+  const std::string gid_a = status_field(monitor_a, "Gid"), gid_b = status_field(monitor_b, "Gid");
+  EXPECT_NE(uid_a, uid_b);
+  EXPECT_NE(gid_a, gid_b);
+  // Allocated from the default range, real = effective = saved = fs, uid == gid.
+  const uint32_t first_a = static_cast<uint32_t>(std::stoul(uid_a));
+  const uint32_t first_b = static_cast<uint32_t>(std::stoul(uid_b));
+  for (uint32_t id : {first_a, first_b}) {
+    EXPECT_GE(id, 200000u);
+    EXPECT_LE(id, 265535u);
+  }
+  const std::string all_a = std::to_string(first_a), all_b = std::to_string(first_b);
+  EXPECT_EQ(uid_a, all_a + "\t" + all_a + "\t" + all_a + "\t" + all_a);
+  EXPECT_EQ(gid_b, all_b + "\t" + all_b + "\t" + all_b + "\t" + all_b);
+  EXPECT_EQ(list_dir(run_dir_ + "/ids"), std::set<std::string>({all_a + ".lock", all_b + ".lock"}));
+
+  // Two distinct MCS pairs, each of two distinct categories, and each jail labelled with its own.
+  const std::set<std::string> pairs = mcs_lock_files(run_dir_);
+  ASSERT_EQ(pairs.size(), 2u);
+  std::set<std::string> labelled_pairs;
+  for (const std::string& id : {id_, id_b}) {
+    auto label = selinux_xattr(base_dir_ + "/" + id + "/root");
+    if (!label) continue;  // the filesystem of dir_ takes no labels (the auto test checks it)
+    std::smatch m;
+    const std::string text = label->substr(0, label->find('\0'));
+    ASSERT_TRUE(std::regex_match(text, m, std::regex(R"(.*:s0:(c\d+,c\d+))"))) << text;
+    labelled_pairs.insert(m[1].str() + ".lock");
+  }
+  if (!labelled_pairs.empty()) {
+    EXPECT_EQ(labelled_pairs, pairs);
+  }
+
+  ASSERT_TRUE(a->send_signal(SIGINT).ok());
+  ASSERT_TRUE(b->send_signal(SIGINT).ok());
+  ProcessResult end_a = a->wait(30s), end_b = b->wait(30s);
+  EXPECT_TRUE(end_a.exited && end_a.exit_code == 8) << end_a.describe();
+  EXPECT_TRUE(end_b.exited && end_b.exit_code == 8) << end_b.describe();
+  expect_nothing_left();
+  expect_nothing_left(id_b);
+}
+
+TEST_F(JailTest, SelinuxEnforceIsRefusedOnThisHostBeforeAnythingIsCreated) {
+  if (fs::exists("/sys/fs/selinux/enforce")) GTEST_SKIP() << "SELinux is enabled on this host";
+  const std::string config =
+      write_allocating_config(dir_ + "/enforce.json", id_, guest("spin"), ", \"selinux\": \"enforce\"");
+  ProcessResult run = run_process(BULWARK_JAILER, {"run", "--run-dir", run_dir_, config}, {}, 30s);
+  EXPECT_TRUE(run.exited && run.exit_code == 9) << run.describe();
+  EXPECT_NE(run.err.find("jail step selinux: "), std::string::npos) << run.describe();
+  EXPECT_NE(run.err.find("SELinux is not enabled on this host"), std::string::npos) << run.describe();
+  EXPECT_FALSE(fs::exists(base_dir_)) << "jail base dir created";
+  EXPECT_FALSE(fs::exists(run_dir_)) << "reservations made";
+  for (const std::string& leaf : cgroup_leaves()) EXPECT_FALSE(fs::exists(leaf)) << leaf;
+
+  // The same through the command line, over a config that says auto.
+  const std::string auto_config = write_allocating_config(dir_ + "/auto.json", id_, guest("spin"));
+  run = run_process(BULWARK_JAILER, {"run", "--run-dir", run_dir_, "--selinux", "enforce", auto_config},
+                    {}, 30s);
+  EXPECT_TRUE(run.exited && run.exit_code == 9) << run.describe();
+  EXPECT_NE(run.err.find("SELinux"), std::string::npos) << run.describe();
+  EXPECT_FALSE(fs::exists(base_dir_));
+  EXPECT_FALSE(fs::exists(run_dir_));
+}
+
+TEST_F(JailTest, SelinuxAutoLabelsTheJailWhileTheVmRunsAndRestoresAfter) {
+  {
+    // dir_ lives under the temp directory; it must take security.selinux xattrs.
+    const std::string probe = dir_ + "/probe";
+    std::ofstream(probe) << "x";
+    static const char kLabel[] = "system_u:object_r:tmp_t:s0";
+    if (::lsetxattr(probe.c_str(), "security.selinux", kLabel, sizeof kLabel, 0) != 0) {
+      GTEST_SKIP() << dir_ << " takes no security.selinux xattr";
+    }
+    fs::remove(probe);
+  }
+  // A private copy of the kernel, so no other test's VM shares (and labels) it.
+  const std::string kernel = dir_ + "/spin.elf";
+  fs::copy_file(guest("spin"), kernel);
+  fs::permissions(kernel, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+  ASSERT_FALSE(selinux_xattr(kernel)) << "fresh copy already labelled";
+  const std::string config = write_allocating_config(dir_ + "/auto.json", id_, kernel);
+  auto vm = ChildProcess::start(BULWARK_JAILER, {"run", "--run-dir", run_dir_, config});
+  ASSERT_TRUE(vm.ok()) << vm.error().message();
+  ASSERT_TRUE(vm->wait_for_stdout("spin: running", 60s)) << vm->wait(1s).describe();
+
+  const std::string jail = base_dir_ + "/" + id_;
+  for (const std::string& path : {jail, jail + "/root", jail + "/root/vm.json"}) {
+    auto label = selinux_xattr(path);
+    ASSERT_TRUE(label) << path << " carries no security.selinux";
+    std::smatch m;
+    ASSERT_TRUE(std::regex_match(*label, m,
+                                 std::regex(std::string(R"(system_u:object_r:bulwark_image_t:s0:c(\d+),c(\d+))") +
+                                            '\0')))
+        << path << ": " << *label;
+    const int low = std::stoi(m[1].str()), high = std::stoi(m[2].str());
+    EXPECT_LT(low, high);
+    EXPECT_EQ(mcs_lock_files(run_dir_),
+              std::set<std::string>({"c" + m[1].str() + ",c" + m[2].str() + ".lock"}));
+  }
+  EXPECT_EQ(selinux_xattr(kernel), std::string("system_u:object_r:bulwark_content_t:s0") + '\0');
+
+  ASSERT_TRUE(vm->send_signal(SIGTERM).ok());
+  ProcessResult run = vm->wait(30s);
+  EXPECT_TRUE(run.exited && run.exit_code == 8) << run.describe();
+  // auto on a host without SELinux says the VM ran unconfined.
+  EXPECT_NE(run.err.find("SELinux is NOT enabled on this host"), std::string::npos) << run.describe();
+  EXPECT_FALSE(selinux_xattr(kernel)) << "kernel label not restored";
+  EXPECT_FALSE(selinux_xattr(jail)) << "jail dir still labelled";
+  expect_nothing_left();
+}
+
+TEST_F(JailTest, SelinuxOffLabelsNothingAndReservesNoPair) {
+  const std::string kernel = dir_ + "/hello.elf";
+  fs::copy_file(guest("hello"), kernel);
+  fs::permissions(kernel, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+  const std::string config =
+      write_allocating_config(dir_ + "/off.json", id_, kernel, ", \"selinux\": \"off\"");
+  ProcessResult run = run_process(BULWARK_JAILER, {"run", "--run-dir", run_dir_, config}, {}, 60s);
+  EXPECT_TRUE(run.exited && run.exit_code == 0) << run.describe();
+  EXPECT_EQ(run.err.find("SELinux is NOT enabled"), std::string::npos) << run.describe();
+  EXPECT_NE(run.err.find("sVirt off"), std::string::npos) << run.describe();
+  EXPECT_FALSE(fs::exists(run_dir_ + "/mcs"));
+  EXPECT_FALSE(selinux_xattr(kernel));
   expect_nothing_left();
 }
 

@@ -23,7 +23,7 @@ if [ -n "$launcher" ]; then
   cat > "$config" <<JSON
 { "kernel": "$assets/$kernel", "initrd": "$assets/initramfs.cpio", "cmdline": "$cmdline",
   "memory_mib": 512, "vcpus": $vcpus, "serial": { "kind": "stdout", "input": false },
-  "jail": { "id": "linux-e2e-$$", "uid": 64101, "gid": 64101, "memory_overhead_mib": 128 } }
+  "jail": { "id": "linux-e2e-$$", "memory_overhead_mib": 128 } }
 JSON
   timeout --signal=TERM --kill-after=30 1000 "$launcher" run "$config" >"$out" 2>"$err" </dev/null
 else

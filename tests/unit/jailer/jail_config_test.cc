@@ -58,8 +58,10 @@ TEST(JailConfigTest, ErrorsNameTheJsonPath) {
   EXPECT_EQ(error_of(R"({"kernel": "/k"})"), "config: /jail: required");
   EXPECT_EQ(error_of(R"({"kernel": "/k", "jail": 3})"), "config: /jail: expected an object, got 3");
   EXPECT_EQ(error_of(R"({"kernel": "/k", "jail": {"uid": 1, "gid": 1}})"), "config: /jail/id: required");
-  EXPECT_EQ(error_of(R"({"kernel": "/k", "jail": {"id": "a", "gid": 1}})"), "config: /jail/uid: required");
-  EXPECT_EQ(error_of(R"({"kernel": "/k", "jail": {"id": "a", "uid": 1}})"), "config: /jail/gid: required");
+  EXPECT_EQ(error_of(R"({"kernel": "/k", "jail": {"id": "a", "gid": 1}})"),
+            "config: /jail/uid: required when /jail/gid is given");
+  EXPECT_EQ(error_of(R"({"kernel": "/k", "jail": {"id": "a", "uid": 1}})"),
+            "config: /jail/gid: required when /jail/uid is given");
   EXPECT_EQ(error_of(config_with(R"(, "extra": 1)")), "config: /jail/extra: unknown field");
   EXPECT_EQ(error_of(config_with("", R"("bogus": 1, )")), "config: /bogus: unknown field");
   EXPECT_EQ(error_of(config_with("", R"("vcpus": "two", )")),
@@ -129,6 +131,40 @@ TEST(JailConfigTest, MonitorSettingsTheJailDoesNotAllow) {
   EXPECT_EQ(error_of(config_with("", R"("serial": {"kind": "none"}, )")), "<accepted>");
 }
 
+TEST(JailConfigTest, IdsAreAllocatedWhenAbsentFromTheirRange) {
+  auto parsed = parse_launch_config(R"({"kernel": "/k", "jail": {"id": "a"}})");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message();
+  EXPECT_EQ(parsed->jail.uid, 0u);  // 0: allocate
+  EXPECT_EQ(parsed->jail.gid, 0u);
+  EXPECT_EQ(parsed->jail.id_range_first, 200000u);
+  EXPECT_EQ(parsed->jail.id_range_last, 265535u);
+  EXPECT_EQ(parsed->jail.selinux, "auto");
+  parsed = parse_launch_config(
+      R"({"kernel": "/k", "jail": {"id": "a", "id_range": [300000, 300009], "selinux": "off"}})");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message();
+  EXPECT_EQ(parsed->jail.id_range_first, 300000u);
+  EXPECT_EQ(parsed->jail.id_range_last, 300009u);
+  EXPECT_EQ(parsed->jail.selinux, "off");
+}
+
+TEST(JailConfigTest, BadIdRangeAndSelinuxModeNameTheirPath) {
+  auto jail = [](const std::string& fields) {
+    return error_of(R"({"kernel": "/k", "jail": {"id": "a", )" + fields + "}}");
+  };
+  EXPECT_EQ(jail(R"("id_range": [5])"), "config: /jail/id_range: expected [first, last], got an array");
+  EXPECT_EQ(jail(R"("id_range": "1-2")"),
+            "config: /jail/id_range: expected [first, last], got \"1-2\"");
+  EXPECT_EQ(jail(R"("id_range": [0, 10])"),
+            "config: /jail/id_range/0: expected an integer from 1 to 2147483646, got 0");
+  EXPECT_EQ(jail(R"("id_range": [1, 4294967295])"),
+            "config: /jail/id_range/1: expected an integer from 1 to 2147483646, got 4294967295");
+  EXPECT_EQ(jail(R"("id_range": [10, 9])"), "config: /jail/id_range: first is larger than last");
+  EXPECT_EQ(jail(R"("selinux": "permissive")"),
+            "config: /jail/selinux: expected \"enforce\", \"auto\" or \"off\", got \"permissive\"");
+  EXPECT_EQ(jail(R"("selinux": true)"), "config: /jail/selinux: expected a string, got true");
+  EXPECT_EQ(jail(R"("selinux": "enforce")"), "<accepted>");
+}
+
 TEST(JailConfigTest, ValidateCatchesHandMadeSettings) {
   LaunchConfig config;
   config.vm.kernel = "/k";
@@ -136,9 +172,19 @@ TEST(JailConfigTest, ValidateCatchesHandMadeSettings) {
   config.jail.uid = 5;
   config.jail.gid = 5;
   EXPECT_TRUE(validate_launch_config(config).ok());
-  config.jail.uid = 0;
+  config.jail.uid = 0;  // root gid-less: refused; both 0 means "allocate"
   EXPECT_FALSE(validate_launch_config(config).ok());
+  config.jail.gid = 0;
+  EXPECT_TRUE(validate_launch_config(config).ok());
+  config.jail.id_range_first = 10;
+  config.jail.id_range_last = 9;
+  EXPECT_FALSE(validate_launch_config(config).ok());
+  config.jail.id_range_last = 10;
+  config.jail.selinux = "on";
+  EXPECT_FALSE(validate_launch_config(config).ok());
+  config.jail.selinux = "off";
   config.jail.uid = 5;
+  config.jail.gid = 5;
   config.jail.id = "a/b";
   EXPECT_FALSE(validate_launch_config(config).ok());
 }
