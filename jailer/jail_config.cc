@@ -13,19 +13,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string describe(const json& value) {
-  switch (value.type()) {
-    case json::value_t::object: return "an object";
-    case json::value_t::array: return "an array";
-    case json::value_t::string: return config::quoted_text(*value.get_ptr<const json::string_t*>());
-    case json::value_t::null: return "null";
-    case json::value_t::boolean:
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned:
-    case json::value_t::number_float: return value.dump();
-    default: return "an unsupported value";
-  }
-}
 
 Status read_integer(const json& value, uint64_t min, uint64_t max, uint64_t* out) {
   const auto* number = value.get_ptr<const json::number_unsigned_t*>();
@@ -33,12 +20,12 @@ Status read_integer(const json& value, uint64_t min, uint64_t max, uint64_t* out
     *out = *number;
     return ok_status();
   }
-  return Error(config::expected_integer_text(min, max) + ", got " + describe(value));
+  return Error(config::expected_integer_text(min, max) + ", got " + config::describe_json_value(value));
 }
 
 Status read_string(const json& value, Status (*rule)(std::string_view), std::string* out) {
   const auto* text = value.get_ptr<const json::string_t*>();
-  if (text == nullptr) return Error("expected a string, got " + describe(value));
+  if (text == nullptr) return Error("expected a string, got " + config::describe_json_value(value));
   if (rule != nullptr) BULWARK_TRY(rule(*text));
   *out = *text;
   return ok_status();
@@ -62,7 +49,7 @@ bool is_plain_component(std::string_view part) {
 Status read_id_range(const json& value, const std::string& path, JailSettings& jail) {
   const auto* items = value.get_ptr<const json::array_t*>();
   if (items == nullptr || items->size() != 2) {
-    return Error(path + ": expected [first, last], got " + describe(value));
+    return Error(path + ": expected [first, last], got " + config::describe_json_value(value));
   }
   uint64_t first = 0, last = 0;
   if (Status s = read_integer((*items)[0], 1, kMaxVmUid, &first); !s.ok()) {
@@ -79,7 +66,7 @@ Status read_id_range(const json& value, const std::string& path, JailSettings& j
 
 Status read_jail(const json& value, JailSettings& jail) {
   const auto* members = value.get_ptr<const json::object_t*>();
-  if (members == nullptr) return Error("/jail: expected an object, got " + describe(value));
+  if (members == nullptr) return Error("/jail: expected an object, got " + config::describe_json_value(value));
   bool has_id = false, has_uid = false, has_gid = false;
   for (const auto& [key, member] : *members) {
     const std::string path = config::json_pointer_child("/jail", key);
@@ -245,7 +232,7 @@ Result<LaunchConfig> parse_launch_config(std::string_view text) {
   Result<json> root = config::parse_strict_json(text);
   if (!root.ok()) return prefixed(root.error());
   auto* members = root->get_ptr<json::object_t*>();
-  if (members == nullptr) return Error("config: top level: expected an object, got " + describe(*root));
+  if (members == nullptr) return Error("config: top level: expected an object, got " + config::describe_json_value(*root));
   LaunchConfig launch;
   auto jail = members->find("jail");
   if (jail == members->end()) return Error("config: /jail: required");

@@ -18,38 +18,24 @@ namespace {
 
 using nlohmann::json;
 
-// What the tenant wrote instead, for "..., got X". Containers are not printed: they can be big.
-std::string describe(const json& value) {
-  switch (value.type()) {
-    case json::value_t::object: return "an object";
-    case json::value_t::array: return "an array";
-    case json::value_t::string: return quoted_text(*value.get_ptr<const json::string_t*>());
-    case json::value_t::null: return "null";
-    case json::value_t::boolean:
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned:
-    case json::value_t::number_float: return value.dump();
-    default: return "an unsupported value";
-  }
-}
 
 // Field readers: each checks the type explicitly and reads through get_ptr, which returns
 // nullptr on a mismatch instead of throwing.
 Result<uint64_t> read_integer(const json& value, uint64_t min, uint64_t max) {
   const auto* number = value.get_ptr<const json::number_unsigned_t*>();
   if (number != nullptr && *number >= min && *number <= max) return *number;
-  return Error(expected_integer_text(min, max) + ", got " + describe(value));
+  return Error(expected_integer_text(min, max) + ", got " + describe_json_value(value));
 }
 
 Result<std::string> read_string(const json& value) {
   const auto* text = value.get_ptr<const json::string_t*>();
-  if (text == nullptr) return Error("expected a string, got " + describe(value));
+  if (text == nullptr) return Error("expected a string, got " + describe_json_value(value));
   return *text;
 }
 
 Result<bool> read_bool(const json& value) {
   const auto* flag = value.get_ptr<const json::boolean_t*>();
-  if (flag == nullptr) return Error("expected true or false, got " + describe(value));
+  if (flag == nullptr) return Error("expected true or false, got " + describe_json_value(value));
   return *flag;
 }
 
@@ -59,7 +45,7 @@ Result<Enum> read_enum(const json& value, std::optional<Enum> (*from_name)(std::
   const auto* text = value.get_ptr<const json::string_t*>();
   if (text == nullptr) {
     return Error("expected a string (one of: " + std::string(names) + "), got " +
-                 describe(value));
+                 describe_json_value(value));
   }
   std::optional<Enum> parsed = from_name(*text);
   if (!parsed) {
@@ -77,7 +63,7 @@ Status read_object(const json& value, const std::string& path,
   const auto* members = value.get_ptr<const json::object_t*>();
   if (members == nullptr) {
     const std::string where = path.empty() ? "top level" : path;
-    return Error(where + ": expected an object, got " + describe(value));
+    return Error(where + ": expected an object, got " + describe_json_value(value));
   }
   for (const auto& [key, member] : *members) {
     const std::string member_path = json_pointer_child(path, key);

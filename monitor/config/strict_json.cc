@@ -151,4 +151,19 @@ Result<nlohmann::json> parse_strict_json(std::string_view text) {
   return document;
 }
 
+std::string describe_json_value(const nlohmann::json& value) {
+  using nlohmann::json;
+  switch (value.type()) {
+    case json::value_t::object: return "an object";
+    case json::value_t::array: return "an array";
+    case json::value_t::string: return quoted_text(*value.get_ptr<const json::string_t*>());
+    case json::value_t::null: return "null";
+    case json::value_t::boolean:
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned:
+    case json::value_t::number_float: return value.dump();
+    default: return "an unsupported value";
+  }
+}
+
 }  // namespace bulwark::config

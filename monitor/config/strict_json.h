@@ -28,4 +28,8 @@ std::string line_and_column_of(std::string_view text, size_t offset);
 std::string json_pointer_child(std::string_view parent, std::string_view key);
 std::string json_pointer_child(std::string_view parent, size_t index);
 
+// What the tenant wrote instead, for "expected ..., got X" messages: scalars as written
+// (strings quoted and made safe to print), containers only by kind (they can be big).
+std::string describe_json_value(const nlohmann::json& value);
+
 }  // namespace bulwark::config
