@@ -10,21 +10,16 @@
 #include <array>
 #include <cerrno>
 #include <chrono>
-#include <cstdio>
 #include <cstring>
 #include <deque>
-#include <fstream>
 #include <optional>
-#include <iterator>
 #include <thread>
 #include <vector>
 
-#include "bulwark/common/hex.h"
 #include "bulwark/common/log.h"
 #include "monitor/acpi/acpi_tables.h"
 #include "monitor/boot/boot_plan.h"
 #include "monitor/cpu/cpu_template.h"
-#include "monitor/cpu/emulation_fixup.h"
 #include "monitor/kvm/guest_memory.h"
 #include "monitor/kvm/kvm_system.h"
 #include "monitor/kvm/vcpu.h"
@@ -32,15 +27,17 @@
 #include "monitor/legacy/cmos_rtc.h"
 #include "monitor/legacy/i8042.h"
 #include "monitor/legacy/uart16550.h"
-#include "policy/seccomp_policy/policy_apply.h"
 #include "monitor/vmm/emulated_host_quirks.h"
 #include "monitor/vmm/exit_codes.h"
+#include "monitor/vmm/exit_stats.h"
 #include "monitor/vmm/io_bus.h"
 #include "monitor/vmm/long_mode_setup.h"
 #include "monitor/vmm/monitor_seccomp.h"
 #include "monitor/vmm/register_dump.h"
 #include "monitor/vmm/serial_console.h"
+#include "monitor/vmm/vcpu_exit_handler.h"
 #include "monitor/vmm/vm_stop.h"
+#include "policy/seccomp_policy/policy_apply.h"
 
 namespace bulwark::vmm {
 namespace {
@@ -58,19 +55,6 @@ constexpr uint64_t kMaxKernelBytes = 512ULL << 20;
 constexpr size_t kMaxPendingInput = 4096;
 constexpr int kKickSignal = SIGUSR1;
 constexpr int kQuirkPollMs = 100;
-
-constexpr const char* kExitReasonNames[] = {
-    "UNKNOWN", "EXCEPTION", "IO", "HYPERCALL", "DEBUG", "HLT", "MMIO", "IRQ_WINDOW_OPEN", "SHUTDOWN",
-    "FAIL_ENTRY", "INTR", "SET_TPR", "TPR_ACCESS", "S390_SIEIC", "S390_RESET", "DCR", "NMI", "INTERNAL_ERROR",
-    "OSI", "PAPR_HCALL", "S390_UCONTROL", "WATCHDOG", "S390_TSCH", "EPR", "SYSTEM_EVENT", "S390_STSI",
-    "IOAPIC_EOI", "HYPERV", "ARM_NISV", "X86_RDMSR", "X86_WRMSR", "DIRTY_RING_FULL", "AP_RESET_HOLD",
-    "X86_BUS_LOCK", "XEN", "RISCV_SBI", "RISCV_CSR", "NOTIFY"};
-constexpr size_t kExitReasonSlots = 64;
-
-std::string exit_reason_name(uint32_t reason) {
-  if (reason < std::size(kExitReasonNames)) return kExitReasonNames[reason];
-  return "reason " + std::to_string(reason);
-}
 
 Result<std::vector<uint8_t>> read_input_file(const std::string& what, const std::string& path, uint64_t limit) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -114,8 +98,6 @@ class RunningVm final : public VirtualMachine {
 
  private:
   void vcpu_thread(size_t index);
-  bool handle_exit(kvm::Vcpu& vcpu, EmulatedHostQuirks::VcpuState& state);
-  void stop_with_dump(int code, const std::string& message, const kvm::Vcpu& vcpu);
   void kick_all_vcpus();
   void pump_console_input(std::deque<uint8_t>& pending);
   void log_summary();
@@ -134,7 +116,7 @@ class RunningVm final : public VirtualMachine {
   std::vector<kvm::Vcpu> vcpus_;
   std::optional<MonitorSeccompPrograms> seccomp_;
   std::vector<pthread_t> threads_;
-  std::array<std::atomic<uint64_t>, kExitReasonSlots> exits_{};
+  ExitStats exit_stats_;
   Clock::time_point started_;
   std::atomic<bool> first_run_logged_{false};
 };
@@ -216,91 +198,10 @@ void RunningVm::kick_all_vcpus() {
   }
 }
 
-void RunningVm::stop_with_dump(int code, const std::string& message, const kvm::Vcpu& vcpu) {
-  stop_.request(code, message + "\n" + register_dump(vcpu));
-}
-
-bool RunningVm::handle_exit(kvm::Vcpu& vcpu, EmulatedHostQuirks::VcpuState& state) {
-  kvm_run& run = *vcpu.run_page();
-  exits_[std::min<size_t>(run.exit_reason, kExitReasonSlots - 1)].fetch_add(1, std::memory_order_relaxed);
-  switch (run.exit_reason) {
-    case KVM_EXIT_IO: {
-      auto* data = reinterpret_cast<uint8_t*>(&run) + run.io.data_offset;
-      const size_t size = run.io.size;
-      // data_offset/size/count come from KVM, not the guest; still, stay inside the run page.
-      if (size == 0 || size > 4 || run.io.data_offset + uint64_t{size} * run.io.count >
-                                       static_cast<uint64_t>(system_.vcpu_mmap_size())) {
-        stop_with_dump(kExitHostError, "malformed KVM_EXIT_IO from KVM", vcpu);
-        return false;
-      }
-      for (uint32_t i = 0; i < run.io.count; ++i)
-        bus_.port_access(run.io.port, run.io.direction == KVM_EXIT_IO_OUT, std::span<uint8_t>(data + i * size, size));
-      quirks_.arm_syscall_fix_if_due(vcpu, state);
-      return true;
-    }
-    case KVM_EXIT_MMIO: {
-      const size_t len = std::min<size_t>(run.mmio.len, sizeof run.mmio.data);
-      bus_.mmio_access(run.mmio.phys_addr, run.mmio.is_write != 0, std::span<uint8_t>(run.mmio.data, len));
-      quirks_.arm_syscall_fix_if_due(vcpu, state);
-      return true;
-    }
-    case KVM_EXIT_INTR:
-    case KVM_EXIT_IRQ_WINDOW_OPEN:
-    case KVM_EXIT_HLT:  // the in-kernel irqchip handles HLT; if one reaches us, just resume
-      return true;
-    case KVM_EXIT_SHUTDOWN:
-      stop_with_dump(kExitGuestTripleFault, "the guest triple-faulted (shutdown) on vCPU " + std::to_string(vcpu.index()),
-                     vcpu);
-      return false;
-    case KVM_EXIT_FAIL_ENTRY: {
-      stop_with_dump(kExitVmEntryFailed,
-                     "KVM could not enter the guest: hardware reason " + hex(run.fail_entry.hardware_entry_failure_reason),
-                     vcpu);
-      return false;
-    }
-    case KVM_EXIT_INTERNAL_ERROR: {
-      auto done = quirks_.complete_rejected_instruction(vcpu, run);
-      if (done.ok() && *done) return true;
-      std::string message = "KVM internal error (suberror " + std::to_string(run.internal.suberror) + ")";
-      if (run.internal.suberror == KVM_INTERNAL_ERROR_EMULATION) {
-        message = "the host cannot emulate a guest instruction:";
-        const auto bytes = cpu::emulation_failure_bytes(
-            run.internal.ndata, std::span<const uint64_t>(reinterpret_cast<const uint64_t*>(run.internal.data), std::size(run.internal.data)));
-        for (uint8_t b : bytes) {
-          char hex[4];
-          std::snprintf(hex, sizeof hex, " %02x", b);
-          message += hex;
-        }
-        if (bytes.empty()) message += " (bytes not reported)";
-      }
-      if (!done.ok()) message += "; completing it failed: " + done.error().message();
-      stop_with_dump(kExitGuestEmulationFailure, message + " on vCPU " + std::to_string(vcpu.index()), vcpu);
-      return false;
-    }
-    case KVM_EXIT_DEBUG: {
-      auto handled = quirks_.handle_debug_exit(vcpu, run, state);
-      if (handled.ok() && *handled) return true;
-      stop_with_dump(kExitHostError, "unexpected debug exit at " + hex(run.debug.arch.pc), vcpu);
-      return false;
-    }
-    case KVM_EXIT_SYSTEM_EVENT:
-      switch (run.system_event.type) {
-        case KVM_SYSTEM_EVENT_RESET: stop_.request(kExitGuestReset, "the guest reset the machine"); return false;
-        case KVM_SYSTEM_EVENT_SHUTDOWN: stop_.request(kExitGuestReset, "the guest powered off"); return false;
-        default:
-          stop_with_dump(kExitGuestEmulationFailure,
-                         "guest system event " + std::to_string(run.system_event.type) + " (crash)", vcpu);
-          return false;
-      }
-    default:
-      stop_with_dump(kExitHostError, "unexpected KVM exit " + exit_reason_name(run.exit_reason), vcpu);
-      return false;
-  }
-}
-
 void RunningVm::vcpu_thread(size_t index) {
   kvm::Vcpu& vcpu = vcpus_[index];
   EmulatedHostQuirks::VcpuState state;
+  VcpuExitContext exit_context{bus_, quirks_, stop_, exit_stats_, static_cast<size_t>(system_.vcpu_mmap_size())};
   if (seccomp_) {
     // From here on this thread may only make the calls in monitor-vcpu.policy.
     if (auto installed = policy::install_seccomp_filter(seccomp_->vcpu_thread); !installed.ok()) {
@@ -322,10 +223,11 @@ void RunningVm::vcpu_thread(size_t index) {
     }
     if (err == EAGAIN) continue;  // secondary vCPUs right after INIT
     if (err != 0) {
-      stop_with_dump(kExitHostError, "KVM_RUN on vCPU " + std::to_string(index) + " failed: " + std::strerror(err), vcpu);
+      stop_.request(kExitHostError,
+                    "KVM_RUN on vCPU " + std::to_string(index) + " failed: " + std::strerror(err) + "\n" + register_dump(vcpu));
       return;
     }
-    if (!handle_exit(vcpu, state)) return;
+    if (!handle_vcpu_exit(vcpu, state, exit_context)) return;
   }
 }
 
@@ -336,11 +238,7 @@ void RunningVm::pump_console_input(std::deque<uint8_t>& pending) {
 }
 
 void RunningVm::log_summary() {
-  std::string line = "exits:";
-  for (size_t i = 0; i < kExitReasonSlots; ++i) {
-    const uint64_t n = exits_[i].load();
-    if (n != 0) line += " " + exit_reason_name(static_cast<uint32_t>(i)) + "=" + std::to_string(n);
-  }
+  std::string line = exit_stats_.summary();
   const IoCounters& io = bus_.counters();
   line += "; unknown port reads=" + std::to_string(io.unknown_port_reads.load()) +
           " writes=" + std::to_string(io.unknown_port_writes.load()) +
