@@ -1,156 +1,14 @@
 // `bulwark run` from the outside: a jailed test guest is inspected through /proc while it runs
 // (ids, capabilities, namespaces, root contents, cgroup and limits), and every way the launcher
 // ends must leave nothing behind (jail directory, cgroup directories).
-#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
-#include <chrono>
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
-#include <optional>
-#include <regex>
-#include <set>
-#include <sstream>
-#include <string>
-#include <thread>
-#include <vector>
-
-#include "tests/integration/monitor_process.h"
+#include "tests/jailer/jail_fixture.h"
 
 namespace bulwark::test {
 namespace {
-
-using namespace std::chrono_literals;
-namespace fs = std::filesystem;
-
-constexpr uint32_t kVmUid = 40001;
-constexpr uint32_t kVmGid = 40002;
-const char* const kV1Controllers[] = {"memory", "pids", "cpu", "cpuset"};
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string trimmed(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
-// The value of "Key:\t..." in /proc/<pid>/status.
-std::string status_field(pid_t pid, const std::string& key) {
-  std::istringstream lines(read_text("/proc/" + std::to_string(pid) + "/status"));
-  for (std::string line; std::getline(lines, line);) {
-    if (line.rfind(key + ":", 0) == 0) {
-      std::string value = line.substr(key.size() + 1);
-      value.erase(0, value.find_first_not_of(" \t"));
-      return value;
-    }
-  }
-  return "<missing>";
-}
-
-// The raw security.selinux value (with SELinux's trailing NUL), or nullopt when there is none.
-std::optional<std::string> selinux_xattr(const std::string& path) {
-  char value[512];
-  const ssize_t n = ::lgetxattr(path.c_str(), "security.selinux", value, sizeof value);
-  if (n < 0) return std::nullopt;
-  return std::string(value, static_cast<size_t>(n));
-}
-
-std::set<std::string> list_dir(const std::string& dir) {
-  std::set<std::string> names;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) names.insert(entry.path().filename());
-  return names;
-}
-
-class JailTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root";
-    if (::access("/dev/kvm", R_OK | W_OK) != 0) GTEST_SKIP() << "no usable /dev/kvm";
-    const std::string test_name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    const std::string tag = std::to_string(::getpid());
-    dir_ = fs::temp_directory_path() / ("bulwark-jail-test-" + tag + "-" + test_name);
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    fs::permissions(dir_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
-                              fs::perms::others_read | fs::perms::others_exec);
-    base_dir_ = dir_ + "/srv";
-    run_dir_ = dir_ + "/run";  // private reservations: never the host's /run/bulwark
-    id_ = "t" + tag;
-    cgroup_parent_ = "bulwark-test-" + tag;
-  }
-  void TearDown() override {
-    if (dir_.empty()) return;
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-    for (const char* controller : kV1Controllers) {
-      ::rmdir((std::string("/sys/fs/cgroup/") + controller + "/" + cgroup_parent_ + "/" + id_).c_str());
-      ::rmdir((std::string("/sys/fs/cgroup/") + controller + "/" + cgroup_parent_ + "/" + id_ + "b").c_str());
-      ::rmdir((std::string("/sys/fs/cgroup/") + controller + "/" + cgroup_parent_).c_str());
-    }
-  }
-
-  std::string guest(const std::string& name) const {
-    return std::string(BULWARK_GUEST_DIR) + "/" + name + ".elf";
-  }
-  // A config for `guest` with `jail_extra` appended inside the "jail" object.
-  std::string write_config(const std::string& kernel, const std::string& jail_extra = "",
-                           const std::string& vm_extra = "") const {
-    const std::string path = dir_ + "/vm.json";
-    std::ofstream(path) << "{\"kernel\": \"" << kernel << "\", \"memory_mib\": 64" << vm_extra
-                        << ", \"jail\": {\"id\": \"" << id_ << "\", \"uid\": " << kVmUid
-                        << ", \"gid\": " << kVmGid << ", \"base_dir\": \"" << base_dir_
-                        << "\", \"cgroup_parent\": \"" << cgroup_parent_ << "\"" << jail_extra
-                        << "}}";
-    return path;
-  }
-  // A config at `path` for VM `id` without uid/gid (allocated by the launcher).
-  std::string write_allocating_config(const std::string& path, const std::string& id,
-                                      const std::string& kernel,
-                                      const std::string& jail_extra = "") const {
-    std::ofstream(path) << "{\"kernel\": \"" << kernel << "\", \"memory_mib\": 64"
-                        << ", \"jail\": {\"id\": \"" << id << "\", \"base_dir\": \"" << base_dir_
-                        << "\", \"cgroup_parent\": \"" << cgroup_parent_ << "\"" << jail_extra
-                        << "}}";
-    return path;
-  }
-  std::vector<std::string> cgroup_leaves(const std::string& id = "") const {
-    std::vector<std::string> leaves;
-    for (const char* controller : kV1Controllers) {
-      leaves.push_back(std::string("/sys/fs/cgroup/") + controller + "/" + cgroup_parent_ + "/" +
-                       (id.empty() ? id_ : id));
-    }
-    return leaves;
-  }
-  void expect_nothing_left(const std::string& id = "") const {
-    EXPECT_FALSE(fs::exists(base_dir_ + "/" + (id.empty() ? id_ : id))) << "jail dir left behind";
-    for (const std::string& leaf : cgroup_leaves(id)) EXPECT_FALSE(fs::exists(leaf)) << leaf;
-    // Every reservation (uid/gid, MCS pair) was released: no lock file remains.
-    EXPECT_EQ(list_dir(run_dir_ + "/ids"), std::set<std::string>{}) << "uid/gid reservation left";
-    EXPECT_EQ(list_dir(run_dir_ + "/mcs"), std::set<std::string>{}) << "MCS reservation left";
-  }
-
-  std::string dir_, base_dir_, run_dir_, id_, cgroup_parent_;
-};
-
-// The launcher's only child is the jailed monitor.
-pid_t jailed_child_of(pid_t launcher) {
-  const std::string path = "/proc/" + std::to_string(launcher) + "/task/" +
-                           std::to_string(launcher) + "/children";
-  std::istringstream children(read_text(path));
-  pid_t pid = -1;
-  children >> pid;
-  return pid;
-}
 
 TEST_F(JailTest, SpinningMonitorIsJailedAndSigtermTearsEverythingDown) {
   const std::string config = write_config(
@@ -262,6 +120,31 @@ TEST_F(JailTest, BadConfigIsRefusedBeforeAnythingIsCreated) {
   EXPECT_TRUE(run.exited && run.exit_code == 1) << run.describe();
   EXPECT_NE(run.err.find("config: /jail/bogus: unknown field"), std::string::npos) << run.describe();
   EXPECT_FALSE(fs::exists(base_dir_));
+  EXPECT_FALSE(fs::exists(run_dir_)) << "reservations made";
+  for (const char* controller : kV1Controllers) {
+    EXPECT_FALSE(fs::exists(std::string("/sys/fs/cgroup/") + controller + "/" + cgroup_parent_));
+  }
+}
+
+TEST_F(JailTest, TripleFaultingGuestGives4AndCleansUp) {
+  ProcessResult run = run_process(BULWARK_JAILER, {"run", "--run-dir", run_dir_, write_config(guest("triple_fault"))}, {}, 60s);
+  EXPECT_TRUE(run.exited && run.exit_code == 4) << run.describe();
+  EXPECT_NE(run.out.find("triple_fault: loading an empty IDT"), std::string::npos) << run.describe();
+  expect_nothing_left();
+}
+
+TEST_F(JailTest, VmIdThatCouldNameAnotherPathIsRefusedBeforeAnythingIsCreated) {
+  for (const std::string bad : {"a/b", "..", "../escape", "/abs", "."}) {
+    const std::string config = write_allocating_config(dir_ + "/bad-id.json", bad, guest("hello"));
+    ProcessResult run = run_process(BULWARK_JAILER, {"run", "--run-dir", run_dir_, config}, {}, 30s);
+    EXPECT_TRUE(run.exited && run.exit_code == 1) << bad << ": " << run.describe();
+    EXPECT_NE(run.err.find("/jail/id: expected 1 to 64 characters from [A-Za-z0-9-], got"),
+              std::string::npos)
+        << bad << ": " << run.describe();
+  }
+  EXPECT_FALSE(fs::exists(base_dir_)) << "jail base dir created";
+  EXPECT_FALSE(fs::exists(dir_ + "/escape")) << "id escaped the base dir";
+  EXPECT_FALSE(fs::exists(run_dir_)) << "reservations made";
   for (const char* controller : kV1Controllers) {
     EXPECT_FALSE(fs::exists(std::string("/sys/fs/cgroup/") + controller + "/" + cgroup_parent_));
   }
