@@ -7,6 +7,7 @@
 #include <string>
 #include <utility>
 
+#include "bulwark/common/hex.h"
 #include "policy/seccomp_policy/named_constants.h"
 
 namespace bulwark::policy {
@@ -33,16 +34,6 @@ std::string quoted(std::string_view text) { return "'" + std::string(text) + "'"
 std::string describe_token(const Token& token) {
   return token.kind == TokenKind::kEnd ? std::string("the end of the condition")
                                        : quoted(token.text);
-}
-
-std::string hex(uint64_t value) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string digits;
-  do {
-    digits.insert(digits.begin(), kDigits[value & 0xf]);
-    value >>= 4;
-  } while (value != 0);
-  return "0x" + digits;
 }
 
 // Longest symbols first so that "==" is not read as "=" "=".

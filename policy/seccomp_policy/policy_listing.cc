@@ -2,19 +2,10 @@
 
 #include <string_view>
 
+#include "bulwark/common/hex.h"
 namespace bulwark::policy {
 
 namespace {
-
-std::string hex(uint64_t value) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string digits;
-  do {
-    digits.insert(digits.begin(), kDigits[value & 0xf]);
-    value >>= 4;
-  } while (value != 0);
-  return "0x" + digits;
-}
 
 std::string_view operator_text(CompareOp op) {
   switch (op) {
