@@ -8,18 +8,57 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 status=0
+failures=()
+failure_logs=()
+# The last lines of one test's output, from ctest's log of the run.
+failed_test_output() {
+  awk -v name="$2" '
+    index($0, "Testing: " name) && !started { started = 1; next }
+    started && /^Test (Passed|Failed)|^<end of output>/ { exit }
+    started { print }' "$1/Testing/Temporary/LastTest.log" | tail -n 40
+}
+# Runs one ctest invocation; remembers which tests failed so the summary at the very end (the
+# part of a CI log that is always shown) names them.
+run_ctest() {
+  local what=$1; shift
+  if ! ctest "$@"; then
+    status=1
+    local dir log
+    dir=$(printf '%s\n' "$@" | sed -n '/^--test-dir$/{n;p}')
+    log=$dir/Testing/Temporary/LastTestsFailed.log
+    if [ -s "$log" ]; then
+      while IFS= read -r line; do
+        failures+=("$what: ${line#*:}")
+        failure_logs+=("$(failed_test_output "$dir" "${line#*:}")")
+      done < "$log"
+    else
+      failures+=("$what: ctest failed (no test list)")
+    fi
+  fi
+}
 # Unit tests that parse the real Debian kernel find it here.
 export BULWARK_LINUX_ASSETS=$PWD/build/linux-assets
 
 echo "== default preset (gcc): all tests"
-ctest --test-dir build/default --output-on-failure -j2 -LE linux || status=1
+run_ctest "gcc" --test-dir build/default --output-on-failure -j2 -LE linux
 # The Linux boots run one at a time: each one keeps both cores busy.
-ctest --test-dir build/default --output-on-failure -L linux || status=1
+run_ctest "gcc linux" --test-dir build/default --output-on-failure -L linux
 
 if [ "${BULWARK_SKIP_ASAN:-0}" != 1 ]; then
   echo "== asan preset (clang 14, ASan + UBSan): unit and test-guest tests"
   cmake --preset asan >/dev/null
   cmake --build --preset asan
-  ctest --test-dir build/asan --output-on-failure -j2 -LE linux || status=1
+  run_ctest "asan" --test-dir build/asan --output-on-failure -j2 -LE linux
+fi
+echo "== summary"
+if [ "$status" -eq 0 ]; then
+  echo "all test runs passed"
+else
+  echo "FAILED tests:"
+  printf '  %s\n' "${failures[@]}"
+  for i in "${!failures[@]}"; do
+    echo "--- output of ${failures[$i]} (last lines) ---"
+    echo "${failure_logs[$i]}"
+  done
 fi
 exit $status
