@@ -24,12 +24,14 @@
 #include "jailer/jail.h"
 #include "jailer/jail_config.h"
 #include "jailer/monitor_spec.h"
+#include "jailer/seccomp_audit.h"
 #include "jailer/svirt/file_labels.h"
 #include "jailer/svirt/security_context.h"
 #include "jailer/svirt/selinux_mode.h"
 #include "jailer/svirt/vm_svirt.h"
 #include "jailer/vm_id.h"
 #include "monitor/config/message_text.h"
+#include "policy/seccomp_policy/syscall_names.h"
 
 namespace {
 
@@ -38,6 +40,7 @@ using namespace bulwark;
 constexpr int kExitUsage = 1;       // bad command line or config: nothing was created
 constexpr int kExitJailFailed = 9;  // a jail step failed: everything made so far was removed
 constexpr size_t kMaxConfigBytes = 1 << 20;
+constexpr unsigned long kAuditArchX86_64 = 0xc000003e;  // AUDIT_ARCH_X86_64
 
 const char kUsage[] =
     "Usage: bulwark run [options] CONFIG.json\n"
@@ -214,6 +217,18 @@ Status label_jail(jailer::VmSvirt& svirt, const jail::JailSpec& spec,
   return ok_status();
 }
 
+// "system call socket (41)", from the kernel's audit record of the kill.
+std::string seccomp_kill_cause(Result<jail::KernelLogCursor>& kernel_log, pid_t pid) {
+  if (!kernel_log.ok()) return "system call unknown (no kernel log)";
+  auto record = kernel_log->find_seccomp_kill(pid, std::chrono::seconds(2));
+  if (!record) return "system call unknown (no audit record of the kill in the kernel log)";
+  if (record->arch != kAuditArchX86_64) {
+    return "system call " + std::to_string(record->syscall) + " of a non-x86-64 ABI";
+  }
+  return "system call " + policy::x86_64_syscall_name(record->syscall) + " (" +
+         std::to_string(record->syscall) + ")";
+}
+
 int run(const std::vector<std::string_view>& args) {
   // Before anything else: signals that arrive during setup wait for the wait loop.
   const sigset_t stop_signals = jail::block_launcher_signals();
@@ -288,6 +303,12 @@ int run(const std::vector<std::string_view>& args) {
     return label_jail(*svirt, spec, instance_dir, root_dir);
   };
 
+  // Opened before the monitor starts so a seccomp kill's kernel record can be found afterwards.
+  auto kernel_log = jail::KernelLogCursor::open_at_end();
+  if (!kernel_log.ok()) {
+    log::warn("seccomp kills will not name the system call: " + kernel_log.error().message());
+  }
+
   // Steps jail-dir .. exec (jail.h).
   auto jailed = jail::run_jailed(spec);
   if (!jailed.ok()) {
@@ -306,7 +327,8 @@ int run(const std::vector<std::string_view>& args) {
   }
 
   if (!end.exited && end.signal == SIGSYS) {
-    log::error("VM " + spec.vm_id + ": monitor killed by seccomp (SIGSYS)");
+    log::error("VM " + spec.vm_id + ": monitor killed by seccomp (SIGSYS): " +
+               seccomp_kill_cause(kernel_log, (*jailed)->pid()));
   } else if (!end.exited) {
     log::error("VM " + spec.vm_id + ": monitor killed by signal " + std::to_string(end.signal));
   }

@@ -2,6 +2,8 @@
 
 #include <seccomp.h>
 
+#include <cstdlib>
+#include <memory>
 #include <string>
 
 namespace bulwark::policy {
@@ -15,6 +17,16 @@ Result<int> resolve_x86_64_syscall(std::string_view name) {
     return Error("unknown system call '" + terminated + "' on x86-64");
   }
   return number;
+}
+
+std::string x86_64_syscall_name(long number) {
+  if (number >= 0 && number <= 0xffff) {
+    // libseccomp returns a malloc'd copy that the caller frees.
+    std::unique_ptr<char, decltype(&std::free)> name(
+        seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, static_cast<int>(number)), &std::free);
+    if (name) return name.get();
+  }
+  return "syscall " + std::to_string(number);
 }
 
 Status check_x86_64_syscall_name(std::string_view name) {

@@ -383,3 +383,33 @@ TEST_F(JailTest, SelinuxOffLabelsNothingAndReservesNoPair) {
 
 }  // namespace
 }  // namespace bulwark::test
+
+namespace bulwark::test {
+namespace {
+
+// A real monitor that makes a call outside its policy: the operator's policy here lacks `poll`,
+// which the monitor's main thread needs once the vCPUs run. The launcher names the call.
+TEST_F(JailTest, SeccompKillIsReportedWithTheSyscallName) {
+  const std::string policy_dir = dir_ + "/policy";
+  fs::create_directories(policy_dir);
+  for (const auto& entry : fs::directory_iterator(BULWARK_POLICY_DIR)) {
+    if (entry.path().extension() == ".policy") fs::copy_file(entry.path(), policy_dir + "/" + entry.path().filename().string());
+  }
+  std::string main_policy = read_text(policy_dir + "/monitor-main.policy");
+  const size_t poll_line = main_policy.find("\npoll ");
+  ASSERT_NE(poll_line, std::string::npos) << main_policy;
+  main_policy.erase(poll_line + 1, main_policy.find('\n', poll_line + 1) - poll_line);
+  std::ofstream(policy_dir + "/monitor-main.policy") << main_policy;
+
+  ProcessResult run = run_process(
+      BULWARK_JAILER,
+      {"run", "--run-dir", run_dir_, "--seccomp-policy-dir", policy_dir, write_config(guest("spin"))}, {},
+      60s);
+  EXPECT_TRUE(run.exited && run.exit_code == 128 + SIGSYS) << run.describe();
+  EXPECT_NE(run.err.find("monitor killed by seccomp (SIGSYS): system call poll (7)"), std::string::npos)
+      << run.describe();
+  expect_nothing_left();
+}
+
+}  // namespace
+}  // namespace bulwark::test
