@@ -40,6 +40,13 @@ class VmCgroup {
   std::vector<std::string> dirs_;
 };
 
+// Removes the cgroup leaves <parent>/<id> (v2, and under each v1 controller) that a launcher
+// which died without tearing down left behind, first killing any process still in them.
+// Returns the directories it removed. The caller must hold the VM id (no live VM uses them).
+Result<std::vector<std::string>> remove_leftover_cgroup(const std::string& root,
+                                                        const std::string& parent,
+                                                        const std::string& id);
+
 // Writes `text` to an existing file (cgroup control files, /proc attributes).
 Status write_existing_file(const std::string& path, const std::string& text);
 

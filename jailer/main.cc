@@ -25,6 +25,7 @@
 #include "jailer/jail_config.h"
 #include "jailer/monitor_spec.h"
 #include "jailer/seccomp_audit.h"
+#include "jailer/stale_vm.h"
 #include "jailer/svirt/file_labels.h"
 #include "jailer/svirt/security_context.h"
 #include "jailer/svirt/selinux_mode.h"
@@ -268,6 +269,20 @@ int run(const std::vector<std::string_view>& args) {
 
   // The launch sequence. Owners are declared in setup order, so leaving this function (any way
   // the VM ended) releases them in reverse: jail, labels, MCS pair, ids.
+  // Step vm-id: one launcher per VM id, host-wide, until this one is done.
+  auto vm_id_claim = jail::claim_vm_id(command->run_dir, vm_id);
+  if (!vm_id_claim.ok()) {
+    log::error("jail step vm-id: " + vm_id_claim.error().message());
+    return kExitJailFailed;
+  }
+  auto stale = jail::remove_stale_reservations(command->run_dir, vm_id);
+  if (!stale.ok()) {
+    log::error("jail step vm-id: " + stale.error().message());
+    return kExitJailFailed;
+  }
+  for (const std::string& path : *stale) {
+    log::warn("VM " + vm_id + ": removed " + path + ", left by a launcher that died");
+  }
   // Step ids: this VM's uid/gid, reserved host-wide until the launcher is done.
   auto ids = reserve_ids(launch->jail, command->run_dir);
   if (!ids.ok()) {
@@ -302,6 +317,16 @@ int run(const std::vector<std::string_view>& args) {
                                         const std::string& root_dir) {
     return label_jail(*svirt, spec, instance_dir, root_dir);
   };
+
+  // Step sweep: a launcher of this VM id that was killed left its jail directory and cgroup.
+  auto swept = jail::sweep_leftovers(spec);
+  if (!swept.ok()) {
+    log::error("jail step sweep: " + swept.error().message());
+    return kExitJailFailed;
+  }
+  for (const std::string& path : *swept) {
+    log::warn("VM " + vm_id + ": removed " + path + ", left by a launcher that died");
+  }
 
   // Opened before the monitor starts so a seccomp kill's kernel record can be found afterwards.
   auto kernel_log = jail::KernelLogCursor::open_at_end();

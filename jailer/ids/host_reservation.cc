@@ -1,11 +1,13 @@
 #include "jailer/ids/host_reservation.h"
 
 #include <fcntl.h>
+#include <dirent.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <memory>
 #include <system_error>
 
 #include "bulwark/common/log.h"
@@ -182,6 +184,41 @@ std::string describe_holder(const ReservationDirectory& dir, std::string_view na
   auto record = parse_reservation_record(*text);
   if (!record) return "a live process (" + record.error().message() + ")";
   return "pid " + std::to_string(record->pid) + " (VM " + record->vm_id + ")";
+}
+
+Result<std::vector<std::string>> remove_stale_reservations_of(const ReservationDirectory& dir,
+                                                              std::string_view vm_id) {
+  // A directory stream of our own: fdopendir takes over the descriptor it is given.
+  UniqueFd listing_fd(::openat(dir.fd(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!listing_fd.valid()) return Error::from_errno("open " + dir.path().string(), errno);
+  struct CloseDir {
+    void operator()(DIR* d) const { ::closedir(d); }
+  };
+  std::unique_ptr<DIR, CloseDir> listing(::fdopendir(listing_fd.get()));
+  if (!listing) return Error::from_errno("list " + dir.path().string(), errno);
+  listing_fd.release();
+  std::vector<std::string> names;
+  for (const dirent* entry; (entry = ::readdir(listing.get())) != nullptr;) {
+    const std::string name = entry->d_name;
+    if (!validate_file_name(name)) continue;
+    UniqueFd fd(::openat(dir.fd(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    if (!fd.valid()) continue;
+    auto text = read_record_text(fd.get());
+    if (!text) continue;
+    auto record = parse_reservation_record(*text);
+    if (!record || record->vm_id != vm_id) continue;
+    names.push_back(name);
+  }
+  std::vector<std::string> removed;
+  for (const std::string& name : names) {
+    // Claiming succeeds only for a file nobody holds; releasing the claim unlinks it.
+    auto claimed = HostReservation::try_claim(dir, name, vm_id);
+    if (!claimed.ok()) return claimed.error();
+    if (!claimed->has_value() || !(*claimed)->reclaimed_stale()) continue;
+    (*claimed)->release();
+    removed.push_back(name);
+  }
+  return removed;
 }
 
 }  // namespace bulwark::jailer

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "bulwark/common/result.h"
 #include "bulwark/common/unique_fd.h"
@@ -75,5 +76,11 @@ class HostReservation {
 // Describes who holds `name` for an error message: "pid 123 (VM web-1)", or a note that the
 // record is missing or malformed (a holder writes it just after locking).
 std::string describe_holder(const ReservationDirectory& dir, std::string_view name);
+
+// Removes the lock files in `dir` that no live process holds and whose record names `vm_id`: what
+// a launcher of that VM left when it was killed. Returns their names. Files held by a live
+// process (including the caller's own reservations) are left alone.
+Result<std::vector<std::string>> remove_stale_reservations_of(const ReservationDirectory& dir,
+                                                              std::string_view vm_id);
 
 }  // namespace bulwark::jailer

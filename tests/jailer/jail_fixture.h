@@ -152,6 +152,7 @@ class JailTest : public ::testing::Test {
     // Every reservation (uid/gid, MCS pair) was released: no lock file remains.
     EXPECT_EQ(list_dir(run_dir_ + "/ids"), std::set<std::string>{}) << "uid/gid reservation left";
     EXPECT_EQ(list_dir(run_dir_ + "/mcs"), std::set<std::string>{}) << "MCS reservation left";
+    EXPECT_EQ(list_dir(run_dir_ + "/vms"), std::set<std::string>{}) << "VM id reservation left";
     // The jail's mounts lived in the monitor's mount namespace: none may reach the host's.
     EXPECT_EQ(host_mounts_under(base_dir_), std::vector<std::string>{}) << "jail mount left on the host";
   }

@@ -218,24 +218,50 @@ TEST_F(JailTest, SecondVmWithTheSameIdIsRefusedAndTheFirstKeepsRunning) {
   auto first = ChildProcess::start(BULWARK_JAILER, {"run", "--run-dir", run_dir_, write_config(guest("spin"))});
   ASSERT_TRUE(first.ok()) << first.error().message();
   ASSERT_TRUE(first->wait_for_stdout("spin: running", 60s)) << first->wait(1s).describe();
-  // The same config again: its uid is held by the running VM.
-  ProcessResult second = run_process(BULWARK_JAILER, {"run", "--run-dir", run_dir_, dir_ + "/vm.json"}, {}, 30s);
-  EXPECT_TRUE(second.exited && second.exit_code == 9) << second.describe();
-  EXPECT_NE(second.err.find("jail step ids: "), std::string::npos) << second.describe();
-  EXPECT_NE(second.err.find("requested id 40001 is held by pid"), std::string::npos)
-      << second.describe();
-  // The same VM id with allocated ids gets as far as the jail directory, which is the first's.
+  // The same VM id again, with the same ids or with allocated ones: refused before anything is
+  // reserved or created, naming the launcher that holds the id.
   const std::string same_id = write_allocating_config(dir_ + "/same-id.json", id_, guest("spin"));
-  second = run_process(BULWARK_JAILER, {"run", "--run-dir", run_dir_, same_id}, {}, 30s);
-  EXPECT_TRUE(second.exited && second.exit_code == 9) << second.describe();
-  EXPECT_NE(second.err.find("jail step jail-dir: "), std::string::npos) << second.describe();
-  EXPECT_NE(second.err.find("already exists"), std::string::npos) << second.describe();
+  for (const std::string& config : {dir_ + "/vm.json", same_id}) {
+    ProcessResult second = run_process(BULWARK_JAILER, {"run", "--run-dir", run_dir_, config}, {}, 30s);
+    EXPECT_TRUE(second.exited && second.exit_code == 9) << second.describe();
+    EXPECT_NE(second.err.find("jail step vm-id: VM id " + id_ + " is already running: held by pid " +
+                              std::to_string(first->pid())),
+              std::string::npos)
+        << second.describe();
+  }
   EXPECT_EQ(list_dir(run_dir_ + "/ids"), std::set<std::string>({"40001.lock", "40002.lock"}))
-      << "the refused launches released what they reserved";
+      << "the refused launches reserved nothing";
   EXPECT_TRUE(fs::exists(base_dir_ + "/" + id_ + "/root"));
   ASSERT_TRUE(first->send_signal(SIGINT).ok());
   ProcessResult run = first->wait(30s);
   EXPECT_TRUE(run.exited && run.exit_code == 8) << run.describe();
+  expect_nothing_left();
+}
+
+// A launcher killed with SIGKILL cannot tear down: its monitor dies (parent-death signal), its
+// jail directory and cgroup stay. The next launch of that VM id removes them and runs.
+TEST_F(JailTest, WhatAKilledLauncherLeftIsRemovedByTheNextLaunch) {
+  const std::string config = write_config(guest("spin"));
+  auto first = ChildProcess::start(BULWARK_JAILER, {"run", "--run-dir", run_dir_, config});
+  ASSERT_TRUE(first.ok()) << first.error().message();
+  ASSERT_TRUE(first->wait_for_stdout("spin: running", 60s)) << first->wait(1s).describe();
+  const pid_t monitor = jailed_child_of(first->pid());
+  ASSERT_GT(monitor, 0);
+  ASSERT_TRUE(first->send_signal(SIGKILL).ok());
+  first->wait(30s);
+  for (int i = 0; i < 500 && ::kill(monitor, 0) == 0; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_NE(::kill(monitor, 0), 0) << "the monitor outlived its launcher";
+  ASSERT_TRUE(fs::exists(base_dir_ + "/" + id_ + "/root")) << "nothing was left to sweep";
+  EXPECT_TRUE(fs::exists(cgroup_leaves().front())) << cgroup_leaves().front();
+  EXPECT_NE(list_dir(run_dir_ + "/mcs"), std::set<std::string>{}) << "the MCS reservation was left";
+
+  ProcessResult run = run_process(
+      BULWARK_JAILER, {"run", "--run-dir", run_dir_, write_config(guest("hello"))}, {}, 60s);
+  EXPECT_TRUE(run.exited && run.exit_code == 0) << run.describe();
+  EXPECT_NE(run.err.find("removed " + base_dir_ + "/" + id_ + ", left by a launcher that died"),
+            std::string::npos)
+      << run.describe();
+  EXPECT_NE(run.out.find("Hello from Bulwark test guest"), std::string::npos) << run.describe();
   expect_nothing_left();
 }
 
