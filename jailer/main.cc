@@ -59,6 +59,9 @@ const char kUsage[] =
     "  --seccomp-policy-dir DIR   the monitor's policy files (default: " BULWARK_DEFAULT_POLICY_DIR ")\n"
     "  --cgroup-root DIR          cgroup mount (default: /sys/fs/cgroup)\n"
     "  --stop-grace-seconds N     SIGTERM to SIGKILL delay on shutdown (default: 10)\n"
+    "  --selinux-types vm=T,image=T,content=T\n"
+    "                             sVirt type names, any subset (default: bulwark_vm_t,\n"
+    "                             bulwark_image_t, bulwark_content_t; policy/selinux defines them)\n"
     "\n"
     "Exit status: the monitor's; 128+N if it was killed by signal N; 1 bad command line or\n"
     "config; 9 the jail could not be set up (ids, SELinux, a jail step).\n";
@@ -95,7 +98,35 @@ struct RunCommand {
   jail::MonitorLaunchOptions options;
   std::string run_dir = "/run/bulwark";
   int grace_seconds = 10;
+  jailer::SvirtTypes selinux_types;
 };
+
+// "vm=T,image=T,content=T" (any subset) onto the default type names.
+Status parse_selinux_types(std::string_view text, jailer::SvirtTypes& types) {
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t end = text.find(',', pos);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string_view item = text.substr(pos, end - pos);
+    const size_t equals = item.find('=');
+    if (equals == std::string_view::npos) {
+      return Error("expected KIND=TYPE, got " + config::quoted_text(item));
+    }
+    const std::string_view kind = item.substr(0, equals);
+    const std::string type(item.substr(equals + 1));
+    if (kind == "vm") {
+      types.vm_domain = type;
+    } else if (kind == "image") {
+      types.image_type = type;
+    } else if (kind == "content") {
+      types.content_type = type;
+    } else {
+      return Error("unknown kind " + config::quoted_text(kind) + " (vm, image or content)");
+    }
+    pos = end + 1;
+  }
+  return jailer::validate_svirt_types(types);
+}
 
 Result<RunCommand> parse_run_args(const std::vector<std::string_view>& args) {
   RunCommand command;
@@ -117,6 +148,10 @@ Result<RunCommand> parse_run_args(const std::vector<std::string_view>& args) {
     } else if (arg == "--run-dir") {
       if (Status s = jail::check_base_dir(value); !s.ok()) return s.error().wrap("--run-dir");
       command.run_dir = value;
+    } else if (arg == "--selinux-types") {
+      if (Status s = parse_selinux_types(value, command.selinux_types); !s.ok()) {
+        return s.error().wrap("--selinux-types");
+      }
     } else if (arg == "--cgroup-root") {
       command.options.cgroup_root = value;
     } else if (arg == "--stop-grace-seconds") {
@@ -204,7 +239,7 @@ Status label_jail(jailer::VmSvirt& svirt, const jail::JailSpec& spec,
     auto labelled = svirt.label_writable(path);
     if (!labelled.ok()) return labelled.error();
   }
-  const std::string content = jailer::content_file_context(jailer::SvirtTypes{}) + '\0';
+  const std::string content = jailer::content_file_context(svirt.types()) + '\0';
   for (const jail::ReadOnlyInput& input : spec.inputs) {
     if (!input.check_vm_access) continue;  // operator's files (monitor, libraries, policy)
     // Not labelled unless the VM user may read it; step bind-inputs then refuses it precisely.
@@ -295,6 +330,7 @@ int run(const std::vector<std::string_view>& args) {
   // Step svirt: the MCS pair (unless off); files are labelled in step label (label_jail).
   jailer::SvirtConfig svirt_config;
   svirt_config.mode = *mode;
+  svirt_config.types = command->selinux_types;
   svirt_config.mcs.run_dir = std::filesystem::path(command->run_dir) / "mcs";
   auto svirt = jailer::VmSvirt::prepare(svirt_config, vm_id);
   if (!svirt.ok()) {

@@ -31,6 +31,7 @@ class VmSvirt {
                                  bool selinux_enabled);
 
   const SvirtPlan& plan() const { return plan_; }
+  const SvirtTypes& types() const { return types_; }
   // nullopt under selinux: off.
   std::optional<McsPair> pair() const;
 

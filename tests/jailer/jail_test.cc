@@ -439,3 +439,45 @@ TEST_F(JailTest, SeccompKillIsReportedWithTheSyscallName) {
 
 }  // namespace
 }  // namespace bulwark::test
+
+namespace bulwark::test {
+namespace {
+
+// The operator names the sVirt types (the policy module may be installed under other names);
+// a malformed name is refused before anything is created.
+TEST_F(JailTest, SelinuxTypeNamesComeFromTheOperator) {
+  const std::string probe = dir_ + "/probe";
+  std::ofstream(probe) << "x";
+  static const char kLabel[] = "system_u:object_r:tmp_t:s0";
+  if (::lsetxattr(probe.c_str(), "security.selinux", kLabel, sizeof kLabel, 0) != 0) {
+    GTEST_SKIP() << dir_ << " takes no security.selinux xattr";
+  }
+  const std::string kernel = dir_ + "/spin.elf";
+  fs::copy_file(guest("spin"), kernel);
+  fs::permissions(kernel, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+  const std::string config = write_allocating_config(dir_ + "/types.json", id_, kernel);
+
+  ProcessResult bad = run_process(
+      BULWARK_JAILER, {"run", "--run-dir", run_dir_, "--selinux-types", "image=bad:type", config}, {}, 30s);
+  EXPECT_TRUE(bad.exited && bad.exit_code == 1) << bad.describe();
+  EXPECT_NE(bad.err.find("--selinux-types: "), std::string::npos) << bad.describe();
+  expect_nothing_left();
+
+  auto vm = ChildProcess::start(BULWARK_JAILER, {"run", "--run-dir", run_dir_, "--selinux-types",
+                                                 "image=tenant_disk_t,content=tenant_ro_t", config});
+  ASSERT_TRUE(vm.ok()) << vm.error().message();
+  ASSERT_TRUE(vm->wait_for_stdout("spin: running", 60s)) << vm->wait(1s).describe();
+  auto label = selinux_xattr(base_dir_ + "/" + id_ + "/root");
+  ASSERT_TRUE(label);
+  EXPECT_TRUE(std::regex_match(*label, std::regex(std::string(R"(system_u:object_r:tenant_disk_t:s0:c\d+,c\d+)") + '\0')))
+      << *label;
+  EXPECT_EQ(selinux_xattr(kernel), std::string("system_u:object_r:tenant_ro_t:s0") + '\0');
+  ASSERT_TRUE(vm->send_signal(SIGTERM).ok());
+  ProcessResult run = vm->wait(30s);
+  EXPECT_TRUE(run.exited && run.exit_code == 8) << run.describe();
+  EXPECT_FALSE(selinux_xattr(kernel)) << "the kernel's original (absent) label was not restored";
+  expect_nothing_left();
+}
+
+}  // namespace
+}  // namespace bulwark::test
