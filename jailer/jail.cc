@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <thread>
 #include <cstring>
 #include <utility>
 
@@ -181,6 +182,30 @@ ProcessEnd RunningJail::wait(const sigset_t& stop_signals, std::chrono::millisec
       }
     }
   }
+}
+
+ProcessEnd RunningJail::stop(std::chrono::milliseconds grace) {
+  if (reaped_ || pid_ <= 0) return end_;
+  ::kill(pid_, SIGTERM);
+  const auto kill_at = std::chrono::steady_clock::now() + grace;
+  int status = 0;
+  for (;;) {
+    const pid_t done = ::waitpid(pid_, &status, WNOHANG);
+    if (done == pid_) break;
+    if (done < 0 && errno != EINTR) return end_;
+    if (std::chrono::steady_clock::now() >= kill_at) {
+      ::kill(pid_, SIGKILL);
+      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+      }
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  reaped_ = true;
+  end_.exited = WIFEXITED(status);
+  end_.exit_code = end_.exited ? WEXITSTATUS(status) : 0;
+  end_.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+  return end_;
 }
 
 void RunningJail::kill_and_reap() {

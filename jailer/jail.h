@@ -53,6 +53,9 @@ class RunningJail {
   // `grace` the process gets SIGKILL. `stop_signal_received` reports whether one came.
   ProcessEnd wait(const sigset_t& stop_signals, std::chrono::milliseconds grace,
                   int* stop_signal_received);
+  // SIGTERM, then SIGKILL if it has not ended after `grace`; reaps it. For a process that is
+  // not waited for with wait() (device processes). Returns how it ended.
+  ProcessEnd stop(std::chrono::milliseconds grace);
   // Removes the cgroup and the jail directory; the process must have been reaped. Idempotent.
   Status teardown();
 
@@ -60,6 +63,7 @@ class RunningJail {
   friend Result<std::unique_ptr<RunningJail>> run_jailed(const JailSpec& spec);
   RunningJail() = default;
   void kill_and_reap();
+  ProcessEnd end_;  // valid once reaped by wait() or stop()
 
   pid_t pid_ = -1;
   bool reaped_ = true;

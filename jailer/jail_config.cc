@@ -109,6 +109,61 @@ Status read_jail(const json& value, JailSettings& jail) {
   return ok_status();
 }
 
+Status check_disk_serial(std::string_view serial) {
+  if (serial.size() > 20) return Error("longer than 20 bytes (virtio-blk GET_ID)");
+  for (char c : serial) {
+    if (!is_name_char(c)) {
+      return Error("expected [A-Za-z0-9_.-], got " + config::quoted_text(serial));
+    }
+  }
+  return ok_status();
+}
+
+Status read_disk(const json& value, const std::string& path, DiskSettings& disk) {
+  const auto* members = value.get_ptr<const json::object_t*>();
+  if (members == nullptr) {
+    return Error(path + ": expected an object, got " + config::describe_json_value(value));
+  }
+  bool has_path = false;
+  for (const auto& [key, member] : *members) {
+    const std::string field = config::json_pointer_child(path, key);
+    Status status = ok_status();
+    if (key == "path") {
+      status = read_string(member, config::check_required_path, &disk.path);
+      if (status.ok() && disk.path.front() != '/') status = Error("expected an absolute path");
+      has_path = true;
+    } else if (key == "read_only") {
+      const auto* flag = member.get_ptr<const json::boolean_t*>();
+      if (flag == nullptr) {
+        status = Error("expected true or false, got " + config::describe_json_value(member));
+      } else {
+        disk.read_only = *flag;
+      }
+    } else if (key == "serial") {
+      status = read_string(member, check_disk_serial, &disk.serial);
+    } else if (key == "queues") {
+      status = read_integer(member, 1, kMaxDiskQueues, &disk.queues);
+    } else {
+      return Error(field + ": unknown field");
+    }
+    if (!status.ok()) return status.error().wrap(field);
+  }
+  if (!has_path) return Error(path + "/path: required");
+  return ok_status();
+}
+
+Status read_disks(const json& value, std::vector<DiskSettings>& disks) {
+  const auto* items = value.get_ptr<const json::array_t*>();
+  if (items == nullptr) return Error("/disks: expected an array, got " + config::describe_json_value(value));
+  if (items->size() > kMaxDisks) return Error("/disks: at most 8 disks");
+  for (size_t i = 0; i < items->size(); ++i) {
+    DiskSettings disk;
+    BULWARK_TRY(read_disk((*items)[i], config::json_pointer_child("/disks", i), disk));
+    disks.push_back(std::move(disk));
+  }
+  return ok_status();
+}
+
 }  // namespace
 
 Status check_base_dir(std::string_view dir) {
@@ -224,6 +279,20 @@ Status validate_launch_config(const LaunchConfig& config) {
   if (!config.vm.seccomp_policy_dir.empty()) {
     return Error("/seccomp_policy_dir: chosen by the operator (bulwark run --seccomp-policy-dir)");
   }
+  // PENDING-DEVICES-CHECK
+  if (config.disks.size() > kMaxDisks) return Error("/disks: at most 8 disks");
+  for (size_t i = 0; i < config.disks.size(); ++i) {
+    const DiskSettings& disk = config.disks[i];
+    const std::string path = config::json_pointer_child("/disks", i);
+    if (Status s = config::check_required_path(disk.path); !s.ok() || disk.path.front() != '/') {
+      return Error(path + "/path: expected an absolute path");
+    }
+    BULWARK_TRY(field(check_disk_serial(disk.serial), (path + "/serial").c_str()));
+    if (disk.queues < 1 || disk.queues > kMaxDiskQueues) return Error(path + "/queues: out of range");
+  }
+  if ((!config.disks.empty() || config.rng) && jail.id.size() > kMaxVmIdWithDevices) {
+    return Error("/jail/id: at most 59 characters for a VM with devices (their jails are <id>.blkN)");
+  }
   return config::validate_vm_config(config.vm);
 }
 
@@ -238,6 +307,18 @@ Result<LaunchConfig> parse_launch_config(std::string_view text) {
   if (jail == members->end()) return Error("config: /jail: required");
   if (Status s = read_jail(jail->second, launch.jail); !s.ok()) return prefixed(s.error());
   members->erase(jail);
+  if (auto disks = members->find("disks"); disks != members->end()) {
+    if (Status s = read_disks(disks->second, launch.disks); !s.ok()) return prefixed(s.error());
+    members->erase(disks);
+  }
+  if (auto rng = members->find("rng"); rng != members->end()) {
+    const auto* flag = rng->second.get_ptr<const json::boolean_t*>();
+    if (flag == nullptr) {
+      return Error("config: /rng: expected true or false, got " + config::describe_json_value(rng->second));
+    }
+    launch.rng = *flag;
+    members->erase(rng);
+  }
   // The rest is the monitor's config, read by the monitor's own parser so both agree on every
   // rule. Strings came through the strict parser, so they are valid UTF-8 and dump() is exact.
   const std::string vm_text = root->dump(-1, ' ', false, json::error_handler_t::replace);

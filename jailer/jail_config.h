@@ -17,6 +17,18 @@
 //     "netns": ""                      named network namespace in /run/netns ("" = new, empty)
 //   }
 //
+// Devices, each served by its own jailed process (issue 4), also consumed by the launcher:
+//
+//   "disks": [ { "path": "/srv/images/vm-1.raw",   absolute path of a raw image, required
+//                "read_only": false,              optional
+//                "serial": "vm-1-root",           optional, up to 20 bytes of [A-Za-z0-9_.-]
+//                "queues": 1 } ],                 optional, 1 .. 8
+//   "rng": true                                   a virtio-rng device (optional, default false)
+//
+// At most 8 disks. The image is opened by the launcher as the VM user (a tenant cannot name a
+// file its VM user could not open) and handed to bulwark-dev-blk as an open fd. A tenant's
+// file may not carry the monitor's own "devices" (vhost-user sockets are the launcher's).
+//
 // The whole file is validated before anything is created. Errors name the JSON pointer:
 // `config: /jail/uid: expected an integer from 1 to 2147483646, got 0`.
 #pragma once
@@ -24,6 +36,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "bulwark/common/result.h"
 #include "monitor/config/vm_config.h"
@@ -54,8 +67,24 @@ struct JailSettings {
   friend bool operator==(const JailSettings&, const JailSettings&) = default;
 };
 
+inline constexpr size_t kMaxDisks = 8;
+inline constexpr uint64_t kMaxDiskQueues = 8;
+// The longest VM id that leaves room for a device's jail name ("<id>.blk7").
+inline constexpr size_t kMaxVmIdWithDevices = 59;
+
+struct DiskSettings {
+  std::string path;
+  bool read_only = false;
+  std::string serial;
+  uint64_t queues = 1;
+
+  friend bool operator==(const DiskSettings&, const DiskSettings&) = default;
+};
+
 struct LaunchConfig {
   JailSettings jail;
+  std::vector<DiskSettings> disks;
+  bool rng = false;
   config::VmConfig vm;  // paths as the launcher sees them (outside the jail)
 };
 

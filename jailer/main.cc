@@ -26,11 +26,13 @@
 #include "jailer/monitor_spec.h"
 #include "jailer/seccomp_audit.h"
 #include "jailer/stale_vm.h"
+#include "jailer/vm_devices.h"
 #include "jailer/svirt/file_labels.h"
 #include "jailer/svirt/security_context.h"
 #include "jailer/svirt/selinux_mode.h"
 #include "jailer/svirt/vm_svirt.h"
 #include "jailer/vm_id.h"
+#include "jailer/vm_user_files.h"
 #include "monitor/config/message_text.h"
 #include "policy/seccomp_policy/syscall_names.h"
 
@@ -56,7 +58,10 @@ const char kUsage[] =
     "Operator options:\n"
     "  --run-dir DIR              host-wide reservations: DIR/ids, DIR/mcs (default: /run/bulwark)\n"
     "  --monitor PATH             bulwark-monitor binary (default: " BULWARK_DEFAULT_MONITOR ")\n"
-    "  --seccomp-policy-dir DIR   the monitor's policy files (default: " BULWARK_DEFAULT_POLICY_DIR ")\n"
+    "  --dev-blk PATH             bulwark-dev-blk binary (default: " BULWARK_DEFAULT_DEV_BLK ")\n"
+    "  --dev-rng PATH             bulwark-dev-rng binary (default: " BULWARK_DEFAULT_DEV_RNG ")\n"
+    "  --seccomp-policy-dir DIR   the monitor's and the devices' policy files\n"
+    "                             (default: " BULWARK_DEFAULT_POLICY_DIR ")\n"
     "  --cgroup-root DIR          cgroup mount (default: /sys/fs/cgroup)\n"
     "  --stop-grace-seconds N     SIGTERM to SIGKILL delay on shutdown (default: 10)\n"
     "  --selinux-types vm=T,image=T,content=T\n"
@@ -132,6 +137,8 @@ Result<RunCommand> parse_run_args(const std::vector<std::string_view>& args) {
   RunCommand command;
   command.options.monitor_path = BULWARK_DEFAULT_MONITOR;
   command.options.seccomp_policy_dir = BULWARK_DEFAULT_POLICY_DIR;
+  command.options.dev_blk_path = BULWARK_DEFAULT_DEV_BLK;
+  command.options.dev_rng_path = BULWARK_DEFAULT_DEV_RNG;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string_view arg = args[i];
     if (!arg.starts_with("--")) {
@@ -143,6 +150,10 @@ Result<RunCommand> parse_run_args(const std::vector<std::string_view>& args) {
     const std::string value(args[++i]);
     if (arg == "--monitor") {
       command.options.monitor_path = value;
+    } else if (arg == "--dev-blk") {
+      command.options.dev_blk_path = value;
+    } else if (arg == "--dev-rng") {
+      command.options.dev_rng_path = value;
     } else if (arg == "--seccomp-policy-dir") {
       command.options.seccomp_policy_dir = value;
     } else if (arg == "--run-dir") {
@@ -202,26 +213,11 @@ Result<jailer::VmIds> reserve_ids(const jail::JailSettings& settings, const std:
 
 // A tenant input the launcher may relabel: the regular file `path` resolves to, provided the VM
 // user can open it (the same test step bind-inputs makes later), so a tenant cannot get a host
-// file it could not read relabelled. Returns the resolved path, checked to be that same file.
+// file it could not read relabelled.
 Result<std::string> vm_readable_file(const std::string& path, uid_t uid, gid_t gid) {
-  ::setfsgid(gid);
-  ::setfsuid(uid);
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
-  const int saved = errno;
-  ::setfsuid(0);
-  ::setfsgid(0);
-  if (!fd.valid()) return Error::from_errno(path + " (as uid " + std::to_string(uid) + ")", saved);
-  struct stat opened{};
-  if (::fstat(fd.get(), &opened) != 0) return Error::from_errno(path, errno);
-  if (!S_ISREG(opened.st_mode)) return Error(path + ": not a regular file");
-  std::error_code ec;
-  const std::filesystem::path resolved = std::filesystem::canonical(path, ec);
-  struct stat named{};
-  if (ec || ::lstat(resolved.c_str(), &named) != 0 || named.st_dev != opened.st_dev ||
-      named.st_ino != opened.st_ino) {
-    return Error(path + ": changed while being checked");
-  }
-  return resolved.string();
+  auto file = jail::open_as_vm_user(path, O_RDONLY, uid, gid);
+  if (!file.ok()) return file.error();
+  return std::move(file->resolved_path);
 }
 
 // Step label (called by run_jailed once the jail directory is populated). The jail directory,
@@ -263,6 +259,14 @@ std::string seccomp_kill_cause(Result<jail::KernelLogCursor>& kernel_log, pid_t 
   }
   return "system call " + policy::x86_64_syscall_name(record->syscall) + " (" +
          std::to_string(record->syscall) + ")";
+}
+
+// The monitor's config entry for a device whose socket it gets as `fd`.
+void add_monitor_device(config::VmConfig& vm, jail::DeviceKind kind, int fd) {
+  // PENDING-MONITOR-DEVICES: vm.devices.push_back({jail::device_type_name(kind), fd});
+  (void)vm;
+  (void)kind;
+  (void)fd;
 }
 
 int run(const std::vector<std::string_view>& args) {
@@ -346,8 +350,24 @@ int run(const std::vector<std::string_view>& args) {
             std::to_string(ids->gid()) +
             (svirt->pair() ? ", sVirt categories " + svirt->pair()->categories() : ", sVirt off"));
 
+  // Steps disks and devices: the device processes run, jailed, before the monitor starts; the
+  // monitor gets its end of each one's socketpair as fd 3, 4, ... (its config says which).
+  auto devices = jail::VmDevices::start(*launch, command->options, *svirt);
+  if (!devices.ok()) {
+    log::error(devices.error().message());
+    return kExitJailFailed;
+  }
+  constexpr int kFirstMonitorDeviceFd = 3;
+  int next_device_fd = kFirstMonitorDeviceFd;
+  std::vector<jail::PassedFd> device_fds;
+  for (const jail::VmDevices::MonitorEnd& end : devices->monitor_ends()) {
+    add_monitor_device(launch->vm, end.kind, next_device_fd);
+    device_fds.push_back({end.fd, next_device_fd++});
+  }
+
   command->options.host_is_emulated = jail::host_kvm_is_emulated();
   jail::JailSpec spec = jail::build_monitor_spec(*launch, command->options);
+  spec.fds.insert(spec.fds.end(), device_fds.begin(), device_fds.end());
   if (!exec_context->empty()) spec.selinux_exec_context = *exec_context;
   spec.label_jail_dir = [&svirt, &spec](const std::string& instance_dir,
                                         const std::string& root_dir) {
@@ -377,11 +397,14 @@ int run(const std::vector<std::string_view>& args) {
     return kExitJailFailed;
   }
   log::info("VM " + spec.vm_id + ": monitor running as pid " + std::to_string((*jailed)->pid()));
+  devices->close_monitor_ends();
 
   int stop_signal = 0;
   const jail::ProcessEnd end =
       (*jailed)->wait(stop_signals, std::chrono::seconds(command->grace_seconds), &stop_signal);
-  // Teardown in reverse order; the reservations go last, once nothing of the VM is left.
+  // Teardown in reverse order; the reservations go last, once nothing of the VM is left. The
+  // devices see their sockets close with the monitor and exit on their own.
+  devices->stop(std::chrono::seconds(command->grace_seconds));
   if (Status s = (*jailed)->teardown(); !s.ok()) log::error("teardown: " + s.error().message());
   if (Status s = svirt->restore_labels(); !s.ok()) {
     log::error("teardown: " + s.error().message());

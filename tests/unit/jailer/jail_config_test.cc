@@ -191,3 +191,49 @@ TEST(JailConfigTest, ValidateCatchesHandMadeSettings) {
 
 }  // namespace
 }  // namespace bulwark::jail
+
+namespace bulwark::jail {
+namespace {
+
+TEST(JailConfigDevicesTest, DisksAndRngAreReadAndNotPassedToTheMonitor) {
+  auto parsed = parse_launch_config(config_with(
+      "", R"("disks": [{"path": "/img/a.raw"}, {"path": "/img/b.raw", "read_only": true,
+             "serial": "disk-b_1.0", "queues": 4}], "rng": true, )"));
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message();
+  ASSERT_EQ(parsed->disks.size(), 2u);
+  EXPECT_EQ(parsed->disks[0], (DiskSettings{"/img/a.raw", false, "", 1}));
+  EXPECT_EQ(parsed->disks[1], (DiskSettings{"/img/b.raw", true, "disk-b_1.0", 4}));
+  EXPECT_TRUE(parsed->rng);
+}
+
+TEST(JailConfigDevicesTest, BadDevicesAreRefusedWithTheirPath) {
+  EXPECT_EQ(error_of(config_with("", R"("disks": {}, )")), "config: /disks: expected an array, got an object");
+  EXPECT_EQ(error_of(config_with("", R"("disks": [{}], )")), "config: /disks/0/path: required");
+  EXPECT_EQ(error_of(config_with("", R"("disks": [{"path": "rel.raw"}], )")),
+            "config: /disks/0/path: expected an absolute path");
+  EXPECT_EQ(error_of(config_with("", R"("disks": [{"path": "/a", "size": 1}], )")),
+            "config: /disks/0/size: unknown field");
+  EXPECT_EQ(error_of(config_with("", R"("disks": [{"path": "/a", "queues": 9}], )")),
+            "config: /disks/0/queues: expected an integer from 1 to 8, got 9");
+  EXPECT_EQ(error_of(config_with("", R"("disks": [{"path": "/a", "serial": "has space"}], )")),
+            "config: /disks/0/serial: expected [A-Za-z0-9_.-], got \"has space\"");
+  EXPECT_EQ(error_of(config_with("", R"("disks": [{"path": "/a", "serial": "123456789012345678901"}], )")),
+            "config: /disks/0/serial: longer than 20 bytes (virtio-blk GET_ID)");
+  EXPECT_EQ(error_of(config_with("", R"("rng": 1, )")), "config: /rng: expected true or false, got 1");
+  std::string nine = R"("disks": [)";
+  for (int i = 0; i < 9; ++i) nine += std::string(i ? "," : "") + R"({"path": "/a"})";
+  EXPECT_EQ(error_of(config_with("", nine + "], ")), "config: /disks: at most 8 disks");
+}
+
+TEST(JailConfigDevicesTest, AVmWithDevicesNeedsRoomInItsIdForTheDeviceJails) {
+  const std::string id59(59, 'a'), id60(60, 'a');
+  auto config = [](const std::string& id) {
+    return R"({"kernel": "/k", "rng": true, "jail": {"id": ")" + id + R"("}})";
+  };
+  EXPECT_EQ(error_of(config(id59)), "<accepted>");
+  EXPECT_EQ(error_of(config(id60)),
+            "config: /jail/id: at most 59 characters for a VM with devices (their jails are <id>.blkN)");
+}
+
+}  // namespace
+}  // namespace bulwark::jail

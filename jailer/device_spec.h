@@ -1,0 +1,45 @@
+// The JailSpec of a device process (bulwark-dev-blk, bulwark-dev-rng): the same jail code as the
+// monitor, with less in it. Each device has its own jail <base>/<id>.<name>/root, its own cgroup
+// <parent>/<id>.<name>, its own new (empty) network namespace and pid namespace, no /dev nodes,
+// and only what it runs:
+//
+//   /bulwark-dev-<kind>   the executable (read-only)
+//   /usr/lib, /usr/lib64  its shared libraries (read-only)
+//   /seccomp              its seccomp policy files (read-only; it installs its own policy)
+//
+// Its vhost-user socket arrives as fd 3 and, for a disk, the image (opened by the launcher as
+// the VM user) as fd 4: the process never opens a path for its data.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "jailer/jail_config.h"
+#include "jailer/jail_spec.h"
+#include "jailer/monitor_spec.h"
+
+namespace bulwark::jail {
+
+enum class DeviceKind { kBlk, kRng };
+
+struct DeviceLaunch {
+  DeviceKind kind = DeviceKind::kBlk;
+  std::string name;          // "blk0", "rng": the jail is <vm id>.<name>
+  const DiskSettings* disk = nullptr;  // for kBlk
+  uint64_t image_bytes = 0;  // for kBlk: RLIMIT_FSIZE, so the image can never grow
+  int null_fd = -1;          // /dev/null for its stdin
+  int socket_fd = -1;        // its end of the vhost-user socketpair
+  int image_fd = -1;         // for kBlk
+};
+
+inline constexpr int kDeviceSocketFd = 3;
+inline constexpr int kDeviceImageFd = 4;
+
+// The SELinux domain of each kind (policy/selinux/bulwark.te).
+const char* device_selinux_domain(DeviceKind kind);
+const char* device_type_name(DeviceKind kind);  // "vhost-user-blk", "vhost-user-rng"
+
+JailSpec build_device_spec(const LaunchConfig& config, const MonitorLaunchOptions& options,
+                           const DeviceLaunch& device);
+
+}  // namespace bulwark::jail

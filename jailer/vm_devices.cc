@@ -1,0 +1,128 @@
+#include "jailer/vm_devices.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include "bulwark/common/log.h"
+#include "jailer/stale_vm.h"
+#include "jailer/vm_user_files.h"
+
+namespace bulwark::jail {
+
+namespace {
+
+std::string describe_end(const ProcessEnd& end) {
+  if (end.exited) return "exited with status " + std::to_string(end.exit_code);
+  if (end.signal == SIGSYS) return "was killed by seccomp (SIGSYS)";
+  return "was killed by signal " + std::to_string(end.signal);
+}
+
+}  // namespace
+
+Result<VmDevices> VmDevices::start(const LaunchConfig& config, const MonitorLaunchOptions& options,
+                                   jailer::VmSvirt& svirt) {
+  VmDevices devices;
+  if (config.disks.empty() && !config.rng) return devices;
+
+  UniqueFd null_fd(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  if (!null_fd.valid()) return Error::from_errno("jail step devices: open /dev/null", errno);
+
+  // Step disks: every image is opened (and labelled) before any device process starts.
+  std::vector<VmUserFile> images;
+  for (size_t i = 0; i < config.disks.size(); ++i) {
+    const DiskSettings& disk = config.disks[i];
+    auto image = open_as_vm_user(disk.path, disk.read_only ? O_RDONLY : O_RDWR, config.jail.uid,
+                                 config.jail.gid);
+    if (!image.ok()) return image.error().wrap("jail step disks: /disks/" + std::to_string(i));
+    if (svirt.pair()) {
+      auto labelled = disk.read_only ? svirt.label_read_only(image->resolved_path)
+                                     : svirt.label_writable(image->resolved_path);
+      if (!labelled.ok()) return labelled.error().wrap("jail step disks: label");
+    }
+    images.push_back(std::move(*image));
+  }
+
+  std::vector<DeviceLaunch> launches;
+  for (size_t i = 0; i < config.disks.size(); ++i) {
+    DeviceLaunch launch;
+    launch.kind = DeviceKind::kBlk;
+    launch.name = "blk" + std::to_string(i);
+    launch.disk = &config.disks[i];
+    launch.image_bytes = images[i].size;
+    launch.image_fd = images[i].fd.get();
+    launches.push_back(launch);
+  }
+  if (config.rng) {
+    DeviceLaunch launch;
+    launch.kind = DeviceKind::kRng;
+    launch.name = "rng";
+    launches.push_back(launch);
+  }
+
+  // Step devices.
+  for (DeviceLaunch& launch : launches) {
+    const std::string step = "jail step device " + launch.name + ": ";
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+      return Error::from_errno(step + "socketpair", errno);
+    }
+    UniqueFd monitor_end(pair[0]), device_end(pair[1]);
+    launch.null_fd = null_fd.get();
+    launch.socket_fd = device_end.get();
+    JailSpec spec = build_device_spec(config, options, launch);
+    auto swept = sweep_leftovers(spec);
+    if (!swept.ok()) return swept.error().wrap(step + "sweep");
+    for (const std::string& path : *swept) {
+      log::warn("VM " + config.jail.id + ": removed " + path + ", left by a launcher that died");
+    }
+    auto context = svirt.exec_context(device_selinux_domain(launch.kind));
+    if (!context.ok()) return context.error().wrap(step + "svirt");
+    if (!context->empty()) spec.selinux_exec_context = *context;
+    spec.label_jail_dir = [&svirt](const std::string& instance_dir, const std::string& root_dir) -> Status {
+      if (!svirt.pair()) return ok_status();
+      for (const std::string& path : {instance_dir, root_dir}) {
+        auto labelled = svirt.label_writable(path);
+        if (!labelled.ok()) return labelled.error();
+      }
+      return ok_status();
+    };
+    auto jailed = run_jailed(spec);
+    if (!jailed.ok()) return jailed.error().wrap("device " + launch.name);
+    log::info("VM " + config.jail.id + ": device " + launch.name + " (" +
+              device_type_name(launch.kind) + ") running as pid " +
+              std::to_string((*jailed)->pid()));
+    devices.running_.push_back({launch.name, std::move(*jailed)});
+    devices.monitor_ends_.push_back({launch.kind, monitor_end.get()});
+    devices.monitor_end_fds_.push_back(std::move(monitor_end));
+  }
+  return devices;
+}
+
+void VmDevices::close_monitor_ends() {
+  monitor_end_fds_.clear();
+  for (MonitorEnd& end : monitor_ends_) end.fd = -1;
+}
+
+void VmDevices::stop(std::chrono::milliseconds grace) {
+  close_monitor_ends();
+  for (Running& device : running_) {
+    if (!device.jail) continue;
+    const ProcessEnd end = device.jail->stop(grace);
+    const std::string text = "device " + device.name + " " + describe_end(end);
+    if (end.exited && end.exit_code == 0) {
+      log::info(text);
+    } else {
+      log::warn(text);
+    }
+    if (Status s = device.jail->teardown(); !s.ok()) {
+      log::error("teardown of device " + device.name + ": " + s.error().message());
+    }
+    device.jail.reset();
+  }
+  running_.clear();
+}
+
+}  // namespace bulwark::jail

@@ -1,0 +1,54 @@
+// The device processes of one VM: one jailed bulwark-dev-blk per disk and a bulwark-dev-rng,
+// each connected to the monitor by a socketpair the launcher makes (no socket file exists, so
+// nothing else on the host can reach a device). Started before the monitor, stopped after it.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bulwark/common/result.h"
+#include "bulwark/common/unique_fd.h"
+#include "jailer/device_spec.h"
+#include "jailer/jail.h"
+#include "jailer/svirt/vm_svirt.h"
+
+namespace bulwark::jail {
+
+class VmDevices {
+ public:
+  struct MonitorEnd {
+    DeviceKind kind;
+    int fd;  // the launcher's copy; passed to the monitor, then closed
+  };
+
+  // Steps disks (each image opened as the VM user, labelled as the VM's image in sVirt) and
+  // devices (socketpair, leftovers of a dead launcher swept, jailed process started). On error
+  // the devices already started are stopped and their jails removed.
+  static Result<VmDevices> start(const LaunchConfig& config, const MonitorLaunchOptions& options,
+                                 jailer::VmSvirt& svirt);
+
+  VmDevices(VmDevices&&) noexcept = default;
+  VmDevices& operator=(VmDevices&&) noexcept = default;
+  ~VmDevices() { stop(std::chrono::milliseconds(0)); }
+
+  const std::vector<MonitorEnd>& monitor_ends() const { return monitor_ends_; }
+  // The monitor holds its ends now.
+  void close_monitor_ends();
+  // SIGTERM to each device still running, SIGKILL after `grace`; logs how each one ended and
+  // removes its jail. Idempotent.
+  void stop(std::chrono::milliseconds grace);
+
+ private:
+  VmDevices() = default;
+  struct Running {
+    std::string name;
+    std::unique_ptr<RunningJail> jail;
+  };
+  std::vector<Running> running_;
+  std::vector<MonitorEnd> monitor_ends_;
+  std::vector<UniqueFd> monitor_end_fds_;
+};
+
+}  // namespace bulwark::jail
