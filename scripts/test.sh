@@ -41,8 +41,10 @@ export BULWARK_LINUX_ASSETS=$PWD/build/linux-assets
 
 echo "== default preset (gcc): all tests"
 run_ctest "gcc" --test-dir build/default --output-on-failure -j2 -LE linux
-# The Linux boots run one at a time: each one keeps both cores busy.
-run_ctest "gcc linux" --test-dir build/default --output-on-failure -L linux
+# The Linux boots run one at a time: each one keeps both cores busy. A boot that fails is run
+# once more (minutes of guest code in KVM's instruction emulator); a failure shows in the log
+# either way, and two failures fail the run.
+run_ctest "gcc linux" --test-dir build/default --output-on-failure -L linux --repeat until-pass:2
 
 if [ "${BULWARK_SKIP_ASAN:-0}" != 1 ]; then
   echo "== asan preset (clang 14, ASan + UBSan): unit and test-guest tests"
