@@ -26,6 +26,9 @@
 #include "jailer/monitor_spec.h"
 #include "jailer/seccomp_audit.h"
 #include "jailer/stale_vm.h"
+#ifdef BULWARK_HAVE_POLICY_CLI
+#include "jailer/policy_cli/policy_command.h"
+#endif
 #include "jailer/vm_devices.h"
 #include "jailer/svirt/file_labels.h"
 #include "jailer/svirt/security_context.h"
@@ -47,6 +50,7 @@ constexpr unsigned long kAuditArchX86_64 = 0xc000003e;  // AUDIT_ARCH_X86_64
 
 const char kUsage[] =
     "Usage: bulwark run [options] CONFIG.json\n"
+    "       bulwark policy show|diff|check ...   (bulwark policy --help)\n"
     "\n"
     "Starts bulwark-monitor for the VM in CONFIG.json inside a jail (namespaces, pivot_root,\n"
     "cgroup limits, the VM's own uid/gid, no capabilities) and waits for it.\n"
@@ -428,6 +432,12 @@ int main(int argc, char** argv) {
     std::fputs(kUsage, stdout);
     return 0;
   }
+#ifdef BULWARK_HAVE_POLICY_CLI
+  if (!args.empty() && args[0] == "policy") {
+    args.erase(args.begin());
+    return policy_cli::run_policy_command(args);
+  }
+#endif
   if (args.empty() || args[0] != "run") {
     std::fputs(kUsage, stderr);
     return kExitUsage;
