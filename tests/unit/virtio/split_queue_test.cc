@@ -1,0 +1,168 @@
+// The device side of a split queue against a guest that may be hostile.
+#include "devices/virtio/split_queue.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/unit/virtio/test_ring.h"
+
+namespace bulwark::virtio {
+namespace {
+
+using test::TestRing;
+
+std::string error_of(Result<std::optional<DescriptorChain>> popped) {
+  return popped.ok() ? "<no error>" : popped.error().message();
+}
+
+TEST(SplitQueue, ChainOfReadableThenWritableBuffersIsReturnedAndUsed) {
+  TestRing ring;
+  ring.set_desc(0, TestRing::kData, 16, kDescFlagNext, 3);
+  ring.set_desc(3, TestRing::kData + 0x100, 512, kDescFlagNext | kDescFlagWrite, 5);
+  ring.set_desc(5, TestRing::kData + 0x400, 1, kDescFlagWrite, 0);
+  ring.offer(0);
+  auto queue = SplitQueue::create(ring.memory(), ring.layout(), false, false);
+  ASSERT_TRUE(queue.ok()) << queue.error().message();
+  auto chain = queue->pop();
+  ASSERT_TRUE(chain.ok()) << chain.error().message();
+  ASSERT_TRUE(chain->has_value());
+  EXPECT_EQ((*chain)->head, 0);
+  ASSERT_EQ((*chain)->readable.size(), 1u);
+  EXPECT_EQ((*chain)->readable[0].data(), ring.at(TestRing::kData));
+  ASSERT_EQ((*chain)->writable.size(), 2u);
+  EXPECT_EQ((*chain)->writable_bytes, 513u);
+  EXPECT_EQ((*chain)->readable_bytes, 16u);
+  auto nothing = queue->pop();
+  ASSERT_TRUE(nothing.ok());
+  EXPECT_FALSE(nothing->has_value());
+
+  ASSERT_TRUE(queue->push_used(0, 513).ok());
+  EXPECT_EQ(ring.used_idx(), 1);
+  EXPECT_EQ(ring.used_id(0), 0u);
+  EXPECT_EQ(ring.used_len(0), 513u);
+  EXPECT_TRUE(queue->should_notify());
+  EXPECT_FALSE(queue->should_notify()) << "nothing new was used";
+}
+
+TEST(SplitQueue, IndirectTableIsFollowedWhenNegotiated) {
+  TestRing ring;
+  const uint64_t table = TestRing::kData + 0x800;
+  ring.set_desc(0, TestRing::kData, 8, kDescFlagNext, 1, table);
+  ring.set_desc(1, TestRing::kData + 0x10, 4, kDescFlagWrite, 0, table);
+  ring.set_desc(2, table, 32, kDescFlagIndirect, 0);
+  ring.offer(2);
+  auto queue = SplitQueue::create(ring.memory(), ring.layout(), false, true);
+  ASSERT_TRUE(queue.ok());
+  auto chain = queue->pop();
+  ASSERT_TRUE(chain.ok()) << chain.error().message();
+  EXPECT_EQ((*chain)->head, 2);
+  EXPECT_EQ((*chain)->readable_bytes, 8u);
+  EXPECT_EQ((*chain)->writable_bytes, 4u);
+
+  auto without = SplitQueue::create(ring.memory(), ring.layout(), false, false);
+  ring.offer(2);
+  without->set_next_avail(1);
+  EXPECT_EQ(error_of(without->pop()), "indirect descriptor, but the feature was not negotiated");
+}
+
+TEST(SplitQueue, HostileChainsAreRefusedWithTheReason) {
+  struct Case {
+    const char* name;
+    void (*build)(TestRing&);
+    const char* error;
+  };
+  const Case cases[] = {
+      {"loop", [](TestRing& r) { r.set_desc(0, TestRing::kData, 8, kDescFlagNext, 1);
+                                r.set_desc(1, TestRing::kData, 8, kDescFlagNext, 0); },
+       "descriptor chain at head 0 has more links than its table (a loop)"},
+      {"outside memory", [](TestRing& r) { r.set_desc(0, 0x100000000ull, 8, 0, 0); },
+       "descriptor buffer at 4294967296 of 8 bytes lies outside guest memory"},
+      {"wraps", [](TestRing& r) { r.set_desc(0, UINT64_MAX - 3, 8, 0, 0); },
+       "descriptor buffer at 18446744073709551612 of 8 bytes lies outside guest memory"},
+      {"length past the region", [](TestRing& r) { r.set_desc(0, TestRing::kData, 0xffffffff, 0, 0); },
+       "descriptor buffer at 81920 of 4294967295 bytes lies outside guest memory"},
+      {"link outside", [](TestRing& r) { r.set_desc(0, TestRing::kData, 8, kDescFlagNext, 8); },
+       "descriptor link 8 is outside its table of 8"},
+      {"readable after writable", [](TestRing& r) {
+         r.set_desc(0, TestRing::kData, 8, kDescFlagNext | kDescFlagWrite, 1);
+         r.set_desc(1, TestRing::kData, 8, 0, 0); },
+       "a device-readable descriptor follows a writable one"},
+      {"nested indirect", [](TestRing& r) {
+         const uint64_t table = TestRing::kData + 0x800;
+         r.set_desc(0, table, 16, kDescFlagIndirect, 0);
+         r.set_desc(0, table, 16, kDescFlagIndirect, 0, table); },
+       "indirect descriptor inside an indirect table"},
+      {"indirect odd length", [](TestRing& r) { r.set_desc(0, TestRing::kData, 20, kDescFlagIndirect, 0); },
+       "indirect table of 20 bytes is not whole descriptors"},
+      {"indirect loop", [](TestRing& r) {
+         const uint64_t table = TestRing::kData + 0x800;
+         r.set_desc(0, table, 32, kDescFlagIndirect, 0);
+         r.set_desc(0, TestRing::kData, 8, kDescFlagNext, 1, table);
+         r.set_desc(1, TestRing::kData, 8, kDescFlagNext, 0, table); },
+       "descriptor chain at head 0 has more links than its table (a loop)"},
+  };
+  for (const Case& c : cases) {
+    TestRing ring;
+    c.build(ring);
+    ring.offer(0);
+    auto queue = SplitQueue::create(ring.memory(), ring.layout(), false, true);
+    ASSERT_TRUE(queue.ok());
+    EXPECT_EQ(error_of(queue->pop()), c.error) << c.name;
+  }
+}
+
+TEST(SplitQueue, HeadOutsideTheQueueAndIndexFarAheadAreRefused) {
+  TestRing ring;
+  ring.offer(9);
+  auto queue = SplitQueue::create(ring.memory(), ring.layout(), false, false);
+  EXPECT_EQ(error_of(queue->pop()), "chain head 9 is outside the queue of 8");
+  TestRing ahead;
+  ahead.set_avail_idx(100);
+  auto far = SplitQueue::create(ahead.memory(), ahead.layout(), false, false);
+  EXPECT_EQ(error_of(far->pop()),
+            "available index 100 is 100 ahead of the device, more than the queue size 8");
+}
+
+TEST(SplitQueue, BadLayoutsAreRefused) {
+  TestRing ring;
+  EXPECT_FALSE(SplitQueue::create(ring.memory(), ring.layout(6), false, false).ok()) << "not a power of two";
+  EXPECT_FALSE(SplitQueue::create(ring.memory(), {8, TestRing::kDesc + 8, TestRing::kAvail, TestRing::kUsed},
+                                  false, false).ok()) << "misaligned descriptors";
+  EXPECT_FALSE(SplitQueue::create(ring.memory(), {8, TestRing::kDesc, TestRing::kAvail, 0x100000000ull},
+                                  false, false).ok()) << "used ring outside memory";
+  EXPECT_FALSE(SplitQueue::create(ring.memory(), ring.layout(32768), false, false).ok())
+      << "descriptor table runs past guest memory";
+}
+
+TEST(SplitQueue, EventIndexSuppressesInterruptsTheGuestDidNotAskFor) {
+  TestRing ring;
+  for (uint16_t i = 0; i < 3; ++i) {
+    ring.set_desc(i, TestRing::kData, 8, kDescFlagWrite, 0);
+    ring.offer(i);
+  }
+  auto queue = SplitQueue::create(ring.memory(), ring.layout(), true, false);
+  ASSERT_TRUE(queue.ok());
+  ring.set_used_event(2);  // "interrupt me once the used index passes 2"
+  for (uint16_t i = 0; i < 3; ++i) {
+    auto chain = queue->pop();
+    ASSERT_TRUE(chain.ok() && chain->has_value());
+    ASSERT_TRUE(queue->push_used((*chain)->head, 8).ok());
+    EXPECT_EQ(queue->should_notify(), i == 2) << "after " << i + 1 << " used";
+  }
+  auto nothing = queue->pop();
+  ASSERT_TRUE(nothing.ok());
+  EXPECT_EQ(ring.avail_event(), 3) << "the device asks for a kick at the next buffer";
+}
+
+TEST(SplitQueue, NoInterruptFlagIsHonouredWithoutEventIndex) {
+  TestRing ring;
+  ring.set_desc(0, TestRing::kData, 8, kDescFlagWrite, 0);
+  ring.offer(0);
+  ring.set_avail_flags(kAvailFlagNoInterrupt);
+  auto queue = SplitQueue::create(ring.memory(), ring.layout(), false, false);
+  auto chain = queue->pop();
+  ASSERT_TRUE(queue->push_used((*chain)->head, 0).ok());
+  EXPECT_FALSE(queue->should_notify());
+}
+
+}  // namespace
+}  // namespace bulwark::virtio
