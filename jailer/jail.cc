@@ -14,6 +14,7 @@
 #include "bulwark/common/unique_fd.h"
 #include "jailer/jail_child.h"
 #include "jailer/jail_dir.h"
+#include "jailer/jail_profile.h"
 #include "jailer/vm_id.h"
 
 namespace bulwark::jail {
@@ -105,8 +106,7 @@ Result<std::unique_ptr<RunningJail>> run_jailed(const JailSpec& spec) {
     return step_error("clone", Error::from_errno("pipe", errno));
   }
   UniqueFd error_read(error_pipe[0]), error_write(error_pipe[1]);
-  unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
-  if (spec.netns.empty()) flags |= CLONE_NEWNET;
+  const unsigned long flags = jail_namespace_flags(spec) | SIGCHLD;  // jail_profile.h
   // A fork-like clone (no new stack): the launcher is single-threaded here.
   const long pid = ::syscall(SYS_clone, flags, nullptr, nullptr, nullptr, nullptr);
   if (pid < 0) return step_error("clone", Error::from_errno("clone", errno));

@@ -24,6 +24,7 @@
 
 #include "jailer/cgroup.h"
 #include "jailer/jail_dir.h"
+#include "jailer/jail_profile.h"
 
 namespace bulwark::jail {
 
@@ -189,10 +190,8 @@ void drop_privileges(const JailSpec& spec) {
         "clear the ambient set");
   // uid 0 never means privilege again, capabilities never survive a uid change, and none of
   // it can be undone.
-  const unsigned long bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP_LOCKED |
-                             SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE |
-                             SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
-  check(::prctl(PR_SET_SECUREBITS, bits, 0, 0, 0) == 0, "securebits", "PR_SET_SECUREBITS");
+  check(::prctl(PR_SET_SECUREBITS, kJailSecurebits, 0, 0, 0) == 0, "securebits",
+        "PR_SET_SECUREBITS");
   check(::setgroups(0, nullptr) == 0, "ids", "setgroups");
   check(::setresgid(spec.gid, spec.gid, spec.gid) == 0, "ids", "setresgid " + std::to_string(spec.gid));
   check(::setresuid(spec.uid, spec.uid, spec.uid) == 0, "ids", "setresuid " + std::to_string(spec.uid));
@@ -206,8 +205,9 @@ void drop_privileges(const JailSpec& spec) {
   // The launcher's death (even SIGKILL) takes the process with it. Set after the uid change,
   // which clears it.
   check(::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == 0, "pdeathsig", "PR_SET_PDEATHSIG");
-  check(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0, "dumpable", "PR_SET_DUMPABLE");
-  check(::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0, "no-new-privs", "PR_SET_NO_NEW_PRIVS");
+  check(::prctl(PR_SET_DUMPABLE, kJailDumpable, 0, 0, 0) == 0, "dumpable", "PR_SET_DUMPABLE");
+  check(::prctl(PR_SET_NO_NEW_PRIVS, kJailNoNewPrivs, 0, 0, 0) == 0, "no-new-privs",
+        "PR_SET_NO_NEW_PRIVS");
 }
 
 void install_seccomp(const JailSpec& spec) {

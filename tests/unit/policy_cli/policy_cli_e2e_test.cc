@@ -1,0 +1,63 @@
+// Runs the real `bulwark policy` commands on the project's own policy files.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "policy/seccomp_policy/policy_loader.h"
+
+namespace {
+
+struct CommandRun {
+  int exit_code = -1;
+  std::string out;
+};
+
+CommandRun run(const std::string& args) {
+  CommandRun result;
+  const std::string command = std::string(BULWARK_BINARY) + " policy " + args + " 2>/dev/null";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return result;
+  char buffer[4096];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) result.out.append(buffer, n);
+  const int status = ::pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+TEST(PolicyCliEndToEnd, CheckIsCleanOnTheProjectsFiles) {
+  const CommandRun check = run("check");
+  EXPECT_EQ(check.exit_code, 0) << check.out;
+  EXPECT_NE(check.out.find("0 finding(s)"), std::string::npos) << check.out;
+}
+
+TEST(PolicyCliEndToEnd, ShowJsonDescribesEveryProcessKind) {
+  const CommandRun show = run("show --json");
+  ASSERT_EQ(show.exit_code, 0) << show.out;
+  const nlohmann::json doc = nlohmann::json::parse(show.out);
+  std::vector<std::string> kinds;
+  for (const auto& p : doc["processes"]) kinds.push_back(p["kind"]);
+  EXPECT_EQ(kinds, (std::vector<std::string>{"launcher", "monitor-main", "monitor-vcpu", "dev-blk", "dev-rng"}));
+  const auto vcpu = bulwark::policy::load_seccomp_policy_file(std::string(BULWARK_SOURCE_POLICY_DIR) +
+                                                              "/seccomp/monitor-vcpu.policy");
+  ASSERT_TRUE(vcpu.ok());
+  EXPECT_EQ(doc["processes"][2]["seccomp"]["syscall_count"].get<size_t>(), vcpu->rules.size());
+}
+
+TEST(PolicyCliEndToEnd, DiffOfATreeWithItselfHasNoChanges) {
+  const CommandRun diff = run(std::string("diff ") + BULWARK_SOURCE_POLICY_DIR + " " + BULWARK_SOURCE_POLICY_DIR);
+  EXPECT_EQ(diff.exit_code, 0) << diff.out;
+  EXPECT_EQ(diff.out, "no changes\n");
+}
+
+TEST(PolicyCliEndToEnd, HelpListsTheCommands) {
+  const CommandRun help = run("--help");
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("bulwark policy diff OLD_DIR NEW_DIR"), std::string::npos) << help.out;
+}
+
+}  // namespace

@@ -1,0 +1,157 @@
+#include "jailer/policy_cli/process_profile.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "jailer/policy_cli/policy_command.h"
+#include "policy/seccomp_policy/policy_loader.h"
+#include "temp_tree.h"
+
+namespace bulwark::policy_cli {
+namespace {
+
+using nlohmann::json;
+using testing::TempTree;
+
+const std::string kSeccompDir = std::string(BULWARK_SOURCE_POLICY_DIR) + "/seccomp";
+
+const json* process(const json& doc, const std::string& kind) {
+  for (const json& p : doc["processes"]) {
+    if (p["kind"] == kind) return &p;
+  }
+  return nullptr;
+}
+
+// Counted here straight from the files with the policy library, not from the listing.
+size_t syscall_count(const std::string& file) {
+  auto policy = policy::load_seccomp_policy_file(kSeccompDir + "/" + file);
+  EXPECT_TRUE(policy.ok()) << (policy.ok() ? "" : policy.error().message());
+  return policy.ok() ? policy->rules.size() : 0;
+}
+
+std::string show(const std::vector<std::string_view>& args) {
+  ::testing::internal::CaptureStdout();
+  EXPECT_EQ(run_policy_command(args), kPolicyExitOk);
+  return ::testing::internal::GetCapturedStdout();
+}
+
+TEST(PolicyShow, TextNamesEveryProcessKindWithItsSyscallCount) {
+  const std::string text = show({"show", "--policy-dir", kSeccompDir});
+  for (const char* heading : {"== launcher: bulwark (launcher) ==", "== monitor-main: bulwark-monitor, main thread ==",
+                              "== monitor-vcpu: bulwark-monitor, vCPU threads ==", "== dev-blk: bulwark-dev-blk ==",
+                              "== dev-rng: bulwark-dev-rng =="}) {
+    EXPECT_NE(text.find(heading), std::string::npos) << heading << "\n" << text;
+  }
+  EXPECT_NE(text.find("monitor-main.policy + monitor-common.policy: " +
+                      std::to_string(syscall_count("monitor-main.policy")) + " system calls"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("monitor-vcpu.policy + monitor-common.policy: " +
+                      std::to_string(syscall_count("monitor-vcpu.policy")) + " system calls"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("SELinux domain:  bulwark_dev_rng_t"), std::string::npos) << text;
+  EXPECT_NE(text.find("/dev/kvm"), std::string::npos) << text;
+}
+
+TEST(PolicyShow, JsonMatchesTheFilesAndTheJailCode) {
+  const json doc = json::parse(show({"show", "--json", "--policy-dir", kSeccompDir}));
+  ASSERT_EQ(doc["processes"].size(), 5u);
+  for (const char* kind : {"monitor-main", "monitor-vcpu"}) {
+    const json* p = process(doc, kind);
+    ASSERT_NE(p, nullptr) << kind;
+    const json& seccomp = (*p)["seccomp"];
+    ASSERT_EQ(seccomp["status"], "loaded") << seccomp.dump();
+    EXPECT_EQ(seccomp["syscall_count"].get<size_t>(), syscall_count(std::string(kind) + ".policy"));
+    EXPECT_EQ(seccomp["rules"].size(), seccomp["syscall_count"].get<size_t>());
+    EXPECT_EQ(seccomp["files"][1], "monitor-common.policy");
+    EXPECT_EQ((*p)["selinux"]["domain"], "bulwark_vm_t");
+    EXPECT_EQ((*p)["capabilities"], json::array());
+    EXPECT_EQ((*p)["no_new_privs"], true);
+    EXPECT_EQ((*p)["dumpable"], false);
+    EXPECT_EQ((*p)["dev"][0]["path"], "/dev/kvm");
+    EXPECT_EQ((*p)["dev"][0]["mode"], "0600");
+    // 512 MiB guest + the default 64 MiB overhead, as build_monitor_spec computes it.
+    EXPECT_EQ((*p)["cgroup"]["memory_max_bytes"]["value"].get<uint64_t>(), uint64_t{576} << 20);
+    EXPECT_EQ((*p)["cgroup"]["memory_max_bytes"]["formula"], "guest RAM + 64 MiB");
+    const json& created = (*p)["namespaces"]["new"];
+    for (const char* ns : {"mnt", "pid", "ipc", "uts", "net"}) {
+      EXPECT_NE(std::find(created.begin(), created.end(), ns), created.end()) << ns;
+    }
+  }
+  // vCPU threads may run the vCPU; the main thread may not.
+  auto allows = [&](const std::string& kind, const std::string& syscall) {
+    for (const json& rule : (*process(doc, kind))["seccomp"]["rules"]) {
+      if (rule["syscall"] == syscall) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(allows("monitor-vcpu", "ioctl"));
+  EXPECT_FALSE(allows("monitor-main", "exit"));
+
+  for (const char* kind : {"dev-blk", "dev-rng"}) {
+    const json* p = process(doc, kind);
+    ASSERT_NE(p, nullptr) << kind;
+    EXPECT_TRUE((*p)["dev"].empty()) << "a device process gets no /dev nodes";
+    EXPECT_EQ((*p)["namespaces"]["net"], "always new and empty (jail.netns does not apply)");
+    EXPECT_EQ((*p)["rlimits"]["RLIMIT_NOFILE"]["value"], 64);
+    const std::string status = (*p)["seccomp"]["status"];
+    EXPECT_TRUE(status == "loaded" || status == "missing") << status;
+  }
+  const json& blk_fsize = (*process(doc, "dev-blk"))["rlimits"]["RLIMIT_FSIZE"];
+  EXPECT_EQ(blk_fsize["value"].get<uint64_t>(), doc["representative_vm"]["disk_image_bytes"].get<uint64_t>());
+  EXPECT_EQ(blk_fsize["follows"], json::array({"disk image size"}));
+  const json* launcher = process(doc, "launcher");
+  ASSERT_NE(launcher, nullptr);
+  EXPECT_EQ((*launcher)["jailed"], false);
+  EXPECT_EQ((*launcher)["seccomp"]["status"], "not filtered");
+  EXPECT_EQ((*launcher)["selinux"]["domain"], "bulwark_launcher_t");
+}
+
+TEST(PolicyShow, MissingDevicePolicyIsReportedNotFatal) {
+  TempTree tree;
+  tree.copy_project_policy();
+  std::filesystem::remove(tree.path() + "/seccomp/dev-rng.policy");
+  const json doc = json::parse(show({"show", "--json", "--policy-dir", tree.path()}));
+  EXPECT_EQ((*process(doc, "dev-rng"))["seccomp"]["status"], "missing");
+  EXPECT_EQ((*process(doc, "monitor-main"))["selinux"]["module"], "module not built");
+}
+
+TEST(PolicyShow, SummarisesTheSelinuxModuleForEachDomain) {
+  TempTree tree;
+  tree.copy_project_policy();
+  tree.write("selinux/bulwark.te",
+             "policy_module(bulwark, 1.0)\n"
+             "type bulwark_vm_t, bulwark_domain;\n"
+             "allow bulwark_vm_t kvm_device_t:chr_file { read write ioctl open };\n"
+             "allow bulwark_domain self:process { signal };\n"
+             "allow bulwark_dev_blk_t bulwark_image_t:file rw_file_perms;\n"
+             "optional_policy(`\n  kernel_read_system_state(bulwark_vm_t)\n')\n");
+  const json doc = json::parse(show({"show", "--json", "--policy-dir", tree.path()}));
+  const json& vm = (*process(doc, "monitor-vcpu"))["selinux"];
+  ASSERT_TRUE(vm.contains("allow")) << vm.dump();
+  ASSERT_EQ(vm["allow"].size(), 2u) << vm.dump();
+  EXPECT_EQ(vm["allow"][0]["target"], "kvm_device_t");
+  EXPECT_EQ(vm["allow"][0]["perms"], json::array({"ioctl", "open", "read", "write"}));
+  EXPECT_EQ(vm["allow"][1]["via_attribute"], "bulwark_domain");
+  ASSERT_EQ(vm["interface_calls"].size(), 1u);
+  const json& blk = (*process(doc, "dev-blk"))["selinux"];
+  ASSERT_EQ(blk["allow"].size(), 1u) << blk.dump();
+  EXPECT_EQ(blk["allow"][0]["perms"], json::array({"rw_file_perms"}));
+  EXPECT_TRUE((*process(doc, "dev-rng"))["selinux"]["allow"].empty());
+}
+
+TEST(PolicyShow, BadArgumentsAreErrors) {
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(run_policy_command({"show", "--frobnicate"}), kPolicyExitError);
+  EXPECT_EQ(run_policy_command({"show", "--policy-dir"}), kPolicyExitError);
+  EXPECT_EQ(run_policy_command({"show", "--policy-dir", "/nonexistent/policy"}), kPolicyExitError);
+  EXPECT_EQ(run_policy_command({"nonsense"}), kPolicyExitError);
+  EXPECT_EQ(run_policy_command({}), kPolicyExitError);
+  EXPECT_EQ(run_policy_command({"diff", "/tmp"}), kPolicyExitError);
+  ::testing::internal::GetCapturedStderr();
+}
+
+}  // namespace
+}  // namespace bulwark::policy_cli

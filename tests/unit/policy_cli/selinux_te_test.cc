@@ -1,0 +1,48 @@
+#include "jailer/policy_cli/selinux_te.h"
+
+#include <gtest/gtest.h>
+
+namespace bulwark::policy_cli {
+namespace {
+
+TEST(SelinuxTe, ExpandsBraceSetsAndIgnoresOtherRuleKinds) {
+  TeModule module;
+  parse_te_text("# allow commented_t x:file read;\n"
+                "allow { a_t b_t } { c_t self }:{ file dir } { read getattr };\n"
+                "neverallow a_t c_t:file write;\n"
+                "dontaudit a_t c_t:file write;\n"
+                "auditallow a_t c_t:file append;\n"
+                "allow broken_t\n",
+                "x.te", module);
+  ASSERT_EQ(module.allows.size(), 1u);
+  EXPECT_EQ(module.allows[0].line, 2);
+  const std::set<std::string> statements = te_statements(module);
+  EXPECT_EQ(statements.size(), 16u);
+  EXPECT_EQ(statements.count("allow a_t self:dir getattr"), 1u);
+  EXPECT_EQ(statements.count("allow a_t c_t:file write"), 0u);
+}
+
+TEST(SelinuxTe, AttributesAndInterfaceCallsBelongToTheDomain) {
+  TeModule module;
+  parse_te_text("type vm_t, domains_a, domains_b;\n"
+                "typeattribute other_t domains_a;\n"
+                "allow domains_a tmp_t:file read;\n"
+                "allow vm_t tmp_t:file write;\n"
+                "gen_require(`\n  type tmp_t;\n')\n"
+                "files_read_etc_files(vm_t)\n"
+                "files_read_etc_files(other_t)\n",
+                "x.te", module);
+  const auto access = domain_access(module, "vm_t");
+  ASSERT_EQ(access.size(), 2u);
+  EXPECT_EQ(access[0].via, "");
+  EXPECT_EQ(access[0].perms, std::set<std::string>{"write"});
+  EXPECT_EQ(access[1].via, "domains_a");
+  const auto calls = domain_calls(module, "vm_t");
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0]->text, "files_read_etc_files(vm_t)");
+  EXPECT_EQ(calls[0]->line, 8);
+  EXPECT_TRUE(domain_access(module, "unknown_t").empty());
+}
+
+}  // namespace
+}  // namespace bulwark::policy_cli
