@@ -279,7 +279,9 @@ Status validate_launch_config(const LaunchConfig& config) {
   if (!config.vm.seccomp_policy_dir.empty()) {
     return Error("/seccomp_policy_dir: chosen by the operator (bulwark run --seccomp-policy-dir)");
   }
-  // PENDING-DEVICES-CHECK
+  if (!config.vm.devices.empty()) {
+    return Error("/devices: chosen by the launcher (use \"disks\" and \"rng\")");
+  }
   if (config.disks.size() > kMaxDisks) return Error("/disks: at most 8 disks");
   for (size_t i = 0; i < config.disks.size(); ++i) {
     const DiskSettings& disk = config.disks[i];

@@ -257,7 +257,11 @@ Status label_jail(jailer::VmSvirt& svirt, const jail::JailSpec& spec,
 std::string seccomp_kill_cause(Result<jail::KernelLogCursor>& kernel_log, pid_t pid) {
   if (!kernel_log.ok()) return "system call unknown (no kernel log)";
   auto record = kernel_log->find_seccomp_kill(pid, std::chrono::seconds(2));
-  if (!record) return "system call unknown (no audit record of the kill in the kernel log)";
+  if (!record) {
+    // Without auditd the kernel prints audit records through a rate limit and drops the rest.
+    return "system call unknown (no audit record of the kill in the kernel log; the kernel "
+           "rate-limits them when auditd is not running)";
+  }
   if (record->arch != kAuditArchX86_64) {
     return "system call " + std::to_string(record->syscall) + " of a non-x86-64 ABI";
   }
@@ -267,10 +271,7 @@ std::string seccomp_kill_cause(Result<jail::KernelLogCursor>& kernel_log, pid_t 
 
 // The monitor's config entry for a device whose socket it gets as `fd`.
 void add_monitor_device(config::VmConfig& vm, jail::DeviceKind kind, int fd) {
-  // PENDING-MONITOR-DEVICES: vm.devices.push_back({jail::device_type_name(kind), fd});
-  (void)vm;
-  (void)kind;
-  (void)fd;
+  vm.devices.push_back({jail::device_type_name(kind), fd});
 }
 
 int run(const std::vector<std::string_view>& args) {

@@ -1,6 +1,7 @@
 // bulwark-monitor: one KVM virtual machine from a config file or flags. Thin by design: the
 // logic lives in the libraries under monitor/.
 #include <chrono>
+#include <signal.h>
 #include <sys/prctl.h>
 
 #include <cstdio>
@@ -49,6 +50,9 @@ int main(int argc, char** argv) {
   ::prctl(PR_SET_DUMPABLE, 0);
   // Before any thread exists, so every vCPU thread inherits the mask.
   vmm::block_stop_signals();
+  // A device process that dies turns the next write to its socket into EPIPE, which fails
+  // that device; the default SIGPIPE would kill the whole VM instead.
+  ::signal(SIGPIPE, SIG_IGN);
 
   std::vector<std::string_view> args(argv + 1, argv + argc);
   auto command_line = config::parse_command_line(args, read_config_file);

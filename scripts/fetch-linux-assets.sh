@@ -3,12 +3,21 @@
 # (nothing is installed) and builds the end-to-end test assets:
 #   <out>/vmlinuz        the stock bzImage, unmodified
 #   <out>/vmlinux        the ELF kernel extracted from it (the bzImage payload is lz4)
-#   <out>/initramfs.cpio an initramfs whose /init prints a marker line and reboots
+#   <out>/initramfs.cpio an initramfs: busybox, the kernel's virtio-pci, virtio-blk and
+#                        virtio-rng modules, and scripts/linux-initramfs/init, which checks
+#                        virtio disk and rng devices when present, prints a marker line and
+#                        reboots
 #   <out>/kernel-version the kernel release string the guest must report
-# Idempotent: an up-to-date <out> is left alone.
+#   <out>/initramfs-key  a hash of what went into the initramfs (init text, module list)
+# Idempotent: an up-to-date <out> is left alone; a changed init rebuilds the initramfs.
 set -euo pipefail
 
-out=${1:-$(cd "$(dirname "$0")/.." && pwd)/build/linux-assets}
+scripts=$(cd "$(dirname "$0")" && pwd)
+out=${1:-$(cd "$scripts/.." && pwd)/build/linux-assets}
+init_script=$scripts/linux-initramfs/init
+# The drivers the init loads; their dependencies are added from each module's .modinfo.
+modules_wanted="virtio_pci virtio_blk virtio-rng"
+initramfs_key=$( (echo "modules: $modules_wanted"; cat "$init_script") | sha256sum | cut -d' ' -f1)
 mkdir -p "$out"
 work=$(mktemp -d)
 chmod 755 "$work"  # apt-get download drops privileges to _apt
@@ -23,7 +32,8 @@ unsigned=${pkg%-cloud-amd64}-cloud-amd64-unsigned
 release=${pkg#linux-image-}
 
 if [ -f "$out/kernel-version" ] && [ "$(cat "$out/kernel-version")" = "$release" ] \
-   && [ -s "$out/vmlinuz" ] && [ -s "$out/vmlinux" ] && [ -s "$out/initramfs.cpio" ]; then
+   && [ -s "$out/vmlinuz" ] && [ -s "$out/vmlinux" ] && [ -s "$out/initramfs.cpio" ] \
+   && [ -f "$out/initramfs-key" ] && [ "$(cat "$out/initramfs-key")" = "$initramfs_key" ]; then
   echo "fetch-linux-assets: $release already prepared in $out"
   exit 0
 fi
@@ -48,21 +58,53 @@ if [ "$(head -c 4 "$work/vmlinux" | od -An -tx1 | tr -d ' ')" != "7f454c46" ]; t
 fi
 mv "$work/vmlinux" "$out/vmlinux"
 
-# initramfs: busybox and an /init that proves user space runs, then resets the VM.
+# initramfs: busybox, the virtio modules and an /init that proves user space runs, checks the
+# virtio devices it finds, then resets the VM.
 root="$work/initramfs"
-mkdir -p "$root/bin" "$root/proc" "$root/sys" "$root/dev"
+mkdir -p "$root/bin" "$root/proc" "$root/sys" "$root/dev" "$root/tmp" "$root/lib/modules"
 cp "$work/busybox/bin/busybox" "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
-cat > "$root/init" <<'INIT'
-#!/bin/busybox sh
-/bin/busybox mount -t proc proc /proc
-/bin/busybox mount -t sysfs sysfs /sys
-cpus=$(/bin/busybox grep -c ^processor /proc/cpuinfo)
-echo "BULWARK-E2E-MARKER release=$(/bin/busybox uname -r) cpus=$cpus"
-/bin/busybox sync
-/bin/busybox reboot -f
-INIT
+
+# The package has no modules.dep (depmod runs at install): read each module's dependencies
+# from its .modinfo section and write the load order, dependencies first, to load-order.
+moddir="$work/kernel/lib/modules/$release"
+module_file() {
+  local f
+  f=$(find "$moddir/kernel" -name "$1.ko" -print -quit)
+  [ -n "$f" ] || f=$(find "$moddir/kernel" -name "$(echo "$1" | tr _ -).ko" -print -quit)
+  [ -n "$f" ] || f=$(find "$moddir/kernel" -name "$(echo "$1" | tr - _).ko" -print -quit)
+  echo "$f"
+}
+add_module() {  # depth-first: dependencies, then the module; builtin modules are skipped
+  local name=$1 file deps dep
+  grep -qx "$name" "$work/modules-added" 2>/dev/null && return 0
+  file=$(module_file "$name")
+  if [ -z "$file" ]; then
+    if grep -Eq "/$name\.ko|/$(echo "$name" | tr _ -)\.ko|/$(echo "$name" | tr - _)\.ko" \
+        "$moddir/modules.builtin"; then
+      return 0
+    fi
+    echo "fetch-linux-assets: module $name is neither in the package nor built in" >&2
+    exit 1
+  fi
+  echo "$name" >> "$work/modules-added"
+  deps=$(objcopy -O binary --only-section=.modinfo "$file" /dev/stdout | tr '\0' '\n' \
+         | sed -n 's/^depends=//p' | tr , ' ')
+  for dep in $deps; do
+    add_module "$dep"
+  done
+  cp "$file" "$root/lib/modules/"
+  basename "$file" >> "$root/lib/modules/load-order"
+}
+for module in $modules_wanted; do
+  add_module "$module"
+done
+
+cp "$init_script" "$root/init"
 chmod 755 "$root/init"
-(cd "$root" && find . | cpio -o -H newc --quiet) > "$out/initramfs.cpio"
+(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) > "$work/initramfs.cpio"
+mv "$work/initramfs.cpio" "$out/initramfs.cpio"
+echo "$initramfs_key" > "$out/initramfs-key"
 echo "$release" > "$out/kernel-version"
-echo "fetch-linux-assets: prepared $release in $out"
+modules_loaded=$(tr '\n' ' ' < "$root/lib/modules/load-order")
+echo "fetch-linux-assets: prepared $release in $out (modules: $modules_loaded)"

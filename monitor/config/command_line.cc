@@ -4,6 +4,7 @@
 #include <array>
 #include <set>
 #include <utility>
+#include <vector>
 
 #include "monitor/config/json_config.h"
 #include "monitor/config/memory_size.h"
@@ -25,6 +26,8 @@ enum class Flag {
   kEmulatedHostQuirks,
   kSeccomp,
   kSeccompPolicyDir,
+  kVhostUserBlk,
+  kVhostUserRng,
   kConfig,
   kLogLevel,
   kListCpuTemplates,
@@ -37,10 +40,11 @@ struct FlagSpec {
   std::string_view name;
   std::string_view value_name;  // "" for flags that take no value
   std::string_view help;        // lines after the first are indented under it
+  bool repeatable = false;      // may be given more than once (each adds one more)
 };
 
 // One table drives both parsing and --help, so they cannot drift apart.
-constexpr std::array<FlagSpec, 16> kFlags{{
+constexpr std::array<FlagSpec, 18> kFlags{{
     {Flag::kKernel, "--kernel", "PATH", "Guest kernel, bzImage or ELF vmlinux (required)"},
     {Flag::kInitrd, "--initrd", "PATH", "Initial ramdisk (default: none)"},
     {Flag::kCmdline, "--cmdline", "STRING",
@@ -60,6 +64,11 @@ constexpr std::array<FlagSpec, 16> kFlags{{
      "enforce, log or off: the monitor's seccomp\npolicy once the VM runs (default: enforce)"},
     {Flag::kSeccompPolicyDir, "--seccomp-policy-dir", "DIR",
      "Where monitor-*.policy are read from\n(default: the tree the monitor was built from)"},
+    {Flag::kVhostUserBlk, "--vhost-user-blk", "SOCKET|fd:N",
+     "A virtio-blk disk served by a vhost-user\nprocess: its unix socket path, or fd:N for\nan inherited connected socket (repeatable)",
+     true},
+    {Flag::kVhostUserRng, "--vhost-user-rng", "SOCKET|fd:N",
+     "A virtio-rng device served the same way\n(repeatable)", true},
     {Flag::kConfig, "--config", "FILE",
      "Read the VM config from a JSON file first;\nthe other flags override it"},
     {Flag::kLogLevel, "--log-level", "LEVEL", "debug, info, warn or error (default: info)"},
@@ -88,6 +97,7 @@ struct FlagValues {
   std::optional<EmulatedHostQuirks> emulated_host_quirks;
   std::optional<SeccompMode> seccomp;
   std::optional<std::string> seccomp_policy_dir;
+  std::vector<DeviceConfig> devices;  // in command-line order
   bool help = false, version = false, list_cpu_templates = false;
 };
 
@@ -122,6 +132,32 @@ Status parse_serial(std::string_view text, FlagValues& values) {
     return Error("unknown value " + quoted_text(text) + " (expected stdout, none or file:PATH)");
   }
   return ok_status();
+}
+
+// "fd:N" (an inherited socket) or a socket path. A path that starts with "fd:" can be given
+// as "./fd:...".
+Result<DeviceConfig> parse_device(std::string_view type, std::string_view text) {
+  DeviceConfig device;
+  device.type = std::string(type);
+  constexpr std::string_view kFdPrefix = "fd:";
+  if (!text.starts_with(kFdPrefix)) {
+    BULWARK_TRY(check_required_path(text));
+    device.socket = std::string(text);
+    return device;
+  }
+  const std::string_view digits = text.substr(kFdPrefix.size());
+  uint64_t number = 0;
+  bool valid = !digits.empty() && digits.size() <= 7 && digits.front() != '0';
+  for (char c : digits) {
+    valid = valid && c >= '0' && c <= '9';
+    if (valid) number = number * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (!valid || number < kMinDeviceSocketFd || number > kMaxDeviceSocketFd) {
+    return Error("fd:N: " + expected_integer_text(kMinDeviceSocketFd, kMaxDeviceSocketFd) +
+                 ", got " + quoted_text(digits));
+  }
+  device.socket_fd = static_cast<int>(number);
+  return device;
 }
 
 // Errors carry no flag name; the caller adds it.
@@ -175,6 +211,14 @@ Status take_value(Flag flag, std::string_view value, FlagValues& values) {
       BULWARK_TRY(check_required_path(value));
       values.seccomp_policy_dir = std::string(value);
       return ok_status();
+    case Flag::kVhostUserBlk:
+    case Flag::kVhostUserRng: {
+      Result<DeviceConfig> device =
+          parse_device(flag == Flag::kVhostUserBlk ? kVhostUserBlk : kVhostUserRng, value);
+      if (!device.ok()) return device.error();
+      values.devices.push_back(std::move(*device));
+      return ok_status();
+    }
     case Flag::kConfig:
       if (value.empty()) return Error("must not be empty");
       values.config_path = std::string(value);
@@ -208,7 +252,7 @@ Result<FlagValues> read_flags(std::span<const std::string_view> args) {
     const FlagSpec* spec = find_flag(name);
     if (spec == nullptr) return Error("unknown flag " + quoted_text(name) + " (see --help)");
     const std::string flag_name(spec->name);
-    if (!seen.insert(spec->flag).second) return Error(flag_name + ": given more than once");
+    if (!seen.insert(spec->flag).second && !spec->repeatable) return Error(flag_name + ": given more than once");
 
     std::string_view value;
     if (spec->value_name.empty()) {
@@ -246,6 +290,8 @@ void apply_flags(const FlagValues& values, VmConfig& config) {
   if (values.emulated_host_quirks) config.emulated_host_quirks = *values.emulated_host_quirks;
   if (values.seccomp) config.seccomp = *values.seccomp;
   if (values.seccomp_policy_dir) config.seccomp_policy_dir = *values.seccomp_policy_dir;
+  // Devices add to the config file's, after them.
+  config.devices.insert(config.devices.end(), values.devices.begin(), values.devices.end());
 }
 
 }  // namespace
@@ -294,7 +340,8 @@ std::string usage_text(std::string_view program) {
                      " --kernel PATH [options]\n"
                      "       " + std::string(program) + " --config FILE [options]\n\n"
                      "Runs one KVM virtual machine.\n\n"
-                     "Options (each at most once; --flag VALUE or --flag=VALUE):\n";
+                     "Options (each at most once unless marked repeatable; --flag VALUE or\n"
+                     "--flag=VALUE):\n";
   for (const FlagSpec& spec : kFlags) {
     std::string left = spec.flag == Flag::kHelp ? "  -h, " : "  ";
     left += spec.name;
@@ -314,7 +361,10 @@ std::string usage_text(std::string_view program) {
       "   \"serial\": {\"kind\": \"stdout\" | \"file\" | \"none\", \"path\": \"console.log\",\n"
       "              \"input\": true},\n"
       "   \"emulated_host_quirks\": \"auto\" | \"on\" | \"off\",\n"
-      "   \"seccomp\": \"enforce\" | \"log\" | \"off\", \"seccomp_policy_dir\": \"policy/seccomp\"}\n";
+      "   \"seccomp\": \"enforce\" | \"log\" | \"off\", \"seccomp_policy_dir\": \"policy/seccomp\",\n"
+      "   \"devices\": [{\"type\": \"vhost-user-blk\" | \"vhost-user-rng\",\n"
+      "                \"socket\": \"/run/blk.sock\" or \"socket_fd\": 3}]}\n"
+      "Devices from flags come after the file's.\n";
   return text;
 }
 

@@ -116,6 +116,57 @@ Status read_serial(const json& value, const std::string& path, VmConfig& config)
   return ok_status();
 }
 
+Status read_device(const json& value, const std::string& path, DeviceConfig& device) {
+  bool has_type = false;
+  bool has_socket = false;
+  bool has_socket_fd = false;
+  uint64_t socket_fd = 0;
+  BULWARK_TRY(read_object(
+      value, path,
+      {
+          {"type", store<std::string>(&device.type, read_string, check_device_type, &has_type)},
+          {"socket",
+           store<std::string>(&device.socket, read_string, check_required_path, &has_socket)},
+          {"socket_fd",
+           store<uint64_t>(&socket_fd,
+                           [](const json& v) {
+                             return read_integer(v, kMinDeviceSocketFd, kMaxDeviceSocketFd);
+                           },
+                           nullptr, &has_socket_fd)},
+      }));
+  if (!has_type) return Error(path + "/type: required field is missing");
+  if (has_socket == has_socket_fd) {
+    return Error(path + ": give exactly one of \"socket\" (a path) and \"socket_fd\"");
+  }
+  if (has_socket_fd) device.socket_fd = static_cast<int>(socket_fd);  // within kMaxDeviceSocketFd
+  return ok_status();
+}
+
+Status read_devices(const json& value, const std::string& path, VmConfig& config) {
+  const auto* items = value.get_ptr<const json::array_t*>();
+  if (items == nullptr) {
+    return Error(path + ": expected an array, got " + describe_json_value(value));
+  }
+  if (items->size() > kMaxDevices) {
+    return Error(path + ": at most " + std::to_string(kMaxDevices) + " devices, got " +
+                 std::to_string(items->size()));
+  }
+  config.devices.clear();
+  for (size_t i = 0; i < items->size(); ++i) {
+    DeviceConfig device;
+    const std::string device_path = json_pointer_child(path, i);
+    BULWARK_TRY(read_device((*items)[i], device_path, device));
+    for (size_t j = 0; j < config.devices.size(); ++j) {
+      if (device.socket_fd != -1 && device.socket_fd == config.devices[j].socket_fd) {
+        return Error(device_path + "/socket_fd: " + std::to_string(device.socket_fd) +
+                     " is already the socket of " + json_pointer_child(path, j));
+      }
+    }
+    config.devices.push_back(std::move(device));
+  }
+  return ok_status();
+}
+
 Result<VmConfig> read_vm_config(const json& root, bool require_kernel) {
   VmConfig config;
   bool has_kernel = false;
@@ -149,6 +200,9 @@ Result<VmConfig> read_vm_config(const json& root, bool require_kernel) {
                                            return read_enum(v, seccomp_mode_from_name, kSeccompModeNames);
                                          })},
           {"seccomp_policy_dir", store<std::string>(&config.seccomp_policy_dir, read_string, check_optional_path)},
+          {"devices", [&](const json& v, const std::string& path) {
+             return read_devices(v, path, config);
+           }},
       }));
   config.vcpus = static_cast<uint32_t>(vcpus);  // read_integer kept it within kMaxVcpus
   if (require_kernel && !has_kernel) return Error("/kernel: required field is missing");
@@ -191,6 +245,20 @@ std::string to_json(const VmConfig& config) {
       {"seccomp", seccomp_mode_name(config.seccomp)},
       {"seccomp_policy_dir", config.seccomp_policy_dir},
   };
+  // Only when there are devices, so a config without them reads as it always did.
+  if (!config.devices.empty()) {
+    nlohmann::ordered_json devices = nlohmann::ordered_json::array();
+    for (const DeviceConfig& device : config.devices) {
+      nlohmann::ordered_json entry = {{"type", device.type}};
+      if (device.socket_fd != -1) {
+        entry["socket_fd"] = device.socket_fd;
+      } else {
+        entry["socket"] = device.socket;
+      }
+      devices.push_back(std::move(entry));
+    }
+    document["devices"] = std::move(devices);
+  }
   // replace: a command-line path that is not UTF-8 must not make dump() throw.
   return document.dump(2, ' ', /*ensure_ascii=*/false, nlohmann::json::error_handler_t::replace) +
          "\n";

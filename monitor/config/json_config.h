@@ -13,7 +13,15 @@
 //       "path": "console.log",         string, required iff kind is "file"
 //       "input": true                  boolean, optional (default true)
 //     },
-//     "emulated_host_quirks": "auto"   "auto" | "on" | "off", optional (default "auto")
+//     "emulated_host_quirks": "auto",  "auto" | "on" | "off", optional (default "auto")
+//     "seccomp": "enforce",            "enforce" | "log" | "off", optional (default "enforce")
+//     "seccomp_policy_dir": "",        string, optional
+//     "devices": [                     array of at most 8, optional (default none)
+//       {"type": "vhost-user-blk",     "vhost-user-blk" | "vhost-user-rng", required
+//        "socket": "/run/blk.sock"},   a unix socket path the monitor connects to, or
+//       {"type": "vhost-user-rng",
+//        "socket_fd": 4}               an inherited, connected socket (3 .. 1048575);
+//     ]                                exactly one of socket and socket_fd
 //   }
 //
 // Unknown fields, duplicate keys and wrong types at any level are errors that name the JSON

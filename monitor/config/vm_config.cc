@@ -104,6 +104,44 @@ Status check_cpu_template_name(std::string_view name) {
   return ok_status();
 }
 
+Status check_device_type(std::string_view type) {
+  if (type == kVhostUserBlk || type == kVhostUserRng) return ok_status();
+  return Error("unknown device type (expected one of: " + std::string(kDeviceTypeNames) + ")");
+}
+
+Status check_device(const DeviceConfig& device) {
+  if (Status s = check_device_type(device.type); !s.ok()) return s.error().wrap("type");
+  const bool has_fd = device.socket_fd != -1;
+  const bool has_path = !device.socket.empty();
+  if (has_fd == has_path) return Error("give exactly one of socket and socket_fd");
+  if (has_fd && (device.socket_fd < kMinDeviceSocketFd || device.socket_fd > kMaxDeviceSocketFd)) {
+    return Error("socket_fd: " + expected_integer_text(kMinDeviceSocketFd, kMaxDeviceSocketFd) +
+                 ", got " + std::to_string(device.socket_fd));
+  }
+  if (has_path) {
+    if (Status s = check_required_path(device.socket); !s.ok()) return s.error().wrap("socket");
+  }
+  return ok_status();
+}
+
+Status check_devices(const std::vector<DeviceConfig>& devices) {
+  if (devices.size() > kMaxDevices) {
+    return Error("at most " + std::to_string(kMaxDevices) + " devices, got " +
+                 std::to_string(devices.size()));
+  }
+  for (size_t i = 0; i < devices.size(); ++i) {
+    const std::string where = std::to_string(i);
+    if (Status s = check_device(devices[i]); !s.ok()) return s.error().wrap(where);
+    for (size_t j = 0; j < i; ++j) {
+      if (devices[i].socket_fd != -1 && devices[i].socket_fd == devices[j].socket_fd) {
+        return Error(where + ": socket_fd " + std::to_string(devices[i].socket_fd) +
+                     " is already used by device " + std::to_string(j));
+      }
+    }
+  }
+  return ok_status();
+}
+
 std::string expected_integer_text(uint64_t min, uint64_t max) {
   return "expected an integer from " + std::to_string(min) + " to " + std::to_string(max);
 }
@@ -138,6 +176,7 @@ Status validate_vm_config(const VmConfig& config) {
   }
   if (!seccomp_mode_from_name(seccomp_mode_name(config.seccomp))) return Error("seccomp: invalid mode");
   if (Status s = check_optional_path(config.seccomp_policy_dir); !s.ok()) return s.error().wrap("seccomp_policy_dir");
+  if (Status s = check_devices(config.devices); !s.ok()) return s.error().wrap("devices");
   if (config.serial == SerialOutput::kFile) {
     if (Status s = check_required_path(config.serial_path); !s.ok()) {
       return s.error().wrap("serial_path");

@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "bulwark/common/result.h"
 
@@ -26,6 +28,30 @@ inline constexpr uint32_t kMaxVcpus = 64;
 inline constexpr size_t kMaxPathBytes = 4095;      // PATH_MAX without the NUL
 inline constexpr size_t kMaxCmdlineBytes = 65535;  // boot::kCmdlineMaxSize without the NUL
 inline constexpr size_t kMaxCpuTemplateNameBytes = 64;
+inline constexpr size_t kMaxDevices = 8;
+inline constexpr int kMinDeviceSocketFd = 3;        // 0-2 are stdin, stdout and stderr
+inline constexpr int kMaxDeviceSocketFd = 1048575;  // below the kernel's fs.nr_open ceiling
+
+// Device types (the "type" field).
+inline constexpr std::string_view kVhostUserBlk = "vhost-user-blk";
+inline constexpr std::string_view kVhostUserRng = "vhost-user-rng";
+inline constexpr std::string_view kDeviceTypeNames = "vhost-user-blk, vhost-user-rng";
+
+// One device reached over vhost-user: a device process serving a unix stream socket. Exactly
+// one of `socket` (a path the monitor connects to) and `socket_fd` (an already-connected
+// socket the monitor inherits, as the launcher passes it) is set. The field order lets the
+// launcher write {type, fd}.
+struct DeviceConfig {
+  DeviceConfig() = default;
+  DeviceConfig(std::string device_type, int fd, std::string path = {})
+      : type(std::move(device_type)), socket_fd(fd), socket(std::move(path)) {}
+
+  std::string type;     // kVhostUserBlk or kVhostUserRng
+  int socket_fd = -1;   // kMinDeviceSocketFd .. kMaxDeviceSocketFd, or -1 when `socket` is set
+  std::string socket;   // path, or "" when `socket_fd` is set
+
+  friend bool operator==(const DeviceConfig&, const DeviceConfig&) = default;
+};
 
 struct VmConfig {
   std::string kernel;                 // path, required
@@ -40,6 +66,7 @@ struct VmConfig {
   EmulatedHostQuirks emulated_host_quirks = EmulatedHostQuirks::kAuto;
   SeccompMode seccomp = SeccompMode::kEnforce;
   std::string seccomp_policy_dir;     // "" = the directory the monitor was built with
+  std::vector<DeviceConfig> devices;  // at most kMaxDevices, PCI slots in this order
 
   friend bool operator==(const VmConfig&, const VmConfig&) = default;
 };
@@ -61,6 +88,10 @@ Status check_required_path(std::string_view path);  // kernel, serial file
 Status check_optional_path(std::string_view path);  // initrd: "" means none
 Status check_cmdline(std::string_view cmdline);
 Status check_cpu_template_name(std::string_view name);
+Status check_device_type(std::string_view type);
+Status check_device(const DeviceConfig& device);  // type, and exactly one of socket/socket_fd
+// Count, each device, and no socket fd used twice.
+Status check_devices(const std::vector<DeviceConfig>& devices);
 // "expected an integer from 1 to 64"
 std::string expected_integer_text(uint64_t min, uint64_t max);
 

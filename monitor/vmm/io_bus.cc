@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "bulwark/common/byte_reader.h"
 #include "bulwark/common/hex.h"
 #include "bulwark/common/log.h"
 
@@ -30,6 +31,18 @@ bool IoBus::add_ignored_ports(uint16_t base, uint16_t count, std::string name) {
   return add_range({base, count, nullptr, std::move(name)});
 }
 
+bool IoBus::add_mmio_device(uint64_t base, uint64_t size, pci::MmioDevice* device, std::string name) {
+  if (device == nullptr || size == 0 || !checked_add(base, size - 1)) return false;
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const MmioRange& r : mmio_) {
+    // Both ranges are non-empty and do not wrap: [a, a+n) and [b, b+m) meet iff a < b+m and b < a+n,
+    // written with the last byte to stay clear of 2^64.
+    if (base <= r.base + (r.size - 1) && r.base <= base + (size - 1)) return false;
+  }
+  mmio_.push_back({base, size, device, std::move(name)});
+  return true;
+}
+
 void IoBus::port_access(uint16_t port, bool is_write, std::span<uint8_t> data) {
   counters_.port_accesses.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard<std::mutex> lock(mutex_);
@@ -55,7 +68,19 @@ void IoBus::port_access(uint16_t port, bool is_write, std::span<uint8_t> data) {
 
 void IoBus::mmio_access(uint64_t gpa, bool is_write, std::span<uint8_t> data) {
   counters_.mmio_accesses.fetch_add(1, std::memory_order_relaxed);
-  // No MMIO device models yet (the APICs live in KVM): everything here is unknown.
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const MmioRange& r : mmio_) {
+      if (gpa < r.base || !range_within(gpa - r.base, data.size(), r.size)) continue;
+      if (is_write) {
+        r.device->mmio_write(gpa - r.base, data);
+      } else {
+        r.device->mmio_read(gpa - r.base, data);
+      }
+      return;
+    }
+  }
+  // The APICs live in KVM: anything else is unknown.
   auto& counter = is_write ? counters_.unknown_mmio_writes : counters_.unknown_mmio_reads;
   if (counter.fetch_add(1, std::memory_order_relaxed) < kLoggedUnknownAccesses)
     log::debug(std::string("guest ") + (is_write ? "wrote" : "read") + " unknown MMIO " + hex(gpa));

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "monitor/legacy/port_io_device.h"
+#include "monitor/pci/mmio_device.h"
 
 namespace bulwark::vmm {
 
@@ -29,6 +30,10 @@ class IoBus {
   bool add_port_device(uint16_t base, uint16_t count, legacy::PortIoDevice* device, std::string name);
   // Ports that are known and deliberately inert (e.g. 0x80, the POST diagnostic port).
   bool add_ignored_ports(uint16_t base, uint16_t count, std::string name);
+
+  // `device` must outlive the bus; it sees offsets from `base`. Accesses that do not lie
+  // wholly inside one range are unclaimed. Overlapping, empty or wrapping ranges: false.
+  bool add_mmio_device(uint64_t base, uint64_t size, pci::MmioDevice* device, std::string name);
 
   void port_access(uint16_t port, bool is_write, std::span<uint8_t> data);
   void mmio_access(uint64_t gpa, bool is_write, std::span<uint8_t> data);
@@ -49,10 +54,17 @@ class IoBus {
     legacy::PortIoDevice* device;  // nullptr: ignored ports
     std::string name;
   };
+  struct MmioRange {
+    uint64_t base;
+    uint64_t size;
+    pci::MmioDevice* device;
+    std::string name;
+  };
   bool add_range(PortRange range);
 
   std::mutex mutex_;
   std::vector<PortRange> ports_;
+  std::vector<MmioRange> mmio_;
   IoCounters counters_;
 };
 

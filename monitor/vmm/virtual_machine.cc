@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <memory>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -37,6 +38,8 @@
 #include "monitor/vmm/register_dump.h"
 #include "monitor/vmm/serial_console.h"
 #include "monitor/vmm/vcpu_exit_handler.h"
+#include "monitor/vmm/device_connections.h"
+#include "monitor/vmm/virtio_devices.h"
 #include "monitor/vmm/vm_stop.h"
 #include "policy/seccomp_policy/policy_apply.h"
 
@@ -79,7 +82,8 @@ void on_kick_signal(int) {}  // only interrupts KVM_RUN / blocked writes
 class RunningVm final : public VirtualMachine {
  public:
   RunningVm(const config::VmConfig& config, kvm::KvmSystem system, kvm::GuestMemory memory, kvm::Vm vm,
-            ConsoleOutput console, bool quirks_on, Clock::time_point started)
+            ConsoleOutput console, bool quirks_on, Clock::time_point started,
+            std::vector<std::unique_ptr<vhost_user::VhostUserFrontend>> frontends)
       : config_(config),
         system_(std::move(system)),
         memory_(std::move(memory)),
@@ -97,7 +101,8 @@ class RunningVm final : public VirtualMachine {
           ::clock_gettime(CLOCK_REALTIME, &now);
           return static_cast<int64_t>(now.tv_sec);
         }),
-        started_(started) {}
+        started_(started),
+        frontends_(std::move(frontends)) {}
 
   Status build(const std::vector<uint8_t>& kernel, const std::vector<uint8_t>& initrd, int& exit_code);
   int run() override;
@@ -125,6 +130,9 @@ class RunningVm final : public VirtualMachine {
   ExitStats exit_stats_;
   Clock::time_point started_;
   std::atomic<bool> first_run_logged_{false};
+  // Connected before the VM is built; handed to devices_ in build().
+  std::vector<std::unique_ptr<vhost_user::VhostUserFrontend>> frontends_;
+  std::unique_ptr<VirtioDevices> devices_;  // null without devices
 };
 
 Status RunningVm::build(const std::vector<uint8_t>& kernel, const std::vector<uint8_t>& initrd, int& exit_code) {
@@ -137,6 +145,11 @@ Status RunningVm::build(const std::vector<uint8_t>& kernel, const std::vector<ui
   if (!bus_.add_port_device(kCom1Base, 8, &uart_, "uart") || !bus_.add_port_device(kI8042Base, 5, &i8042_, "i8042") ||
       !bus_.add_port_device(kCmosBase, 2, &cmos_, "cmos") || !bus_.add_ignored_ports(kPostPort, 1, "post"))
     return Error("internal: overlapping port ranges");
+  if (!frontends_.empty()) {
+    auto devices = VirtioDevices::create(bus_, vm_, std::move(frontends_));
+    if (!devices.ok()) return devices.error();
+    devices_ = std::move(*devices);
+  }
   const auto& layout = memory_.layout();
   cmos_.set_memory_size(layout.low_ram_end(), layout.ram_bytes() - layout.low_ram_end());
 
@@ -294,16 +307,20 @@ int RunningVm::run() {
 
   bool input_open = config_.serial_input;
   std::deque<uint8_t> pending;
+  std::vector<pollfd> fds;
   while (!stop_.requested()) {
-    std::array<pollfd, 3> fds{};
+    fds.assign(3, pollfd{});
     fds[0] = {stop_.wake_fd(), POLLIN, 0};
     fds[1] = {signal_fd.get(), POLLIN, 0};
     nfds_t count = 2;
     if (input_open && pending.size() < kMaxPendingInput) fds[count++] = {STDIN_FILENO, POLLIN, 0};
+    fds.resize(count);  // device entries follow the fixed ones
+    const size_t first_device_fd = fds.size();
+    if (devices_) devices_->add_pollfds(fds);
     // With input waiting for room in the UART FIFO, look again soon: the guest drains it.
     int timeout_ms = pending.empty() ? -1 : 5;
     if (quirks_.syscall_fix_enabled() && timeout_ms < 0) timeout_ms = kQuirkPollMs;
-    const int ready = ::poll(fds.data(), count, timeout_ms);
+    const int ready = ::poll(fds.data(), fds.size(), timeout_ms);
     if (ready < 0 && errno != EINTR) {
       stop_.request(kExitHostError, Error::from_errno("poll", errno).message());
       break;
@@ -324,6 +341,7 @@ int RunningVm::run() {
         input_open = false;  // end of input: the guest simply receives nothing more
       }
     }
+    if (devices_ && ready > 0) devices_->handle_poll(fds, first_device_fd, bus_);
     if (!pending.empty()) pump_console_input(pending);
     if (quirks_.syscall_fix_enabled()) {
       // A quiet guest may make no exits at all between setting up SYSCALL and its first
@@ -372,12 +390,19 @@ Result<std::unique_ptr<VirtualMachine>> VirtualMachine::create(const config::VmC
   auto console = ConsoleOutput::open(config.serial, config.serial_path);
   if (!console.ok()) return console.error();
 
+  // Device sockets first: a path nobody listens on is a configuration error.
+  auto device_sockets = open_device_sockets(config.devices);
+  if (!device_sockets.ok()) return device_sockets.error();
+
   exit_code = kExitHostError;
   const auto layout = boot::GuestLayout::for_ram_size(config.memory_mib << 20);
   auto memory = kvm::GuestMemory::create(layout);
   if (!memory.ok()) return memory.error();
   auto vm = kvm::Vm::create(*system, *memory);
   if (!vm.ok()) return vm.error();
+  // Every handshake before any vCPU exists: the vCPU threads only ever talk to connected devices.
+  auto frontends = connect_frontends(config.devices, std::move(*device_sockets), *memory);
+  if (!frontends.ok()) return frontends.error();
 
   bool quirks = false;
   switch (config.emulated_host_quirks) {
@@ -388,7 +413,7 @@ Result<std::unique_ptr<VirtualMachine>> VirtualMachine::create(const config::VmC
   if (quirks) log::info("host KVM runs guest code in its emulator: emulated-host workarounds on");
 
   auto running = std::make_unique<RunningVm>(config, std::move(*system), std::move(*memory), std::move(*vm),
-                                             std::move(*console), quirks, process_start);
+                                             std::move(*console), quirks, process_start, std::move(*frontends));
   auto built = running->build(*kernel, initrd, exit_code);
   if (!built.ok()) return built.error();
   return std::unique_ptr<VirtualMachine>(std::move(running));

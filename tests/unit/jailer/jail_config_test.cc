@@ -220,6 +220,9 @@ TEST(JailConfigDevicesTest, BadDevicesAreRefusedWithTheirPath) {
   EXPECT_EQ(error_of(config_with("", R"("disks": [{"path": "/a", "serial": "123456789012345678901"}], )")),
             "config: /disks/0/serial: longer than 20 bytes (virtio-blk GET_ID)");
   EXPECT_EQ(error_of(config_with("", R"("rng": 1, )")), "config: /rng: expected true or false, got 1");
+  // The monitor's own device list names sockets: only the launcher writes it.
+  EXPECT_EQ(error_of(config_with("", R"("devices": [{"type": "vhost-user-rng", "socket": "/run/x.sock"}], )")),
+            "config: /devices: chosen by the launcher (use \"disks\" and \"rng\")");
   std::string nine = R"("disks": [)";
   for (int i = 0; i < 9; ++i) nine += std::string(i ? "," : "") + R"({"path": "/a"})";
   EXPECT_EQ(error_of(config_with("", nine + "], ")), "config: /disks: at most 8 disks");

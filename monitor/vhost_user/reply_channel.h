@@ -1,0 +1,40 @@
+// The frontend's side of one vhost-user connection: send a request, wait a bounded time for
+// its reply, and check the reply's header. The backend is untrusted: a reply that is late,
+// truncated, for another request or without the reply flag is an error, and a backend that
+// stops answering can hold a vCPU for at most the timeout.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+#include "bulwark/common/result.h"
+#include "devices/vhost_user/protocol.h"
+
+namespace bulwark::vhost_user {
+
+class ReplyChannel {
+ public:
+  // `socket_fd` is borrowed: a connected unix stream socket.
+  ReplyChannel(int socket_fd, std::chrono::milliseconds timeout)
+      : fd_(socket_fd), timeout_(timeout) {}
+
+  // Sets the socket's send timeout, so a backend that stops reading cannot block a send for
+  // longer than the reply timeout either. Call once before use (it is a setsockopt).
+  Status prepare_socket() const;
+
+  Status send(const Message& request) const;
+  // Sends `request` and returns the reply for it, with no file descriptors attached.
+  Result<Message> call(Message request) const;
+  // Sends `request` with the need-reply flag and checks the backend's u64 status (0 = done).
+  Status call_acked(Message request) const;
+
+ private:
+  // Waits until one whole message is queued on the socket (so receive_message cannot block),
+  // the peer closes, or the timeout passes.
+  Status wait_for_message() const;
+
+  int fd_;
+  std::chrono::milliseconds timeout_;
+};
+
+}  // namespace bulwark::vhost_user

@@ -1,0 +1,292 @@
+#include "monitor/vhost_user/vhost_user_frontend.h"
+
+#include <fcntl.h>
+#include <sys/eventfd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "bulwark/common/byte_reader.h"
+#include "bulwark/common/hex.h"
+#include "bulwark/common/log.h"
+
+namespace bulwark::vhost_user {
+namespace {
+
+constexpr uint64_t kProtocolFeaturesBit = 1ULL << kFeatureProtocolFeatures;
+constexpr uint64_t kWantedProtocolFeatures =
+    (1ULL << kProtocolMq) | (1ULL << kProtocolReplyAck) | (1ULL << kProtocolConfig);
+// More than any device here would use; a larger GET_QUEUE_NUM is only capped, not an error.
+constexpr uint64_t kMaxReportedQueues = 0xffff;
+// virtio-blk's writeback byte: the only configuration field a driver writes.
+constexpr uint32_t kBlockWritebackOffset = 32;
+
+uint64_t bit(unsigned n) { return 1ULL << n; }
+
+// Descriptor table, available ring (flags, idx, ring, used_event) and used ring (flags, idx,
+// ring of 8-byte elements, avail_event) of a split queue of `size` entries (virtio 1.x 2.7).
+uint64_t descriptor_table_bytes(uint16_t size) { return 16ULL * size; }
+uint64_t avail_ring_bytes(uint16_t size) { return 6ULL + 2ULL * size; }
+uint64_t used_ring_bytes(uint16_t size) { return 6ULL + 8ULL * size; }
+
+Result<UniqueFd> duplicate(int fd) {
+  UniqueFd copy(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
+  if (!copy.valid()) return Error::from_errno("duplicating fd " + std::to_string(fd), errno);
+  return copy;
+}
+
+}  // namespace
+
+VhostUserFrontend::VhostUserFrontend(UniqueFd socket, DeviceKind kind, const SharedGuestRam& ram,
+                                     FrontendOptions options)
+    : socket_(std::move(socket)),
+      profile_(profile_of(kind)),
+      ram_(ram),
+      options_(std::move(options)),
+      channel_(socket_.get(), options_.reply_timeout) {}
+
+Result<std::unique_ptr<VhostUserFrontend>> VhostUserFrontend::connect(UniqueFd socket, DeviceKind kind,
+                                                                      const SharedGuestRam& ram,
+                                                                      FrontendOptions options) {
+  if (!socket.valid()) return Error(options.name + ": no socket");
+  std::unique_ptr<VhostUserFrontend> frontend(
+      new VhostUserFrontend(std::move(socket), kind, ram, std::move(options)));
+  if (Status s = frontend->handshake(); !s.ok()) return s.error().wrap(frontend->name());
+  return frontend;
+}
+
+Status VhostUserFrontend::handshake() {
+  BULWARK_TRY(channel_.prepare_socket());
+  error_eventfd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!error_eventfd_.valid()) return Error::from_errno("eventfd", errno);
+
+  BULWARK_TRY(channel_.send(make_request(Request::SET_OWNER)));
+  Result<Message> features = channel_.call(make_request(Request::GET_FEATURES));
+  if (!features.ok()) return features.error();
+  Result<uint64_t> backend_features = parse_u64(*features);
+  if (!backend_features.ok()) return backend_features.error().wrap("reply to GET_FEATURES");
+  backend_features_ = *backend_features;
+  if ((backend_features_ & kVirtioFVersion1) == 0) {
+    return Error("the backend does not offer VIRTIO_F_VERSION_1 (features " +
+                 hex(backend_features_) + "); the transport is virtio 1.x only");
+  }
+  offered_features_ = backend_features_ & profile_.supported_features;
+  BULWARK_TRY(negotiate_protocol_features(backend_features_));
+  BULWARK_TRY(read_device_config());
+  BULWARK_TRY(send_memory_table());
+  return ok_status();
+}
+
+Status VhostUserFrontend::negotiate_protocol_features(uint64_t backend_features) {
+  if ((backend_features & kProtocolFeaturesBit) != 0) {
+    Result<Message> reply = channel_.call(make_request(Request::GET_PROTOCOL_FEATURES));
+    if (!reply.ok()) return reply.error();
+    Result<uint64_t> offered = parse_u64(*reply);
+    if (!offered.ok()) return offered.error().wrap("reply to GET_PROTOCOL_FEATURES");
+    protocol_features_ = *offered & kWantedProtocolFeatures;
+    BULWARK_TRY(channel_.send(make_u64_request(Request::SET_PROTOCOL_FEATURES, protocol_features_, false)));
+    if ((protocol_features_ & bit(kProtocolMq)) != 0) {
+      Result<Message> queues = channel_.call(make_request(Request::GET_QUEUE_NUM));
+      if (!queues.ok()) return queues.error();
+      Result<uint64_t> count = parse_u64(*queues);
+      if (!count.ok()) return count.error().wrap("reply to GET_QUEUE_NUM");
+      if (*count == 0) return Error("the backend serves 0 queues (GET_QUEUE_NUM)");
+      backend_queues_ = std::min(*count, kMaxReportedQueues);
+    }
+  }
+  // One queue unless virtio-blk's MQ feature says otherwise (read_device_config).
+  num_queues_ = 1;
+  return ok_status();
+}
+
+Status VhostUserFrontend::read_device_config() {
+  if (profile_.config_bytes == 0) return ok_status();
+  if ((protocol_features_ & bit(kProtocolConfig)) == 0) {
+    return Error("the backend does not offer the CONFIG protocol feature; the device configuration "
+                 "cannot be read");
+  }
+  DeviceConfig request;
+  request.offset = 0;
+  request.size = profile_.config_bytes;
+  request.flags = 0;
+  request.bytes.assign(profile_.config_bytes, 0);
+  Result<Message> reply = channel_.call(make_config_request(Request::GET_CONFIG, request));
+  if (!reply.ok()) return reply.error();
+  Result<DeviceConfig> config = parse_device_config(*reply);
+  if (!config.ok()) return config.error().wrap("reply to GET_CONFIG");
+  if (config->offset != 0 || config->size != profile_.config_bytes ||
+      config->bytes.size() != profile_.config_bytes) {
+    return Error("reply to GET_CONFIG: " + std::to_string(config->size) + " bytes at offset " +
+                 std::to_string(config->offset) + ", asked for " +
+                 std::to_string(profile_.config_bytes) + " at 0");
+  }
+  config_ = std::move(config->bytes);
+
+  if (profile_.kind == DeviceKind::kBlock && (offered_features_ & kVirtioBlkFMq) != 0) {
+    const uint16_t announced = read_le<uint16_t>(config_, kVirtioBlkNumQueuesOffset).value_or(0);
+    if (announced == 0) return Error("the backend's virtio-blk configuration announces 0 queues");
+    const bool counted = (protocol_features_ & bit(kProtocolMq)) != 0;
+    if (counted && announced > backend_queues_) {
+      return Error("the backend's virtio-blk configuration announces " + std::to_string(announced) +
+                   " queues, more than the " + std::to_string(backend_queues_) +
+                   " it serves (GET_QUEUE_NUM)");
+    }
+    num_queues_ = static_cast<uint16_t>(
+        std::min<uint64_t>({announced, backend_queues_, profile_.max_queues}));
+    // The guest reads how many queues to set up here: make it what the transport exposes.
+    write_le<uint16_t>(config_, kVirtioBlkNumQueuesOffset, num_queues_);
+  }
+  return ok_status();
+}
+
+Status VhostUserFrontend::send_memory_table() {
+  std::vector<MemoryRegion> regions;
+  std::vector<UniqueFd> fds;
+  if (ram_.regions.empty() || ram_.regions.size() > kMaxMemoryRegions) {
+    return Error("guest RAM has " + std::to_string(ram_.regions.size()) + " regions (1 to " +
+                 std::to_string(kMaxMemoryRegions) + " fit SET_MEM_TABLE)");
+  }
+  for (const SharedRamRegion& region : ram_.regions) {
+    regions.push_back({region.guest_addr, region.size, reinterpret_cast<uint64_t>(region.host),
+                       region.fd_offset});
+    auto fd = duplicate(ram_.memfd);
+    if (!fd.ok()) return fd.error();
+    fds.push_back(std::move(*fd));
+  }
+  return send_maybe_acked(make_memory_table_request(regions, std::move(fds)));
+}
+
+Status VhostUserFrontend::send_maybe_acked(Message request) {
+  if ((protocol_features_ & bit(kProtocolReplyAck)) != 0) return channel_.call_acked(std::move(request));
+  return channel_.send(request);
+}
+
+Status VhostUserFrontend::backend_error(const Error& error) {
+  fail(error.message());
+  return error;
+}
+
+void VhostUserFrontend::fail(const std::string& reason) {
+  if (failed_.exchange(true)) return;
+  failure_ = reason;
+  log::error(options_.name + ": device failed: " + reason);
+}
+
+Result<void> VhostUserFrontend::read_config(uint32_t offset, std::span<uint8_t> data) {
+  if (failed()) return Error(options_.name + ": device failed: " + failure_);
+  for (size_t i = 0; i < data.size(); ++i) {
+    const uint64_t at = uint64_t{offset} + i;
+    data[i] = at < config_.size() ? config_[at] : 0;
+  }
+  return ok_status();
+}
+
+Result<void> VhostUserFrontend::write_config(uint32_t offset, std::span<const uint8_t> data) {
+  if (failed()) return Error(options_.name + ": device failed: " + failure_);
+  const bool writable = profile_.kind == DeviceKind::kBlock && offset == kBlockWritebackOffset &&
+                        data.size() == 1 && range_within(offset, 1, config_.size()) &&
+                        (protocol_features_ & bit(kProtocolConfig)) != 0;
+  if (!writable) return ok_status();
+  DeviceConfig request;
+  request.offset = offset;
+  request.size = 1;
+  request.flags = 0;  // VHOST_SET_CONFIG_TYPE_FRONTEND
+  request.bytes.assign(data.begin(), data.end());
+  if (Status s = send_maybe_acked(make_config_request(Request::SET_CONFIG, request)); !s.ok()) {
+    return backend_error(s.error());
+  }
+  config_[offset] = data[0];
+  return ok_status();
+}
+
+Result<void> VhostUserFrontend::activate(uint64_t negotiated_features,
+                                         std::span<const virtio_pci::QueueSetup> queues) {
+  if (failed()) return Error(options_.name + ": device failed: " + failure_);
+  if ((negotiated_features & ~offered_features_) != 0) {
+    return Error(options_.name + ": the driver accepted features that were not offered");
+  }
+  // The guest's choices are checked before anything is sent, so its mistakes do not fail the
+  // backend.
+  for (const virtio_pci::QueueSetup& queue : queues) {
+    const bool power_of_two = queue.size != 0 && (queue.size & (queue.size - 1)) == 0;
+    if (queue.index >= num_queues_ || !power_of_two || queue.size > profile_.max_queue_size) {
+      return Error(options_.name + ": queue " + std::to_string(queue.index) + " of size " +
+                   std::to_string(queue.size) + " cannot be started");
+    }
+    if (!ram_.host_address(queue.desc_gpa, descriptor_table_bytes(queue.size)) ||
+        !ram_.host_address(queue.avail_gpa, avail_ring_bytes(queue.size)) ||
+        !ram_.host_address(queue.used_gpa, used_ring_bytes(queue.size))) {
+      return Error(options_.name + ": queue " + std::to_string(queue.index) +
+                   ": a ring lies outside guest RAM");
+    }
+  }
+  const uint64_t features =
+      negotiated_features | (backend_features_ & kProtocolFeaturesBit);  // keeps protocol features on
+  if (Status s = send_maybe_acked(make_u64_request(Request::SET_FEATURES, features, false)); !s.ok()) {
+    return backend_error(s.error());
+  }
+  for (const virtio_pci::QueueSetup& queue : queues) {
+    if (Status s = start_queue(queue); !s.ok()) return backend_error(s.error());
+  }
+  return ok_status();
+}
+
+Status VhostUserFrontend::start_queue(const virtio_pci::QueueSetup& queue) {
+  const uint32_t index = queue.index;
+  BULWARK_TRY(send_maybe_acked(make_vring_state_request(Request::SET_VRING_NUM, VringState{index, queue.size})));
+  BULWARK_TRY(send_maybe_acked(make_vring_state_request(Request::SET_VRING_BASE, VringState{index, 0})));
+  VringAddress address{};
+  address.index = index;
+  address.flags = 0;
+  address.desc_user_addr = *ram_.host_address(queue.desc_gpa, descriptor_table_bytes(queue.size));
+  address.used_user_addr = *ram_.host_address(queue.used_gpa, used_ring_bytes(queue.size));
+  address.avail_user_addr = *ram_.host_address(queue.avail_gpa, avail_ring_bytes(queue.size));
+  address.log_guest_addr = queue.used_gpa;
+  BULWARK_TRY(send_maybe_acked(make_vring_address_request(address)));
+
+  auto call = duplicate(queue.call_eventfd);
+  if (!call.ok()) return call.error();
+  BULWARK_TRY(send_maybe_acked(make_vring_fd_request(Request::SET_VRING_CALL, static_cast<uint8_t>(index),
+                                                     std::move(*call))));
+  auto error = duplicate(error_eventfd_.get());
+  if (!error.ok()) return error.error();
+  BULWARK_TRY(send_maybe_acked(make_vring_fd_request(Request::SET_VRING_ERR, static_cast<uint8_t>(index),
+                                                     std::move(*error))));
+  auto kick = duplicate(queue.kick_eventfd);
+  if (!kick.ok()) return kick.error();
+  BULWARK_TRY(send_maybe_acked(make_vring_fd_request(Request::SET_VRING_KICK, static_cast<uint8_t>(index),
+                                                     std::move(*kick))));
+  started_queues_.push_back(queue.index);
+  // With protocol features negotiated a ring starts disabled (vhost-user: "Ring states").
+  if ((backend_features_ & kProtocolFeaturesBit) != 0) {
+    BULWARK_TRY(send_maybe_acked(make_vring_state_request(Request::SET_VRING_ENABLE, VringState{index, 1})));
+  }
+  return ok_status();
+}
+
+void VhostUserFrontend::reset() {
+  std::vector<uint16_t> started = std::move(started_queues_);
+  started_queues_.clear();
+  if (failed()) return;
+  for (uint16_t index : started) {
+    Result<Message> reply =
+        channel_.call(make_vring_state_request(Request::GET_VRING_BASE, VringState{index, 0}));
+    if (!reply.ok()) {
+      fail(reply.error().message());
+      return;
+    }
+    Result<VringState> state = parse_vring_state(*reply);
+    if (!state.ok()) {
+      fail(state.error().wrap("reply to GET_VRING_BASE").message());
+      return;
+    }
+    if (state->index != index || state->num > 0xffff) {
+      fail("reply to GET_VRING_BASE for queue " + std::to_string(index) + ": queue " +
+           std::to_string(state->index) + " at " + std::to_string(state->num));
+      return;
+    }
+  }
+}
+
+}  // namespace bulwark::vhost_user

@@ -1,0 +1,39 @@
+// The VM's vhost-user devices, connected before the guest runs: each configured socket path is
+// connected to (or the inherited socket fd adopted) and the frontend's handshake done, so the
+// vCPU threads later need no socket or open calls.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bulwark/common/result.h"
+#include "bulwark/common/unique_fd.h"
+#include "monitor/config/vm_config.h"
+#include "monitor/kvm/guest_memory.h"
+#include "monitor/vhost_user/shared_guest_ram.h"
+#include "monitor/vhost_user/vhost_user_frontend.h"
+
+namespace bulwark::vmm {
+
+// Guest RAM as the frontend shares it: the memfd and each RAM range at its offset in it.
+vhost_user::SharedGuestRam shared_ram_of(const kvm::GuestMemory& memory);
+
+// "vhost-user-blk 0 (socket /run/blk.sock)" / "vhost-user-rng 1 (fd 4)"
+std::string device_display_name(const config::DeviceConfig& device, size_t index);
+
+// A connected unix stream socket for the device: connect() to its path (retrying briefly while
+// the device process starts listening), or the inherited fd after checking it is open.
+Result<UniqueFd> open_device_socket(const config::DeviceConfig& device);
+
+// Every configured device's socket, in order (a path nobody listens on, an fd that is not
+// open: configuration errors). The first failure names its device.
+Result<std::vector<UniqueFd>> open_device_sockets(const std::vector<config::DeviceConfig>& devices);
+
+// The handshake with every device on its socket (a backend that does not follow the protocol:
+// a host-side error). The first failure names its device.
+Result<std::vector<std::unique_ptr<vhost_user::VhostUserFrontend>>> connect_frontends(
+    const std::vector<config::DeviceConfig>& devices, std::vector<UniqueFd> sockets,
+    const kvm::GuestMemory& memory);
+
+}  // namespace bulwark::vmm

@@ -1,0 +1,46 @@
+#include "monitor/vmm/virtio_devices.h"
+
+#include "bulwark/common/log.h"
+
+namespace bulwark::vmm {
+
+std::vector<vhost_user::VhostUserFrontend*> VirtioDevices::raw(
+    const std::vector<std::unique_ptr<vhost_user::VhostUserFrontend>>& frontends) {
+  std::vector<vhost_user::VhostUserFrontend*> out;
+  for (const auto& f : frontends) out.push_back(f.get());
+  return out;
+}
+
+VirtioDevices::VirtioDevices(int vm_fd, std::vector<std::unique_ptr<vhost_user::VhostUserFrontend>> frontends)
+    : frontends_(std::move(frontends)),
+      routing_(vm_fd),
+      actions_(vm_fd, routing_),
+      // The function learns of the failure at once: DEVICE_NEEDS_RESET and a config interrupt.
+      watch_(raw(frontends_), [this](size_t index) {
+        if (index < functions_.size()) functions_[index]->check_backend();
+      }) {}
+
+Result<std::unique_ptr<VirtioDevices>> VirtioDevices::create(
+    IoBus& bus, const kvm::Vm& vm, std::vector<std::unique_ptr<vhost_user::VhostUserFrontend>> frontends) {
+  std::unique_ptr<VirtioDevices> devices(new VirtioDevices(vm.fd(), std::move(frontends)));
+  for (const auto& frontend : devices->frontends_) {
+    auto function = virtio_pci::VirtioPciDevice::create(*frontend, devices->actions_);
+    if (!function.ok()) return function.error().wrap(frontend->name());
+    auto slot = devices->pci_bus_.add_device(**function);
+    if (!slot.ok()) return slot.error().wrap(frontend->name());
+    log::info(frontend->name() + ": PCI 00:" + std::to_string(*slot) + ".0");
+    devices->functions_.push_back(std::move(*function));
+  }
+  pci::PciBus& pci = devices->pci_bus_;
+  if (!bus.add_port_device(pci::kConfigAddressPort, pci::kConfigPortCount, &pci, "pci") ||
+      !bus.add_mmio_device(pci.window_base(), pci.window_size(), &pci, "pci")) {
+    return Error("internal: the PCI bus overlaps another device");
+  }
+  return devices;
+}
+
+void VirtioDevices::handle_poll(std::span<const pollfd> fds, size_t first, IoBus& bus) {
+  watch_.handle(fds, first, [&bus](std::function<void()> fn) { bus.with_devices_locked(fn); });
+}
+
+}  // namespace bulwark::vmm
