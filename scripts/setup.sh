@@ -13,7 +13,7 @@ packages=(
   # Linux guest assets: unpack the kernel (lz4 payload) and build an initramfs
   lz4 cpio xz-utils
   # reference peers used by tests (QEMU runs the test guests through their PVH entry)
-  qemu-system-x86 qemu-utils
+  qemu-system-x86 qemu-system-common qemu-utils
   # tools the scripts use
   procps util-linux
 )
