@@ -26,7 +26,7 @@ Error step_error(const char* step, const Error& error) {
 }
 
 Status validate_spec(const JailSpec& spec) {
-  BULWARK_TRY(validate_vm_id(spec.vm_id));
+  BULWARK_TRY(validate_jail_name(spec.vm_id));
   if (spec.uid == 0 || spec.gid == 0) return Error("uid and gid must not be 0 (root)");
   if (spec.base_dir.empty() || spec.base_dir[0] != '/') return Error("base_dir must be absolute");
   if (spec.cgroup_root.empty() || spec.cgroup_root[0] != '/') {

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <grp.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -164,10 +165,14 @@ void set_rlimits(const Rlimits& limits) {
 }
 
 void arrange_fds(const JailSpec& spec) {
-  // First copy every source above the targets (a source may be another entry's target).
+  // First copy every source above the targets (a source may be another entry's target). The
+  // copies go just above the highest target, not above the error fd's slot: RLIMIT_NOFILE is
+  // already in force and may be lower than that slot (device processes get 64).
+  int above_targets = 3;
+  for (const PassedFd& fd : spec.fds) above_targets = std::max(above_targets, fd.target + 1);
   std::vector<int> copies;
   for (const PassedFd& fd : spec.fds) {
-    const int copy = ::fcntl(fd.source, F_DUPFD_CLOEXEC, kErrorFdSlot + 1);
+    const int copy = ::fcntl(fd.source, F_DUPFD_CLOEXEC, above_targets);
     check(copy >= 0, "fds", "dup fd " + std::to_string(fd.source));
     copies.push_back(copy);
   }

@@ -119,6 +119,11 @@ Result<DescriptorChain> SplitQueue::walk_chain(uint16_t head) const {
       if (d.len == 0 || d.len % kDescSize != 0) {
         return Error("indirect table of " + std::to_string(d.len) + " bytes is not whole descriptors");
       }
+      // Bounds the work and memory one chain can cost the device, whatever the guest's RAM.
+      if (d.len / kDescSize > kMaxQueueSize) {
+        return Error("indirect table of " + std::to_string(d.len / kDescSize) +
+                     " descriptors is longer than the largest queue");
+      }
       auto indirect_table = memory_.translate(d.addr, d.len);
       if (!indirect_table) return Error("indirect table lies outside guest memory");
       table = *indirect_table;

@@ -1,6 +1,7 @@
 #include "policy/seccomp_policy/policy_compiler.h"
 
 #include <seccomp.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -81,32 +82,34 @@ Status add_rule(void* context, const SyscallRule& rule) {
 }
 
 Result<std::vector<sock_filter>> export_program(void* context) {
-  UniqueFd memory(::memfd_create("bulwark-seccomp-bpf", MFD_CLOEXEC));
-  if (!memory.valid()) return Error::from_errno("memfd_create", errno);
-  const int rc = seccomp_export_bpf(context, memory.get());
+  // Through a pipe, not a file: a jailed process may run with RLIMIT_FSIZE 0 (no file may grow),
+  // and the largest program (BPF_MAXINSNS instructions, 32 KiB) fits in a pipe's buffer.
+  int ends[2];
+  if (::pipe2(ends, O_CLOEXEC) != 0) return Error::from_errno("pipe2", errno);
+  UniqueFd read_end(ends[0]), write_end(ends[1]);
+  const int rc = seccomp_export_bpf(context, write_end.get());
   if (rc < 0) return Error::from_errno("seccomp_export_bpf", -rc);
-  struct stat info {};
-  if (::fstat(memory.get(), &info) != 0) return Error::from_errno("fstat", errno);
-  const auto bytes = static_cast<size_t>(info.st_size);
-  if (bytes == 0 || bytes % sizeof(sock_filter) != 0) {
-    return Error("libseccomp exported " + std::to_string(bytes) + " bytes, not a BPF program");
+  write_end.reset();
+  std::vector<char> bytes;
+  char chunk[4096];
+  for (;;) {
+    const ssize_t got = ::read(read_end.get(), chunk, sizeof chunk);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) return Error::from_errno("read the exported BPF program", errno);
+    if (got == 0) break;
+    bytes.insert(bytes.end(), chunk, chunk + got);
+    if (bytes.size() > (BPF_MAXINSNS + 1) * sizeof(sock_filter)) break;
   }
-  const size_t instructions = bytes / sizeof(sock_filter);
+  if (bytes.empty() || bytes.size() % sizeof(sock_filter) != 0) {
+    return Error("libseccomp exported " + std::to_string(bytes.size()) + " bytes, not a BPF program");
+  }
+  const size_t instructions = bytes.size() / sizeof(sock_filter);
   if (instructions > BPF_MAXINSNS) {
-    return Error("the policy compiles to " + std::to_string(instructions) +
-                 " BPF instructions; the kernel accepts at most " +
-                 std::to_string(BPF_MAXINSNS));
+    return Error("the policy compiles to more than " + std::to_string(BPF_MAXINSNS) +
+                 " BPF instructions, the most the kernel accepts");
   }
   std::vector<sock_filter> program(instructions);
-  auto* out = reinterpret_cast<char*>(program.data());
-  size_t done = 0;
-  while (done < bytes) {
-    const ssize_t got = ::pread(memory.get(), out + done, bytes - done, static_cast<off_t>(done));
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) return Error::from_errno("pread", errno);
-    if (got == 0) return Error("the exported BPF program was truncated");
-    done += static_cast<size_t>(got);
-  }
+  std::memcpy(program.data(), bytes.data(), bytes.size());
   return program;
 }
 

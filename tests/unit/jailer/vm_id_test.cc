@@ -32,3 +32,24 @@ TEST(VmIdTest, ErrorEchoesTheIdSafely) {
 
 }  // namespace
 }  // namespace bulwark::jail
+
+namespace bulwark::jail {
+namespace {
+
+TEST(JailName, DeviceJailsAreAVmIdDotAShortLowercaseName) {
+  EXPECT_TRUE(validate_jail_name("vm-1").ok());
+  EXPECT_TRUE(validate_jail_name("vm-1.blk0").ok());
+  EXPECT_TRUE(validate_jail_name("vm-1.rng").ok());
+  EXPECT_TRUE(validate_jail_name(std::string(59, 'a') + ".blk7").ok());
+  EXPECT_FALSE(validate_jail_name(std::string(60, 'a') + ".blk7").ok()) << "65 bytes";
+  EXPECT_FALSE(validate_jail_name("vm-1.").ok());
+  EXPECT_FALSE(validate_jail_name(".blk0").ok());
+  EXPECT_FALSE(validate_jail_name("vm-1.blk0.x").ok());
+  EXPECT_FALSE(validate_jail_name("vm-1.BLK").ok());
+  EXPECT_FALSE(validate_jail_name("vm-1./x").ok());
+  EXPECT_FALSE(validate_jail_name("vm-1.verylongname").ok());
+  EXPECT_FALSE(validate_vm_id("vm-1.blk0").ok()) << "a VM id never has a '.'";
+}
+
+}  // namespace
+}  // namespace bulwark::jail

@@ -196,7 +196,7 @@ TEST(PolicyCompiler, ProgramOverTheKernelLimitIsAnError) {
   EXPECT_NE(program.error().message().find("big.policy: the policy compiles to "),
             std::string::npos)
       << program.error().message();
-  EXPECT_NE(program.error().message().find("the kernel accepts at most 4096"), std::string::npos);
+  EXPECT_NE(program.error().message().find("more than 4096 BPF instructions, the most the kernel accepts"), std::string::npos);
 }
 
 TEST(SyscallNames, ResolvesX86_64Numbers) {

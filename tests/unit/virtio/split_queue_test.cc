@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "tests/unit/virtio/test_ring.h"
 
 namespace bulwark::virtio {
@@ -120,6 +122,57 @@ TEST(SplitQueue, HeadOutsideTheQueueAndIndexFarAheadAreRefused) {
   auto far = SplitQueue::create(ahead.memory(), ahead.layout(), false, false);
   EXPECT_EQ(error_of(far->pop()),
             "available index 100 is 100 ahead of the device, more than the queue size 8");
+}
+
+TEST(SplitQueue, OversizedIndirectTableIsRefusedBeforeItIsWalked) {
+  TestRing ring;
+  ring.set_desc(0, TestRing::kData, (32768u + 1) * 16, kDescFlagIndirect, 0);
+  ring.offer(0);
+  auto queue = SplitQueue::create(ring.memory(), ring.layout(), false, true);
+  ASSERT_TRUE(queue.ok());
+  EXPECT_EQ(error_of(queue->pop()), "indirect table of 32769 descriptors is longer than the largest queue");
+}
+
+TEST(SplitQueue, IndicesWrapAroundSixteenBits) {
+  TestRing ring;
+  ring.set_desc(1, TestRing::kData, 8, kDescFlagWrite, 0);
+  ring.set_desc(2, TestRing::kData + 8, 8, kDescFlagWrite, 0);
+  // The guest's avail index went 0xffff -> 0x0001: slots 7 and 0 of an 8-entry ring.
+  std::memcpy(ring.at(TestRing::kAvail + 4 + 2 * 7), "\x01\x00", 2);
+  std::memcpy(ring.at(TestRing::kAvail + 4), "\x02\x00", 2);
+  ring.set_avail_idx(1);
+  auto queue = SplitQueue::create(ring.memory(), ring.layout(), false, false);
+  ASSERT_TRUE(queue.ok());
+  queue->set_next_avail(0xffff);
+  uint16_t heads[2] = {};
+  for (uint16_t& head : heads) {
+    auto chain = queue->pop();
+    ASSERT_TRUE(chain.ok() && chain->has_value());
+    head = (*chain)->head;
+    ASSERT_TRUE(queue->push_used(head, 8).ok());
+  }
+  EXPECT_EQ(heads[0], 1);
+  EXPECT_EQ(heads[1], 2);
+  EXPECT_EQ(queue->next_avail(), 1);
+  auto nothing = queue->pop();
+  ASSERT_TRUE(nothing.ok());
+  EXPECT_FALSE(nothing->has_value());
+  EXPECT_EQ(ring.used_idx(), 2);
+}
+
+TEST(SplitQueue, AvailIndexExactlyOneQueueAheadIsAcceptedOneMoreIsNot) {
+  TestRing ring;
+  for (uint16_t i = 0; i < 8; ++i) {
+    ring.set_desc(i, TestRing::kData, 8, 0, 0);
+    ring.offer(i);
+  }
+  auto queue = SplitQueue::create(ring.memory(), ring.layout(), false, false);
+  ASSERT_TRUE(queue.ok());
+  auto first = queue->pop();
+  ASSERT_TRUE(first.ok() && first->has_value()) << "8 pending in an 8-entry ring is a full ring";
+  ring.set_avail_idx(10);  // now 9 ahead of the device
+  EXPECT_EQ(error_of(queue->pop()),
+            "available index 10 is 9 ahead of the device, more than the queue size 8");
 }
 
 TEST(SplitQueue, BadLayoutsAreRefused) {

@@ -1,0 +1,85 @@
+// The device side of vhost-user: answers a frontend's messages for one VirtioDevice and runs
+// its queues from the kick eventfds (epoll), signalling the call eventfds. Every message is
+// untrusted; a malformed one ends the session with an Error that names the request. A queue
+// the guest breaks is stopped (and reported on its ERR eventfd) while the others carry on.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "bulwark/common/result.h"
+#include "bulwark/common/unique_fd.h"
+#include "devices/backend/virtio_device.h"
+#include "devices/vhost_user/protocol.h"
+#include "devices/virtio/mapped_memory.h"
+#include "devices/virtio/split_queue.h"
+
+namespace bulwark::backend {
+
+class BackendServer {
+ public:
+  BackendServer(UniqueFd connected_socket, VirtioDevice& device);
+
+  // Serves until the frontend disconnects (Ok) or breaks the protocol (Error, also logged).
+  Status run();
+
+  // The most memory slots a SET_MEM_TABLE may carry (GET_MAX_MEM_SLOTS).
+  static constexpr uint64_t kMaxMemSlots = vhost_user::kMaxMemoryRegions;
+
+ private:
+  // One virtqueue as the frontend set it up.
+  struct Vring {
+    uint16_t size = 0;
+    std::optional<vhost_user::VringAddress> address;
+    uint16_t base = 0;
+    UniqueFd kick;
+    UniqueFd call;
+    UniqueFd err;
+    bool enabled = false;
+    bool failed = false;
+    std::optional<virtio::SplitQueue> queue;  // present while the ring runs
+  };
+
+  Status handle(vhost_user::Message& message);
+  // Replies with the status of a request when the frontend asked for one (REPLY_ACK).
+  Status acknowledge(const vhost_user::Message& message, const Status& outcome);
+  // Marks `error` as a malformed message: it ends the session even under REPLY_ACK.
+  Error malformed(const Error& error);
+
+  Status set_features(const vhost_user::Message& message);
+  Status set_protocol_features(const vhost_user::Message& message);
+  Status set_mem_table(const vhost_user::Message& message);
+  Status set_vring_num(const vhost_user::Message& message);
+  Status set_vring_addr(const vhost_user::Message& message);
+  Status set_vring_base(const vhost_user::Message& message);
+  Status get_vring_base(const vhost_user::Message& message);
+  Status set_vring_fd(vhost_user::Message& message);
+  Status set_vring_enable(const vhost_user::Message& message);
+  Status get_config(const vhost_user::Message& message);
+  Status set_config(const vhost_user::Message& message);
+
+  Result<Vring*> vring_at(const vhost_user::Message& message, uint64_t index);
+  // Starts ring `index` when it has everything it needs; stops it otherwise.
+  Status refresh(uint16_t index);
+  void stop(uint16_t index);
+  // Every ring stopped and forgotten, memory unmapped, features cleared (RESET_OWNER).
+  void reset();
+  void serve_kick(uint16_t index);
+  void fail_queue(uint16_t index, const Error& why);
+  bool protocol_features_negotiated() const;
+
+  UniqueFd socket_;
+  UniqueFd epoll_;
+  VirtioDevice& device_;
+  uint64_t offered_features_;
+  uint64_t acked_features_ = 0;
+  uint64_t acked_protocol_features_ = 0;
+  bool features_set_ = false;
+  bool fatal_ = false;
+  std::optional<virtio::MappedGuestMemory> memory_;
+  std::vector<Vring> vrings_;
+};
+
+}  // namespace bulwark::backend

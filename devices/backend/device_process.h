@@ -1,0 +1,51 @@
+// What every device process's main() shares: the common command-line options, the connection
+// to the frontend (an inherited socket fd, or a unix socket path for tests and interop), the
+// seccomp policy the process installs on itself, and serving the frontend.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <string>
+
+#include "bulwark/common/result.h"
+#include "bulwark/common/unique_fd.h"
+#include "devices/backend/virtio_device.h"
+
+namespace bulwark::backend {
+
+enum class SeccompMode { kEnforce, kLog, kOff };
+
+struct DeviceProcessOptions {
+  int socket_fd = -1;       // --socket-fd N: a connected socket inherited from the launcher
+  std::string socket_path;  // --socket PATH: listen there and accept one frontend
+  SeccompMode seccomp = SeccompMode::kEnforce;
+  std::string seccomp_policy_dir;  // empty: the source tree's policy/seccomp
+};
+
+// The options every device takes, for the usage text.
+inline constexpr const char* kCommonUsage =
+    "--socket-fd N | --socket PATH [--seccomp enforce|log|off] [--seccomp-policy-dir DIR]";
+
+// Parses the common option at args[i] (and its value). Returns how many arguments it used:
+// 0 when args[i] is not a common option (the device parses it).
+Result<size_t> parse_common_option(DeviceProcessOptions& options, std::span<char* const> args, size_t i);
+// Exactly one of --socket-fd and --socket.
+Status check_common_options(const DeviceProcessOptions& options);
+// A device option's value: args[i + 1], or an error naming the option.
+Result<std::string> option_value(std::span<char* const> args, size_t i);
+
+// The connected frontend: the inherited fd (checked to be a socket), or the one frontend
+// accepted on `socket_path` (the path is unlinked once it connected).
+Result<UniqueFd> connect_frontend(const DeviceProcessOptions& options);
+
+// Loads `policy_file` from the policy directory and installs it on this process (default
+// action kill-process; log with --seccomp log; nothing with --seccomp off).
+Status install_device_seccomp(const DeviceProcessOptions& options, const std::string& policy_file);
+
+const char* default_seccomp_policy_dir();
+
+// Serves the frontend until it disconnects. The process's exit code: 0 after a clean
+// disconnect, 1 after a protocol error.
+int serve_frontend(UniqueFd socket, VirtioDevice& device);
+
+}  // namespace bulwark::backend

@@ -1,0 +1,36 @@
+// What a device process implements: the virtio device itself (feature bits, configuration
+// space, queue handling). The backend server (backend_server.h) speaks vhost-user for it.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "bulwark/common/result.h"
+#include "devices/virtio/split_queue.h"
+
+namespace bulwark::backend {
+
+class VirtioDevice {
+ public:
+  virtual ~VirtioDevice() = default;
+
+  virtual uint32_t device_type() const = 0;  // virtio device id: 2 block, 4 entropy
+  // Device-specific feature bits; the server adds VERSION_1, EVENT_IDX, INDIRECT_DESC and
+  // PROTOCOL_FEATURES itself.
+  virtual uint64_t device_features() const = 0;
+  virtual uint16_t num_queues() const = 0;
+  virtual uint16_t max_queue_size() const = 0;
+  // The configuration space bytes as the guest reads them.
+  virtual std::span<const uint8_t> config_space() const = 0;
+  // A guest write to the configuration space; refused unless the device has writable fields.
+  virtual Status write_config(uint32_t /*offset*/, std::span<const uint8_t> /*bytes*/) {
+    return Error("the device configuration is read-only");
+  }
+  // The features the driver accepted (after SET_FEATURES).
+  virtual void set_features(uint64_t /*negotiated*/) {}
+  // Handles every available chain on `queue` (pop, serve, push_used). An Error means the
+  // guest broke the queue; the server stops that queue.
+  virtual Status process_queue(uint16_t index, virtio::SplitQueue& queue) = 0;
+};
+
+}  // namespace bulwark::backend

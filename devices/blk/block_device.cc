@@ -1,0 +1,210 @@
+#include "devices/blk/block_device.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "bulwark/common/byte_reader.h"
+#include "bulwark/common/log.h"
+#include "devices/backend/feature_bits.h"
+#include "devices/blk/image_io.h"
+
+namespace bulwark::blk {
+
+using backend::feature_bit;
+
+namespace {
+
+// virtio_blk_config field offsets (virtio 1.x section 5.2.4).
+constexpr uint64_t kCfgCapacity = 0;
+constexpr uint64_t kCfgSizeMax = 8;
+constexpr uint64_t kCfgSegMax = 12;
+constexpr uint64_t kCfgBlkSize = 20;
+constexpr uint64_t kCfgNumQueues = 34;
+constexpr uint64_t kCfgMaxDiscardSectors = 36;
+constexpr uint64_t kCfgMaxDiscardSeg = 40;
+constexpr uint64_t kCfgDiscardAlignment = 44;
+constexpr uint64_t kCfgMaxWriteZeroesSectors = 48;
+constexpr uint64_t kCfgMaxWriteZeroesSeg = 52;
+constexpr uint64_t kCfgWriteZeroesMayUnmap = 56;
+
+constexpr uint32_t kSizeMax = 1u << 20;
+
+}  // namespace
+
+Result<std::unique_ptr<BlockDevice>> BlockDevice::create(UniqueFd image, BlockDeviceOptions options) {
+  if (options.queues == 0 || options.queues > kMaxQueues) {
+    return Error("--queues " + std::to_string(options.queues) + ": from 1 to " + std::to_string(kMaxQueues));
+  }
+  if (options.serial.size() > kIdBytes) return Error("--serial: at most 20 bytes");
+  const int mode = ::fcntl(image.get(), F_GETFL);
+  if (mode < 0) return Error::from_errno("image fd", errno);
+  if (!options.read_only && (mode & O_ACCMODE) == O_RDONLY) {
+    return Error("the image fd is open read-only; pass --read-only");
+  }
+  // lseek, not fstat: a block device's size shows only this way.
+  const off_t end = ::lseek(image.get(), 0, SEEK_END);
+  if (end < 0) return Error::from_errno("size of the image", errno);
+  const uint64_t bytes = static_cast<uint64_t>(end) / kSectorSize * kSectorSize;
+  return std::unique_ptr<BlockDevice>(new BlockDevice(std::move(image), std::move(options), bytes));
+}
+
+BlockDevice::BlockDevice(UniqueFd image, BlockDeviceOptions options, uint64_t image_bytes)
+    : image_(std::move(image)), options_(std::move(options)), image_bytes_(image_bytes) {
+  const std::span<uint8_t> config(config_);
+  write_le<uint64_t>(config, kCfgCapacity, capacity_sectors());
+  write_le<uint32_t>(config, kCfgSizeMax, kSizeMax);
+  write_le<uint32_t>(config, kCfgSegMax, kMaxQueueSize - 2);
+  write_le<uint32_t>(config, kCfgBlkSize, kSectorSize);
+  write_le<uint16_t>(config, kCfgNumQueues, options_.queues);
+  write_le<uint32_t>(config, kCfgMaxDiscardSectors, kMaxDiscardSectors);
+  write_le<uint32_t>(config, kCfgMaxDiscardSeg, kMaxSegments);
+  write_le<uint32_t>(config, kCfgDiscardAlignment, 1);
+  write_le<uint32_t>(config, kCfgMaxWriteZeroesSectors, kMaxDiscardSectors);
+  write_le<uint32_t>(config, kCfgMaxWriteZeroesSeg, kMaxSegments);
+  write_le<uint8_t>(config, kCfgWriteZeroesMayUnmap, 1);
+}
+
+uint64_t BlockDevice::device_features() const {
+  uint64_t features = feature_bit(kFeatureSegMax) | feature_bit(kFeatureBlkSize) | feature_bit(kFeatureFlush);
+  if (options_.read_only) {
+    features |= feature_bit(kFeatureRo);
+  } else {
+    features |= feature_bit(kFeatureDiscard) | feature_bit(kFeatureWriteZeroes);
+  }
+  if (options_.queues > 1) features |= feature_bit(kFeatureMq);
+  return features;
+}
+
+Status BlockDevice::process_queue(uint16_t /*index*/, virtio::SplitQueue& queue) {
+  for (;;) {
+    auto chain = queue.pop();
+    if (!chain.ok()) return chain.error();
+    if (!chain->has_value()) return ok_status();
+    const virtio::DescriptorChain& request_chain = **chain;
+    const std::span<uint8_t> status = status_byte(request_chain);
+    uint64_t written = 0;
+    auto request = parse_request(request_chain);
+    uint8_t result = kStatusIoErr;
+    if (request.ok()) {
+      result = serve(*request, written);
+    } else {
+      log::warn("virtio-blk: " + request.error().message());
+    }
+    if (!status.empty()) {
+      status[0] = result;
+      ++written;
+    }
+    BULWARK_TRY(queue.push_used(request_chain.head, static_cast<uint32_t>(std::min<uint64_t>(written, UINT32_MAX))));
+  }
+}
+
+uint8_t BlockDevice::serve(const Request& request, uint64_t& written) {
+  switch (request.type) {
+    case kTypeIn:
+      return read(request, written);
+    case kTypeOut:
+      return options_.read_only ? kStatusIoErr : write(request);
+    case kTypeFlush:
+      return ::fdatasync(image_.get()) == 0 ? kStatusOk : kStatusIoErr;
+    case kTypeGetId:
+      return get_id(request, written);
+    case kTypeDiscard:
+      return options_.read_only ? kStatusIoErr : discard(request);
+    case kTypeWriteZeroes:
+      return options_.read_only ? kStatusIoErr : write_zeroes(request);
+    default:
+      return kStatusUnsupported;
+  }
+}
+
+bool BlockDevice::within_image(uint64_t sector, uint64_t bytes, uint64_t& offset) const {
+  if (sector > UINT64_MAX / kSectorSize) return false;
+  offset = sector * kSectorSize;
+  return range_within(offset, bytes, image_bytes_);
+}
+
+uint8_t BlockDevice::read(const Request& request, uint64_t& written) {
+  uint64_t offset = 0;
+  if (!within_image(request.sector, request.data_bytes, offset)) return kStatusIoErr;
+  if (!read_fully(image_.get(), offset, request.in_data)) return kStatusIoErr;
+  written += request.data_bytes;
+  return kStatusOk;
+}
+
+uint8_t BlockDevice::write(const Request& request) {
+  uint64_t offset = 0;
+  if (!within_image(request.sector, request.data_bytes, offset)) return kStatusIoErr;
+  return write_fully(image_.get(), offset, request.out_data) ? kStatusOk : kStatusIoErr;
+}
+
+uint8_t BlockDevice::get_id(const Request& request, uint64_t& written) {
+  // The serial, zero-padded to 20 bytes (not NUL-terminated when it is 20 long).
+  uint8_t id[kIdBytes] = {};
+  std::memcpy(id, options_.serial.data(), options_.serial.size());
+  uint64_t copied = 0;
+  for (std::span<uint8_t> buffer : request.in_data) {
+    const uint64_t n = std::min<uint64_t>(buffer.size(), kIdBytes - copied);
+    std::memcpy(buffer.data(), id + copied, n);
+    copied += n;
+    if (copied == kIdBytes) break;
+  }
+  written += copied;
+  return kStatusOk;
+}
+
+uint8_t BlockDevice::discard(const Request& request) {
+  for (const Segment& segment : request.segments) {
+    if (segment.flags != 0) return kStatusUnsupported;  // the unmap bit is for WRITE_ZEROES only
+    if (segment.num_sectors > kMaxDiscardSectors) return kStatusIoErr;
+    uint64_t offset = 0;
+    const uint64_t length = uint64_t{segment.num_sectors} * kSectorSize;
+    if (!within_image(segment.sector, length, offset)) return kStatusIoErr;
+    if (length == 0) continue;
+    // A discard is a hint: a file system that cannot punch holes just keeps the data.
+    if (::fallocate(image_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
+                    static_cast<off_t>(length)) != 0 &&
+        errno != EOPNOTSUPP) {
+      return kStatusIoErr;
+    }
+  }
+  return kStatusOk;
+}
+
+uint8_t BlockDevice::write_zeroes(const Request& request) {
+  for (const Segment& segment : request.segments) {
+    if ((segment.flags & ~kSegmentFlagUnmap) != 0) return kStatusUnsupported;
+    if (segment.num_sectors > kMaxDiscardSectors) return kStatusIoErr;
+    uint64_t offset = 0;
+    const uint64_t length = uint64_t{segment.num_sectors} * kSectorSize;
+    if (!within_image(segment.sector, length, offset)) return kStatusIoErr;
+    if (length == 0) continue;
+    const uint8_t result = zero_range(offset, length);
+    if (result != kStatusOk) return result;
+  }
+  return kStatusOk;
+}
+
+uint8_t BlockDevice::zero_range(uint64_t offset, uint64_t length) {
+  const off_t at = static_cast<off_t>(offset);
+  const off_t len = static_cast<off_t>(length);
+  if (::fallocate(image_.get(), FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, at, len) == 0) return kStatusOk;
+  if (errno != EOPNOTSUPP) return kStatusIoErr;
+  // A punched hole reads back as zeroes too.
+  if (::fallocate(image_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, at, len) == 0) return kStatusOk;
+  if (errno != EOPNOTSUPP) return kStatusIoErr;
+  static const uint8_t zeroes[64 * 1024] = {};
+  while (length > 0) {
+    const uint64_t n = std::min<uint64_t>(length, sizeof zeroes);
+    if (!write_fully(image_.get(), offset, {std::span<const uint8_t>(zeroes, n)})) return kStatusIoErr;
+    offset += n;
+    length -= n;
+  }
+  return kStatusOk;
+}
+
+}  // namespace bulwark::blk

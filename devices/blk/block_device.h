@@ -1,0 +1,70 @@
+// virtio-blk (virtio 1.x section 5.2) on a raw image the process received as an open fd.
+// Every request is bounded to the image's size as it was at start-up: a request reaching past
+// the end fails with IOERR and the file is never touched beyond it.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <string>
+
+#include "bulwark/common/unique_fd.h"
+#include "devices/backend/virtio_device.h"
+#include "devices/blk/blk_request.h"
+
+namespace bulwark::blk {
+
+// Device feature bits (virtio 1.x section 5.2.3).
+inline constexpr unsigned kFeatureSegMax = 2;
+inline constexpr unsigned kFeatureRo = 5;
+inline constexpr unsigned kFeatureBlkSize = 6;
+inline constexpr unsigned kFeatureFlush = 9;
+inline constexpr unsigned kFeatureMq = 12;
+inline constexpr unsigned kFeatureDiscard = 13;
+inline constexpr unsigned kFeatureWriteZeroes = 14;
+
+struct BlockDeviceOptions {
+  bool read_only = false;
+  uint16_t queues = 1;
+  std::string serial;  // GET_ID: at most 20 bytes
+};
+
+class BlockDevice : public backend::VirtioDevice {
+ public:
+  static constexpr uint32_t kDeviceType = 2;
+  static constexpr uint16_t kMaxQueueSize = 256;
+  static constexpr uint16_t kMaxQueues = 16;
+  static constexpr uint32_t kMaxDiscardSectors = 1u << 21;  // 1 GiB per request
+  static constexpr size_t kConfigSize = 60;
+
+  // Checks the options and measures the image (its size is fixed from now on).
+  static Result<std::unique_ptr<BlockDevice>> create(UniqueFd image, BlockDeviceOptions options);
+
+  uint32_t device_type() const override { return kDeviceType; }
+  uint64_t device_features() const override;
+  uint16_t num_queues() const override { return options_.queues; }
+  uint16_t max_queue_size() const override { return kMaxQueueSize; }
+  std::span<const uint8_t> config_space() const override { return config_; }
+  Status process_queue(uint16_t index, virtio::SplitQueue& queue) override;
+
+  uint64_t capacity_sectors() const { return image_bytes_ / kSectorSize; }
+
+ private:
+  BlockDevice(UniqueFd image, BlockDeviceOptions options, uint64_t image_bytes);
+  // Serves one parsed request; returns the status byte and adds what it wrote to `written`.
+  uint8_t serve(const Request& request, uint64_t& written);
+  uint8_t read(const Request& request, uint64_t& written);
+  uint8_t write(const Request& request);
+  uint8_t get_id(const Request& request, uint64_t& written);
+  uint8_t discard(const Request& request);
+  uint8_t write_zeroes(const Request& request);
+  uint8_t zero_range(uint64_t offset, uint64_t length);
+  // [sector * 512, + bytes) inside the image, overflow-checked.
+  bool within_image(uint64_t sector, uint64_t bytes, uint64_t& offset) const;
+
+  UniqueFd image_;
+  BlockDeviceOptions options_;
+  uint64_t image_bytes_;  // whole sectors only: a partial last sector is not exposed
+  std::array<uint8_t, kConfigSize> config_{};
+};
+
+}  // namespace bulwark::blk

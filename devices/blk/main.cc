@@ -1,0 +1,102 @@
+// bulwark-dev-blk: the virtio-blk device process. It receives its image as an open fd (never a
+// path: --image PATH exists for tests and interop only), serves one vhost-user frontend and
+// runs under policy/seccomp/dev-blk.policy from the moment it is connected.
+#include <fcntl.h>
+
+#include <charconv>
+#include <cstdio>
+#include <span>
+#include <string>
+
+#include "bulwark/common/log.h"
+#include "devices/backend/device_process.h"
+#include "devices/blk/block_device.h"
+
+// Leak checking at exit needs ptrace, which the seccomp policy forbids (sanitizer builds).
+extern "C" const char* __lsan_default_options() { return "detect_leaks=0"; }  // NOLINT
+
+namespace {
+
+int usage(const std::string& why) {
+  std::fprintf(stderr,
+               "bulwark-dev-blk: %s\nusage: bulwark-dev-blk %s --image-fd M [--read-only] [--queues Q] "
+               "[--serial ID]\n       (--image PATH instead of --image-fd: for tests and interop)\n",
+               why.c_str(), bulwark::backend::kCommonUsage);
+  return 2;
+}
+
+bool parse_number(const std::string& text, int& value) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return ec == std::errc() && end == text.data() + text.size() && value >= 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace bulwark;
+  log::set_program_name("bulwark-dev-blk");
+  const std::span<char* const> args(argv, static_cast<size_t>(argc));
+  backend::DeviceProcessOptions options;
+  blk::BlockDeviceOptions device_options;
+  int image_fd = -1;
+  std::string image_path;
+  for (size_t i = 1; i < args.size();) {
+    auto used = backend::parse_common_option(options, args, i);
+    if (!used.ok()) return usage(used.error().message());
+    if (*used > 0) {
+      i += *used;
+      continue;
+    }
+    const std::string flag = args[i];
+    if (flag == "--read-only") {
+      device_options.read_only = true;
+      ++i;
+      continue;
+    }
+    if (flag != "--image-fd" && flag != "--image" && flag != "--queues" && flag != "--serial") {
+      return usage("unknown option " + flag);
+    }
+    auto value = backend::option_value(args, i);
+    if (!value.ok()) return usage(value.error().message());
+    int number = 0;
+    if (flag == "--image-fd") {
+      if (!parse_number(*value, image_fd)) return usage("--image-fd: not a file descriptor number");
+    } else if (flag == "--image") {
+      image_path = *value;
+    } else if (flag == "--queues") {
+      if (!parse_number(*value, number) || number < 1 || number > blk::BlockDevice::kMaxQueues) {
+        return usage("--queues: a number from 1 to 16");
+      }
+      device_options.queues = static_cast<uint16_t>(number);
+    } else {
+      device_options.serial = *value;
+    }
+    i += 2;
+  }
+  if (Status checked = backend::check_common_options(options); !checked.ok()) return usage(checked.error().message());
+  if ((image_fd >= 0) == !image_path.empty()) return usage("exactly one of --image-fd and --image is needed");
+
+  UniqueFd image(image_fd);
+  if (!image_path.empty()) {
+    image.reset(::open(image_path.c_str(), (device_options.read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC));
+    if (!image.valid()) {
+      log::error("cannot open the image " + image_path);
+      return 1;
+    }
+  }
+  auto device = blk::BlockDevice::create(std::move(image), device_options);
+  if (!device.ok()) {
+    log::error(device.error().message());
+    return 1;
+  }
+  auto socket = backend::connect_frontend(options);
+  if (!socket.ok()) {
+    log::error(socket.error().message());
+    return 1;
+  }
+  if (Status sandboxed = backend::install_device_seccomp(options, "dev-blk.policy"); !sandboxed.ok()) {
+    log::error(sandboxed.error().message());
+    return 1;
+  }
+  return backend::serve_frontend(std::move(*socket), **device);
+}
