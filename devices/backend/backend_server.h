@@ -2,6 +2,11 @@
 // its queues from the kick eventfds (epoll), signalling the call eventfds. Every message is
 // untrusted; a malformed one ends the session with an Error that names the request. A queue
 // the guest breaks is stopped (and reported on its ERR eventfd) while the others carry on.
+//
+// Syscalls it makes while serving (for the device processes' seccomp policies): epoll_create1,
+// epoll_ctl, epoll_wait, recvmsg, sendmsg, read and write (eventfds, log lines on stderr),
+// fcntl (F_GETFL/F_SETFL on received eventfds), fstat, mmap and munmap (guest memory), close;
+// plus whatever the allocator needs (brk/mmap/munmap).
 #pragma once
 
 #include <array>
@@ -11,6 +16,7 @@
 
 #include "bulwark/common/result.h"
 #include "bulwark/common/unique_fd.h"
+#include "devices/backend/feature_bits.h"
 #include "devices/backend/virtio_device.h"
 #include "devices/vhost_user/protocol.h"
 #include "devices/virtio/mapped_memory.h"
@@ -27,6 +33,10 @@ class BackendServer {
 
   // The most memory slots a SET_MEM_TABLE may carry (GET_MAX_MEM_SLOTS).
   static constexpr uint64_t kMaxMemSlots = vhost_user::kMaxMemoryRegions;
+  // GET_PROTOCOL_FEATURES: multiqueue, REPLY_ACK and the config space messages, nothing else.
+  static constexpr uint64_t kOfferedProtocolFeatures = feature_bit(vhost_user::kProtocolMq) |
+                                                       feature_bit(vhost_user::kProtocolReplyAck) |
+                                                       feature_bit(vhost_user::kProtocolConfig);
 
  private:
   // One virtqueue as the frontend set it up.

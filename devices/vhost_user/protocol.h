@@ -56,7 +56,7 @@ enum class Request : uint32_t {
   GET_STATUS = 40,
 };
 
-// "SET_MEM_TABLE", or "request 99" for a number the protocol does not define here.
+// "SET_MEM_TABLE", or "unknown request" for a number the protocol does not define here.
 const char* request_name(uint32_t request);
 
 // Header flags: the version (always 1), a reply, and "reply with a status" (REPLY_ACK).

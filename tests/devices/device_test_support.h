@@ -11,10 +11,10 @@
 #include "bulwark/common/result.h"
 #include "bulwark/common/unique_fd.h"
 #include "tests/integration/monitor_process.h"
+#include "tests/integration/virtio_disk_image.h"  // kSectorBytes, shared with the image helpers
 
 namespace bulwark::test {
 
-inline constexpr uint64_t kSectorBytes = 512;
 inline constexpr uint64_t kImageSectors = 2048;  // 1 MiB
 inline constexpr uint8_t kBackgroundByte = 0x3c;
 

@@ -1,0 +1,87 @@
+// Starting, stopping and serving rings. A ring runs once it has a size, addresses inside
+// shared memory, a kick fd and (with PROTOCOL_FEATURES) SET_VRING_ENABLE 1. A ring the guest
+// breaks is stopped and reported on its ERR eventfd; the other rings carry on.
+#include <errno.h>
+#include <sys/epoll.h>
+
+#include <string>
+#include <utility>
+
+#include "bulwark/common/log.h"
+#include "devices/backend/backend_server.h"
+#include "devices/backend/eventfd_io.h"
+#include "devices/backend/feature_bits.h"
+
+namespace bulwark::backend {
+
+using detail::drain_eventfd;
+using detail::signal_eventfd;
+
+Status BackendServer::refresh(uint16_t index) {
+  Vring& vring = vrings_[index];
+  const bool enabled = protocol_features_negotiated() ? vring.enabled : true;
+  const bool ready = vring.kick.valid() && enabled && !vring.failed && vring.size != 0 &&
+                     vring.address.has_value() && memory_.has_value();
+  if (!ready) {
+    stop(index);
+    return ok_status();
+  }
+  if (vring.queue) return ok_status();
+  // Ring addresses are the frontend's virtual addresses; a bad one is the guest's doing
+  // (it chose the rings), so it fails the queue, not the session.
+  const virtio::GuestMemoryMap& map = memory_->map();
+  auto desc = map.frontend_to_guest(vring.address->desc_user_addr);
+  auto avail = map.frontend_to_guest(vring.address->avail_user_addr);
+  auto used = map.frontend_to_guest(vring.address->used_user_addr);
+  if (!desc || !avail || !used) {
+    fail_queue(index, Error("a ring address lies outside the shared memory"));
+    return ok_status();
+  }
+  auto queue = virtio::SplitQueue::create(map, {vring.size, *desc, *avail, *used},
+                                          (acked_features_ & feature_bit(kFeatureEventIdx)) != 0,
+                                          (acked_features_ & feature_bit(kFeatureIndirectDesc)) != 0);
+  if (!queue.ok()) {
+    fail_queue(index, queue.error());
+    return ok_status();
+  }
+  queue->set_next_avail(vring.base);
+  epoll_event event{};
+  event.events = EPOLLIN;
+  event.data.u64 = uint64_t{index} + 1;
+  if (epoll_.valid() && ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, vring.kick.get(), &event) != 0) {
+    return Error::from_errno("queue " + std::to_string(index) + ": the kick fd cannot be waited on", errno);
+  }
+  vring.queue.emplace(std::move(*queue));
+  // Buffers offered before the ring started would otherwise wait for the next kick.
+  serve_kick(index);
+  return ok_status();
+}
+
+void BackendServer::stop(uint16_t index) {
+  Vring& vring = vrings_[index];
+  if (!vring.queue) return;
+  if (epoll_.valid()) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, vring.kick.get(), nullptr);
+  vring.base = vring.queue->next_avail();
+  vring.queue.reset();
+}
+
+void BackendServer::serve_kick(uint16_t index) {
+  if (index >= vrings_.size()) return;
+  Vring& vring = vrings_[index];
+  if (!vring.queue) return;
+  drain_eventfd(vring.kick.get());
+  Status processed = device_.process_queue(index, *vring.queue);
+  // What the device completed before any error still reaches the guest.
+  if (vring.queue->should_notify()) signal_eventfd(vring.call.get());
+  if (!processed.ok()) fail_queue(index, processed.error());
+}
+
+void BackendServer::fail_queue(uint16_t index, const Error& why) {
+  Vring& vring = vrings_[index];
+  stop(index);
+  vring.failed = true;
+  log::error("queue " + std::to_string(index) + " stopped, the guest broke it: " + why.message());
+  signal_eventfd(vring.err.get());
+}
+
+}  // namespace bulwark::backend
