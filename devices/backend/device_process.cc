@@ -20,18 +20,6 @@ namespace bulwark::backend {
 
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitizerBuild = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
-constexpr bool kSanitizerBuild = true;
-#else
-constexpr bool kSanitizerBuild = false;
-#endif
-#else
-constexpr bool kSanitizerBuild = false;
-#endif
-
 Result<int> parse_fd(std::string_view text, const std::string& option) {
   int value = -1;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -126,17 +114,8 @@ Status install_device_seccomp(const DeviceProcessOptions& options, const std::st
   if (options.seccomp == SeccompMode::kOff) return ok_status();
   const std::string dir = options.seccomp_policy_dir.empty() ? default_seccomp_policy_dir()
                                                              : options.seccomp_policy_dir;
-  auto policy = policy::load_seccomp_policy_file(dir + "/" + policy_file);
-  if (!policy.ok()) return policy.error().wrap("seccomp policy");
-  if (kSanitizerBuild) {
-    auto extra = policy::load_seccomp_policy_file(dir + "/sanitizer-runtime.policy");
-    if (!extra.ok()) return extra.error().wrap("seccomp policy");
-    // A sanitizer rule replaces the policy's rule for the same call (sanitizer builds only).
-    for (const policy::SyscallRule& rule : extra->rules) {
-      std::erase_if(policy->rules, [&](const policy::SyscallRule& r) { return r.name == rule.name; });
-      policy->rules.push_back(rule);
-    }
-  }
+  auto policy = policy::load_process_policy(dir, policy_file);
+  if (!policy.ok()) return policy.error();
   const auto action = options.seccomp == SeccompMode::kLog ? policy::ViolationAction::kLog
                                                            : policy::ViolationAction::kKillProcess;
   Status applied = policy::apply_seccomp_policy(*policy, action);

@@ -1,24 +1,9 @@
 #include "monitor/vmm/monitor_seccomp.h"
 
-#include <algorithm>
-
 #include "policy/seccomp_policy/policy_compiler.h"
 #include "policy/seccomp_policy/policy_loader.h"
 
 namespace bulwark::vmm {
-namespace {
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitizerBuild = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
-constexpr bool kSanitizerBuild = true;
-#else
-constexpr bool kSanitizerBuild = false;
-#endif
-#else
-constexpr bool kSanitizerBuild = false;
-#endif
-}  // namespace
 
 const char* default_seccomp_policy_dir() { return BULWARK_DEFAULT_SECCOMP_POLICY_DIR; }
 
@@ -28,17 +13,8 @@ Result<std::optional<MonitorSeccompPrograms>> compile_monitor_seccomp(const conf
   const auto action = config.seccomp == config::SeccompMode::kLog ? policy::ViolationAction::kLog
                                                                    : policy::ViolationAction::kKillProcess;
   auto compile = [&](const char* file) -> Result<std::vector<sock_filter>> {
-    auto loaded = policy::load_seccomp_policy_file(dir + "/" + file);
-    if (!loaded.ok()) return loaded.error().wrap("seccomp policy");
-    if (kSanitizerBuild) {
-      auto extra = policy::load_seccomp_policy_file(dir + "/sanitizer-runtime.policy");
-      if (!extra.ok()) return extra.error().wrap("seccomp policy");
-      // A sanitizer rule replaces the policy's rule for the same call (sanitizer builds only).
-      for (const policy::SyscallRule& rule : extra->rules) {
-        std::erase_if(loaded->rules, [&](const policy::SyscallRule& r) { return r.name == rule.name; });
-        loaded->rules.push_back(rule);
-      }
-    }
+    auto loaded = policy::load_process_policy(dir, file);
+    if (!loaded.ok()) return loaded.error();
     auto program = policy::compile_seccomp_policy(*loaded, action);
     if (!program.ok()) return program.error().wrap("seccomp policy");
     return program;

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "bulwark/common/unique_fd.h"
@@ -13,6 +14,19 @@
 namespace bulwark::policy {
 
 namespace {
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitizerBuild = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
+constexpr bool kSanitizerBuild = true;
+#else
+constexpr bool kSanitizerBuild = false;
+#endif
+#else
+constexpr bool kSanitizerBuild = false;
+#endif
+
 
 Result<std::string> read_regular_file(int directory_fd, const std::string& name, int flags) {
   // O_NONBLOCK: opening a FIFO must not hang; it is refused below as not a regular file.
@@ -66,6 +80,20 @@ Result<SeccompPolicy> load_seccomp_policy_file(const std::string& path) {
     return read_regular_file(dir, name, O_NOFOLLOW);
   };
   return parse_seccomp_policy(*text, path, read_include, check_x86_64_syscall_name);
+}
+
+Result<SeccompPolicy> load_process_policy(const std::string& dir, const std::string& file) {
+  auto loaded = load_seccomp_policy_file(dir + "/" + file);
+  if (!loaded.ok()) return loaded.error().wrap("seccomp policy");
+  if (kSanitizerBuild) {
+    auto extra = load_seccomp_policy_file(dir + "/sanitizer-runtime.policy");
+    if (!extra.ok()) return extra.error().wrap("seccomp policy");
+    for (const SyscallRule& rule : extra->rules) {
+      std::erase_if(loaded->rules, [&](const SyscallRule& r) { return r.name == rule.name; });
+      loaded->rules.push_back(rule);
+    }
+  }
+  return loaded;
 }
 
 }  // namespace bulwark::policy
