@@ -335,6 +335,14 @@ void VirtioPciDevice::check_backend() {
   if (!failure_reported_ && backend_.failed()) fail(Error("the backend failed"));
 }
 
+void VirtioPciDevice::queue_broken_by_guest() {
+  // Not logged here: the guest can repeat this after every reset (the monitor logs it once).
+  if (failure_reported_) return;
+  failure_reported_ = true;
+  common_.set_needs_reset();
+  raise_config_interrupt();
+}
+
 void VirtioPciDevice::notify_config_change() {
   common_.bump_config_generation();
   raise_config_interrupt();

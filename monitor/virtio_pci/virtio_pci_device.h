@@ -55,6 +55,10 @@ class VirtioPciDevice final : public pci::PciDevice {
   // interrupt (once per reset). Also done on every BAR access; the monitor calls it when it
   // learns of a failure (e.g. the device process went away).
   void check_backend();
+  // The device process stopped a queue the guest broke: DEVICE_NEEDS_RESET and the
+  // configuration-change interrupt until the guest resets the device (the backend itself is
+  // fine, so the device works again after the reset).
+  void queue_broken_by_guest();
   // The device's configuration changed (e.g. a disk resize): new generation, interrupt.
   void notify_config_change();
 

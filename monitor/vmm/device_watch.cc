@@ -8,8 +8,12 @@
 
 namespace bulwark::vmm {
 
-DeviceWatch::DeviceWatch(std::vector<vhost_user::VhostUserFrontend*> devices, HangUp on_hang_up)
-    : devices_(std::move(devices)), on_hang_up_(std::move(on_hang_up)), error_reported_(devices_.size(), false) {}
+DeviceWatch::DeviceWatch(std::vector<vhost_user::VhostUserFrontend*> devices, HangUp on_hang_up,
+                         QueueError on_queue_error)
+    : devices_(std::move(devices)),
+      on_hang_up_(std::move(on_hang_up)),
+      on_queue_error_(std::move(on_queue_error)),
+      error_reported_(devices_.size(), false) {}
 
 void DeviceWatch::add_pollfds(std::vector<pollfd>& fds) {
   watched_.clear();
@@ -47,6 +51,7 @@ void DeviceWatch::handle(std::span<const pollfd> fds, size_t first,
       error_reported_[w.device] = true;
       log::warn(device.name() + ": the device process stopped a queue the guest broke");
     }
+    if (on_queue_error_) locked([&] { on_queue_error_(w.device); });
   }
 }
 

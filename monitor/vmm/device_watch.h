@@ -17,10 +17,14 @@ namespace bulwark::vmm {
 
 class DeviceWatch {
  public:
-  // `on_hang_up(index)` runs with the device lock held, after the frontend was failed.
+  // `on_hang_up(index)` runs with the device lock held, after the frontend was failed;
+  // `on_queue_error(index)` with the lock held when the device process reports a queue the
+  // guest broke.
   using HangUp = std::function<void(size_t index)>;
+  using QueueError = std::function<void(size_t index)>;
   // `devices` outlive the watch.
-  DeviceWatch(std::vector<vhost_user::VhostUserFrontend*> devices, HangUp on_hang_up);
+  DeviceWatch(std::vector<vhost_user::VhostUserFrontend*> devices, HangUp on_hang_up,
+              QueueError on_queue_error);
 
   // Appends one pollfd per socket of a device that has not failed, and one per queue-error
   // eventfd; remembers which is which until the next call.
@@ -36,6 +40,7 @@ class DeviceWatch {
   };
   std::vector<vhost_user::VhostUserFrontend*> devices_;
   HangUp on_hang_up_;
+  QueueError on_queue_error_;
   std::vector<Watched> watched_;
   std::vector<bool> error_reported_;
 };

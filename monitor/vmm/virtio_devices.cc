@@ -16,9 +16,15 @@ VirtioDevices::VirtioDevices(int vm_fd, std::vector<std::unique_ptr<vhost_user::
       routing_(vm_fd),
       actions_(vm_fd, routing_),
       // The function learns of the failure at once: DEVICE_NEEDS_RESET and a config interrupt.
-      watch_(raw(frontends_), [this](size_t index) {
-        if (index < functions_.size()) functions_[index]->check_backend();
-      }) {}
+      watch_(
+          raw(frontends_),
+          [this](size_t index) {
+            if (index < functions_.size()) functions_[index]->check_backend();
+          },
+          // The guest learns that its queue is gone: DEVICE_NEEDS_RESET until it resets.
+          [this](size_t index) {
+            if (index < functions_.size()) functions_[index]->queue_broken_by_guest();
+          }) {}
 
 Result<std::unique_ptr<VirtioDevices>> VirtioDevices::create(
     IoBus& bus, const kvm::Vm& vm, std::vector<std::unique_ptr<vhost_user::VhostUserFrontend>> frontends) {
