@@ -73,6 +73,12 @@ bool same_rules(const SeccompPolicy& a, const SeccompPolicy& b) {
     const SyscallRule& x = a.rules[i];
     const SyscallRule& y = b.rules[i];
     if (x.name != y.name || x.reason != y.reason || x.any_of != y.any_of) return false;
+    if (x.unexercised.size() != y.unexercised.size()) return false;
+    for (size_t n = 0; n < x.unexercised.size(); ++n) {
+      if (x.unexercised[n].clause != y.unexercised[n].clause || x.unexercised[n].reason != y.unexercised[n].reason) {
+        return false;
+      }
+    }
   }
   return true;
 }

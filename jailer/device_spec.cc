@@ -51,7 +51,8 @@ JailSpec build_device_spec(const LaunchConfig& config, const MonitorLaunchOption
     if (device.disk->read_only) spec.argv.push_back("--read-only");
     if (!device.disk->serial.empty()) spec.argv.insert(spec.argv.end(), {"--serial", device.disk->serial});
   }
-  spec.argv.insert(spec.argv.end(), {"--seccomp", "enforce", "--seccomp-policy-dir", kPolicyJailPath});
+  spec.argv.insert(spec.argv.end(), {"--seccomp", options.seccomp_record ? "record" : "enforce",
+                                     "--seccomp-policy-dir", kPolicyJailPath});
 
   // Guest RAM is shared with the device: pages it touches first are charged to its cgroup.
   spec.limits.memory_bytes = (config.vm.memory_mib + kDeviceMemoryOverheadMib) << 20;

@@ -37,6 +37,7 @@
 #include "jailer/vm_id.h"
 #include "jailer/vm_user_files.h"
 #include "monitor/config/message_text.h"
+#include "policy/seccomp_policy/policy_apply.h"
 #include "policy/seccomp_policy/syscall_names.h"
 
 namespace {
@@ -50,7 +51,7 @@ constexpr unsigned long kAuditArchX86_64 = 0xc000003e;  // AUDIT_ARCH_X86_64
 
 const char kUsage[] =
     "Usage: bulwark run [options] CONFIG.json\n"
-    "       bulwark policy show|diff|check ...   (bulwark policy --help)\n"
+    "       bulwark policy show|diff|check|record|minimality ...   (bulwark policy --help)\n"
     "\n"
     "Starts bulwark-monitor for the VM in CONFIG.json inside a jail (namespaces, pivot_root,\n"
     "cgroup limits, the VM's own uid/gid, no capabilities) and waits for it.\n"
@@ -66,11 +67,14 @@ const char kUsage[] =
     "  --dev-rng PATH             bulwark-dev-rng binary (default: " BULWARK_DEFAULT_DEV_RNG ")\n"
     "  --seccomp-policy-dir DIR   the monitor's and the devices' policy files\n"
     "                             (default: " BULWARK_DEFAULT_POLICY_DIR ")\n"
+    "  --seccomp-record           the monitor and devices report every system call to\n"
+    "                             `bulwark policy record` instead of refusing any (testing only)\n"
     "  --cgroup-root DIR          cgroup mount (default: /sys/fs/cgroup)\n"
     "  --stop-grace-seconds N     SIGTERM to SIGKILL delay on shutdown (default: 10)\n"
-    "  --selinux-types vm=T,image=T,content=T\n"
+    "  --selinux-types vm=T,image=T,content=T,jail=T\n"
     "                             sVirt type names, any subset (default: bulwark_vm_t,\n"
-    "                             bulwark_image_t, bulwark_content_t; policy/selinux defines them)\n"
+    "                             bulwark_image_t, bulwark_content_t, bulwark_jail_t;\n"
+    "                             policy/selinux defines them)\n"
     "\n"
     "Exit status: the monitor's; 128+N if it was killed by signal N; 1 bad command line or\n"
     "config; 9 the jail could not be set up (ids, SELinux, a jail step).\n";
@@ -110,7 +114,7 @@ struct RunCommand {
   jailer::SvirtTypes selinux_types;
 };
 
-// "vm=T,image=T,content=T" (any subset) onto the default type names.
+// "vm=T,image=T,content=T,jail=T" (any subset) onto the default type names.
 Status parse_selinux_types(std::string_view text, jailer::SvirtTypes& types) {
   size_t pos = 0;
   while (pos <= text.size()) {
@@ -129,8 +133,10 @@ Status parse_selinux_types(std::string_view text, jailer::SvirtTypes& types) {
       types.image_type = type;
     } else if (kind == "content") {
       types.content_type = type;
+    } else if (kind == "jail") {
+      types.jail_type = type;
     } else {
-      return Error("unknown kind " + config::quoted_text(kind) + " (vm, image or content)");
+      return Error("unknown kind " + config::quoted_text(kind) + " (vm, image, content or jail)");
     }
     pos = end + 1;
   }
@@ -148,6 +154,11 @@ Result<RunCommand> parse_run_args(const std::vector<std::string_view>& args) {
     if (!arg.starts_with("--")) {
       if (!command.config_path.empty()) return Error("more than one config file given");
       command.config_path = std::string(arg);
+      continue;
+    }
+    if (arg == "--seccomp-record") {
+      if (Status traced = policy::check_recording_tracer(); !traced.ok()) return traced.error().wrap("--seccomp-record");
+      command.options.seccomp_record = true;
       continue;
     }
     if (i + 1 >= args.size()) return Error(std::string(arg) + ": needs a value");
@@ -224,8 +235,9 @@ Result<std::string> vm_readable_file(const std::string& path, uid_t uid, gid_t g
   return std::move(file->resolved_path);
 }
 
-// Step label (called by run_jailed once the jail directory is populated). The jail directory,
-// its root and the VM's generated files: image type at the VM's pair. The tenant's inputs
+// Step label (called by run_jailed once the jail directory is populated). The jail directory
+// and its root: image type at the VM's pair; the files written for the monitor (vm.json): jail
+// type at the pair, which the monitor may read (jailer/svirt/jail_labels.h). The tenant's inputs
 // (kernel, initrd): content type at plain s0 -- only now, after step jail-files opened them as
 // the VM user, so a tenant cannot get a host file it could not read relabelled. An input that
 // already carries the content label (another live VM's) is left to whoever labelled it: a
@@ -233,12 +245,9 @@ Result<std::string> vm_readable_file(const std::string& path, uid_t uid, gid_t g
 Status label_jail(jailer::VmSvirt& svirt, const jail::JailSpec& spec,
                   const std::string& instance_dir, const std::string& root_dir) {
   if (!svirt.pair()) return ok_status();
-  std::vector<std::string> private_paths = {instance_dir, root_dir};
-  for (const jail::GeneratedFile& file : spec.files) private_paths.push_back(root_dir + file.jail_path);
-  for (const std::string& path : private_paths) {
-    auto labelled = svirt.label_writable(path);
-    if (!labelled.ok()) return labelled.error();
-  }
+  std::vector<std::string> generated;
+  for (const jail::GeneratedFile& file : spec.files) generated.push_back(file.jail_path);
+  if (Status s = svirt.label_jail(instance_dir, root_dir, generated); !s.ok()) return s;
   const std::string content = jailer::content_file_context(svirt.types()) + '\0';
   for (const jail::ReadOnlyInput& input : spec.inputs) {
     if (!input.check_vm_access) continue;  // operator's files (monitor, libraries, policy)

@@ -55,6 +55,7 @@ JailSpec build_monitor_spec(const LaunchConfig& config, const MonitorLaunchOptio
                kPolicyJailPath,
                "--emulated-host-quirks",
                std::string(config::emulated_host_quirks_name(vm.emulated_host_quirks))};
+  if (options.seccomp_record) spec.argv.insert(spec.argv.end(), {"--seccomp", "record"});
 
   // Limits: the guest's RAM plus the monitor's own stated overhead; threads count as pids.
   spec.limits.memory_bytes = (config.vm.memory_mib + settings.memory_overhead_mib) << 20;

@@ -28,6 +28,9 @@ struct MonitorLaunchOptions {
   // Decided outside the jail (the monitor cannot see /sys inside it) when the config says auto.
   bool host_is_emulated = false;
   std::vector<std::string> library_dirs = {"/usr/lib", "/usr/lib64"};
+  // bulwark run --seccomp-record: the monitor and the devices install their policies in
+  // record mode (every call reported to `bulwark policy record`, none refused).
+  bool seccomp_record = false;
 };
 
 inline constexpr const char* kMonitorJailPath = "/bulwark-monitor";

@@ -2,12 +2,12 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/socket.h>
 
 #include <cerrno>
 
 #include "bulwark/common/log.h"
 #include "jailer/stale_vm.h"
+#include "jailer/svirt/socket_create_context.h"
 #include "jailer/vm_user_files.h"
 
 namespace bulwark::jail {
@@ -65,11 +65,10 @@ Result<VmDevices> VmDevices::start(const LaunchConfig& config, const MonitorLaun
   // Step devices.
   for (DeviceLaunch& launch : launches) {
     const std::string step = "jail step device " + launch.name + ": ";
-    int pair[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
-      return Error::from_errno(step + "socketpair", errno);
-    }
-    UniqueFd monitor_end(pair[0]), device_end(pair[1]);
+    // Both ends carry the monitor's context when SELinux is on, as the policy requires.
+    auto pair = jailer::make_labelled_socketpair(svirt.socket_context());
+    if (!pair.ok()) return pair.error().wrap(step + "svirt");
+    UniqueFd monitor_end = std::move(pair->first), device_end = std::move(pair->second);
     launch.null_fd = null_fd.get();
     launch.socket_fd = device_end.get();
     JailSpec spec = build_device_spec(config, options, launch);
@@ -81,13 +80,11 @@ Result<VmDevices> VmDevices::start(const LaunchConfig& config, const MonitorLaun
     auto context = svirt.exec_context(device_selinux_domain(launch.kind));
     if (!context.ok()) return context.error().wrap(step + "svirt");
     if (!context->empty()) spec.selinux_exec_context = *context;
-    spec.label_jail_dir = [&svirt](const std::string& instance_dir, const std::string& root_dir) -> Status {
-      if (!svirt.pair()) return ok_status();
-      for (const std::string& path : {instance_dir, root_dir}) {
-        auto labelled = svirt.label_writable(path);
-        if (!labelled.ok()) return labelled.error();
-      }
-      return ok_status();
+    std::vector<std::string> generated;
+    for (const GeneratedFile& file : spec.files) generated.push_back(file.jail_path);
+    spec.label_jail_dir = [&svirt, generated](const std::string& instance_dir,
+                                              const std::string& root_dir) {
+      return svirt.label_jail(instance_dir, root_dir, generated);
     };
     auto jailed = run_jailed(spec);
     if (!jailed.ok()) return jailed.error().wrap("device " + launch.name);

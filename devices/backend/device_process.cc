@@ -84,8 +84,10 @@ Result<size_t> parse_common_option(DeviceProcessOptions& options, std::span<char
       options.seccomp = SeccompMode::kLog;
     } else if (*value == "off") {
       options.seccomp = SeccompMode::kOff;
+    } else if (*value == "record") {
+      options.seccomp = SeccompMode::kRecord;
     } else {
-      return Error("--seccomp: '" + *value + "' is not enforce, log or off");
+      return Error("--seccomp: '" + *value + "' is not enforce, log, off or record");
     }
   } else {
     options.seccomp_policy_dir = *value;
@@ -116,8 +118,12 @@ Status install_device_seccomp(const DeviceProcessOptions& options, const std::st
                                                              : options.seccomp_policy_dir;
   auto policy = policy::load_process_policy(dir, policy_file);
   if (!policy.ok()) return policy.error();
-  const auto action = options.seccomp == SeccompMode::kLog ? policy::ViolationAction::kLog
-                                                           : policy::ViolationAction::kKillProcess;
+  auto action = policy::ViolationAction::kKillProcess;
+  if (options.seccomp == SeccompMode::kLog) action = policy::ViolationAction::kLog;
+  if (options.seccomp == SeccompMode::kRecord) {
+    BULWARK_TRY(policy::check_recording_tracer());
+    action = policy::ViolationAction::kRecord;
+  }
   Status applied = policy::apply_seccomp_policy(*policy, action);
   if (!applied.ok()) return applied.error().wrap("seccomp policy");
   return ok_status();

@@ -13,7 +13,7 @@
 
 namespace bulwark::backend {
 
-enum class SeccompMode { kEnforce, kLog, kOff };
+enum class SeccompMode { kEnforce, kLog, kOff, kRecord };
 
 struct DeviceProcessOptions {
   int socket_fd = -1;       // --socket-fd N: a connected socket inherited from the launcher
@@ -24,7 +24,7 @@ struct DeviceProcessOptions {
 
 // The options every device takes, for the usage text.
 inline constexpr const char* kCommonUsage =
-    "--socket-fd N | --socket PATH [--seccomp enforce|log|off] [--seccomp-policy-dir DIR]";
+    "--socket-fd N | --socket PATH [--seccomp enforce|log|off|record] [--seccomp-policy-dir DIR]";
 
 // Parses the common option at args[i] (and its value). Returns how many arguments it used:
 // 0 when args[i] is not a common option (the device parses it).

@@ -104,6 +104,7 @@ class Checker {
       return;
     }
     std::map<std::string, int> rule_line;
+    std::vector<PendingNote> pending_notes;
     int number = 0;
     size_t start = 0;
     const std::string_view all = *text;
@@ -121,7 +122,12 @@ class Checker {
         }
         continue;
       }
+      if (is_unexercised_note(line)) {
+        pending_notes.push_back({number, raw});
+        continue;
+      }
       if (line.front() == '@') {
+        report_dangling_notes(file, pending_notes);
         lint_include(file, raw, number, lint);
         continue;
       }
@@ -129,8 +135,10 @@ class Checker {
       if (!parsed.ok()) {
         const std::string message = strip_prefix(parsed.error().message());
         add(location(file, number), classify(message), message);
+        pending_notes.clear();
         continue;
       }
+      lint_notes(file, pending_notes, raw);
       for (policy::SyscallRule& rule : parsed->rules) {
         rule.file = file;
         rule.line = number;
@@ -146,6 +154,48 @@ class Checker {
         ++report_.rules;
       }
     }
+    report_dangling_notes(file, pending_notes);
+  }
+
+  // `@unexercised` lines waiting for the rule below them.
+  struct PendingNote {
+    int line = 0;
+    std::string_view raw;
+  };
+
+  static bool is_unexercised_note(std::string_view line) {
+    constexpr std::string_view kDirective = "@unexercised";
+    return line.starts_with(kDirective) &&
+           (line.size() == kDirective.size() || line[kDirective.size()] == ' ' || line[kDirective.size()] == '\t');
+  }
+
+  void report_dangling_notes(const std::string& file, std::vector<PendingNote>& notes) {
+    if (!notes.empty()) {
+      add(location(file, notes.front().line), kFindingMalformed, "@unexercised must be directly above the rule it is about");
+    }
+    notes.clear();
+  }
+
+  // Parses the notes together with their rule (a valid rule on its own) and reports a note's
+  // error at the note's own line.
+  void lint_notes(const std::string& file, std::vector<PendingNote>& notes, std::string_view rule_line) {
+    if (notes.empty()) return;
+    std::string text;
+    for (const PendingNote& note : notes) text += std::string(note.raw) + "\n";
+    text += std::string(rule_line) + "\n";
+    auto parsed = policy::parse_seccomp_policy(text, "L", {}, policy::check_x86_64_syscall_name);
+    if (!parsed.ok()) {
+      const std::string& message = parsed.error().message();
+      size_t index = 0;
+      size_t digits = 2;  // after "L:"
+      while (message.size() > digits && message[digits] >= '0' && message[digits] <= '9') {
+        index = index * 10 + static_cast<size_t>(message[digits++] - '0');
+      }
+      const int line = index >= 1 && index <= notes.size() ? notes[index - 1].line : notes.front().line;
+      const std::string stripped = message.compare(digits, 2, ": ") == 0 ? message.substr(digits + 2) : message;
+      add(location(file, line), kFindingMalformed, stripped);
+    }
+    notes.clear();
   }
 
   void lint_include(const std::string& file, std::string_view raw, int number, FileLint& lint) {

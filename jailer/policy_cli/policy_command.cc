@@ -6,8 +6,11 @@
 
 #include "jailer/policy_cli/policy_check.h"
 #include "jailer/policy_cli/policy_diff.h"
+#include "jailer/policy_cli/policy_minimality.h"
 #include "jailer/policy_cli/policy_tree.h"
 #include "jailer/policy_cli/process_profile.h"
+#include "jailer/policy_cli/syscall_recorder.h"
+#include "jailer/policy_cli/syscall_usage.h"
 
 namespace bulwark::policy_cli {
 
@@ -17,6 +20,8 @@ const char kUsage[] =
     "Usage: bulwark policy show [--json] [--policy-dir DIR] [--selinux-dir DIR]\n"
     "       bulwark policy diff OLD_DIR NEW_DIR\n"
     "       bulwark policy check [--policy-dir DIR]\n"
+    "       bulwark policy record --out FILE [--append] -- COMMAND [ARG...]\n"
+    "       bulwark policy minimality --usage FILE [--policy-dir DIR]\n"
     "\n"
     "show   For each process kind (launcher, monitor main thread, monitor vCPU threads,\n"
     "       bulwark-dev-blk, bulwark-dev-rng): its seccomp rules with argument conditions,\n"
@@ -34,12 +39,21 @@ const char kUsage[] =
     "       duplicates, include cycles and missing includes, a thread policy repeating a\n"
     "       call of the file it includes, a call allowed with any arguments in one file but\n"
     "       only under a condition in another. Reports all of them as FILE:LINE.\n"
+    "record Runs COMMAND (typically `bulwark run --seccomp-record ...` or `bulwark-monitor\n"
+    "       --seccomp record ...`) and every process it starts under ptrace; processes whose\n"
+    "       policy is installed in record mode report each system call with the rule\n"
+    "       alternative that allowed it (or none). Counts go to FILE (--append adds to it).\n"
+    "       Exits with COMMAND's status. Testing only: in record mode nothing is refused.\n"
+    "minimality  Reads recorded usage and lists per process policy what was allowed but never\n"
+    "       used. Each such rule or alternative needs an `@unexercised` reason in its file\n"
+    "       (policy/seccomp/FORMAT.md); reasons on used calls, calls no rule allows, and a\n"
+    "       policy nothing ran under are findings too.\n"
     "\n"
     "DIR is a policy tree (holding seccomp/ and selinux/) or a seccomp policy directory;\n"
     "default: " BULWARK_POLICY_CLI_DEFAULT_DIR ".\n"
     "\n"
-    "Exit status: 0 ok (diff: no change or only narrowings); 1 error; 2 check found\n"
-    "problems; 3 diff found a widening.\n";
+    "Exit status: 0 ok (diff: no change or only narrowings); 1 error; 2 check or minimality\n"
+    "found problems; 3 diff found a widening; record: COMMAND's.\n";
 
 int usage_error(const std::string& message) {
   std::fprintf(stderr, "bulwark policy: %s\nTry 'bulwark policy --help'.\n", message.c_str());
@@ -131,6 +145,78 @@ int run_check(const std::vector<std::string_view>& args) {
   return report->findings.empty() ? kPolicyExitOk : kPolicyExitFindings;
 }
 
+int run_record(const std::vector<std::string_view>& args) {
+  std::optional<std::string> out;
+  bool append = false;
+  size_t i = 0;
+  for (; i < args.size() && args[i] != "--"; ++i) {
+    if (args[i] == "--append") {
+      append = true;
+    } else if (args[i] == "--out" && i + 1 < args.size()) {
+      out = std::string(args[++i]);
+    } else {
+      return usage_error("record: unexpected '" + std::string(args[i]) + "' (--out FILE [--append] -- COMMAND)");
+    }
+  }
+  if (!out) return usage_error("record needs --out FILE");
+  if (i + 1 >= args.size()) return usage_error("record needs '--' and the command to run");
+  SyscallUsage usage;
+  if (append && is_regular_file(*out)) {
+    auto text = read_text_file(*out);
+    if (!text.ok()) return usage_error(text.error().message());
+    if (Status parsed = parse_syscall_usage(*text, usage); !parsed.ok()) {
+      return usage_error(*out + ": " + parsed.error().message());
+    }
+  }
+  const std::vector<std::string> command(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
+  auto run = record_syscalls(command, usage);
+  if (!run.ok()) {
+    std::fprintf(stderr, "bulwark policy record: %s\n", run.error().message().c_str());
+    return kPolicyExitError;
+  }
+  std::FILE* file = std::fopen(out->c_str(), "w");
+  const std::string text = format_syscall_usage(usage);
+  const bool written = file && std::fwrite(text.data(), 1, text.size(), file) == text.size();
+  if (file && std::fclose(file) != 0) file = nullptr;
+  if (!written || !file) {
+    std::fprintf(stderr, "bulwark policy record: cannot write %s\n", out->c_str());
+    return kPolicyExitError;
+  }
+  std::fprintf(stderr, "bulwark policy record: %llu record-mode stops; usage in %s\n",
+               static_cast<unsigned long long>(run->stops), out->c_str());
+  return run->exit_status;
+}
+
+int run_minimality(const std::vector<std::string_view>& args) {
+  std::optional<std::string> usage_path;
+  std::vector<std::string_view> rest;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--usage" && i + 1 < args.size()) {
+      usage_path = std::string(args[++i]);
+    } else {
+      rest.push_back(args[i]);
+    }
+  }
+  auto flags = parse_flags(rest, false, false);
+  if (!flags.ok()) return usage_error(flags.error().message());
+  if (!usage_path || !flags->positional.empty()) return usage_error("minimality needs --usage FILE");
+  auto options = resolve_dirs(flags->policy_dir, std::nullopt);
+  if (!options.ok()) return usage_error(options.error().message());
+  auto text = read_text_file(*usage_path);
+  if (!text.ok()) return usage_error(text.error().message());
+  SyscallUsage usage;
+  if (Status parsed = parse_syscall_usage(*text, usage); !parsed.ok()) {
+    return usage_error(*usage_path + ": " + parsed.error().message());
+  }
+  auto report = check_minimality(options->seccomp_dir, usage);
+  if (!report.ok()) {
+    std::fprintf(stderr, "bulwark policy minimality: %s\n", report.error().message().c_str());
+    return kPolicyExitError;
+  }
+  std::fputs(render_minimality_report(*report).c_str(), stdout);
+  return report->findings.empty() ? kPolicyExitOk : kPolicyExitFindings;
+}
+
 }  // namespace
 
 int run_policy_command(const std::vector<std::string_view>& args) {
@@ -147,7 +233,9 @@ int run_policy_command(const std::vector<std::string_view>& args) {
   if (command == "show") return run_show(rest);
   if (command == "diff") return run_diff(rest);
   if (command == "check") return run_check(rest);
-  return usage_error("unknown command '" + std::string(command) + "' (show, diff or check)");
+  if (command == "record") return run_record(rest);
+  if (command == "minimality") return run_minimality(rest);
+  return usage_error("unknown command '" + std::string(command) + "' (show, diff, check, record or minimality)");
 }
 
 }  // namespace bulwark::policy_cli

@@ -9,7 +9,7 @@ namespace bulwark::policy_cli {
 // Exit codes.
 inline constexpr int kPolicyExitOk = 0;
 inline constexpr int kPolicyExitError = 1;     // bad command line, unreadable or invalid files
-inline constexpr int kPolicyExitFindings = 2;  // check: the policy files have findings
+inline constexpr int kPolicyExitFindings = 2;  // check, minimality: the policy files have findings
 inline constexpr int kPolicyExitWidening = 3;  // diff: something may now do more
 
 // `args` are the words after `bulwark policy`. Prints to stdout (results) and stderr (errors).

@@ -22,6 +22,7 @@ Status validate_svirt_types(const SvirtTypes& t) {
   BULWARK_TRY(validate_selinux_identifier("VM domain", t.vm_domain));
   BULWARK_TRY(validate_selinux_identifier("image type", t.image_type));
   BULWARK_TRY(validate_selinux_identifier("content type", t.content_type));
+  BULWARK_TRY(validate_selinux_identifier("jail type", t.jail_type));
   return ok_status();
 }
 
@@ -41,6 +42,15 @@ std::string image_file_context(const SvirtTypes& t, const McsPair& pair) {
 
 std::string content_file_context(const SvirtTypes& t) {
   return t.user + ":" + t.object_role + ":" + t.content_type + ":" + t.sensitivity;
+}
+
+std::string jail_file_context(const SvirtTypes& t, const McsPair& pair) {
+  return t.user + ":" + t.object_role + ":" + t.jail_type + ":" + t.sensitivity + ":" +
+         pair.categories();
+}
+
+std::string vm_socket_context(const SvirtTypes& t, const McsPair& pair) {
+  return vm_process_context(t, pair);
 }
 
 }  // namespace bulwark::jailer

@@ -1,6 +1,8 @@
 // SELinux contexts of one VM under sVirt: its processes run in a domain at s0:cA,cB, its jail
-// directory and writable files are image-typed at s0:cA,cB, and shared read-only inputs are
-// content-typed at plain s0 (readable by every VM, writable by none).
+// directory and writable files are image-typed at s0:cA,cB, the files the launcher writes into
+// the jail for it (vm.json) are jail-typed at s0:cA,cB, its monitor<->device sockets carry the
+// monitor's context, and shared read-only inputs are content-typed at plain s0 (readable by
+// every VM, writable by none).
 #pragma once
 
 #include <string>
@@ -20,6 +22,7 @@ struct SvirtTypes {
   std::string vm_domain = "bulwark_vm_t";         // the monitor
   std::string image_type = "bulwark_image_t";     // jail dir and writable files
   std::string content_type = "bulwark_content_t"; // read-only inputs (kernel, initrd, ...)
+  std::string jail_type = "bulwark_jail_t";       // files written into the jail (vm.json)
 };
 
 Status validate_svirt_types(const SvirtTypes& types);
@@ -34,5 +37,13 @@ std::string vm_process_context(const SvirtTypes& types, const McsPair& pair);
 std::string image_file_context(const SvirtTypes& types, const McsPair& pair);
 // "system_u:object_r:bulwark_content_t:s0"
 std::string content_file_context(const SvirtTypes& types);
+// "system_u:object_r:bulwark_jail_t:s0:cA,cB": files the launcher writes into the jail for the
+// VM to read. The policy lets the VM domains read this type; image-typed files only the blk
+// domain may read.
+std::string jail_file_context(const SvirtTypes& types, const McsPair& pair);
+// The context of the sockets joining the monitor and its devices: the monitor's own context
+// (the policy lets device domains use bulwark_vm_t sockets, and the MCS constraints require
+// the VM's exact level on both ends).
+std::string vm_socket_context(const SvirtTypes& types, const McsPair& pair);
 
 }  // namespace bulwark::jailer

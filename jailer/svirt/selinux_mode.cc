@@ -34,10 +34,11 @@ Result<SvirtPlan> plan_svirt(SelinuxMode mode, bool selinux_enabled) {
         "launch a VM without sVirt confinement (set selinux: auto or off to run unconfined)");
   plan.allocate_pair = true;
   plan.set_exec_context = selinux_enabled;
+  plan.set_socket_context = selinux_enabled;
   if (!selinux_enabled)
     plan.warning =
         "selinux: auto: SELinux is NOT enabled on this host: the VM runs WITHOUT sVirt "
-        "confinement (no exec context); files are still labelled where the filesystem accepts "
+        "confinement (no exec or socket context); files are still labelled where the filesystem accepts "
         "security.selinux";
   return plan;
 }

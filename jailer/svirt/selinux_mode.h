@@ -23,11 +23,12 @@ struct SvirtPlan {
   bool selinux_enabled = false;
   bool allocate_pair = false;     // also: label files where the filesystem allows
   bool set_exec_context = false;  // only when SELinux is enabled
+  bool set_socket_context = false;  // monitor<->device sockets; only when SELinux is enabled
   std::string warning;            // non-empty: the VM runs without sVirt confinement
 };
 
 // enforce without SELinux: error (refuse to launch). auto without SELinux: labels files,
-// no exec context, and a warning. off: nothing at all.
+// no exec or socket context, and a warning. off: nothing at all.
 Result<SvirtPlan> plan_svirt(SelinuxMode mode, bool selinux_enabled);
 
 // Sets the context the calling thread's next execve() runs in (setexeccon_raw). Call it in the

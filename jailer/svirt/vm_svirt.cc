@@ -1,6 +1,7 @@
 #include "jailer/svirt/vm_svirt.h"
 
 #include "bulwark/common/log.h"
+#include "jailer/svirt/jail_labels.h"
 
 namespace bulwark::jailer {
 
@@ -40,6 +41,11 @@ Status VmSvirt::enter_exec_context(const std::string& context) const {
   return set_exec_context_for_next_exec(context);
 }
 
+std::string VmSvirt::socket_context() const {
+  if (!reservation_ || !plan_.set_socket_context) return std::string();
+  return vm_socket_context(types_, reservation_->pair());
+}
+
 Result<LabelOutcome> VmSvirt::label(const std::filesystem::path& path, const std::string& context) {
   if (!reservation_) return LabelOutcome::kNotRequested;
   auto outcome = labels_.apply(path, context);
@@ -56,6 +62,20 @@ Result<LabelOutcome> VmSvirt::label_writable(const std::filesystem::path& path) 
 
 Result<LabelOutcome> VmSvirt::label_read_only(const std::filesystem::path& path) {
   return label(path, content_file_context(types_));
+}
+
+Status VmSvirt::label_jail(const std::filesystem::path& instance_dir,
+                          const std::filesystem::path& root_dir,
+                          std::span<const std::string> generated_jail_paths) {
+  if (!reservation_) return ok_status();
+  auto planned =
+      plan_jail_labels(types_, reservation_->pair(), instance_dir, root_dir, generated_jail_paths);
+  if (!planned.ok()) return planned.error().wrap("sVirt");
+  for (const PlannedLabel& planned_label : *planned) {
+    auto labelled = label(planned_label.path, planned_label.context);
+    if (!labelled.ok()) return labelled.error();
+  }
+  return ok_status();
 }
 
 }  // namespace bulwark::jailer

@@ -1,10 +1,12 @@
 // Everything sVirt does for one VM, as the jailer uses it: decide from the `selinux:` mode and
 // the host, reserve a category pair, label the jail's files (restored when this object goes),
-// and give the child the exec context to enter before exec.
+// give the child the exec context to enter before exec and the launcher the context of the
+// monitor<->device sockets.
 #pragma once
 
 #include <filesystem>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -44,10 +46,19 @@ class VmSvirt {
   // otherwise nothing.
   Status enter_exec_context(const std::string& context) const;
 
+  // The context to create the monitor<->device sockets under (make_labelled_socketpair):
+  // the monitor's, when SELinux is enabled; empty otherwise (nothing to set).
+  std::string socket_context() const;
+
   // The jail directory and files the VM may write: image type at s0:cA,cB.
   Result<LabelOutcome> label_writable(const std::filesystem::path& path);
   // Inputs the VM only reads: content type at s0.
   Result<LabelOutcome> label_read_only(const std::filesystem::path& path);
+  // A process's jail as plan_jail_labels (jail_labels.h) decides: <base>/<id> and its root
+  // image-typed, the files written into the root (generated_jail_paths, e.g. "/vm.json")
+  // jail-typed, all at the VM's pair. Nothing under selinux: off.
+  Status label_jail(const std::filesystem::path& instance_dir, const std::filesystem::path& root_dir,
+                    std::span<const std::string> generated_jail_paths);
   // Puts original labels back now (also done on destruction).
   Status restore_labels() { return labels_.restore(); }
 

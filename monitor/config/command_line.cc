@@ -61,7 +61,7 @@ constexpr std::array<FlagSpec, 18> kFlags{{
     {Flag::kEmulatedHostQuirks, "--emulated-host-quirks", "MODE",
      "auto, on or off: workarounds for hosts whose\nKVM emulates guest code (default: auto)"},
     {Flag::kSeccomp, "--seccomp", "MODE",
-     "enforce, log or off: the monitor's seccomp\npolicy once the VM runs (default: enforce)"},
+     "enforce, log, off or record (only under\n`bulwark policy record`): the monitor's seccomp\npolicy once the VM runs (default: enforce)"},
     {Flag::kSeccompPolicyDir, "--seccomp-policy-dir", "DIR",
      "Where monitor-*.policy are read from\n(default: the tree the monitor was built from)"},
     {Flag::kVhostUserBlk, "--vhost-user-blk", "SOCKET|fd:N",

@@ -24,10 +24,11 @@ constexpr std::array<std::pair<std::string_view, EmulatedHostQuirks>, 3> kQuirkM
     {"off", EmulatedHostQuirks::kOff},
 }};
 
-constexpr std::array<std::pair<std::string_view, SeccompMode>, 3> kSeccompModes{{
+constexpr std::array<std::pair<std::string_view, SeccompMode>, 4> kSeccompModes{{
     {"enforce", SeccompMode::kEnforce},
     {"log", SeccompMode::kLog},
     {"off", SeccompMode::kOff},
+    {"record", SeccompMode::kRecord},
 }};
 
 template <typename Enum, size_t N>

@@ -19,7 +19,7 @@ enum class SerialOutput { kStdout, kFile, kNone };
 enum class EmulatedHostQuirks { kAuto, kOn, kOff };
 // What a syscall outside the monitor's seccomp policy does: kill the monitor (enforce), be
 // logged by the kernel and allowed (log, for finding what a policy lacks), or no filter (off).
-enum class SeccompMode { kEnforce, kLog, kOff };
+enum class SeccompMode { kEnforce, kLog, kOff, kRecord };
 
 inline constexpr uint64_t kMinMemoryMib = 16;
 inline constexpr uint64_t kMaxMemoryMib = 1048576;  // 1 TiB
@@ -80,7 +80,7 @@ std::optional<EmulatedHostQuirks> emulated_host_quirks_from_name(std::string_vie
 inline constexpr std::string_view kEmulatedHostQuirksNames = "auto, on, off";
 std::string_view seccomp_mode_name(SeccompMode mode);
 std::optional<SeccompMode> seccomp_mode_from_name(std::string_view name);
-inline constexpr std::string_view kSeccompModeNames = "enforce, log, off";
+inline constexpr std::string_view kSeccompModeNames = "enforce, log, off, record";
 
 // Per-field rules shared by both parsers. Messages name no field: callers prefix the JSON path
 // or the flag ("/vcpus: ...", "--vcpus: ...").

@@ -1,5 +1,6 @@
 #include "monitor/vmm/monitor_seccomp.h"
 
+#include "policy/seccomp_policy/policy_apply.h"
 #include "policy/seccomp_policy/policy_compiler.h"
 #include "policy/seccomp_policy/policy_loader.h"
 
@@ -10,8 +11,12 @@ const char* default_seccomp_policy_dir() { return BULWARK_DEFAULT_SECCOMP_POLICY
 Result<std::optional<MonitorSeccompPrograms>> compile_monitor_seccomp(const config::VmConfig& config) {
   if (config.seccomp == config::SeccompMode::kOff) return std::optional<MonitorSeccompPrograms>();
   const std::string dir = config.seccomp_policy_dir.empty() ? default_seccomp_policy_dir() : config.seccomp_policy_dir;
-  const auto action = config.seccomp == config::SeccompMode::kLog ? policy::ViolationAction::kLog
-                                                                   : policy::ViolationAction::kKillProcess;
+  auto action = policy::ViolationAction::kKillProcess;
+  if (config.seccomp == config::SeccompMode::kLog) action = policy::ViolationAction::kLog;
+  if (config.seccomp == config::SeccompMode::kRecord) {
+    BULWARK_TRY(policy::check_recording_tracer());
+    action = policy::ViolationAction::kRecord;
+  }
   auto compile = [&](const char* file) -> Result<std::vector<sock_filter>> {
     auto loaded = policy::load_process_policy(dir, file);
     if (!loaded.ok()) return loaded.error();

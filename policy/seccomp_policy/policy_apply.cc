@@ -1,5 +1,6 @@
 #include "policy/seccomp_policy/policy_apply.h"
 
+#include <fcntl.h>
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -9,6 +10,9 @@
 #include <array>
 #include <cerrno>
 #include <string>
+#include <string_view>
+
+#include "bulwark/common/unique_fd.h"
 
 namespace bulwark::policy {
 
@@ -44,6 +48,21 @@ Status apply_seccomp_policy(const SeccompPolicy& policy, ViolationAction action)
     std::copy(program->begin(), program->end(), program_copy.begin());
   }
   return install_seccomp_filter(std::span<const sock_filter>(program_copy.data(), length));
+}
+
+Status check_recording_tracer() {
+  UniqueFd status(::open("/proc/self/status", O_RDONLY | O_CLOEXEC));
+  if (!status.valid()) return ok_status();
+  char buffer[4096];
+  const ssize_t got = ::read(status.get(), buffer, sizeof buffer - 1);
+  if (got <= 0) return ok_status();
+  const std::string_view text(buffer, static_cast<size_t>(got));
+  const size_t field = text.find("\nTracerPid:");
+  if (field == std::string_view::npos) return ok_status();
+  const std::string_view rest = text.substr(field + 11);
+  const size_t digit = rest.find_first_not_of(" \t");
+  if (digit != std::string_view::npos && rest[digit] != '0') return ok_status();
+  return Error("seccomp record mode needs a tracer: run the command under `bulwark policy record`");
 }
 
 }  // namespace bulwark::policy

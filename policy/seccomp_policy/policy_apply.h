@@ -24,4 +24,9 @@ Status install_seccomp_filter(std::span<const sock_filter> program);
 // under an earlier filter can compile before and install later.
 Status apply_seccomp_policy(const SeccompPolicy& policy, ViolationAction action);
 
+// For ViolationAction::kRecord: an error unless this process is being traced (TracerPid in
+// /proc/self/status), since without a tracer every filtered call would fail with ENOSYS. When
+// /proc is not there (inside a jail) the launcher has checked it for its children instead.
+Status check_recording_tracer();
+
 }  // namespace bulwark::policy

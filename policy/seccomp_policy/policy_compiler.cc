@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "bulwark/common/unique_fd.h"
+#include "policy/seccomp_policy/policy_recording.h"
 #include "policy/seccomp_policy/syscall_names.h"
 
 #ifndef __x86_64__
@@ -46,7 +47,18 @@ scmp_arg_cmp to_libseccomp(const ArgComparison& comparison) {
   return out;
 }
 
-Status add_rule(void* context, const SyscallRule& rule) {
+// The action of each slot (policy_recording.h): allow, or in record mode hand the call to
+// the tracer tagged with the slot.
+struct SlotActions {
+  bool record = false;
+  unsigned policy_id = 0;
+  uint32_t next(size_t& slot) const {
+    ++slot;
+    return record ? SCMP_ACT_TRACE(recording_tag(policy_id, static_cast<unsigned>(slot))) : SCMP_ACT_ALLOW;
+  }
+};
+
+Status add_rule(void* context, const SyscallRule& rule, const SlotActions& actions, size_t& slot) {
   Result<int> number = resolve_x86_64_syscall(rule.name);
   if (!number.ok()) return number.error().wrap(rule.location());
   auto rejected = [&rule](int rc) {
@@ -54,7 +66,7 @@ Status add_rule(void* context, const SyscallRule& rule) {
                  "': " + std::strerror(-rc));
   };
   if (rule.unconditional()) {
-    const int rc = seccomp_rule_add_exact_array(context, SCMP_ACT_ALLOW, *number, 0, nullptr);
+    const int rc = seccomp_rule_add_exact_array(context, actions.next(slot), *number, 0, nullptr);
     if (rc < 0) return rejected(rc);
     return ok_status();
   }
@@ -73,7 +85,7 @@ Status add_rule(void* context, const SyscallRule& rule) {
       }
       comparisons.push_back(to_libseccomp(comparison));
     }
-    const int rc = seccomp_rule_add_exact_array(context, SCMP_ACT_ALLOW, *number,
+    const int rc = seccomp_rule_add_exact_array(context, actions.next(slot), *number,
                                                 static_cast<unsigned>(comparisons.size()),
                                                 comparisons.data());
     if (rc < 0) return rejected(rc);
@@ -117,8 +129,17 @@ Result<std::vector<sock_filter>> export_program(void* context) {
 
 Result<std::vector<sock_filter>> compile_seccomp_policy(const SeccompPolicy& policy,
                                                         ViolationAction action) {
-  const uint32_t default_action =
-      action == ViolationAction::kKillProcess ? SCMP_ACT_KILL_PROCESS : SCMP_ACT_LOG;
+  SlotActions actions;
+  uint32_t default_action = SCMP_ACT_KILL_PROCESS;
+  if (action == ViolationAction::kLog) default_action = SCMP_ACT_LOG;
+  if (action == ViolationAction::kRecord) {
+    actions = {true, recording_policy_id(policy.name)};
+    default_action = SCMP_ACT_TRACE(recording_tag(actions.policy_id, kOutsidePolicySlot));
+    if (recording_slots(policy).size() > kMaxRecordingSlots) {
+      return Error(policy.name + ": more than " + std::to_string(kMaxRecordingSlots) +
+                   " rule alternatives cannot be told apart in record mode");
+    }
+  }
   FilterContext context(seccomp_init(default_action));
   if (!context) {
     return Error(policy.name + ": libseccomp cannot build a filter with this violation action "
@@ -127,7 +148,8 @@ Result<std::vector<sock_filter>> compile_seccomp_policy(const SeccompPolicy& pol
   // Another ABI is never legitimate for the monitor: kill the process, not just the thread.
   int rc = seccomp_attr_set(context.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
   if (rc < 0) return Error::from_errno("seccomp_attr_set(ACT_BADARCH)", -rc);
-  for (const SyscallRule& rule : policy.rules) BULWARK_TRY(add_rule(context.get(), rule));
+  size_t slot = 0;
+  for (const SyscallRule& rule : policy.rules) BULWARK_TRY(add_rule(context.get(), rule, actions, slot));
   Result<std::vector<sock_filter>> program = export_program(context.get());
   if (!program.ok()) return program.error().wrap(policy.name);
   return program;

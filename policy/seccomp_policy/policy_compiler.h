@@ -15,6 +15,11 @@ namespace bulwark::policy {
 enum class ViolationAction {
   kKillProcess,  // SECCOMP_RET_KILL_PROCESS: the whole process dies with SIGSYS
   kLog,          // SECCOMP_RET_LOG: the call proceeds and the kernel logs it (audit/dmesg)
+  // SECCOMP_RET_TRACE, for `bulwark policy record` only: every call, allowed or not, stops
+  // for the tracer with a tag naming the rule alternative that matched (policy_recording.h),
+  // then proceeds. Without a tracer every call fails with ENOSYS, so check_recording_tracer()
+  // first.
+  kRecord,
 };
 
 // Errors name the rule, e.g. "monitor.policy:12: unknown system call 'foo' on x86-64".

@@ -69,6 +69,11 @@ std::string describe_seccomp_policy(const SeccompPolicy& policy) {
       }
     }
     out += "  why:  " + rule.reason + "\n";
+    for (const UnexercisedNote& note : rule.unexercised) {
+      out += "  not made in the recorded tests" +
+             (note.clause ? " (" + clause_text(rule.any_of[*note.clause], false) + ")" : std::string()) + ": " +
+             note.reason + "\n";
+    }
     out += "  from: " + one_line(rule.location()) + "\n";
   }
   return out;
@@ -77,7 +82,13 @@ std::string describe_seccomp_policy(const SeccompPolicy& policy) {
 std::string format_seccomp_policy(const SeccompPolicy& policy) {
   std::string out = "# " + one_line(policy.name) + " with its includes expanded\n";
   for (const SyscallRule& rule : policy.rules) {
-    out += "# from " + one_line(rule.location()) + "\n" + rule.name;
+    out += "# from " + one_line(rule.location()) + "\n";
+    for (const UnexercisedNote& note : rule.unexercised) {
+      out += "@unexercised " + rule.name +
+             (note.clause ? ": " + clause_text(rule.any_of[*note.clause], false) : std::string()) + " -- " +
+             note.reason + "\n";
+    }
+    out += rule.name;
     if (!rule.unconditional()) {
       out += ": ";
       for (size_t i = 0; i < rule.any_of.size(); ++i) {

@@ -1,6 +1,7 @@
 #include "policy/seccomp_policy/policy_text.h"
 
 #include <map>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -111,7 +112,7 @@ class PolicyTextParser {
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);  // CRLF files
       BULWARK_TRY(parse_line(line, display_name, line_number, depth));
     }
-    return ok_status();
+    return check_no_pending_notes(display_name);
   }
 
   // Returns errors located at FILE:LINE; those from an included file carry that file's line.
@@ -123,8 +124,15 @@ class PolicyTextParser {
     if (line.empty() || line.front() == '#') return ok_status();
     if (line.front() != '@') {
       Status rule = parse_rule(line, file, line_number);
-      return rule.ok() ? rule : at_line(rule.error());
+      if (!rule.ok()) return at_line(rule.error());
+      return attach_pending_notes(policy_.rules.back(), file);
     }
+    if (line.starts_with(kUnexercisedDirective) &&
+        (line.size() == kUnexercisedDirective.size() || is_blank(line[kUnexercisedDirective.size()]))) {
+      Status note = parse_unexercised_note(line.substr(kUnexercisedDirective.size()), line_number);
+      return note.ok() ? note : at_line(note.error());
+    }
+    BULWARK_TRY(check_no_pending_notes(file));
     Result<std::string> name = parse_include_directive(line);
     if (!name.ok()) return at_line(name.error());
     Result<std::string> text = read_included_file(*name, location, depth);
@@ -135,6 +143,88 @@ class PolicyTextParser {
     return included;
   }
 
+  // "@unexercised NAME -- REASON" or "@unexercised NAME: ALTERNATIVE -- REASON": kept until
+  // the rule on the next line, which it must be about.
+  Status parse_unexercised_note(std::string_view rest, int line_number) {
+    const size_t separator = rest.find("--");
+    if (separator == std::string_view::npos) {
+      return Error("@unexercised: missing reason: end the line with ' -- ' and why the rule stays");
+    }
+    const std::string_view head = trim(rest.substr(0, separator));
+    const std::string_view reason = trim(rest.substr(separator + 2));
+    if (head.empty()) return Error("@unexercised needs the system call name (and alternative) it is about");
+    if (reason.empty()) return Error("@unexercised: empty reason after '--'");
+    PendingNote note;
+    note.line = line_number;
+    note.reason = std::string(reason);
+    const size_t colon = head.find(':');
+    note.name = std::string(trim(head.substr(0, colon)));
+    if (!is_syscall_name(note.name)) {
+      return Error("@unexercised: " + quoted(note.name) + " is not a system call name");
+    }
+    if (colon != std::string_view::npos) {
+      const std::string_view alternative = trim(head.substr(colon + 1));
+      Result<std::vector<ComparisonClause>> clauses = parse_condition(alternative);
+      if (!clauses.ok()) return clauses.error().wrap("@unexercised");
+      if (clauses->size() != 1) {
+        return Error("@unexercised: name one alternative of the rule (no '||'), got " + quoted(alternative));
+      }
+      note.clause = std::move(clauses->front());
+      note.clause_text = std::string(alternative);
+    }
+    pending_notes_.push_back(std::move(note));
+    return ok_status();
+  }
+
+  // Notes left over when something other than a rule follows them.
+  Status check_no_pending_notes(const std::string& file) const {
+    if (pending_notes_.empty()) return ok_status();
+    return Error(file + ":" + std::to_string(pending_notes_.front().line) +
+                 ": @unexercised must be directly above the rule it is about");
+  }
+
+  static bool same_test(const ComparisonClause& a, const ComparisonClause& b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (a[i].arg != b[i].arg || a[i].op != b[i].op || a[i].value != b[i].value || a[i].mask != b[i].mask) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // Attaches the pending notes to `rule`; errors carry the note's own line.
+  Status attach_pending_notes(SyscallRule& rule, const std::string& file) {
+    std::vector<PendingNote> notes = std::move(pending_notes_);
+    pending_notes_.clear();
+    for (const PendingNote& note : notes) {
+      const std::string at = file + ":" + std::to_string(note.line);
+      if (note.name != rule.name) {
+        return Error(at + ": @unexercised is about " + quoted(note.name) + " but the rule below it is for " +
+                     quoted(rule.name));
+      }
+      UnexercisedNote attached{std::nullopt, note.reason, note.line};
+      if (note.clause) {
+        for (size_t i = 0; i < rule.any_of.size() && !attached.clause; ++i) {
+          if (same_test(*note.clause, rule.any_of[i])) attached.clause = i;
+        }
+        if (!attached.clause) {
+          return Error(at + ": @unexercised: " + quoted(note.clause_text) + " is not one of the alternatives of the rule for " +
+                       quoted(rule.name) + " below it");
+        }
+      }
+      for (const UnexercisedNote& earlier : rule.unexercised) {
+        if (earlier.clause == attached.clause) {
+          return Error(at + ": @unexercised: a second note for the same " +
+                       std::string(attached.clause ? "alternative" : "rule") + " (the first is at line " +
+                       std::to_string(earlier.line) + ")");
+        }
+      }
+      rule.unexercised.push_back(std::move(attached));
+    }
+    return ok_status();
+  }
+
   // Returns the file name of an "@include NAME  # comment" line.
   static Result<std::string> parse_include_directive(std::string_view line) {
     size_t word_end = 0;
@@ -143,7 +233,7 @@ class PolicyTextParser {
     }
     const std::string_view directive = line.substr(0, word_end);
     if (directive != "@include") {
-      return Error("unknown directive " + quoted(directive) + " (the only one is @include)");
+      return Error("unknown directive " + quoted(directive) + " (@include or @unexercised)");
     }
     std::string_view argument = line.substr(word_end);
     const size_t comment = argument.find('#');
@@ -239,6 +329,15 @@ class PolicyTextParser {
     return ok_status();
   }
 
+  struct PendingNote {
+    std::string name;
+    std::optional<ComparisonClause> clause;
+    std::string clause_text;
+    std::string reason;
+    int line = 0;
+  };
+  static constexpr std::string_view kUnexercisedDirective = "@unexercised";
+
   const std::string directory_;
   const IncludeReader& read_include_;
   const SyscallNameCheck& check_syscall_name_;
@@ -246,6 +345,7 @@ class PolicyTextParser {
   std::vector<std::string> include_stack_;
   std::map<std::string, std::string> included_at_;  // include name -> where it was included
   std::map<std::string, std::string> rule_at_;      // syscall name -> FILE:LINE of its rule
+  std::vector<PendingNote> pending_notes_;          // @unexercised lines waiting for their rule
 };
 
 }  // namespace

@@ -2,7 +2,9 @@
 // calls a process may make, under which argument conditions, and why.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,12 +27,23 @@ struct ArgComparison {
 // `clause` = comparisons that must all hold; a rule allows the call if any clause holds.
 using ComparisonClause = std::vector<ArgComparison>;
 
+// An `@unexercised` line above a rule: why the rule (or one `||` alternative of it) stays
+// although the recorded test runs never make that call (see `bulwark policy minimality`).
+struct UnexercisedNote {
+  std::optional<size_t> clause;  // index into SyscallRule::any_of; nullopt: the whole rule
+  std::string reason;
+  int line = 0;  // in the rule's file
+
+  bool operator==(const UnexercisedNote&) const = default;
+};
+
 struct SyscallRule {
   std::string name;                      // e.g. "ioctl"
   std::vector<ComparisonClause> any_of;  // empty: allowed whatever the arguments
   std::string reason;                    // the text after " -- "
   std::string file;                      // where the rule was written, for audits and errors
   int line = 0;
+  std::vector<UnexercisedNote> unexercised;
 
   bool unconditional() const { return any_of.empty(); }
   std::string location() const { return file + ":" + std::to_string(line); }

@@ -42,20 +42,55 @@ class DeviceTest : public GuestTest {
     ASSERT_TRUE(write_background_image(image_).ok());
   }
 
-  // bulwark-dev-blk on `socket_fd` (a socketpair end) with the image as an open fd.
-  Result<ChildProcess> start_blk(int socket_fd) {
+  // bulwark-dev-blk with the image as an open fd, on one end of a new socketpair; the other
+  // end is for the frontend.
+  struct BlkProcess {
+    ChildProcess process;
+    UniqueFd frontend_end;
+  };
+  Result<BlkProcess> start_blk() {
+    auto pair = make_socketpair();
+    if (!pair.ok()) return pair.error();
     UniqueFd image(::open(image_.c_str(), O_RDWR | O_CLOEXEC));
     if (!image.valid()) return Error::from_errno("open image", errno);
-    return start_with_fds(BULWARK_DEV_BLK,
-                          {"--socket-fd", std::to_string(socket_fd), "--image-fd", std::to_string(image.get())},
-                          {socket_fd, image.get()});
+    const int socket_fd = pair->second.get();
+    auto blk = start_with_fds(BULWARK_DEV_BLK,
+                              {"--socket-fd", std::to_string(socket_fd), "--image-fd", std::to_string(image.get())},
+                              {socket_fd, image.get()});
+    if (!blk.ok()) return blk.error();
+    return BlkProcess{std::move(*blk), std::move(pair->first)};
   }
-  // bulwark-dev-rng listening on a socket path.
-  Result<ChildProcess> start_rng(const std::string& path) {
+  // bulwark-dev-rng listening on rng_socket().
+  Result<ChildProcess> start_rng() {
+    const std::string path = rng_socket();
     auto rng = ChildProcess::start(BULWARK_DEV_RNG, {"--socket", path});
     if (rng.ok() && !wait_for_path(path, 10s)) return Error("bulwark-dev-rng did not create " + path);
     return rng;
   }
+  std::string rng_socket() const { return dir_.path() + "/rng.sock"; }
+  // bulwark-monitor on the virtio_blk guest, its disk's vhost-user socket handed over as fd
+  // `disk` (closed here once the monitor has it), then `extra` arguments.
+  static Result<ChildProcess> start_monitor(UniqueFd disk, const std::vector<std::string>& extra) {
+    std::vector<std::string> args{"--vhost-user-blk", "fd:" + std::to_string(disk.get())};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return start_with_fds(monitor_path(), guest_args("virtio_blk", args), {disk.get()});
+  }
+
+  static bool storage_daemon_installed() { return std::string(BULWARK_QEMU_STORAGE_DAEMON).size() > 0; }
+  // qemu-storage-daemon exporting the image as a writable vhost-user-blk device on
+  // qsd_socket(), once the socket is there.
+  Result<ChildProcess> start_storage_daemon() {
+    const std::string socket = qsd_socket();
+    auto qsd = ChildProcess::start(
+        BULWARK_QEMU_STORAGE_DAEMON,
+        {"--blockdev", "driver=file,node-name=f,filename=" + image_, "--blockdev", "driver=raw,node-name=d,file=f",
+         "--export", "type=vhost-user-blk,id=e,node-name=d,addr.type=unix,addr.path=" + socket + ",writable=on"});
+    if (qsd.ok() && !wait_for_path(socket, 20s)) {
+      return Error("qemu-storage-daemon did not create " + socket + ": " + qsd->wait(1s).describe());
+    }
+    return qsd;
+  }
+  std::string qsd_socket() const { return dir_.path() + "/qsd.sock"; }
 
   TempDir dir_;
   std::string image_;
@@ -75,29 +110,15 @@ Result<UniqueFd> connect_unix(const std::string& path) {
   return fd;
 }
 
-std::vector<std::string> qsd_args(const std::string& image, const std::string& socket) {
-  return {"--blockdev", "driver=file,node-name=f,filename=" + image, "--blockdev", "driver=raw,node-name=d,file=f",
-          "--export", "type=vhost-user-blk,id=e,node-name=d,addr.type=unix,addr.path=" + socket + ",writable=on"};
-}
-
 TEST_F(DeviceTest, GuestDiskAndRngReachTheDeviceProcesses) {
   if (!device_processes_built()) GTEST_SKIP() << "bulwark-dev-blk / bulwark-dev-rng not built";
-  auto blk_pair = make_socketpair();
-  ASSERT_TRUE(blk_pair.ok());
-  auto blk = start_blk(blk_pair->second.get());
+  auto blk = start_blk();
   ASSERT_TRUE(blk.ok()) << blk.error().message();
-  blk_pair->second.reset();
-  const std::string rng_socket = dir_.path() + "/rng.sock";
-  auto rng = start_rng(rng_socket);
+  auto rng = start_rng();
   ASSERT_TRUE(rng.ok()) << rng.error().message();
 
-  const int monitor_end = blk_pair->first.get();
-  auto monitor = start_with_fds(
-      monitor_path(),
-      guest_args("virtio_blk", {"--vhost-user-blk", "fd:" + std::to_string(monitor_end), "--vhost-user-rng", rng_socket}),
-      {monitor_end});
+  auto monitor = start_monitor(std::move(blk->frontend_end), {"--vhost-user-rng", rng_socket()});
   ASSERT_TRUE(monitor.ok()) << monitor.error().message();
-  blk_pair->first.reset();
   const ProcessResult result = monitor->wait(kMonitorTimeout);
   ASSERT_TRUE(result.exited && result.exit_code == vmm::kExitGuestReset) << result.describe();
   EXPECT_TRUE(console_has(result, "VIRTIO-TEST PASS")) << result.describe();
@@ -106,7 +127,7 @@ TEST_F(DeviceTest, GuestDiskAndRngReachTheDeviceProcesses) {
   EXPECT_EQ(result.err.find("device failed"), std::string::npos) << result.describe();
 
   // With the monitor gone their sockets close and both device processes end by themselves.
-  const ProcessResult blk_end = blk->wait(20s);
+  const ProcessResult blk_end = blk->process.wait(20s);
   EXPECT_TRUE(blk_end.exited && blk_end.exit_code == 0) << blk_end.describe();
   const ProcessResult rng_end = rng->wait(20s);
   EXPECT_TRUE(rng_end.exited && rng_end.exit_code == 0) << rng_end.describe();
@@ -122,27 +143,20 @@ TEST_F(DeviceTest, GuestDiskAndRngReachTheDeviceProcesses) {
 // monitor exits as it does for any guest reset. The image is untouched.
 TEST_F(DeviceTest, DiskProcessKilledWhenTheGuestStartsTheDevice) {
   if (!device_processes_built()) GTEST_SKIP() << "bulwark-dev-blk / bulwark-dev-rng not built";
-  auto blk_pair = make_socketpair();
   auto proxy_pair = make_socketpair();
-  ASSERT_TRUE(blk_pair.ok() && proxy_pair.ok());
-  auto blk = start_blk(blk_pair->second.get());
+  ASSERT_TRUE(proxy_pair.ok());
+  auto blk = start_blk();
   ASSERT_TRUE(blk.ok()) << blk.error().message();
-  blk_pair->second.reset();
-  const pid_t blk_pid = blk->pid();
-  CuttingProxy proxy(std::move(proxy_pair->second), std::move(blk_pair->first),
+  const pid_t blk_pid = blk->process.pid();
+  CuttingProxy proxy(std::move(proxy_pair->second), std::move(blk->frontend_end),
                      static_cast<uint32_t>(vhost_user::Request::SET_FEATURES),
                      [blk_pid] { ::kill(blk_pid, SIGKILL); });
-  const std::string rng_socket = dir_.path() + "/rng.sock";
-  auto rng = start_rng(rng_socket);
+  auto rng = start_rng();
   ASSERT_TRUE(rng.ok()) << rng.error().message();
 
   const int monitor_end = proxy_pair->first.get();
-  auto monitor = start_with_fds(
-      monitor_path(),
-      guest_args("virtio_blk", {"--vhost-user-blk", "fd:" + std::to_string(monitor_end), "--vhost-user-rng", rng_socket}),
-      {monitor_end});
+  auto monitor = start_monitor(std::move(proxy_pair->first), {"--vhost-user-rng", rng_socket()});
   ASSERT_TRUE(monitor.ok()) << monitor.error().message();
-  proxy_pair->first.reset();
   const ProcessResult result = monitor->wait(kMonitorTimeout);
   ASSERT_TRUE(result.exited && result.exit_code == vmm::kExitGuestReset) << result.describe();
   EXPECT_TRUE(proxy.cut());
@@ -151,7 +165,7 @@ TEST_F(DeviceTest, DiskProcessKilledWhenTheGuestStartsTheDevice) {
       << result.describe();
   EXPECT_NE(result.out.find("VIRTIO-TEST FAIL"), std::string::npos) << result.describe();
   EXPECT_TRUE(console_has(result, "virtio-rng: 64 bytes OK")) << result.describe();
-  const ProcessResult blk_end = blk->wait(10s);
+  const ProcessResult blk_end = blk->process.wait(10s);
   EXPECT_FALSE(blk_end.exited) << blk_end.describe();
   EXPECT_EQ(blk_end.term_signal, SIGKILL);
 
@@ -165,20 +179,12 @@ TEST_F(DeviceTest, DiskProcessKilledWhenTheGuestStartsTheDevice) {
 // device failed.
 TEST_F(DeviceTest, DiskProcessKilledWhileTheGuestRuns) {
   if (!device_processes_built()) GTEST_SKIP() << "bulwark-dev-blk / bulwark-dev-rng not built";
-  auto blk_pair = make_socketpair();
-  ASSERT_TRUE(blk_pair.ok());
-  auto blk = start_blk(blk_pair->second.get());
+  auto blk = start_blk();
   ASSERT_TRUE(blk.ok()) << blk.error().message();
-  blk_pair->second.reset();
-  const int monitor_end = blk_pair->first.get();
-  auto monitor = start_with_fds(
-      monitor_path(),
-      guest_args("virtio_blk", {"--vhost-user-blk", "fd:" + std::to_string(monitor_end), "--cmdline", "rng=0"}),
-      {monitor_end});
+  auto monitor = start_monitor(std::move(blk->frontend_end), {"--cmdline", "rng=0"});
   ASSERT_TRUE(monitor.ok()) << monitor.error().message();
-  blk_pair->first.reset();
   EXPECT_TRUE(monitor->wait_for_stdout("virtio: start", 60s));
-  ASSERT_TRUE(blk->send_signal(SIGKILL).ok());
+  ASSERT_TRUE(blk->process.send_signal(SIGKILL).ok());
   const ProcessResult result = monitor->wait(kMonitorTimeout);
   ASSERT_TRUE(result.exited && result.exit_code == vmm::kExitGuestReset) << result.describe();
   if (!console_has(result, "VIRTIO-TEST PASS")) {
@@ -216,15 +222,12 @@ TEST_F(DeviceTest, MissingSocketPathIsAConfigError) {
 
 // Interop: the monitor's frontend against a vhost-user-blk backend no one here wrote.
 TEST_F(DeviceTest, QemuStorageDaemonServesTheGuestDisk) {
-  const std::string daemon = BULWARK_QEMU_STORAGE_DAEMON;
-  if (daemon.empty()) GTEST_SKIP() << "qemu-storage-daemon is not installed";
-  const std::string socket = dir_.path() + "/qsd.sock";
-  auto qsd = ChildProcess::start(daemon, qsd_args(image_, socket));
+  if (!storage_daemon_installed()) GTEST_SKIP() << "qemu-storage-daemon is not installed";
+  auto qsd = start_storage_daemon();
   ASSERT_TRUE(qsd.ok()) << qsd.error().message();
-  ASSERT_TRUE(wait_for_path(socket, 20s)) << qsd->wait(1s).describe();
 
   const ProcessResult result =
-      run_guest("virtio_blk", {"--vhost-user-blk", socket, "--cmdline", "rng=0"}, {}, kMonitorTimeout);
+      run_guest("virtio_blk", {"--vhost-user-blk", qsd_socket(), "--cmdline", "rng=0"}, {}, kMonitorTimeout);
   ASSERT_TRUE(result.exited && result.exit_code == vmm::kExitGuestReset) << result.describe();
   EXPECT_TRUE(console_has(result, "VIRTIO-TEST PASS")) << result.describe();
   ASSERT_TRUE(qsd->send_signal(SIGTERM).ok());
@@ -242,13 +245,10 @@ TEST_F(DeviceTest, QemuStorageDaemonServesTheGuestDisk) {
 // guest starts the disk; the monitor fails the device, the guest's requests go unanswered, it
 // reports the failure and resets, and the image keeps its background bytes.
 TEST_F(DeviceTest, StorageDaemonKilledWhenTheGuestStartsTheDevice) {
-  const std::string daemon = BULWARK_QEMU_STORAGE_DAEMON;
-  if (daemon.empty()) GTEST_SKIP() << "qemu-storage-daemon is not installed";
-  const std::string socket = dir_.path() + "/qsd.sock";
-  auto qsd = ChildProcess::start(daemon, qsd_args(image_, socket));
+  if (!storage_daemon_installed()) GTEST_SKIP() << "qemu-storage-daemon is not installed";
+  auto qsd = start_storage_daemon();
   ASSERT_TRUE(qsd.ok()) << qsd.error().message();
-  ASSERT_TRUE(wait_for_path(socket, 20s)) << qsd->wait(1s).describe();
-  auto daemon_side = connect_unix(socket);
+  auto daemon_side = connect_unix(qsd_socket());
   ASSERT_TRUE(daemon_side.ok()) << daemon_side.error().message();
   auto proxy_pair = make_socketpair();
   ASSERT_TRUE(proxy_pair.ok());
@@ -258,12 +258,8 @@ TEST_F(DeviceTest, StorageDaemonKilledWhenTheGuestStartsTheDevice) {
                      [qsd_pid] { ::kill(qsd_pid, SIGKILL); });
 
   const int monitor_end = proxy_pair->first.get();
-  auto monitor = start_with_fds(
-      monitor_path(),
-      guest_args("virtio_blk", {"--vhost-user-blk", "fd:" + std::to_string(monitor_end), "--cmdline", "rng=0"}),
-      {monitor_end});
+  auto monitor = start_monitor(std::move(proxy_pair->first), {"--cmdline", "rng=0"});
   ASSERT_TRUE(monitor.ok()) << monitor.error().message();
-  proxy_pair->first.reset();
   const ProcessResult result = monitor->wait(kMonitorTimeout);
   ASSERT_TRUE(result.exited && result.exit_code == vmm::kExitGuestReset) << result.describe();
   EXPECT_TRUE(proxy.cut());

@@ -13,7 +13,6 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <thread>
 
 #include <linux/kvm.h>
@@ -21,19 +20,15 @@
 #include <signal.h>
 #include <string>
 
-#include "policy/seccomp_policy/policy_apply.h"
-#include "policy/seccomp_policy/policy_compiler.h"
-#include "policy/seccomp_policy/policy_loader.h"
 #include "monitor/vmm/exit_codes.h"
 #include "tests/integration/guest_test_support.h"
+#include "tests/support/seccomp_child.h"
 
 namespace bulwark::test {
 namespace {
 
 using namespace std::chrono_literals;
 using SeccompTest = GuestTest;
-
-std::string policy_path(const std::string& name) { return std::string(BULWARK_SECCOMP_POLICY_DIR) + "/" + name; }
 
 // "Seccomp:" and "Seccomp_filters:" of one thread, from /proc.
 std::string seccomp_status(const std::filesystem::path& status_file) {
@@ -64,34 +59,10 @@ TEST_F(SeccompTest, EveryThreadOfARunningMonitorIsInFilterMode) {
   EXPECT_TRUE(run.exited && run.exit_code == vmm::kExitStoppedBySignal) << run.describe();
 }
 
-// Forks a child that installs `policy_file` (compiled before the fork, as the monitor does)
-// and then runs `forbidden`. Returns the child's wait status.
-int run_under_policy(const std::string& policy_file, const std::function<void()>& forbidden) {
-  auto policy = policy::load_seccomp_policy_file(policy_path(policy_file));
-  if (!policy.ok()) {
-    ADD_FAILURE() << policy.error().message();
-    return -1;
-  }
-  auto program = policy::compile_seccomp_policy(*policy, policy::ViolationAction::kKillProcess);
-  if (!program.ok()) {
-    ADD_FAILURE() << program.error().message();
-    return -1;
-  }
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    if (!policy::install_seccomp_filter(*program).ok()) ::_exit(90);
-    forbidden();
-    ::_exit(91);  // the call was allowed: the test fails on this exit code
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return status;
+// A vCPU thread ends with exit, the main thread with exit_group: each policy has only its own.
+ChildExit exit_of(const std::string& policy_file) {
+  return policy_file.find("vcpu") != std::string::npos ? ChildExit::kExitThread : ChildExit::kExitGroup;
 }
-
-struct ForbiddenCall {
-  const char* name;
-  std::function<void()> call;
-};
 
 const ForbiddenCall kForbiddenCalls[] = {
     {"execve", [] { char* argv[] = {const_cast<char*>("/bin/true"), nullptr}; ::execve("/bin/true", argv, nullptr); }},
@@ -109,20 +80,19 @@ const ForbiddenCall kForbiddenCalls[] = {
 class PolicyDeathTest : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(PolicyDeathTest, EveryCallOutsideThePolicyKillsWithSigsys) {
-  for (const ForbiddenCall& forbidden : kForbiddenCalls) {
-    const int status = run_under_policy(GetParam(), forbidden.call);
-    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
-        << GetParam() << ": " << forbidden.name << " was not killed (wait status " << status << ")";
-  }
+  expect_each_call_killed_by_sigsys(GetParam(), kForbiddenCalls, exit_of(GetParam()));
 }
 
 TEST_P(PolicyDeathTest, AnAllowedCallKeepsTheProcessAlive) {
-  // A vCPU thread ends with exit, the main thread with exit_group: each policy has only its own.
-  const long exit_call = std::string(GetParam()).find("vcpu") != std::string::npos ? SYS_exit : SYS_exit_group;
-  const int status = run_under_policy(GetParam(), [exit_call] {
-    ::syscall(SYS_getpid);
-    ::syscall(exit_call, 0);
-  });
+  const ChildExit exit = exit_of(GetParam());
+  const long exit_call = exit == ChildExit::kExitThread ? SYS_exit : SYS_exit_group;
+  const int status = run_under_seccomp_policy(
+      GetParam(),
+      [exit_call] {
+        ::syscall(SYS_getpid);
+        ::syscall(exit_call, 0);
+      },
+      exit);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << GetParam() << ": wait status " << status;
 }
 

@@ -80,18 +80,11 @@ Result<CrossAccess> probe_as(uid_t uid, gid_t gid, const std::string& own_root,
 uint32_t first_number(const std::string& text) { return static_cast<uint32_t>(std::stoul(text)); }
 
 TEST_F(JailTest, OneVmsUidCannotReachAnotherVmsJail) {
-  const std::string id_b = id_ + "b";
-  const std::string config_a = write_allocating_config(dir_ + "/a.json", id_, guest("spin"));
-  const std::string config_b = write_allocating_config(dir_ + "/b.json", id_b, guest("spin"));
-  auto a = ChildProcess::start(BULWARK_JAILER, {"run", "--run-dir", run_dir_, config_a});
-  ASSERT_TRUE(a.ok()) << a.error().message();
-  auto b = ChildProcess::start(BULWARK_JAILER, {"run", "--run-dir", run_dir_, config_b});
-  ASSERT_TRUE(b.ok()) << b.error().message();
-  ASSERT_TRUE(a->wait_for_stdout("spin: running", 60s)) << a->wait(1s).describe();
-  ASSERT_TRUE(b->wait_for_stdout("spin: running", 60s)) << b->wait(1s).describe();
-  const pid_t monitor_a = jailed_child_of(a->pid()), monitor_b = jailed_child_of(b->pid());
-  ASSERT_GT(monitor_a, 0);
-  ASSERT_GT(monitor_b, 0);
+  const std::string id_b = second_vm_id();
+  auto vms = start_two_spinning_vms();
+  ASSERT_TRUE(vms.ok()) << vms.error().message();
+  ChildProcess &a = vms->a, &b = vms->b;
+  const pid_t monitor_a = vms->monitor_a, monitor_b = vms->monitor_b;
 
   // Distinct jail directories: each monitor's root is its own <base>/<id>/root.
   const std::string jail_a = base_dir_ + "/" + id_, jail_b = base_dir_ + "/" + id_b;
@@ -132,9 +125,9 @@ TEST_F(JailTest, OneVmsUidCannotReachAnotherVmsJail) {
   EXPECT_EQ(seen->own_root_by_fd, 0) << "A cannot open its own jail root";
   EXPECT_EQ(seen->own_vm_json_by_fd, 0) << "A cannot read its own vm.json";
 
-  ASSERT_TRUE(a->send_signal(SIGTERM).ok());
-  ASSERT_TRUE(b->send_signal(SIGTERM).ok());
-  ProcessResult end_a = a->wait(30s), end_b = b->wait(30s);
+  ASSERT_TRUE(a.send_signal(SIGTERM).ok());
+  ASSERT_TRUE(b.send_signal(SIGTERM).ok());
+  ProcessResult end_a = a.wait(30s), end_b = b.wait(30s);
   EXPECT_TRUE(end_a.exited && end_a.exit_code == 8) << end_a.describe();
   EXPECT_TRUE(end_b.exited && end_b.exit_code == 8) << end_b.describe();
   expect_nothing_left();
@@ -143,12 +136,11 @@ TEST_F(JailTest, OneVmsUidCannotReachAnotherVmsJail) {
 
 TEST_F(JailTest, ExhaustedUidRangeRefusesTheSecondVmAndCreatesNothing) {
   const std::string one_id = ", \"id_range\": [41234, 41234]";
-  const std::string id_b = id_ + "b";
+  const std::string id_b = second_vm_id();
   const std::string config_a = write_allocating_config(dir_ + "/a.json", id_, guest("spin"), one_id);
   const std::string config_b = write_allocating_config(dir_ + "/b.json", id_b, guest("spin"), one_id);
-  auto a = ChildProcess::start(BULWARK_JAILER, {"run", "--run-dir", run_dir_, config_a});
+  auto a = start_spinning_vm(config_a);
   ASSERT_TRUE(a.ok()) << a.error().message();
-  ASSERT_TRUE(a->wait_for_stdout("spin: running", 60s)) << a->wait(1s).describe();
   const pid_t monitor_a = jailed_child_of(a->pid());
   ASSERT_GT(monitor_a, 0);
   EXPECT_EQ(status_field(monitor_a, "Uid"), "41234\t41234\t41234\t41234");

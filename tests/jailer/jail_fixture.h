@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "bulwark/common/result.h"
 #include "tests/integration/monitor_process.h"
 
 namespace bulwark::test {
@@ -86,6 +87,16 @@ inline std::vector<std::string> host_mounts_under(const std::string& dir) {
   return found;
 }
 
+// The launcher's only child is the jailed monitor.
+inline pid_t jailed_child_of(pid_t launcher) {
+  const std::string path = "/proc/" + std::to_string(launcher) + "/task/" +
+                           std::to_string(launcher) + "/children";
+  std::istringstream children(read_text(path));
+  pid_t pid = -1;
+  children >> pid;
+  return pid;
+}
+
 class JailTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -109,7 +120,7 @@ class JailTest : public ::testing::Test {
     fs::remove_all(dir_, ec);
     for (const char* controller : kV1Controllers) {
       ::rmdir((std::string("/sys/fs/cgroup/") + controller + "/" + cgroup_parent_ + "/" + id_).c_str());
-      ::rmdir((std::string("/sys/fs/cgroup/") + controller + "/" + cgroup_parent_ + "/" + id_ + "b").c_str());
+      ::rmdir((std::string("/sys/fs/cgroup/") + controller + "/" + cgroup_parent_ + "/" + second_vm_id()).c_str());
       ::rmdir((std::string("/sys/fs/cgroup/") + controller + "/" + cgroup_parent_).c_str());
     }
   }
@@ -138,6 +149,38 @@ class JailTest : public ::testing::Test {
                         << "}}";
     return path;
   }
+  // `bulwark run [options...] <config>` for a config of the spin guest, returned once the guest
+  // says it runs.
+  Result<ChildProcess> start_spinning_vm(const std::string& config,
+                                         const std::vector<std::string>& options = {}) const {
+    auto vm = launch(config, options);
+    if (!vm.ok()) return vm.error();
+    BULWARK_TRY(wait_until_spinning(*vm));
+    return vm;
+  }
+
+  // The VM id of the second VM in tests that run two at once.
+  std::string second_vm_id() const { return id_ + "b"; }
+  // Two spin guests launched at once from allocating configs (VM ids id_ and second_vm_id()),
+  // returned once both run, with their jailed monitors.
+  struct SpinningPair {
+    ChildProcess a, b;
+    pid_t monitor_a = -1, monitor_b = -1;
+  };
+  Result<SpinningPair> start_two_spinning_vms() const {
+    auto a = launch(write_allocating_config(dir_ + "/a.json", id_, guest("spin")));
+    if (!a.ok()) return a.error();
+    auto b = launch(write_allocating_config(dir_ + "/b.json", second_vm_id(), guest("spin")));
+    if (!b.ok()) return b.error();
+    BULWARK_TRY(wait_until_spinning(*a));
+    BULWARK_TRY(wait_until_spinning(*b));
+    SpinningPair pair{std::move(*a), std::move(*b)};
+    pair.monitor_a = jailed_child_of(pair.a.pid());
+    pair.monitor_b = jailed_child_of(pair.b.pid());
+    if (pair.monitor_a <= 0 || pair.monitor_b <= 0) return Error("a launcher has no jailed monitor");
+    return pair;
+  }
+
   std::vector<std::string> cgroup_leaves(const std::string& id = "") const {
     std::vector<std::string> leaves;
     for (const char* controller : kV1Controllers) {
@@ -158,16 +201,18 @@ class JailTest : public ::testing::Test {
   }
 
   std::string dir_, base_dir_, run_dir_, id_, cgroup_parent_;
-};
 
-// The launcher's only child is the jailed monitor.
-inline pid_t jailed_child_of(pid_t launcher) {
-  const std::string path = "/proc/" + std::to_string(launcher) + "/task/" +
-                           std::to_string(launcher) + "/children";
-  std::istringstream children(read_text(path));
-  pid_t pid = -1;
-  children >> pid;
-  return pid;
-}
+ private:
+  Result<ChildProcess> launch(const std::string& config, const std::vector<std::string>& options = {}) const {
+    std::vector<std::string> args{"run", "--run-dir", run_dir_};
+    args.insert(args.end(), options.begin(), options.end());
+    args.push_back(config);
+    return ChildProcess::start(BULWARK_JAILER, args);
+  }
+  static Status wait_until_spinning(ChildProcess& vm) {
+    if (vm.wait_for_stdout("spin: running", 60s)) return ok_status();
+    return Error("the guest did not start: " + vm.wait(1s).describe());
+  }
+};
 
 }  // namespace bulwark::test

@@ -14,9 +14,8 @@ TEST_F(JailTest, SpinningMonitorIsJailedAndSigtermTearsEverythingDown) {
   const std::string config = write_config(
       guest("spin"), ", \"pids_max\": 32, \"cpu_quota_percent\": 50, \"cpuset\": \"0\", "
                      "\"memory_overhead_mib\": 96");
-  auto launcher = ChildProcess::start(BULWARK_JAILER, {"run", "--run-dir", run_dir_, config});
+  auto launcher = start_spinning_vm(config);
   ASSERT_TRUE(launcher.ok()) << launcher.error().message();
-  ASSERT_TRUE(launcher->wait_for_stdout("spin: running", 60s)) << launcher->wait(1s).describe();
   const pid_t monitor = jailed_child_of(launcher->pid());
   ASSERT_GT(monitor, 0);
   const std::string proc = "/proc/" + std::to_string(monitor);
@@ -103,9 +102,8 @@ TEST_F(JailTest, HelloExitsZeroWithConsoleOnLauncherStdout) {
 }
 
 TEST_F(JailTest, MonitorKilledBySigkillGives137AndCleansUp) {
-  auto launcher = ChildProcess::start(BULWARK_JAILER, {"run", "--run-dir", run_dir_, write_config(guest("spin"))});
+  auto launcher = start_spinning_vm(write_config(guest("spin")));
   ASSERT_TRUE(launcher.ok()) << launcher.error().message();
-  ASSERT_TRUE(launcher->wait_for_stdout("spin: running", 60s)) << launcher->wait(1s).describe();
   const pid_t monitor = jailed_child_of(launcher->pid());
   ASSERT_GT(monitor, 0);
   ASSERT_EQ(::kill(monitor, SIGKILL), 0);
@@ -215,9 +213,8 @@ TEST_F(JailTest, CgroupStepFailureNamesTheStepAndLeavesNothing) {
 }
 
 TEST_F(JailTest, SecondVmWithTheSameIdIsRefusedAndTheFirstKeepsRunning) {
-  auto first = ChildProcess::start(BULWARK_JAILER, {"run", "--run-dir", run_dir_, write_config(guest("spin"))});
+  auto first = start_spinning_vm(write_config(guest("spin")));
   ASSERT_TRUE(first.ok()) << first.error().message();
-  ASSERT_TRUE(first->wait_for_stdout("spin: running", 60s)) << first->wait(1s).describe();
   // The same VM id again, with the same ids or with allocated ones: refused before anything is
   // reserved or created, naming the launcher that holds the id.
   const std::string same_id = write_allocating_config(dir_ + "/same-id.json", id_, guest("spin"));
@@ -242,9 +239,8 @@ TEST_F(JailTest, SecondVmWithTheSameIdIsRefusedAndTheFirstKeepsRunning) {
 // jail directory and cgroup stay. The next launch of that VM id removes them and runs.
 TEST_F(JailTest, WhatAKilledLauncherLeftIsRemovedByTheNextLaunch) {
   const std::string config = write_config(guest("spin"));
-  auto first = ChildProcess::start(BULWARK_JAILER, {"run", "--run-dir", run_dir_, config});
+  auto first = start_spinning_vm(config);
   ASSERT_TRUE(first.ok()) << first.error().message();
-  ASSERT_TRUE(first->wait_for_stdout("spin: running", 60s)) << first->wait(1s).describe();
   const pid_t monitor = jailed_child_of(first->pid());
   ASSERT_GT(monitor, 0);
   ASSERT_TRUE(first->send_signal(SIGKILL).ok());
@@ -269,19 +265,11 @@ TEST_F(JailTest, WhatAKilledLauncherLeftIsRemovedByTheNextLaunch) {
 std::set<std::string> mcs_lock_files(const std::string& run_dir) { return list_dir(run_dir + "/mcs"); }
 
 TEST_F(JailTest, TwoVmsWithoutIdsGetDistinctUidsGidsAndMcsPairs) {
-  const std::string id_b = id_ + "b";
-  const std::string config_a = write_allocating_config(dir_ + "/a.json", id_, guest("spin"));
-  const std::string config_b = write_allocating_config(dir_ + "/b.json", id_b, guest("spin"));
-  auto a = ChildProcess::start(BULWARK_JAILER, {"run", "--run-dir", run_dir_, config_a});
-  ASSERT_TRUE(a.ok()) << a.error().message();
-  auto b = ChildProcess::start(BULWARK_JAILER, {"run", "--run-dir", run_dir_, config_b});
-  ASSERT_TRUE(b.ok()) << b.error().message();
-  ASSERT_TRUE(a->wait_for_stdout("spin: running", 60s)) << a->wait(1s).describe();
-  ASSERT_TRUE(b->wait_for_stdout("spin: running", 60s)) << b->wait(1s).describe();
-
-  const pid_t monitor_a = jailed_child_of(a->pid()), monitor_b = jailed_child_of(b->pid());
-  ASSERT_GT(monitor_a, 0);
-  ASSERT_GT(monitor_b, 0);
+  const std::string id_b = second_vm_id();
+  auto vms = start_two_spinning_vms();
+  ASSERT_TRUE(vms.ok()) << vms.error().message();
+  ChildProcess &a = vms->a, &b = vms->b;
+  const pid_t monitor_a = vms->monitor_a, monitor_b = vms->monitor_b;
   const std::string uid_a = status_field(monitor_a, "Uid"), uid_b = status_field(monitor_b, "Uid");
   const std::string gid_a = status_field(monitor_a, "Gid"), gid_b = status_field(monitor_b, "Gid");
   EXPECT_NE(uid_a, uid_b);
@@ -314,9 +302,9 @@ TEST_F(JailTest, TwoVmsWithoutIdsGetDistinctUidsGidsAndMcsPairs) {
     EXPECT_EQ(labelled_pairs, pairs);
   }
 
-  ASSERT_TRUE(a->send_signal(SIGINT).ok());
-  ASSERT_TRUE(b->send_signal(SIGINT).ok());
-  ProcessResult end_a = a->wait(30s), end_b = b->wait(30s);
+  ASSERT_TRUE(a.send_signal(SIGINT).ok());
+  ASSERT_TRUE(b.send_signal(SIGINT).ok());
+  ProcessResult end_a = a.wait(30s), end_b = b.wait(30s);
   EXPECT_TRUE(end_a.exited && end_a.exit_code == 8) << end_a.describe();
   EXPECT_TRUE(end_b.exited && end_b.exit_code == 8) << end_b.describe();
   expect_nothing_left();
@@ -362,17 +350,19 @@ TEST_F(JailTest, SelinuxAutoLabelsTheJailWhileTheVmRunsAndRestoresAfter) {
   fs::permissions(kernel, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
   ASSERT_FALSE(selinux_xattr(kernel)) << "fresh copy already labelled";
   const std::string config = write_allocating_config(dir_ + "/auto.json", id_, kernel);
-  auto vm = ChildProcess::start(BULWARK_JAILER, {"run", "--run-dir", run_dir_, config});
+  auto vm = start_spinning_vm(config);
   ASSERT_TRUE(vm.ok()) << vm.error().message();
-  ASSERT_TRUE(vm->wait_for_stdout("spin: running", 60s)) << vm->wait(1s).describe();
 
   const std::string jail = base_dir_ + "/" + id_;
-  for (const std::string& path : {jail, jail + "/root", jail + "/root/vm.json"}) {
+  // The directories are image-typed; vm.json, which the monitor reads, jail-typed.
+  for (const auto& [path, type] : {std::pair<std::string, std::string>{jail, "bulwark_image_t"},
+                                   {jail + "/root", "bulwark_image_t"},
+                                   {jail + "/root/vm.json", "bulwark_jail_t"}}) {
     auto label = selinux_xattr(path);
     ASSERT_TRUE(label) << path << " carries no security.selinux";
     std::smatch m;
     ASSERT_TRUE(std::regex_match(*label, m,
-                                 std::regex(std::string(R"(system_u:object_r:bulwark_image_t:s0:c(\d+),c(\d+))") +
+                                 std::regex("system_u:object_r:" + type + R"(:s0:c(\d+),c(\d+))" +
                                             '\0')))
         << path << ": " << *label;
     const int low = std::stoi(m[1].str()), high = std::stoi(m[2].str());
@@ -477,10 +467,8 @@ TEST_F(JailTest, SelinuxTypeNamesComeFromTheOperator) {
   EXPECT_NE(bad.err.find("--selinux-types: "), std::string::npos) << bad.describe();
   expect_nothing_left();
 
-  auto vm = ChildProcess::start(BULWARK_JAILER, {"run", "--run-dir", run_dir_, "--selinux-types",
-                                                 "image=tenant_disk_t,content=tenant_ro_t", config});
+  auto vm = start_spinning_vm(config, {"--selinux-types", "image=tenant_disk_t,content=tenant_ro_t"});
   ASSERT_TRUE(vm.ok()) << vm.error().message();
-  ASSERT_TRUE(vm->wait_for_stdout("spin: running", 60s)) << vm->wait(1s).describe();
   auto label = selinux_xattr(base_dir_ + "/" + id_ + "/root");
   ASSERT_TRUE(label);
   EXPECT_TRUE(std::regex_match(*label, std::regex(std::string(R"(system_u:object_r:tenant_disk_t:s0:c\d+,c\d+)") + '\0')))

@@ -34,7 +34,14 @@ if [ -n "$launcher" ]; then
   "disks": [ { "path": "$image", "serial": "linux-e2e" } ], "rng": true,
   "jail": { "id": "linux-e2e-$$", "memory_overhead_mib": 128 } }
 JSON
-  timeout --signal=TERM --kill-after=30 1000 "$launcher" run "$config" >"$out" 2>"$err" </dev/null
+  # BULWARK_RECORD_USAGE=FILE (tests/minimality): the same boot with the policies in record mode.
+  recorder=() record_flag=()
+  if [ -n "${BULWARK_RECORD_USAGE:-}" ]; then
+    recorder=("$launcher" policy record --append --out "$BULWARK_RECORD_USAGE" --)
+    record_flag=(--seccomp-record)
+  fi
+  timeout --signal=TERM --kill-after=30 1000 "${recorder[@]}" "$launcher" run "${record_flag[@]}" "$config" \
+    >"$out" 2>"$err" </dev/null
 else
   timeout --signal=TERM --kill-after=30 1000 "$monitor" --kernel "$assets/$kernel" --initrd "$assets/initramfs.cpio" \
     --memory 512M --vcpus "$vcpus" --no-serial-input --cmdline "$cmdline" >"$out" 2>"$err" </dev/null

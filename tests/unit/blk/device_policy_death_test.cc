@@ -11,44 +11,14 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
-#include <functional>
 #include <string>
 
-#include "policy/seccomp_policy/policy_apply.h"
-#include "policy/seccomp_policy/policy_compiler.h"
-#include "policy/seccomp_policy/policy_loader.h"
+#include "tests/support/seccomp_child.h"
 
 namespace bulwark::test {
 namespace {
 
-int run_under_policy(const std::string& file, const std::function<void()>& body) {
-  auto policy = policy::load_seccomp_policy_file(std::string(BULWARK_SECCOMP_POLICY_DIR) + "/" + file);
-  if (!policy.ok()) {
-    ADD_FAILURE() << policy.error().message();
-    return -1;
-  }
-  auto program = policy::compile_seccomp_policy(*policy, policy::ViolationAction::kKillProcess);
-  if (!program.ok()) {
-    ADD_FAILURE() << program.error().message();
-    return -1;
-  }
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    if (!policy::install_seccomp_filter(*program).ok()) ::_exit(90);
-    body();
-    ::syscall(SYS_exit_group, 91);  // the call was allowed
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return status;
-}
-
-struct Forbidden {
-  const char* name;
-  std::function<void()> call;
-};
-
-const Forbidden kForbidden[] = {
+const ForbiddenCall kForbidden[] = {
     {"openat", [] { ::syscall(SYS_openat, AT_FDCWD, "/etc/passwd", O_RDONLY); }},
     {"open", [] { ::syscall(SYS_open, "/etc/passwd", O_RDONLY); }},
     {"socket", [] { ::syscall(SYS_socket, AF_INET, SOCK_STREAM, 0); }},
@@ -63,15 +33,11 @@ const Forbidden kForbidden[] = {
 class DevicePolicyDeathTest : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(DevicePolicyDeathTest, ForbiddenCallsKillWithSigsys) {
-  for (const Forbidden& forbidden : kForbidden) {
-    const int status = run_under_policy(GetParam(), forbidden.call);
-    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
-        << GetParam() << ": " << forbidden.name << " was not killed (wait status " << status << ")";
-  }
+  expect_each_call_killed_by_sigsys(GetParam(), kForbidden);
 }
 
 TEST_P(DevicePolicyDeathTest, AllowedCallsKeepTheProcessAlive) {
-  const int status = run_under_policy(GetParam(), [] {
+  const int status = run_under_seccomp_policy(GetParam(), [] {
     ::syscall(SYS_close, 1000);
     ::syscall(SYS_exit_group, 0);
   });
@@ -85,9 +51,9 @@ INSTANTIATE_TEST_SUITE_P(Devices, DevicePolicyDeathTest, ::testing::Values("dev-
 
 TEST(DevicePolicy, BlkMayPunchAndZeroButRngMayNotTouchFiles) {
   const auto punch = [] { ::syscall(SYS_fallocate, 1000, 3 /*PUNCH_HOLE|KEEP_SIZE*/, 0, 4096); ::syscall(SYS_exit_group, 0); };
-  const int blk = run_under_policy("dev-blk.policy", punch);
+  const int blk = run_under_seccomp_policy("dev-blk.policy", punch);
   EXPECT_TRUE(WIFEXITED(blk) && WEXITSTATUS(blk) == 0) << blk;
-  const int rng = run_under_policy("dev-rng.policy", punch);
+  const int rng = run_under_seccomp_policy("dev-rng.policy", punch);
   EXPECT_TRUE(WIFSIGNALED(rng) && WTERMSIG(rng) == SIGSYS) << rng;
 }
 

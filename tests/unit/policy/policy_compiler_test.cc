@@ -162,7 +162,7 @@ TEST(PolicyCompiler, UnknownSystemCallIsReportedAtItsRule) {
 
 TEST(PolicyCompiler, RulesBuiltInCodeGetTheParserChecks) {
   ArgComparison masked{2, CompareOp::kMaskedEq, 4, 3, "arg2 & 3 == 4"};
-  SeccompPolicy policy{"code", {}, {SyscallRule{"mmap", {{masked}}, "test", "code.cc", 12}}};
+  SeccompPolicy policy{"code", {}, {SyscallRule{"mmap", {{masked}}, "test", "code.cc", 12, {}}}};
   Result<std::vector<sock_filter>> program =
       compile_seccomp_policy(policy, ViolationAction::kKillProcess);
   ASSERT_FALSE(program.ok());

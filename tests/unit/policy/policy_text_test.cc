@@ -227,7 +227,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadText{"@include a.policy b.policy\n",
                 "main.policy:1: @include takes one file name, got 'a.policy b.policy'"},
         BadText{"@inclde x.policy\n",
-                "main.policy:1: unknown directive '@inclde' (the only one is @include)"},
+                "main.policy:1: unknown directive '@inclde' (@include or @unexercised)"},
         BadText{"@include ../x.policy\n", "main.policy:1: @include '../x.policy': only a file "
                                           "in the same directory can be included (no '/')"},
         BadText{"@include /etc/passwd\n", "main.policy:1: @include '/etc/passwd': only a file "

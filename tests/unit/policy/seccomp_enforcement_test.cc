@@ -258,7 +258,7 @@ TEST_F(SeccompEnforcement, ViolationInOneThreadKillsTheWholeProcess) {
 
 TEST_F(SeccompEnforcement, ApplyReportsCompileErrorsWithoutInstallingAnything) {
   SeccompPolicy bad = policy_;
-  bad.rules.push_back(SyscallRule{"no_such_call", {}, "test", "bad.policy", 7});
+  bad.rules.push_back(SyscallRule{"no_such_call", {}, "test", "bad.policy", 7, {}});
   Status applied = apply_seccomp_policy(bad, ViolationAction::kKillProcess);
   ASSERT_FALSE(applied.ok());
   EXPECT_EQ(applied.error().message(),

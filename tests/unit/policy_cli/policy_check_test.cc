@@ -98,6 +98,28 @@ TEST(PolicyCheck, TestBuildOverlayIsNotComparedWithProcessPolicies) {
   EXPECT_FALSE(report.notes.empty());
 }
 
+TEST(PolicyCheck, UnexercisedNotesAreCheckedAtTheirOwnLines) {
+  TempTree tree;
+  tree.write("a.policy",
+             "@unexercised brk -- fine\n"
+             "brk -- heap\n"
+             "@unexercised mmap: arg2 == 1 -- names no alternative\n"
+             "mmap: arg2 & PROT_EXEC == 0 -- heap\n"
+             "@unexercised read -- dangling before an include\n"
+             "@include b.policy\n"
+             "@unexercised write -- dangling at the end\n");
+  tree.write("b.policy", "close -- fds\n");
+  const CheckReport report = check(tree);
+  const std::string a = tree.path() + "/a.policy";
+  ASSERT_NE(find(report, kFindingMalformed, a + ":3"), nullptr) << all_findings(report);
+  EXPECT_EQ(find(report, kFindingMalformed, a + ":3")->message,
+            "@unexercised: 'arg2 == 1' is not one of the alternatives of the rule for 'mmap' below it");
+  ASSERT_NE(find(report, kFindingMalformed, a + ":5"), nullptr) << all_findings(report);
+  EXPECT_EQ(find(report, kFindingMalformed, a + ":5")->message, "@unexercised must be directly above the rule it is about");
+  EXPECT_NE(find(report, kFindingMalformed, a + ":7"), nullptr) << all_findings(report);
+  EXPECT_EQ(report.findings.size(), 3u) << all_findings(report);
+}
+
 TEST(PolicyCheck, CommandExitCodes) {
   TempTree clean;
   clean.write("a.policy", "read -- input\n");

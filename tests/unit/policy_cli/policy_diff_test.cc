@@ -55,8 +55,8 @@ TEST_F(PolicyDiff, NewSyscallInTheCommonFileWidensBothThreads) {
 }
 
 TEST_F(PolicyDiff, LoosenedIoctlConditionIsAWidening) {
-  ASSERT_TRUE(new_tree.replace("seccomp/monitor-main.policy", "ioctl: arg1 == KVM_IRQ_LINE",
-                               "ioctl: arg1 == KVM_IRQ_LINE || arg1 == KVM_CREATE_VM"));
+  ASSERT_TRUE(new_tree.replace("seccomp/monitor-main.policy", "\nioctl: arg1 == KVM_IRQ_LINE",
+                               "\nioctl: arg1 == KVM_IRQ_LINE || arg1 == KVM_CREATE_VM"));
   const DiffReport report = diff(old_tree, new_tree);
   const std::string text = joined(report);
   EXPECT_TRUE(report.widening) << text;
@@ -76,14 +76,14 @@ TEST_F(PolicyDiff, DroppedConditionIsAWidening) {
 
 TEST_F(PolicyDiff, RemovedRuleAndTightenedConditionAreNarrowings) {
   ASSERT_TRUE(new_tree.replace("seccomp/monitor-main.policy", "\nexit_group ", "\n# exit_group "));
-  ASSERT_TRUE(new_tree.replace("seccomp/monitor-common.policy", "arg2 == MADV_DONTNEED || arg2 == MADV_FREE",
-                               "arg2 == MADV_DONTNEED"));
+  ASSERT_TRUE(new_tree.replace("seccomp/monitor-vcpu.policy", "\nioctl: arg1 == KVM_RUN || arg1 == KVM_GET_REGS ||",
+                               "\nioctl: arg1 == KVM_RUN ||"));
   const DiffReport report = diff(old_tree, new_tree);
   const std::string text = joined(report);
   EXPECT_TRUE(report.changed);
   EXPECT_FALSE(report.widening) << text;
   EXPECT_NE(text.find("narrowing: - exit_group removed"), std::string::npos) << text;
-  EXPECT_NE(text.find("narrowing: madvise: condition tightened, no longer allowed: arg2 == MADV_FREE"),
+  EXPECT_NE(text.find("narrowing: ioctl: condition tightened, no longer allowed: arg1 == KVM_GET_REGS"),
             std::string::npos)
       << text;
   ::testing::internal::CaptureStdout();

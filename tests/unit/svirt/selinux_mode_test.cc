@@ -30,6 +30,7 @@ TEST(SelinuxMode, EnforceWithSelinuxLabelsAndSetsTheExecContext) {
   ASSERT_TRUE(plan.ok());
   EXPECT_TRUE(plan->allocate_pair);
   EXPECT_TRUE(plan->set_exec_context);
+  EXPECT_TRUE(plan->set_socket_context);
   EXPECT_TRUE(plan->warning.empty());
 }
 
@@ -38,10 +39,12 @@ TEST(SelinuxMode, AutoWithoutSelinuxLabelsButWarnsAndSkipsTheExecContext) {
   ASSERT_TRUE(plan.ok());
   EXPECT_TRUE(plan->allocate_pair);
   EXPECT_FALSE(plan->set_exec_context);
+  EXPECT_FALSE(plan->set_socket_context) << "setsockcreatecon fails without SELinux";
   EXPECT_NE(plan->warning.find("the VM runs WITHOUT sVirt confinement"), std::string::npos);
   auto with = plan_svirt(SelinuxMode::kAuto, true);
   ASSERT_TRUE(with.ok());
   EXPECT_TRUE(with->set_exec_context);
+  EXPECT_TRUE(with->set_socket_context);
   EXPECT_TRUE(with->warning.empty());
 }
 
@@ -51,6 +54,7 @@ TEST(SelinuxMode, OffDoesNothingEvenWithSelinux) {
     ASSERT_TRUE(plan.ok());
     EXPECT_FALSE(plan->allocate_pair);
     EXPECT_FALSE(plan->set_exec_context);
+    EXPECT_FALSE(plan->set_socket_context);
     EXPECT_TRUE(plan->warning.empty());
   }
 }

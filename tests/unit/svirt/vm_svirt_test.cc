@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/xattr.h>
+
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "tests/unit/svirt/labelable_dir.h"
 
@@ -80,6 +84,60 @@ TEST(VmSvirt, AutoWarnsLoudlyLabelsAndRestores) {
   EXPECT_TRUE(std::filesystem::is_empty(tmp->path() / "mcs")) << "pair not released";
 }
 
+// A monitor's jail as step label sees it: vm.json is jail-typed (the monitor may read it), the
+// directories image-typed, and every original label comes back at teardown.
+TEST(VmSvirt, LabelJailGivesVmJsonTheJailTypeAndRestores) {
+  auto tmp = make_labelable_temp_dir();
+  if (!tmp) GTEST_SKIP() << "no filesystem here accepts security.selinux xattrs";
+  const auto instance = tmp->path() / "vm-a";
+  const auto root = instance / "root";
+  std::filesystem::create_directories(root);
+  std::ofstream(root / "vm.json") << "{}";
+  static const char kOriginal[] = "system_u:object_r:tmp_t:s0";
+  ASSERT_EQ(::lsetxattr((root / "vm.json").c_str(), "security.selinux", kOriginal,
+                        sizeof kOriginal, 0),
+            0);
+  const std::vector<std::string> files = {"/vm.json"};
+  {
+    auto svirt = VmSvirt::prepare(config_in(*tmp, SelinuxMode::kAuto), "vm-a", false);
+    ASSERT_TRUE(svirt.ok()) << svirt.error().message();
+    const std::string level = "s0:" + svirt->pair()->categories();
+    Status labelled = svirt->label_jail(instance, root, files);
+    ASSERT_TRUE(labelled.ok()) << labelled.error().message();
+    EXPECT_EQ(*read_selinux_xattr(root / "vm.json"),
+              "system_u:object_r:bulwark_jail_t:" + level + '\0');
+    EXPECT_EQ(*read_selinux_xattr(root), "system_u:object_r:bulwark_image_t:" + level + '\0');
+    EXPECT_EQ(*read_selinux_xattr(instance), "system_u:object_r:bulwark_image_t:" + level + '\0');
+    // A jail path that would leave the root labels nothing.
+    const std::vector<std::string> escaping = {"/../../outside"};
+    EXPECT_FALSE(svirt->label_jail(instance, root, escaping).ok());
+  }
+  EXPECT_EQ(*read_selinux_xattr(root / "vm.json"), std::string(kOriginal, sizeof kOriginal));
+  EXPECT_FALSE(read_selinux_xattr(root)->has_value());
+  EXPECT_FALSE(read_selinux_xattr(instance)->has_value());
+}
+
+// The monitor<->device sockets get the monitor's context only where SELinux can set it.
+TEST(VmSvirt, SocketContextIsTheMonitorsOnlyWithSelinux) {
+  TempDir tmp;
+  ASSERT_TRUE(tmp.ok());
+  auto config = config_in(tmp, SelinuxMode::kEnforce);
+  config.types.vm_domain = "tenant_vm_t";
+  auto with = VmSvirt::prepare(config, "vm-a", true);
+  ASSERT_TRUE(with.ok()) << with.error().message();
+  EXPECT_EQ(with->socket_context(),
+            "system_u:system_r:tenant_vm_t:s0:" + with->pair()->categories());
+  EXPECT_EQ(with->socket_context(), *with->monitor_exec_context());
+
+  auto without = VmSvirt::prepare(config_in(tmp, SelinuxMode::kAuto), "vm-b", false);
+  ASSERT_TRUE(without.ok());
+  ASSERT_TRUE(without->pair().has_value());
+  EXPECT_EQ(without->socket_context(), "");
+  auto off = VmSvirt::prepare(config_in(tmp, SelinuxMode::kOff), "vm-c", true);
+  ASSERT_TRUE(off.ok());
+  EXPECT_EQ(off->socket_context(), "");
+}
+
 TEST(VmSvirt, OffReservesAndLabelsNothing) {
   TempDir tmp;
   ASSERT_TRUE(tmp.ok());
@@ -91,6 +149,8 @@ TEST(VmSvirt, OffReservesAndLabelsNothing) {
   EXPECT_EQ(*svirt->monitor_exec_context(), "");
   EXPECT_EQ(*svirt->label_writable(file), LabelOutcome::kNotRequested);
   EXPECT_EQ(*svirt->label_read_only(file), LabelOutcome::kNotRequested);
+  EXPECT_TRUE(svirt->label_jail(tmp.path(), tmp.path(), {}).ok());
+  EXPECT_FALSE(read_selinux_xattr(tmp.path())->has_value());
   EXPECT_FALSE(read_selinux_xattr(file)->has_value());
   EXPECT_FALSE(std::filesystem::exists(tmp.path() / "mcs"));
 }
