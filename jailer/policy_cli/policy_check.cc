@@ -9,6 +9,7 @@
 
 #include "jailer/policy_cli/policy_tree.h"
 #include "jailer/policy_cli/seccomp_json.h"
+#include "policy/seccomp_policy/policy_listing.h"
 #include "policy/seccomp_policy/policy_loader.h"
 #include "policy/seccomp_policy/policy_text.h"
 #include "policy/seccomp_policy/syscall_names.h"
@@ -313,7 +314,7 @@ class Checker {
         std::string condition;
         for (const policy::ComparisonClause& clause : (*conditional)->any_of) {
           if (!condition.empty()) condition += " || ";
-          condition += clause_text(clause);
+          condition += policy::written_alternative(clause);
         }
         add(location(rule->file, rule->line), kFindingUnconditional,
             "'" + name + "' is allowed with any arguments here, but " +

@@ -6,6 +6,7 @@
 
 #include "jailer/policy_cli/policy_tree.h"
 #include "jailer/policy_cli/seccomp_json.h"
+#include "policy/seccomp_policy/policy_listing.h"
 #include "jailer/policy_cli/selinux_te.h"
 
 namespace bulwark::policy_cli {
@@ -38,7 +39,7 @@ std::string condition_text(const SyscallRule& rule) {
   std::string text;
   for (const ComparisonClause& clause : rule.any_of) {
     if (!text.empty()) text += " || ";
-    text += clause_text(clause);
+    text += policy::written_alternative(clause);
   }
   return text;
 }
@@ -81,13 +82,13 @@ void diff_rule(const SyscallRule& old_rule, const SyscallRule& new_rule, Lines& 
   } else if (!new_rule.unconditional()) {
     for (const ComparisonClause& clause : new_rule.any_of) {
       if (!covered_by(clause, old_rule.any_of)) {
-        lines.widening(name + ": condition loosened, newly allowed: " + clause_text(clause) + "  [" +
+        lines.widening(name + ": condition loosened, newly allowed: " + policy::written_alternative(clause) + "  [" +
                        location(new_rule) + "]");
       }
     }
     for (const ComparisonClause& clause : old_rule.any_of) {
       if (!covered_by(clause, new_rule.any_of)) {
-        lines.narrowing(name + ": condition tightened, no longer allowed: " + clause_text(clause) + "  [" +
+        lines.narrowing(name + ": condition tightened, no longer allowed: " + policy::written_alternative(clause) + "  [" +
                         location(new_rule) + "]");
       }
     }

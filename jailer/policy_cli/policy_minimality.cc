@@ -3,21 +3,13 @@
 #include <map>
 #include <set>
 
+#include "policy/seccomp_policy/policy_listing.h"
 #include "policy/seccomp_policy/policy_loader.h"
 #include "policy/seccomp_policy/policy_recording.h"
 
 namespace bulwark::policy_cli {
 
 namespace {
-
-std::string alternative_text(const policy::ComparisonClause& clause) {
-  std::string text;
-  for (const policy::ArgComparison& comparison : clause) {
-    if (!text.empty()) text += " && ";
-    text += comparison.text;
-  }
-  return text;
-}
 
 const policy::UnexercisedNote* note_for(const policy::SyscallRule& rule, std::optional<size_t> clause) {
   for (const policy::UnexercisedNote& note : rule.unexercised) {
@@ -104,7 +96,7 @@ Result<MinimalityReport> check_minimality(const std::string& seccomp_dir, const 
         report.findings.push_back(
             {rule.location(), kFindingUnexercised,
              what + " is allowed in " + file + " but no recorded run made it: remove it, or write `@unexercised " +
-                 rule.name + (clause ? ": " + alternative_text(rule.any_of[*clause]) : std::string()) +
+                 rule.name + (clause ? ": " + policy::written_alternative(rule.any_of[*clause]) : std::string()) +
                  " -- why it stays` above the rule"});
       };
       consider(std::nullopt, rule_used[r], "'" + rule.name + "'");
@@ -114,7 +106,7 @@ Result<MinimalityReport> check_minimality(const std::string& seccomp_dir, const 
           if (slots[i].rule == r && slots[i].clause == c && slot_calls[i + 1] > 0) used = true;
         }
         if (used) ++result.used_alternatives;
-        consider(c, used, "'" + rule.name + ": " + alternative_text(rule.any_of[c]) + "'");
+        consider(c, used, "'" + rule.name + ": " + policy::written_alternative(rule.any_of[c]) + "'");
       }
       if (rule.unconditional() && rule_used[r]) ++result.used_alternatives;
     }

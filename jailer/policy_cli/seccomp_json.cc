@@ -2,6 +2,7 @@
 
 #include "bulwark/common/hex.h"
 #include "jailer/policy_cli/policy_tree.h"
+#include "policy/seccomp_policy/policy_listing.h"
 
 namespace bulwark::policy_cli {
 
@@ -34,14 +35,6 @@ std::string numeric_comparison(const policy::ArgComparison& c) {
   return arg + " " + operator_text(c.op) + " " + hex(c.value);
 }
 
-std::string clause_text(const policy::ComparisonClause& clause) {
-  std::string text;
-  for (const policy::ArgComparison& comparison : clause) {
-    if (!text.empty()) text += " && ";
-    text += comparison.text;
-  }
-  return text;
-}
 
 nlohmann::json seccomp_rule_json(const policy::SyscallRule& rule) {
   nlohmann::json conditions = nlohmann::json::array();
@@ -51,7 +44,7 @@ nlohmann::json seccomp_rule_json(const policy::SyscallRule& rule) {
       if (!numeric.empty()) numeric += " && ";
       numeric += numeric_comparison(comparison);
     }
-    conditions.push_back({{"as_written", clause_text(clause)}, {"numeric", numeric}});
+    conditions.push_back({{"as_written", policy::written_alternative(clause)}, {"numeric", numeric}});
   }
   return {{"syscall", rule.name},
           {"any_arguments", rule.unconditional()},

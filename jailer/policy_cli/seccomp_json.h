@@ -12,8 +12,6 @@ namespace bulwark::policy_cli {
 
 // "(arg2 & 0x4) == 0x0" / "arg1 == 0xae80": what the filter compares.
 std::string numeric_comparison(const policy::ArgComparison& comparison);
-// Clause texts joined by " && ", as written.
-std::string clause_text(const policy::ComparisonClause& clause);
 
 nlohmann::json seccomp_rule_json(const policy::SyscallRule& rule);
 

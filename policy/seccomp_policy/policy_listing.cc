@@ -48,6 +48,8 @@ std::string one_line(const std::string& text) {
 
 }  // namespace
 
+std::string written_alternative(const ComparisonClause& clause) { return clause_text(clause, false); }
+
 std::string describe_seccomp_policy(const SeccompPolicy& policy) {
   std::string out = "Seccomp policy " + one_line(policy.name) + "\n";
   if (policy.files.size() > 1) {

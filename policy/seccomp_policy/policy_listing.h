@@ -7,6 +7,9 @@
 
 namespace bulwark::policy {
 
+// One `||` alternative as written in the policy: its comparisons joined by " && ".
+std::string written_alternative(const ComparisonClause& clause);
+
 // A human-readable listing: every allowed system call, its conditions as written and with
 // their numeric values, its reason and the FILE:LINE it comes from.
 std::string describe_seccomp_policy(const SeccompPolicy& policy);
