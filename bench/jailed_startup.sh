@@ -10,8 +10,7 @@ launcher=${BULWARK_LAUNCHER:-build/default/jailer/bulwark}
 guest=$(realpath "${BULWARK_HELLO_GUEST:-build/default/tests/guests/hello.elf}")
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cat > "$tmp/vm.json" <<JSON
-{ "kernel": "$guest", "memory_mib": 64, "serial": { "kind": "stdout", "input": false },
-  "jail": { "id": "bench-jailed-startup" } }
+{ "kernel": "$guest", "memory_mib": 64, "serial": { "kind": "stdout", "input": false } }
 JSON
 chmod 644 "$tmp/vm.json"
 # Prints "<ms to first stdout byte> <ms to exit>" for one run of the command.
@@ -28,7 +27,7 @@ time_run() {
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for i in $(seq "$runs"); do
   time_run "$monitor" --kernel "$guest" --memory 64M --no-serial-input >> "$tmp/direct"
-  time_run "$launcher" run "$tmp/vm.json" >> "$tmp/jailed"
+  time_run "$launcher" run --id bench-jailed-startup "$tmp/vm.json" >> "$tmp/jailed"
 done
 d_first=$(cut -d' ' -f1 "$tmp/direct" | median); d_end=$(cut -d' ' -f2 "$tmp/direct" | median)
 j_first=$(cut -d' ' -f1 "$tmp/jailed" | median); j_end=$(cut -d' ' -f2 "$tmp/jailed" | median)

@@ -1,6 +1,7 @@
-// The launcher's config file (jailer/jail_config.h): tenant-written JSON. Any input must give a
-// config or an error, never a crash; an accepted config must pass the launcher's own validation
-// and carry a valid VM id, ids as a pair or none, a sane id range and a known selinux mode.
+// The tenant's VM config (jailer/jail_config.h): tenant-written JSON parsed by the root launcher.
+// Any input must give a config or an error, never a crash; an accepted config, applied under the
+// default host config, must be refused or stay within the operator's ceilings and pass the
+// launcher's own validation, and no accepted config may name an operator setting.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -16,12 +17,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (parsed.error().message().rfind("config", 0) != 0) std::abort();  // every error says where
     return 0;
   }
+  // The tenant's file never sets the jail: it comes out untouched.
+  if (!(parsed->jail == bulwark::jail::JailSettings{})) std::abort();
+  const bulwark::jail::HostConfig host;
+  if (!bulwark::jail::apply_operator_settings(host, {"vm-1", ""}, *parsed).ok()) return 0;
   if (!bulwark::jail::validate_launch_config(*parsed).ok()) std::abort();
-  if (!bulwark::jail::validate_vm_id(parsed->jail.id).ok()) std::abort();
-  // Ids are a pair or absent (0, 0: allocated later); never root on one side only.
   const auto& jail = parsed->jail;
-  if ((jail.uid == 0) != (jail.gid == 0)) std::abort();
-  if (jail.id_range_first == 0 || jail.id_range_first > jail.id_range_last) std::abort();
-  if (jail.selinux != "enforce" && jail.selinux != "auto" && jail.selinux != "off") std::abort();
+  if (jail.id != "vm-1" || jail.uid != 0 || jail.gid != 0 || !jail.netns.empty()) std::abort();
+  if (parsed->vm.vcpus > host.vm_limits.max_vcpus) std::abort();
+  if (parsed->vm.memory_mib > host.vm_limits.max_memory_mib) std::abort();
+  if (parsed->disks.size() > host.vm_limits.max_disks) std::abort();
   return 0;
 }

@@ -1,6 +1,12 @@
 bulwark_fuzz_target(jail_config
   SOURCES ${PROJECT_SOURCE_DIR}/fuzz/jail_config_fuzzer.cc
   LIBS bulwark_jail_config)
+bulwark_fuzz_target(host_config
+  SOURCES ${PROJECT_SOURCE_DIR}/fuzz/host_config_fuzzer.cc
+  LIBS bulwark_jail_config)
+bulwark_fuzz_target(launch_record
+  SOURCES ${PROJECT_SOURCE_DIR}/fuzz/launch_record_fuzzer.cc
+  LIBS bulwark_jail_config)
 if(TARGET bulwark_jail)
   bulwark_fuzz_target(seccomp_audit_record
     SOURCES ${PROJECT_SOURCE_DIR}/fuzz/seccomp_audit_record_fuzzer.cc

@@ -212,29 +212,28 @@ Status VmCgroup::remove() {
   return first;
 }
 
-Result<std::vector<std::string>> remove_leftover_cgroup(const std::string& root,
-                                                        const std::string& parent,
-                                                        const std::string& id) {
+std::vector<std::string> cgroup_leaf_candidates(const std::string& root, const std::string& parent,
+                                               const std::string& id) {
   std::vector<std::string> candidates = {root + "/" + parent + "/" + id};
   for (const char* controller : {"memory", "pids", "cpu", "cpuset"}) {
     candidates.push_back(root + "/" + controller + "/" + parent + "/" + id);
   }
-  std::vector<std::string> removed;
-  for (const std::string& leaf : candidates) {
-    if (!exists(leaf + "/cgroup.procs")) continue;
-    // A monitor outliving its launcher is killed by its parent-death signal; this covers any
-    // process that still sits in the leaf (v1 leaves can be shared by several controllers).
-    auto procs = read_small_file(leaf + "/cgroup.procs");
-    if (procs.ok()) {
-      std::istringstream pids(*procs);
-      for (long pid = 0; pids >> pid;) {
-        if (pid > 0) ::kill(static_cast<pid_t>(pid), SIGKILL);
-      }
+  return candidates;
+}
+
+Result<bool> remove_leftover_cgroup_leaf(const std::string& leaf) {
+  if (!exists(leaf + "/cgroup.procs")) return false;
+  // A monitor outliving its launcher is killed by its parent-death signal; this covers any
+  // process that still sits in the leaf (v1 leaves can be shared by several controllers).
+  auto procs = read_small_file(leaf + "/cgroup.procs");
+  if (procs.ok()) {
+    std::istringstream pids(*procs);
+    for (long pid = 0; pids >> pid;) {
+      if (pid > 0) ::kill(static_cast<pid_t>(pid), SIGKILL);
     }
-    BULWARK_TRY(remove_dir_retrying(leaf));
-    removed.push_back(leaf);
   }
-  return removed;
+  BULWARK_TRY(remove_dir_retrying(leaf));
+  return true;
 }
 
 Status write_existing_file(const std::string& path, const std::string& text) {

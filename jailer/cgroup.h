@@ -40,12 +40,15 @@ class VmCgroup {
   std::vector<std::string> dirs_;
 };
 
-// Removes the cgroup leaves <parent>/<id> (v2, and under each v1 controller) that a launcher
-// which died without tearing down left behind, first killing any process still in them.
-// Returns the directories it removed. The caller must hold the VM id (no live VM uses them).
-Result<std::vector<std::string>> remove_leftover_cgroup(const std::string& root,
-                                                        const std::string& parent,
-                                                        const std::string& id);
+// The leaves a VM id's cgroup can have: <root>/<parent>/<id> (v2) and
+// <root>/<controller>/<parent>/<id> under each v1 controller the jail uses.
+std::vector<std::string> cgroup_leaf_candidates(const std::string& root, const std::string& parent,
+                                               const std::string& id);
+
+// Removes one cgroup leaf that a launcher which died without tearing down left behind, first
+// killing any process still in it. False when it is not a cgroup (nothing done). The caller must
+// know the leaf is Bulwark's (stale_vm.h: named by that launch's record) and hold the VM id.
+Result<bool> remove_leftover_cgroup_leaf(const std::string& leaf);
 
 // Writes `text` to an existing file (cgroup control files, /proc attributes).
 Status write_existing_file(const std::string& path, const std::string& text);

@@ -31,6 +31,7 @@ JailSpec build_device_spec(const LaunchConfig& config, const MonitorLaunchOption
   spec.cgroup_root = options.cgroup_root;
   spec.cgroup_parent = settings.cgroup_parent;
   spec.netns = "";  // always a new, empty network namespace: devices have no network
+  spec.record_created = options.record_created;
 
   const std::string& binary = blk ? options.dev_blk_path : options.dev_rng_path;
   spec.exec_host_path = binary;

@@ -66,6 +66,11 @@ Result<std::unique_ptr<RunningJail>> run_jailed(const JailSpec& spec) {
 
   // Step jail-dir: <base>/<id>/root, owned by the VM's uid, 0700.
   jail->root_dir_ = jail_root_dir(spec);
+  if (spec.record_created) {
+    if (Status s = spec.record_created("jail", jail_instance_dir(spec)); !s.ok()) {
+      return step_error("jail-dir", s.error());
+    }
+  }
   if (Status s = create_jail_dir(spec); !s.ok()) {
     // Remove the instance dir only if this run made it (not another VM's with this id).
     if (s.error().message().find("already exists") == std::string::npos) {
@@ -97,6 +102,11 @@ Result<std::unique_ptr<RunningJail>> run_jailed(const JailSpec& spec) {
   auto cgroup = VmCgroup::create(spec.cgroup_root, spec.cgroup_parent, spec.vm_id, spec.limits);
   if (!cgroup.ok()) return step_error("cgroup", cgroup.error());
   jail->cgroup_.emplace(std::move(*cgroup));
+  if (spec.record_created) {
+    for (const std::string& dir : jail->cgroup_->dirs()) {
+      if (Status s = spec.record_created("cgroup", dir); !s.ok()) return step_error("cgroup", s.error());
+    }
+  }
 
   // Step clone: new namespaces; the child waits on `go` until it is in its cgroup.
   int go_pipe[2], error_pipe[2];

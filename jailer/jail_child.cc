@@ -7,7 +7,6 @@
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/fsuid.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -89,32 +88,28 @@ void bind_read_only(const char* step, const std::string& source, const std::stri
         "remount read-only " + target);
 }
 
-// Opens the input as the VM would (its uid and gid as filesystem identity, no supplementary
-// groups) so that a path the VM user could not read is refused rather than exposed.
-void bind_input(const JailSpec& spec, const std::string& root, const ReadOnlyInput& input) {
+// A tenant's input is bound from the fd the launcher opened as the VM's user (the path is not
+// looked up again: a rename after the launcher's checks changes nothing); an operator's file or
+// directory is bound from an O_PATH fd of its path.
+void bind_input(const ReadOnlyInput& input, const std::string& root) {
   const char* step = "bind-inputs";
   int fd = -1;
+  bool own_fd = false;
   if (input.check_vm_access) {
-    ::setfsgid(spec.gid);
-    ::setfsuid(spec.uid);
-    // O_NONBLOCK: a FIFO swapped in after the launcher's check must not hang the open.
-    fd = ::open(input.host_path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    const int saved = errno;
-    ::setfsuid(0);
-    ::setfsgid(0);
-    errno = saved;
-    check(fd >= 0, step, input.host_path + " (as uid " + std::to_string(spec.uid) + ")");
-    // What is bound is what was opened: it must be a regular file (a tenant input is an image).
+    if (input.fd < 0) fail(step, input.host_path + ": a tenant's file was not opened as the VM user", 0);
+    // What is bound is what was opened: still a regular file (a tenant input is an image).
     struct stat st{};
-    check(::fstat(fd, &st) == 0, step, input.host_path);
+    check(::fstat(input.fd, &st) == 0, step, input.host_path);
     if (!S_ISREG(st.st_mode)) fail(step, input.host_path + ": not a regular file", 0);
+    fd = input.fd;
   } else {
     fd = ::open(input.host_path.c_str(), O_PATH | O_CLOEXEC);
     check(fd >= 0, step, input.host_path);
+    own_fd = true;
   }
   bind_read_only(step, "/proc/self/fd/" + std::to_string(fd), root + input.jail_path,
                  input.allow_exec);
-  ::close(fd);
+  if (own_fd) ::close(fd);
 }
 
 void make_devices(const JailSpec& spec, const std::string& root) {
@@ -249,7 +244,7 @@ void run_jailed_child(const JailSpec& spec, const ChildChannels& channels) {
   check(::mount(root.c_str(), root.c_str(), nullptr, MS_BIND | MS_REC, nullptr) == 0, "bind-root",
         root);
   make_devices(spec, root);
-  for (const ReadOnlyInput& input : spec.inputs) bind_input(spec, root, input);
+  for (const ReadOnlyInput& input : spec.inputs) bind_input(input, root);
   enter_root(root);
 
   set_rlimits(spec.rlimits);

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "jailer/json_fields.h"
 #include "jailer/vm_id.h"
 #include "monitor/config/json_config.h"
 #include "monitor/config/message_text.h"
@@ -13,100 +14,26 @@ namespace {
 
 using nlohmann::json;
 
-
-Status read_integer(const json& value, uint64_t min, uint64_t max, uint64_t* out) {
-  const auto* number = value.get_ptr<const json::number_unsigned_t*>();
-  if (number != nullptr && *number >= min && *number <= max) {
-    *out = *number;
-    return ok_status();
-  }
-  return Error(config::expected_integer_text(min, max) + ", got " + config::describe_json_value(value));
-}
-
-Status read_string(const json& value, Status (*rule)(std::string_view), std::string* out) {
-  const auto* text = value.get_ptr<const json::string_t*>();
-  if (text == nullptr) return Error("expected a string, got " + config::describe_json_value(value));
-  if (rule != nullptr) BULWARK_TRY(rule(*text));
-  *out = *text;
-  return ok_status();
-}
-
 bool is_name_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '_' || c == '.';
 }
 
-// One path component of [A-Za-z0-9_.-], not "." or "..", at most 255 bytes.
-bool is_plain_component(std::string_view part) {
-  if (part.empty() || part.size() > 255 || part == "." || part == "..") return false;
-  for (char c : part) {
-    if (!is_name_char(c)) return false;
-  }
-  return true;
-}
+// Operator settings a tenant's file may not carry. "jail" held most of them before the host
+// config existed; its old members are listed too, so a config moved up a level is still refused.
+constexpr const char* kOperatorFields[] = {
+    "jail",          "id",        "vm_id",          "uid",
+    "gid",           "id_range",  "selinux",        "selinux_types",
+    "base_dir",      "run_dir",   "cgroup_root",    "cgroup_parent",
+    "memory_overhead_mib", "pids_max", "cpu_quota_percent", "cpuset",
+    "netns",         "seccomp",   "seccomp_policy_dir", "devices",
+    "allow_device_files", "monitor", "dev_blk",     "dev_rng"};
 
-// [first, last] with 1 <= first <= last <= kMaxVmUid. Errors carry their full JSON path.
-Status read_id_range(const json& value, const std::string& path, JailSettings& jail) {
-  const auto* items = value.get_ptr<const json::array_t*>();
-  if (items == nullptr || items->size() != 2) {
-    return Error(path + ": expected [first, last], got " + config::describe_json_value(value));
+bool is_operator_field(std::string_view key) {
+  for (const char* name : kOperatorFields) {
+    if (key == name) return true;
   }
-  uint64_t first = 0, last = 0;
-  if (Status s = read_integer((*items)[0], 1, kMaxVmUid, &first); !s.ok()) {
-    return s.error().wrap(path + "/0");
-  }
-  if (Status s = read_integer((*items)[1], 1, kMaxVmUid, &last); !s.ok()) {
-    return s.error().wrap(path + "/1");
-  }
-  if (first > last) return Error(path + ": first is larger than last");
-  jail.id_range_first = static_cast<uint32_t>(first);
-  jail.id_range_last = static_cast<uint32_t>(last);
-  return ok_status();
-}
-
-Status read_jail(const json& value, JailSettings& jail) {
-  const auto* members = value.get_ptr<const json::object_t*>();
-  if (members == nullptr) return Error("/jail: expected an object, got " + config::describe_json_value(value));
-  bool has_id = false, has_uid = false, has_gid = false;
-  for (const auto& [key, member] : *members) {
-    const std::string path = config::json_pointer_child("/jail", key);
-    Status status = ok_status();
-    uint64_t number = 0;
-    if (key == "id") {
-      status = read_string(member, validate_vm_id, &jail.id);
-      has_id = true;
-    } else if (key == "uid" || key == "gid") {
-      status = read_integer(member, 1, kMaxVmUid, &number);
-      (key == "uid" ? jail.uid : jail.gid) = static_cast<uint32_t>(number);
-      (key == "uid" ? has_uid : has_gid) = true;
-    } else if (key == "id_range") {
-      if (Status s = read_id_range(member, path, jail); !s.ok()) return s;
-    } else if (key == "selinux") {
-      status = read_string(member, check_selinux_mode, &jail.selinux);
-    } else if (key == "base_dir") {
-      status = read_string(member, check_base_dir, &jail.base_dir);
-    } else if (key == "cgroup_parent") {
-      status = read_string(member, check_cgroup_parent, &jail.cgroup_parent);
-    } else if (key == "memory_overhead_mib") {
-      status = read_integer(member, 0, kMaxMemoryOverheadMib, &jail.memory_overhead_mib);
-    } else if (key == "pids_max") {
-      status = read_integer(member, 1, kMaxPidsMax, &jail.pids_max);
-    } else if (key == "cpu_quota_percent") {
-      status = read_integer(member, 0, kMaxCpuQuotaPercent, &jail.cpu_quota_percent);
-    } else if (key == "cpuset") {
-      status = read_string(member, check_cpuset, &jail.cpuset);
-    } else if (key == "netns") {
-      status = read_string(member, check_netns_name, &jail.netns);
-    } else {
-      return Error(path + ": unknown field");
-    }
-    if (!status.ok()) return status.error().wrap(path);
-  }
-  if (!has_id) return Error("/jail/id: required");
-  // Ids come as a pair or not at all (then both are allocated).
-  if (has_uid && !has_gid) return Error("/jail/gid: required when /jail/uid is given");
-  if (has_gid && !has_uid) return Error("/jail/uid: required when /jail/gid is given");
-  return ok_status();
+  return false;
 }
 
 Status check_disk_serial(std::string_view serial) {
@@ -129,20 +56,15 @@ Status read_disk(const json& value, const std::string& path, DiskSettings& disk)
     const std::string field = config::json_pointer_child(path, key);
     Status status = ok_status();
     if (key == "path") {
-      status = read_string(member, config::check_required_path, &disk.path);
+      status = read_json_string(member, config::check_required_path, &disk.path);
       if (status.ok() && disk.path.front() != '/') status = Error("expected an absolute path");
       has_path = true;
     } else if (key == "read_only") {
-      const auto* flag = member.get_ptr<const json::boolean_t*>();
-      if (flag == nullptr) {
-        status = Error("expected true or false, got " + config::describe_json_value(member));
-      } else {
-        disk.read_only = *flag;
-      }
+      status = read_json_bool(member, &disk.read_only);
     } else if (key == "serial") {
-      status = read_string(member, check_disk_serial, &disk.serial);
+      status = read_json_string(member, check_disk_serial, &disk.serial);
     } else if (key == "queues") {
-      status = read_integer(member, 1, kMaxDiskQueues, &disk.queues);
+      status = read_json_integer(member, 1, kMaxDiskQueues, &disk.queues);
     } else {
       return Error(field + ": unknown field");
     }
@@ -242,30 +164,30 @@ Status validate_launch_config(const LaunchConfig& config) {
     if (status.ok()) return status;
     return status.error().wrap(path);
   };
-  BULWARK_TRY(field(validate_vm_id(jail.id), "/jail/id"));
+  BULWARK_TRY(field(validate_vm_id(jail.id), "--id"));
   // 0 for both means "allocate"; a single 0 would be root.
   const bool allocate = jail.uid == 0 && jail.gid == 0;
   if (!allocate && (jail.uid < 1 || jail.uid > kMaxVmUid)) {
-    return Error("/jail/uid: must be 1 .. 2147483646");
+    return Error("uid: must be 1 .. 2147483646");
   }
   if (!allocate && (jail.gid < 1 || jail.gid > kMaxVmUid)) {
-    return Error("/jail/gid: must be 1 .. 2147483646");
+    return Error("gid: must be 1 .. 2147483646");
   }
   if (jail.id_range_first < 1 || jail.id_range_first > jail.id_range_last ||
       jail.id_range_last > kMaxVmUid) {
-    return Error("/jail/id_range: must be [first, last] with 1 <= first <= last <= 2147483646");
+    return Error("host config /id_range: must be [first, last] with 1 <= first <= last <= 2147483646");
   }
-  BULWARK_TRY(field(check_selinux_mode(jail.selinux), "/jail/selinux"));
-  BULWARK_TRY(field(check_base_dir(jail.base_dir), "/jail/base_dir"));
-  BULWARK_TRY(field(check_cgroup_parent(jail.cgroup_parent), "/jail/cgroup_parent"));
-  BULWARK_TRY(field(check_cpuset(jail.cpuset), "/jail/cpuset"));
-  BULWARK_TRY(field(check_netns_name(jail.netns), "/jail/netns"));
-  if (jail.pids_max < 1 || jail.pids_max > kMaxPidsMax) return Error("/jail/pids_max: out of range");
+  BULWARK_TRY(field(check_selinux_mode(jail.selinux), "host config /selinux"));
+  BULWARK_TRY(field(check_base_dir(jail.base_dir), "host config /base_dir"));
+  BULWARK_TRY(field(check_cgroup_parent(jail.cgroup_parent), "host config /cgroup_parent"));
+  BULWARK_TRY(field(check_cpuset(jail.cpuset), "host config /vm_limits/cpuset"));
+  BULWARK_TRY(field(check_netns_name(jail.netns), "--netns"));
+  if (jail.pids_max < 1 || jail.pids_max > kMaxPidsMax) return Error("host config /vm_limits/pids_max: out of range");
   if (jail.memory_overhead_mib > kMaxMemoryOverheadMib) {
-    return Error("/jail/memory_overhead_mib: out of range");
+    return Error("host config /vm_limits/memory_overhead_mib: out of range");
   }
   if (jail.cpu_quota_percent > kMaxCpuQuotaPercent) {
-    return Error("/jail/cpu_quota_percent: out of range");
+    return Error("host config /vm_limits/cpu_quota_percent: out of range");
   }
   // The jail's root is read-only and holds only what the launcher puts there.
   if (config.vm.serial == config::SerialOutput::kFile) {
@@ -293,7 +215,7 @@ Status validate_launch_config(const LaunchConfig& config) {
     if (disk.queues < 1 || disk.queues > kMaxDiskQueues) return Error(path + "/queues: out of range");
   }
   if ((!config.disks.empty() || config.rng) && jail.id.size() > kMaxVmIdWithDevices) {
-    return Error("/jail/id: at most 59 characters for a VM with devices (their jails are <id>.blkN)");
+    return Error("--id: at most 59 characters for a VM with devices (their jails are <id>.blkN)");
   }
   return config::validate_vm_config(config.vm);
 }
@@ -304,21 +226,22 @@ Result<LaunchConfig> parse_launch_config(std::string_view text) {
   if (!root.ok()) return prefixed(root.error());
   auto* members = root->get_ptr<json::object_t*>();
   if (members == nullptr) return Error("config: top level: expected an object, got " + config::describe_json_value(*root));
+  for (const auto& [key, member] : *members) {
+    if (is_operator_field(key)) {
+      return Error("config: " + config::json_pointer_child("", key) +
+                   ": an operator setting; a VM config may not set it (the host config " +
+                   kDefaultHostConfigPath + " and bulwark run's flags do)");
+    }
+  }
   LaunchConfig launch;
-  auto jail = members->find("jail");
-  if (jail == members->end()) return Error("config: /jail: required");
-  if (Status s = read_jail(jail->second, launch.jail); !s.ok()) return prefixed(s.error());
-  members->erase(jail);
   if (auto disks = members->find("disks"); disks != members->end()) {
     if (Status s = read_disks(disks->second, launch.disks); !s.ok()) return prefixed(s.error());
     members->erase(disks);
   }
   if (auto rng = members->find("rng"); rng != members->end()) {
-    const auto* flag = rng->second.get_ptr<const json::boolean_t*>();
-    if (flag == nullptr) {
-      return Error("config: /rng: expected true or false, got " + config::describe_json_value(rng->second));
+    if (Status s = read_json_bool(rng->second, &launch.rng); !s.ok()) {
+      return prefixed(s.error().wrap("/rng"));
     }
-    launch.rng = *flag;
     members->erase(rng);
   }
   // The rest is the monitor's config, read by the monitor's own parser so both agree on every
@@ -327,8 +250,62 @@ Result<LaunchConfig> parse_launch_config(std::string_view text) {
   Result<config::VmConfig> vm = config::parse_vm_config_json(vm_text);
   if (!vm.ok()) return vm.error();
   launch.vm = std::move(*vm);
-  if (Status s = validate_launch_config(launch); !s.ok()) return prefixed(s.error());
+  // What a jail never lets the monitor do, whatever the operator's settings.
+  if (launch.vm.serial == config::SerialOutput::kFile) {
+    return Error("config: /serial/kind: \"file\" is not available under bulwark run (use \"stdout\")");
+  }
   return launch;
+}
+
+namespace {
+
+Status within_ceiling(const char* field, uint64_t value, uint64_t ceiling, const char* limit) {
+  if (value <= ceiling) return ok_status();
+  return Error(std::string("config: ") + field + ": " + std::to_string(value) +
+               " is above the operator's ceiling " + std::to_string(ceiling) + " (vm_limits." +
+               limit + ")");
+}
+
+}  // namespace
+
+Status apply_operator_settings(const HostConfig& host, const OperatorChoices& choices,
+                               LaunchConfig& config) {
+  if (Status s = validate_vm_id(choices.vm_id); !s.ok()) return s.error().wrap("--id");
+  if (!choices.netns.empty()) {
+    bool listed = false;
+    for (const std::string& name : host.network_namespaces) listed = listed || name == choices.netns;
+    if (!listed) {
+      return Error("--netns: " + config::quoted_text(choices.netns) +
+                   " is not among the host config's network_namespaces");
+    }
+  }
+  const VmLimits& limits = host.vm_limits;
+  BULWARK_TRY(within_ceiling("/vcpus", config.vm.vcpus, limits.max_vcpus, "max_vcpus"));
+  BULWARK_TRY(within_ceiling("/memory_mib", config.vm.memory_mib, limits.max_memory_mib,
+                             "max_memory_mib"));
+  if (config.disks.size() > limits.max_disks) {
+    return Error("config: /disks: " + std::to_string(config.disks.size()) +
+                 " disks is above the operator's ceiling " + std::to_string(limits.max_disks) +
+                 " (vm_limits.max_disks)");
+  }
+  JailSettings& jail = config.jail;
+  jail.id = choices.vm_id;
+  jail.uid = 0;
+  jail.gid = 0;
+  jail.id_range_first = host.id_range_first;
+  jail.id_range_last = host.id_range_last;
+  jail.selinux = host.selinux;
+  jail.base_dir = host.base_dir;
+  jail.cgroup_parent = host.cgroup_parent;
+  jail.memory_overhead_mib = limits.memory_overhead_mib;
+  jail.pids_max = limits.pids_max;
+  jail.cpu_quota_percent = limits.cpu_quota_percent;
+  jail.cpuset = limits.cpuset;
+  jail.netns = choices.netns;
+  jail.allow_device_files = host.allow_device_files;
+  jail.max_disk_size_mib = limits.max_disk_size_mib;
+  if (Status s = validate_launch_config(config); !s.ok()) return s.error().wrap("config");
+  return ok_status();
 }
 
 }  // namespace bulwark::jail

@@ -1,23 +1,12 @@
-// The launcher's config file: the monitor's VM config (monitor/config/json_config.h, same
-// fields, same rules) plus one "jail" object the launcher consumes and never passes on:
-//
-//   "jail": {
-//     "id": "vm-1",                    string, required: [A-Za-z0-9-], 1..64 (vm_id.h)
-//     "uid": 10001, "gid": 10001,      integers 1 .. 2^31-2, optional, both or neither (never
-//                                      root): reserved host-wide for this VM; when absent, a
-//                                      free number from id_range is allocated as uid == gid
-//     "id_range": [200000, 265535],    inclusive range for allocated ids, optional
-//     "selinux": "auto",               "enforce" | "auto" | "off" (sVirt, see jailer/svirt)
-//     "base_dir": "/srv/bulwark",      absolute path, optional
-//     "cgroup_parent": "bulwark",      relative cgroup path, components [A-Za-z0-9_.-], optional
-//     "memory_overhead_mib": 64,       integer 0 .. 65536: the monitor's own memory on top of RAM
-//     "pids_max": 64,                  integer 1 .. 65536 (tasks: threads count)
-//     "cpu_quota_percent": 100,        integer 0 .. 6400 (percent of one CPU; 0 = no quota)
-//     "cpuset": "0-1",                 CPU list, optional ("" = inherit)
-//     "netns": ""                      named network namespace in /run/netns ("" = new, empty)
-//   }
-//
-// Devices, each served by its own jailed process (issue 4), also consumed by the launcher:
+// The tenant's VM config (`bulwark run vm.json`): the monitor's VM config
+// (monitor/config/json_config.h, same fields, same rules) plus the devices the launcher starts.
+// Tenant input, parsed by a root process: it asks only for what a tenant may choose (kernel,
+// initrd, cmdline, memory_mib, vcpus, cpu_template, serial to stdout, disks, rng), each within
+// the operator's ceilings (host_config.h). Every operator setting named in it is refused by name
+// (exit 1), never ignored: "jail" and its old fields (id, uid, gid, id_range, selinux, base_dir,
+// cgroup_parent, memory_overhead_mib, pids_max, cpu_quota_percent, cpuset, netns), run_dir,
+// cgroup_root, seccomp, seccomp_policy_dir and devices. The VM id, uid/gid and MCS pair are the
+// operator's and the allocators' (bulwark run --id; the host config's ranges).
 //
 //   "disks": [ { "path": "/srv/images/vm-1.raw",   absolute path of a raw image, required
 //                "read_only": false,              optional
@@ -25,12 +14,11 @@
 //                "queues": 1 } ],                 optional, 1 .. 8
 //   "rng": true                                   a virtio-rng device (optional, default false)
 //
-// At most 8 disks. The image is opened by the launcher as the VM user (a tenant cannot name a
-// file its VM user could not open) and handed to bulwark-dev-blk as an open fd. A tenant's
-// file may not carry the monitor's own "devices" (vhost-user sockets are the launcher's).
+// At most vm_limits.max_disks disks (8 at most). The image is opened as the VM user (a tenant
+// cannot name a file its VM user could not open) and handed to bulwark-dev-blk as an open fd.
 //
 // The whole file is validated before anything is created. Errors name the JSON pointer:
-// `config: /jail/uid: expected an integer from 1 to 2147483646, got 0`.
+// `config: /memory_mib: 4096 is above the operator's ceiling 2048 (vm_limits.max_memory_mib)`.
 #pragma once
 
 #include <cstdint>
@@ -39,6 +27,7 @@
 #include <vector>
 
 #include "bulwark/common/result.h"
+#include "jailer/host_config.h"
 #include "monitor/config/vm_config.h"
 
 namespace bulwark::jail {
@@ -48,9 +37,10 @@ inline constexpr uint64_t kMaxMemoryOverheadMib = 65536;
 inline constexpr uint64_t kMaxPidsMax = 65536;
 inline constexpr uint64_t kMaxCpuQuotaPercent = 6400;
 
+// The settings one VM's jail is built with, resolved from the operator's host config and flags
+// (apply_operator_settings); the uid/gid are filled in by the allocator (jailer/ids).
 struct JailSettings {
   std::string id;
-  // 0 (both): allocate from id_range; otherwise both set and reserved as given.
   uint32_t uid = 0;
   uint32_t gid = 0;
   uint32_t id_range_first = 200000;
@@ -58,11 +48,13 @@ struct JailSettings {
   std::string selinux = "auto";  // "enforce", "auto" or "off"
   std::string base_dir = "/srv/bulwark";
   std::string cgroup_parent = "bulwark";
-  uint64_t memory_overhead_mib = 64;
+  uint64_t memory_overhead_mib = 128;
   uint64_t pids_max = 64;
   uint64_t cpu_quota_percent = 100;
   std::string cpuset;
   std::string netns;
+  bool allow_device_files = false;  // operator: block devices as disks
+  uint64_t max_disk_size_mib = 1048576;
 
   friend bool operator==(const JailSettings&, const JailSettings&) = default;
 };
@@ -98,7 +90,22 @@ Status check_selinux_mode(std::string_view mode);
 // serial file, seccomp enforced, no policy dir of the tenant's choosing).
 Status validate_launch_config(const LaunchConfig& config);
 
-// Errors start with "config: ".
+// The tenant's file; `jail` is left default (apply_operator_settings fills it). Errors start with
+// "config: ".
 Result<LaunchConfig> parse_launch_config(std::string_view text);
+
+// What the operator decides for one launch on top of the host config: the VM id and the named
+// network namespace ("" = a new, empty one), both from bulwark run's flags.
+struct OperatorChoices {
+  std::string vm_id;
+  std::string netns;
+};
+
+// Fills config.jail from the host config and the operator's choices, then checks the tenant's
+// requests against the operator's ceilings ("config: /vcpus: 16 is above the operator's ceiling
+// 8 (vm_limits.max_vcpus)") and the whole result with validate_launch_config. A netns the host
+// config does not list is refused.
+Status apply_operator_settings(const HostConfig& host, const OperatorChoices& choices,
+                               LaunchConfig& config);
 
 }  // namespace bulwark::jail

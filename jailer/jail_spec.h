@@ -10,6 +10,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bulwark/common/result.h"
@@ -17,14 +18,17 @@
 namespace bulwark::jail {
 
 // A host file or directory made visible inside the jail, read-only (bind mount + read-only
-// remount). `jail_path` is absolute as seen inside the jail. With `check_vm_access` the launcher
-// opens the source with the VM's uid/gid as its filesystem identity, so a tenant cannot name a
-// host file its VM user could not read anyway (the bind mount would otherwise expose it).
+// remount). `jail_path` is absolute as seen inside the jail. A tenant's file (`check_vm_access`)
+// is bound from `fd`, which the launcher opened as the VM's user (open_as_vm_user,
+// jailer/vm_user_files.h) before run_jailed: the jail binds what was opened and checked, never
+// the path again, so a tenant cannot name a host file its VM user could not read anyway, nor
+// swap the path afterwards. Such an input without an fd is refused (step bind-inputs).
 struct ReadOnlyInput {
   std::string host_path;
   std::string jail_path;
   bool check_vm_access = true;
   bool allow_exec = false;  // mounted noexec unless it holds code the process runs
+  int fd = -1;              // the launcher's fd of a tenant input; it stays open until exec
 };
 
 // A symlink created in the jail root (e.g. /lib64 -> usr/lib64 for the dynamic loader).
@@ -72,6 +76,11 @@ struct PassedFd {
 };
 
 struct JailSpec {
+  // Called with ("jail", <base>/<id>) before the jail directory is created and ("cgroup", leaf)
+  // after each cgroup leaf is, so a launch record names them (stale_vm.h). An error stops the
+  // launch before the thing is made.
+  using RecordHook = std::function<Status(std::string_view kind, const std::string& path)>;
+
   std::string vm_id;                 // validated by validate_vm_id()
   std::string exec_host_path;        // the executable, bound read-only into the jail
   std::string exec_jail_path;        // its path inside the jail, e.g. /bulwark-monitor
@@ -101,6 +110,7 @@ struct JailSpec {
   // For processes that do not filter themselves: installed last before exec (the program must
   // allow execve). The monitor installs its own per-thread policies, so it gets none.
   std::vector<sock_filter> seccomp_program;
+  RecordHook record_created;
 };
 
 }  // namespace bulwark::jail

@@ -20,6 +20,8 @@
 
 #include "bulwark/common/log.h"
 #include "bulwark/common/unique_fd.h"
+#include "jailer/config_files.h"
+#include "jailer/host_config.h"
 #include "jailer/ids/vm_ids.h"
 #include "jailer/jail.h"
 #include "jailer/jail_config.h"
@@ -46,22 +48,25 @@ using namespace bulwark;
 
 constexpr int kExitUsage = 1;       // bad command line or config: nothing was created
 constexpr int kExitJailFailed = 9;  // a jail step failed: everything made so far was removed
-constexpr size_t kMaxConfigBytes = 1 << 20;
 constexpr unsigned long kAuditArchX86_64 = 0xc000003e;  // AUDIT_ARCH_X86_64
 
 const char kUsage[] =
-    "Usage: bulwark run [options] CONFIG.json\n"
+    "Usage: bulwark run --id ID [options] VM.json\n"
     "       bulwark policy show|diff|check|record|minimality ...   (bulwark policy --help)\n"
     "\n"
-    "Starts bulwark-monitor for the VM in CONFIG.json inside a jail (namespaces, pivot_root,\n"
+    "Starts bulwark-monitor for the VM in VM.json inside a jail (namespaces, pivot_root,\n"
     "cgroup limits, the VM's own uid/gid, no capabilities) and waits for it.\n"
-    "CONFIG.json: the monitor's config plus a \"jail\" object (see jailer/README.md).\n"
+    "VM.json is the tenant's: what the VM asks for (kernel, initrd, cmdline, memory, vCPUs, disks,\n"
+    "rng), within the operator's ceilings. Everything else is the operator's (jailer/README.md).\n"
     "\n"
-    "Options (override the config's \"jail\" fields):\n"
-    "  --id ID  --uid N  --gid N  --base-dir DIR  --cgroup-parent PATH  --netns NAME\n"
+    "Operator options (each overrides the host config's field of the same name):\n"
+    "  --id ID                    the VM id (required): [A-Za-z0-9-], 1 to 64 characters\n"
+    "  --host-config PATH         operator settings (default: " BULWARK_DEFAULT_HOST_CONFIG
+    ";\n"
+    "                             built-in defaults when that file does not exist)\n"
+    "  --netns NAME               put the VM in /run/netns/NAME (one the host config lists)\n"
+    "  --base-dir DIR  --run-dir DIR  --cgroup-root DIR  --cgroup-parent PATH\n"
     "  --selinux enforce|auto|off\n"
-    "Operator options:\n"
-    "  --run-dir DIR              host-wide reservations: DIR/ids, DIR/mcs (default: /run/bulwark)\n"
     "  --monitor PATH             bulwark-monitor binary (default: " BULWARK_DEFAULT_MONITOR ")\n"
     "  --dev-blk PATH             bulwark-dev-blk binary (default: " BULWARK_DEFAULT_DEV_BLK ")\n"
     "  --dev-rng PATH             bulwark-dev-rng binary (default: " BULWARK_DEFAULT_DEV_RNG ")\n"
@@ -69,7 +74,6 @@ const char kUsage[] =
     "                             (default: " BULWARK_DEFAULT_POLICY_DIR ")\n"
     "  --seccomp-record           the monitor and devices report every system call to\n"
     "                             `bulwark policy record` instead of refusing any (testing only)\n"
-    "  --cgroup-root DIR          cgroup mount (default: /sys/fs/cgroup)\n"
     "  --stop-grace-seconds N     SIGTERM to SIGKILL delay on shutdown (default: 10)\n"
     "  --selinux-types vm=T,image=T,content=T,jail=T\n"
     "                             sVirt type names, any subset (default: bulwark_vm_t,\n"
@@ -79,27 +83,15 @@ const char kUsage[] =
     "Exit status: the monitor's; 128+N if it was killed by signal N; 1 bad command line or\n"
     "config; 9 the jail could not be set up (ids, SELinux, a jail step).\n";
 
-Result<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error::from_errno("cannot read config file " + path, errno);
-  std::string text;
-  char chunk[4096];
-  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
-    text.append(chunk, static_cast<size_t>(in.gcount()));
-    if (text.size() > kMaxConfigBytes) return Error("config file " + path + " is larger than 1 MiB");
-  }
-  return text;
-}
-
-Result<uint32_t> parse_id_number(std::string_view flag, std::string_view text) {
+Result<uint32_t> parse_seconds(std::string_view flag, std::string_view text) {
   uint64_t value = 0;
-  bool ok = !text.empty() && text.size() <= 10;
+  bool ok = !text.empty() && text.size() <= 4;
   for (char c : text) {
     ok = ok && c >= '0' && c <= '9';
     if (ok) value = value * 10 + static_cast<uint64_t>(c - '0');
   }
-  if (!ok || value < 1 || value > jail::kMaxVmUid) {
-    return Error(std::string(flag) + ": expected an integer from 1 to 2147483646, got " +
+  if (!ok || value < 1 || value > 3600) {
+    return Error(std::string(flag) + ": expected an integer from 1 to 3600, got " +
                  config::quoted_text(text));
   }
   return static_cast<uint32_t>(value);
@@ -107,11 +99,12 @@ Result<uint32_t> parse_id_number(std::string_view flag, std::string_view text) {
 
 struct RunCommand {
   std::string config_path;
+  std::string host_config_path = BULWARK_DEFAULT_HOST_CONFIG;
+  bool host_config_given = false;
+  // Flags that override the host config's fields, applied in order once it is read.
   std::vector<std::pair<std::string, std::string>> overrides;
-  jail::MonitorLaunchOptions options;
-  std::string run_dir = "/run/bulwark";
-  int grace_seconds = 10;
-  jailer::SvirtTypes selinux_types;
+  jail::OperatorChoices choices;
+  bool seccomp_record = false;
 };
 
 // "vm=T,image=T,content=T,jail=T" (any subset) onto the default type names.
@@ -145,10 +138,6 @@ Status parse_selinux_types(std::string_view text, jailer::SvirtTypes& types) {
 
 Result<RunCommand> parse_run_args(const std::vector<std::string_view>& args) {
   RunCommand command;
-  command.options.monitor_path = BULWARK_DEFAULT_MONITOR;
-  command.options.seccomp_policy_dir = BULWARK_DEFAULT_POLICY_DIR;
-  command.options.dev_blk_path = BULWARK_DEFAULT_DEV_BLK;
-  command.options.dev_rng_path = BULWARK_DEFAULT_DEV_RNG;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string_view arg = args[i];
     if (!arg.starts_with("--")) {
@@ -158,90 +147,139 @@ Result<RunCommand> parse_run_args(const std::vector<std::string_view>& args) {
     }
     if (arg == "--seccomp-record") {
       if (Status traced = policy::check_recording_tracer(); !traced.ok()) return traced.error().wrap("--seccomp-record");
-      command.options.seccomp_record = true;
+      command.seccomp_record = true;
       continue;
+    }
+    if (arg == "--uid" || arg == "--gid") {
+      return Error(std::string(arg) +
+                   ": a VM's uid and gid are always allocated from the host config's id_range");
     }
     if (i + 1 >= args.size()) return Error(std::string(arg) + ": needs a value");
     const std::string value(args[++i]);
-    if (arg == "--monitor") {
-      command.options.monitor_path = value;
-    } else if (arg == "--dev-blk") {
-      command.options.dev_blk_path = value;
-    } else if (arg == "--dev-rng") {
-      command.options.dev_rng_path = value;
-    } else if (arg == "--seccomp-policy-dir") {
-      command.options.seccomp_policy_dir = value;
-    } else if (arg == "--run-dir") {
-      if (Status s = jail::check_base_dir(value); !s.ok()) return s.error().wrap("--run-dir");
-      command.run_dir = value;
-    } else if (arg == "--selinux-types") {
-      if (Status s = parse_selinux_types(value, command.selinux_types); !s.ok()) {
-        return s.error().wrap("--selinux-types");
-      }
-    } else if (arg == "--cgroup-root") {
-      command.options.cgroup_root = value;
-    } else if (arg == "--stop-grace-seconds") {
-      auto n = parse_id_number(arg, value);
-      if (!n.ok() || *n > 3600) return Error("--stop-grace-seconds: expected 1 to 3600");
-      command.grace_seconds = static_cast<int>(*n);
-    } else if (arg == "--id" || arg == "--uid" || arg == "--gid" || arg == "--base-dir" ||
-               arg == "--cgroup-parent" || arg == "--netns" || arg == "--selinux") {
+    if (arg == "--id") {
+      if (Status s = jail::validate_vm_id(value); !s.ok()) return s.error().wrap("--id");
+      command.choices.vm_id = value;
+    } else if (arg == "--netns") {
+      if (Status s = jail::check_netns_name(value); !s.ok()) return s.error().wrap("--netns");
+      command.choices.netns = value;
+    } else if (arg == "--host-config") {
+      command.host_config_path = value;
+      command.host_config_given = true;
+    } else if (arg == "--monitor" || arg == "--dev-blk" || arg == "--dev-rng" ||
+               arg == "--seccomp-policy-dir" || arg == "--run-dir" || arg == "--selinux-types" ||
+               arg == "--cgroup-root" || arg == "--stop-grace-seconds" || arg == "--base-dir" ||
+               arg == "--cgroup-parent" || arg == "--selinux") {
       command.overrides.emplace_back(std::string(arg), value);
     } else {
       return Error("unknown option " + config::quoted_text(arg));
     }
   }
   if (command.config_path.empty()) return Error("no config file given");
+  if (command.choices.vm_id.empty()) return Error("no VM id given (--id ID)");
   return command;
 }
 
-Status apply_overrides(const RunCommand& command, jail::LaunchConfig& launch) {
-  jail::JailSettings& settings = launch.jail;
+// The operator's settings in effect: the host config, then the flags over it.
+struct OperatorSettings {
+  jail::HostConfig host;
+  jail::MonitorLaunchOptions options;
+  jailer::SvirtTypes selinux_types;
+};
+
+Result<OperatorSettings> resolve_operator_settings(const RunCommand& command) {
+  OperatorSettings settings;
+  bool found = false;
+  auto host = jail::load_host_config(command.host_config_path, command.host_config_given, &found);
+  if (!host.ok()) return host.error();
+  settings.host = std::move(*host);
+  jail::HostConfig& h = settings.host;
   for (const auto& [flag, value] : command.overrides) {
-    if (flag == "--id") {
-      settings.id = value;
-    } else if (flag == "--uid" || flag == "--gid") {
-      auto n = parse_id_number(flag, value);
-      if (!n.ok()) return n.error();
-      (flag == "--uid" ? settings.uid : settings.gid) = *n;
+    Status status = ok_status();
+    if (flag == "--monitor") {
+      h.monitor = value;
+    } else if (flag == "--dev-blk") {
+      h.dev_blk = value;
+    } else if (flag == "--dev-rng") {
+      h.dev_rng = value;
+    } else if (flag == "--seccomp-policy-dir") {
+      h.seccomp_policy_dir = value;
+    } else if (flag == "--run-dir") {
+      status = jail::check_base_dir(value);
+      h.run_dir = value;
     } else if (flag == "--base-dir") {
-      settings.base_dir = value;
+      status = jail::check_base_dir(value);
+      h.base_dir = value;
+    } else if (flag == "--cgroup-root") {
+      status = jail::check_base_dir(value);
+      h.cgroup_root = value;
     } else if (flag == "--cgroup-parent") {
-      settings.cgroup_parent = value;
-    } else if (flag == "--netns") {
-      settings.netns = value;
+      status = jail::check_cgroup_parent(value);
+      h.cgroup_parent = value;
     } else if (flag == "--selinux") {
-      if (Status s = jail::check_selinux_mode(value); !s.ok()) return s.error().wrap(flag);
-      settings.selinux = value;
+      status = jail::check_selinux_mode(value);
+      h.selinux = value;
+    } else if (flag == "--stop-grace-seconds") {
+      auto seconds = parse_seconds(flag, value);
+      if (!seconds.ok()) return seconds.error();
+      h.stop_grace_seconds = *seconds;
     }
+    if (!status.ok()) return status.error().wrap(flag);
   }
-  return jail::validate_launch_config(launch);
+  jailer::SvirtTypes& types = settings.selinux_types;
+  if (!h.selinux_vm_type.empty()) types.vm_domain = h.selinux_vm_type;
+  if (!h.selinux_image_type.empty()) types.image_type = h.selinux_image_type;
+  if (!h.selinux_content_type.empty()) types.content_type = h.selinux_content_type;
+  if (!h.selinux_jail_type.empty()) types.jail_type = h.selinux_jail_type;
+  for (const auto& [flag, value] : command.overrides) {
+    if (flag != "--selinux-types") continue;
+    if (Status s = parse_selinux_types(value, types); !s.ok()) return s.error().wrap(flag);
+  }
+  if (Status s = jailer::validate_svirt_types(types); !s.ok()) return s.error().wrap("host config /selinux_types");
+  jail::MonitorLaunchOptions& options = settings.options;
+  options.monitor_path = h.monitor.empty() ? BULWARK_DEFAULT_MONITOR : h.monitor;
+  options.dev_blk_path = h.dev_blk.empty() ? BULWARK_DEFAULT_DEV_BLK : h.dev_blk;
+  options.dev_rng_path = h.dev_rng.empty() ? BULWARK_DEFAULT_DEV_RNG : h.dev_rng;
+  options.seccomp_policy_dir =
+      h.seccomp_policy_dir.empty() ? BULWARK_DEFAULT_POLICY_DIR : h.seccomp_policy_dir;
+  options.cgroup_root = h.cgroup_root;
+  options.seccomp_record = command.seccomp_record;
+  if (found) log::info("operator settings from " + config::quoted_text(command.host_config_path, 256));
+  return settings;
 }
 
 Result<jailer::VmIds> reserve_ids(const jail::JailSettings& settings, const std::string& run_dir) {
   jailer::VmIdsConfig config;
   config.run_dir = std::filesystem::path(run_dir) / "ids";
   config.range = {settings.id_range_first, settings.id_range_last};
-  if (settings.uid == 0 && settings.gid == 0) return jailer::allocate_vm_ids(config, settings.id);
-  return jailer::reserve_requested_vm_ids(config, settings.id, settings.uid, settings.gid);
+  // Always allocated, never requested: the operator's range, minus what anyone else holds.
+  return jailer::allocate_vm_ids(config, settings.id);
 }
 
-// A tenant input the launcher may relabel: the regular file `path` resolves to, provided the VM
-// user can open it (the same test step bind-inputs makes later), so a tenant cannot get a host
-// file it could not read relabelled.
-Result<std::string> vm_readable_file(const std::string& path, uid_t uid, gid_t gid) {
-  auto file = jail::open_as_vm_user(path, O_RDONLY, uid, gid);
-  if (!file.ok()) return file.error();
-  return std::move(file->resolved_path);
+// Step vm-files: the tenant's inputs of the monitor's jail (kernel, initrd: every input with
+// check_vm_access), each opened by a helper that has become the VM's user
+// (jailer/vm_user_files.h) before anything of the VM runs. The jail binds these fds (step
+// bind-inputs) and sVirt labels them (step label); the caller keeps them open until the monitor
+// has started. A refusal names the path; the launcher exits 9.
+Result<std::vector<jail::VmUserFile>> open_vm_inputs(jail::JailSpec& spec) {
+  std::vector<jail::VmUserFile> files;
+  for (jail::ReadOnlyInput& input : spec.inputs) {
+    if (!input.check_vm_access) continue;  // operator's files (monitor, libraries, policy)
+    auto file = jail::open_as_vm_user(input.host_path, spec.uid, spec.gid);
+    if (!file.ok()) return file.error().wrap("jail step vm-files");
+    input.fd = file->fd.get();
+    files.push_back(std::move(*file));
+  }
+  return files;
 }
 
 // Step label (called by run_jailed once the jail directory is populated). The jail directory
 // and its root: image type at the VM's pair; the files written for the monitor (vm.json): jail
 // type at the pair, which the monitor may read (jailer/svirt/jail_labels.h). The tenant's inputs
-// (kernel, initrd): content type at plain s0 -- only now, after step jail-files opened them as
-// the VM user, so a tenant cannot get a host file it could not read relabelled. An input that
-// already carries the content label (another live VM's) is left to whoever labelled it: a
-// second VM recording it as "original" would put it back after the first had restored it.
+// (kernel, initrd): content type at plain s0, on the fds step vm-files opened as the VM user
+// (never by path), so a tenant cannot get a host file it could not read relabelled nor redirect
+// the relabel by renaming. An input that already carries the content label (another live VM's)
+// is left to whoever labelled it: a second VM recording it as "original" would put it back after
+// the first had restored it.
 Status label_jail(jailer::VmSvirt& svirt, const jail::JailSpec& spec,
                   const std::string& instance_dir, const std::string& root_dir) {
   if (!svirt.pair()) return ok_status();
@@ -251,12 +289,11 @@ Status label_jail(jailer::VmSvirt& svirt, const jail::JailSpec& spec,
   const std::string content = jailer::content_file_context(svirt.types()) + '\0';
   for (const jail::ReadOnlyInput& input : spec.inputs) {
     if (!input.check_vm_access) continue;  // operator's files (monitor, libraries, policy)
-    // Not labelled unless the VM user may read it; step bind-inputs then refuses it precisely.
-    auto file = vm_readable_file(input.host_path, spec.uid, spec.gid);
-    if (!file.ok()) continue;
-    auto current = jailer::read_selinux_xattr(*file);
+    // Not opened as the VM user: nothing to label; step bind-inputs refuses it.
+    if (input.fd < 0) continue;
+    auto current = jailer::read_selinux_xattr(input.fd);
     if (current.ok() && *current == content) continue;
-    auto labelled = svirt.label_read_only(*file);
+    auto labelled = svirt.label_read_only(input.fd, config::quoted_text(input.host_path));
     if (!labelled.ok()) return labelled.error();
   }
   return ok_status();
@@ -293,18 +330,27 @@ int run(const std::vector<std::string_view>& args) {
     std::fprintf(stderr, "Try 'bulwark --help'.\n");
     return kExitUsage;
   }
-  auto text = read_file(command->config_path);
+  // The operator's settings first: the host config (root-owned) with the flags over it.
+  auto operator_settings = resolve_operator_settings(*command);
+  if (!operator_settings.ok()) {
+    log::error(operator_settings.error().message());
+    return kExitUsage;
+  }
+  const jail::HostConfig& host = operator_settings->host;
+  jail::MonitorLaunchOptions& options = operator_settings->options;
+  const std::string& run_dir = host.run_dir;
+  auto text = jail::read_regular_config_file(command->config_path);
   if (!text.ok()) {
     log::error(text.error().message());
     return kExitUsage;
   }
-  // The whole config is checked before anything is created.
+  // The whole config is checked, against the operator's ceilings too, before anything is created.
   auto launch = jail::parse_launch_config(*text);
   if (!launch.ok()) {
     log::error(launch.error().message());
     return kExitUsage;
   }
-  if (Status s = apply_overrides(*command, *launch); !s.ok()) {
+  if (Status s = jail::apply_operator_settings(host, command->choices, *launch); !s.ok()) {
     log::error(s.error().message());
     return kExitUsage;
   }
@@ -321,14 +367,28 @@ int run(const std::vector<std::string_view>& args) {
   }
 
   // The launch sequence. Owners are declared in setup order, so leaving this function (any way
-  // the VM ended) releases them in reverse: jail, labels, MCS pair, ids.
+  // the VM ended) releases them in reverse: jail, labels, MCS pair, launch record, ids.
   // Step vm-id: one launcher per VM id, host-wide, until this one is done.
-  auto vm_id_claim = jail::claim_vm_id(command->run_dir, vm_id);
+  auto vm_id_claim = jail::claim_vm_id(run_dir, vm_id);
   if (!vm_id_claim.ok()) {
     log::error("jail step vm-id: " + vm_id_claim.error().message());
     return kExitJailFailed;
   }
-  auto stale = jail::remove_stale_reservations(command->run_dir, vm_id);
+  // Step sweep: what a launcher of this VM id that was killed recorded as made, where the
+  // operator's settings agree; anything else is reported and left alone.
+  auto swept = jail::sweep_recorded_leftovers(
+      run_dir, vm_id, jail::vm_places(host.base_dir, host.cgroup_root, host.cgroup_parent, vm_id));
+  if (!swept.ok()) {
+    log::error("jail step sweep: " + swept.error().message());
+    return kExitJailFailed;
+  }
+  for (const std::string& path : swept->removed) {
+    log::warn("VM " + vm_id + ": removed " + path + ", left by a launcher that died");
+  }
+  for (const std::string& what : swept->left_alone) {
+    log::warn("VM " + vm_id + ": left alone (no launch record of this VM names it as made here): " + what);
+  }
+  auto stale = jail::remove_stale_reservations(run_dir, vm_id);
   if (!stale.ok()) {
     log::error("jail step vm-id: " + stale.error().message());
     return kExitJailFailed;
@@ -337,19 +397,29 @@ int run(const std::vector<std::string_view>& args) {
     log::warn("VM " + vm_id + ": removed " + path + ", left by a launcher that died");
   }
   // Step ids: this VM's uid/gid, reserved host-wide until the launcher is done.
-  auto ids = reserve_ids(launch->jail, command->run_dir);
+  auto ids = reserve_ids(launch->jail, run_dir);
   if (!ids.ok()) {
     log::error("jail step ids: " + ids.error().message());
     return kExitJailFailed;
   }
   launch->jail.uid = ids->uid();
   launch->jail.gid = ids->gid();
+  // This launch's record: every jail directory and cgroup leaf it makes, for a sweep after a
+  // SIGKILL. Removed after the teardown below.
+  auto record = jail::LaunchRecordFile::create(run_dir, vm_id, ids->uid());
+  if (!record.ok()) {
+    log::error("jail step sweep: " + record.error().message());
+    return kExitJailFailed;
+  }
+  options.record_created = record->hook();
 
   // Step svirt: the MCS pair (unless off); files are labelled in step label (label_jail).
   jailer::SvirtConfig svirt_config;
   svirt_config.mode = *mode;
-  svirt_config.types = command->selinux_types;
-  svirt_config.mcs.run_dir = std::filesystem::path(command->run_dir) / "mcs";
+  svirt_config.types = operator_settings->selinux_types;
+  svirt_config.mcs.run_dir = std::filesystem::path(run_dir) / "mcs";
+  svirt_config.mcs.first_category = host.mcs_first;
+  svirt_config.mcs.last_category = host.mcs_last;
   auto svirt = jailer::VmSvirt::prepare(svirt_config, vm_id);
   if (!svirt.ok()) {
     log::error("jail step svirt: " + svirt.error().message());
@@ -366,7 +436,7 @@ int run(const std::vector<std::string_view>& args) {
 
   // Steps disks and devices: the device processes run, jailed, before the monitor starts; the
   // monitor gets its end of each one's socketpair as fd 3, 4, ... (its config says which).
-  auto devices = jail::VmDevices::start(*launch, command->options, *svirt);
+  auto devices = jail::VmDevices::start(*launch, options, *svirt, run_dir);
   if (!devices.ok()) {
     log::error(devices.error().message());
     return kExitJailFailed;
@@ -379,23 +449,19 @@ int run(const std::vector<std::string_view>& args) {
     device_fds.push_back({end.fd, next_device_fd++});
   }
 
-  command->options.host_is_emulated = jail::host_kvm_is_emulated();
-  jail::JailSpec spec = jail::build_monitor_spec(*launch, command->options);
+  options.host_is_emulated = jail::host_kvm_is_emulated();
+  jail::JailSpec spec = jail::build_monitor_spec(*launch, options);
   spec.fds.insert(spec.fds.end(), device_fds.begin(), device_fds.end());
   if (!exec_context->empty()) spec.selinux_exec_context = *exec_context;
   spec.label_jail_dir = [&svirt, &spec](const std::string& instance_dir,
                                         const std::string& root_dir) {
     return label_jail(*svirt, spec, instance_dir, root_dir);
   };
-
-  // Step sweep: a launcher of this VM id that was killed left its jail directory and cgroup.
-  auto swept = jail::sweep_leftovers(spec);
-  if (!swept.ok()) {
-    log::error("jail step sweep: " + swept.error().message());
+  // Step vm-files: the kernel and initrd, opened as the VM user (kept open until the monitor runs).
+  auto vm_files = open_vm_inputs(spec);
+  if (!vm_files.ok()) {
+    log::error(vm_files.error().message());
     return kExitJailFailed;
-  }
-  for (const std::string& path : *swept) {
-    log::warn("VM " + vm_id + ": removed " + path + ", left by a launcher that died");
   }
 
   // Opened before the monitor starts so a seccomp kill's kernel record can be found afterwards.
@@ -412,13 +478,14 @@ int run(const std::vector<std::string_view>& args) {
   }
   log::info("VM " + spec.vm_id + ": monitor running as pid " + std::to_string((*jailed)->pid()));
   devices->close_monitor_ends();
+  vm_files->clear();  // the monitor's jail has them bound; sVirt keeps its own dups
 
   int stop_signal = 0;
   const jail::ProcessEnd end =
-      (*jailed)->wait(stop_signals, std::chrono::seconds(command->grace_seconds), &stop_signal);
+      (*jailed)->wait(stop_signals, std::chrono::seconds(host.stop_grace_seconds), &stop_signal);
   // Teardown in reverse order; the reservations go last, once nothing of the VM is left. The
   // devices see their sockets close with the monitor and exit on their own.
-  devices->stop(std::chrono::seconds(command->grace_seconds));
+  devices->stop(std::chrono::seconds(host.stop_grace_seconds));
   if (Status s = (*jailed)->teardown(); !s.ok()) log::error("teardown: " + s.error().message());
   if (Status s = svirt->restore_labels(); !s.ok()) {
     log::error("teardown: " + s.error().message());

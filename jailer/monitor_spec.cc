@@ -22,6 +22,7 @@ JailSpec build_monitor_spec(const LaunchConfig& config, const MonitorLaunchOptio
   spec.cgroup_root = options.cgroup_root;
   spec.cgroup_parent = settings.cgroup_parent;
   spec.netns = settings.netns;
+  spec.record_created = options.record_created;
 
   // Operator-chosen files: bound as they are. Tenant-chosen files (kernel, initrd): opened as
   // the VM user, read-only, noexec.
@@ -65,8 +66,9 @@ JailSpec build_monitor_spec(const LaunchConfig& config, const MonitorLaunchOptio
   spec.limits.cpuset = settings.cpuset;
   spec.rlimits.nofile = 1024;
   spec.rlimits.nproc = settings.pids_max;
-  // The console may be a regular file; beyond this the monitor gets SIGXFSZ.
-  spec.rlimits.fsize = uint64_t{1} << 30;
+  // The only file the monitor sizes is the guest-RAM memfd (ftruncate counts against
+  // RLIMIT_FSIZE): exactly the RAM the config asked for; the console is never a file in a jail.
+  spec.rlimits.fsize = config.vm.memory_mib << 20;
   spec.rlimits.core = 0;
   spec.rlimits.memlock = 0;
 

@@ -31,6 +31,8 @@ struct MonitorLaunchOptions {
   // bulwark run --seccomp-record: the monitor and the devices install their policies in
   // record mode (every call reported to `bulwark policy record`, none refused).
   bool seccomp_record = false;
+  // The launch record's hook (stale_vm.h), copied into every JailSpec of this VM.
+  JailSpec::RecordHook record_created;
 };
 
 inline constexpr const char* kMonitorJailPath = "/bulwark-monitor";

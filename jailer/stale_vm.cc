@@ -1,13 +1,73 @@
 #include "jailer/stale_vm.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <filesystem>
 
 #include "jailer/cgroup.h"
 #include "jailer/jail_dir.h"
+#include "jailer/jail_config.h"
 
 namespace bulwark::jail {
+
+namespace {
+
+std::string record_name(const std::string& vm_id) { return vm_id + ".record"; }
+
+bool contains(const std::vector<std::string>& list, const std::string& item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+
+// Reads the record of a dead launch, if any: nullopt when there is none.
+Result<std::optional<LaunchRecord>> read_record(const jailer::ReservationDirectory& dir,
+                                                const std::string& name) {
+  UniqueFd fd(::openat(dir.fd(), name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+  if (!fd.valid()) {
+    if (errno == ENOENT) return std::optional<LaunchRecord>();
+    return Error::from_errno("open " + (dir.path() / name).string(), errno);
+  }
+  struct stat st{};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
+      st.st_size > static_cast<off_t>(kMaxLaunchRecordBytes)) {
+    return Error((dir.path() / name).string() + ": not a launch record");
+  }
+  std::string text(static_cast<size_t>(st.st_size), '\0');
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::read(fd.get(), text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  text.resize(done);
+  auto record = parse_launch_record(text);
+  if (!record.ok()) return record.error().wrap((dir.path() / name).string());
+  return std::optional<LaunchRecord>(std::move(*record));
+}
+
+// Why a recorded jail directory may not be removed, or "" when it may: it must be a real
+// directory (not a symlink) whose root is a real directory owned by the recorded uid.
+std::string jail_dir_refusal(const std::string& dir, uid_t uid) {
+  struct stat st{};
+  if (::lstat(dir.c_str(), &st) != 0) return errno == ENOENT ? "gone" : "cannot stat it";
+  if (!S_ISDIR(st.st_mode)) return "not a directory";
+  if (st.st_uid != 0) return "not owned by root";
+  struct stat root{};
+  if (::lstat((dir + "/root").c_str(), &root) != 0 || !S_ISDIR(root.st_mode)) {
+    return "it has no jail root directory";
+  }
+  if (root.st_uid != uid) {
+    return "its root is owned by uid " + std::to_string(root.st_uid) + ", the record says " +
+           std::to_string(uid);
+  }
+  return "";
+}
+
+}  // namespace
 
 Result<jailer::HostReservation> claim_vm_id(const std::string& run_dir, const std::string& vm_id) {
   auto dir = jailer::ReservationDirectory::open_or_create(std::filesystem::path(run_dir) / "vms");
@@ -38,18 +98,105 @@ Result<std::vector<std::string>> remove_stale_reservations(const std::string& ru
   return removed;
 }
 
-Result<std::vector<std::string>> sweep_leftovers(const JailSpec& spec) {
-  std::vector<std::string> removed;
-  const std::string instance = jail_instance_dir(spec);
-  struct stat st{};
-  if (::lstat(instance.c_str(), &st) == 0) {
-    BULWARK_TRY(remove_tree(instance));
-    removed.push_back(instance);
+VmPlaces vm_places(const std::string& base_dir, const std::string& cgroup_root,
+                   const std::string& cgroup_parent, const std::string& vm_id) {
+  std::vector<std::string> names = {vm_id, vm_id + ".rng"};
+  for (size_t i = 0; i < kMaxDisks; ++i) names.push_back(vm_id + ".blk" + std::to_string(i));
+  VmPlaces places;
+  for (const std::string& name : names) {
+    places.jail_dirs.push_back(base_dir + "/" + name);
+    for (std::string& leaf : cgroup_leaf_candidates(cgroup_root, cgroup_parent, name)) {
+      places.cgroup_dirs.push_back(std::move(leaf));
+    }
   }
-  auto cgroups = remove_leftover_cgroup(spec.cgroup_root, spec.cgroup_parent, spec.vm_id);
-  if (!cgroups.ok()) return cgroups.error();
-  removed.insert(removed.end(), cgroups->begin(), cgroups->end());
-  return removed;
+  return places;
+}
+
+Result<SweepReport> sweep_recorded_leftovers(const std::string& run_dir, const std::string& vm_id,
+                                             const VmPlaces& places) {
+  SweepReport report;
+  auto dir = jailer::ReservationDirectory::open_or_create(std::filesystem::path(run_dir) / "vms");
+  if (!dir.ok()) return dir.error();
+  const std::string name = record_name(vm_id);
+  auto record = read_record(*dir, name);
+  if (!record.ok()) {
+    // Unreadable: nothing in it can be trusted to name Bulwark's own leftovers.
+    report.left_alone.push_back(record.error().message());
+  } else if (record->has_value()) {
+    const LaunchRecord& r = **record;
+    for (const std::string& jail : r.jail_dirs) {
+      std::string why;
+      if (!contains(places.jail_dirs, jail)) {
+        why = "not where the operator's settings put VM " + vm_id + "'s jails";
+      } else {
+        why = jail_dir_refusal(jail, r.uid);
+        if (why == "gone") continue;
+      }
+      if (!why.empty()) {
+        report.left_alone.push_back(jail + ": " + why);
+        continue;
+      }
+      BULWARK_TRY(remove_tree(jail));
+      report.removed.push_back(jail);
+    }
+    for (const std::string& leaf : r.cgroup_dirs) {
+      if (!contains(places.cgroup_dirs, leaf)) {
+        report.left_alone.push_back(leaf + ": not where the operator's settings put VM " + vm_id +
+                                    "'s cgroups");
+        continue;
+      }
+      auto removed = remove_leftover_cgroup_leaf(leaf);
+      if (!removed.ok()) return removed.error();
+      if (*removed) report.removed.push_back(leaf);
+    }
+  }
+  if (::unlinkat(dir->fd(), name.c_str(), 0) != 0 && errno != ENOENT) {
+    return Error::from_errno("remove " + (dir->path() / name).string(), errno);
+  }
+  return report;
+}
+
+Result<LaunchRecordFile> LaunchRecordFile::create(const std::string& run_dir,
+                                                  const std::string& vm_id, uid_t uid) {
+  auto dir = jailer::ReservationDirectory::open_or_create(std::filesystem::path(run_dir) / "vms");
+  if (!dir.ok()) return dir.error().wrap("launch record");
+  LaunchRecordFile file;
+  file.dir_fd_.reset(::fcntl(dir->fd(), F_DUPFD_CLOEXEC, 3));
+  if (!file.dir_fd_.valid()) return Error::from_errno("launch record: dup", errno);
+  file.name_ = record_name(vm_id);
+  file.fd_.reset(::openat(file.dir_fd_.get(), file.name_.c_str(),
+                          O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!file.fd_.valid()) {
+    return Error::from_errno("launch record: create " + (dir->path() / file.name_).string(), errno);
+  }
+  file.owner_pid_ = ::getpid();
+  LaunchRecord header;
+  header.uid = uid;
+  const std::string text = format_launch_record(header);
+  if (::write(file.fd_.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
+      ::fdatasync(file.fd_.get()) != 0) {
+    return Error::from_errno("launch record: write", errno);
+  }
+  return file;
+}
+
+Status LaunchRecordFile::add(std::string_view kind, const std::string& path) {
+  const std::string line = format_launch_record_entry(kind, path);
+  if (::write(fd_.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size()) ||
+      ::fdatasync(fd_.get()) != 0) {
+    return Error::from_errno("launch record: write", errno);
+  }
+  return ok_status();
+}
+
+JailSpec::RecordHook LaunchRecordFile::hook() {
+  return [this](std::string_view kind, const std::string& path) { return add(kind, path); };
+}
+
+LaunchRecordFile::~LaunchRecordFile() {
+  if (!fd_.valid() || owner_pid_ != ::getpid()) return;
+  fd_.reset();
+  ::unlinkat(dir_fd_.get(), name_.c_str(), 0);
 }
 
 }  // namespace bulwark::jail

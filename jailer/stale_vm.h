@@ -1,18 +1,27 @@
 // One launcher per VM id, host-wide, and clean-up after one that died without tearing down
-// (SIGKILL, a host crash before /run was cleared is not a case: /run is a tmpfs).
+// (SIGKILL; a host crash is not a case: /run is a tmpfs).
 //
 // The VM id is a reservation like the uid/gid (a lock file <run>/vms/<id>.lock held for the
-// launcher's whole life). Holding it proves no live launcher uses the id, so a jail directory or
-// cgroup that still exists under the id is a dead launcher's leftover and is removed before the
-// new jail is built.
+// launcher's whole life). While it runs, the launcher keeps a record of what it made
+// (<run>/vms/<id>.record, launch_record.h): every jail directory is recorded before it is
+// created, every cgroup leaf right after. The next launch of that id removes what the record
+// names, and only where the record and the operator's settings agree on the path (the jail and
+// cgroup names this VM id has under the current base dir and cgroup parent) and a jail's root
+// is owned by the recorded uid. Everything else is reported and left alone: the sweep never
+// removes or signals anything no record names.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bulwark/common/result.h"
+#include "bulwark/common/unique_fd.h"
 #include "jailer/ids/host_reservation.h"
 #include "jailer/jail_spec.h"
+#include "jailer/launch_record.h"
 
 namespace bulwark::jail {
 
@@ -24,8 +33,47 @@ Result<jailer::HostReservation> claim_vm_id(const std::string& run_dir, const st
 Result<std::vector<std::string>> remove_stale_reservations(const std::string& run_dir,
                                                            const std::string& vm_id);
 
-// Removes <base>/<id> and the cgroup leaves of `spec`'s VM id; returns what was removed (empty
-// when nothing was left). Call only while holding claim_vm_id()'s reservation.
-Result<std::vector<std::string>> sweep_leftovers(const JailSpec& spec);
+// Where the operator's settings put VM id `vm_id`'s jails (its monitor's and every device's
+// it could have) and cgroup leaves.
+struct VmPlaces {
+  std::vector<std::string> jail_dirs;
+  std::vector<std::string> cgroup_dirs;
+};
+VmPlaces vm_places(const std::string& base_dir, const std::string& cgroup_root,
+                   const std::string& cgroup_parent, const std::string& vm_id);
+
+struct SweepReport {
+  std::vector<std::string> removed;
+  std::vector<std::string> left_alone;  // "<path>: <why>"
+};
+
+// Step sweep: what the record of a dead launch of `vm_id` names, within `places`. The record is
+// removed afterwards. Call only while holding claim_vm_id()'s reservation.
+Result<SweepReport> sweep_recorded_leftovers(const std::string& run_dir, const std::string& vm_id,
+                                             const VmPlaces& places);
+
+// This launch's record, written as it goes and removed (in the process that made it) on
+// destruction, once everything it names is gone.
+class LaunchRecordFile {
+ public:
+  static Result<LaunchRecordFile> create(const std::string& run_dir, const std::string& vm_id,
+                                         uid_t uid);
+  LaunchRecordFile(LaunchRecordFile&&) noexcept = default;
+  LaunchRecordFile& operator=(LaunchRecordFile&&) = delete;
+  ~LaunchRecordFile();
+
+  // Appends "jail=<path>" or "cgroup=<path>" and syncs it, so a SIGKILL right after still
+  // leaves it on record.
+  Status add(std::string_view kind, const std::string& path);
+  // The JailSpec hook (record_created) that calls add().
+  JailSpec::RecordHook hook();
+
+ private:
+  LaunchRecordFile() = default;
+  UniqueFd dir_fd_;
+  UniqueFd fd_;
+  std::string name_;
+  pid_t owner_pid_ = 0;
+};
 
 }  // namespace bulwark::jail

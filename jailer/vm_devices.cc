@@ -9,6 +9,7 @@
 #include "jailer/stale_vm.h"
 #include "jailer/svirt/socket_create_context.h"
 #include "jailer/vm_user_files.h"
+#include "monitor/config/message_text.h"
 
 namespace bulwark::jail {
 
@@ -23,23 +24,34 @@ std::string describe_end(const ProcessEnd& end) {
 }  // namespace
 
 Result<VmDevices> VmDevices::start(const LaunchConfig& config, const MonitorLaunchOptions& options,
-                                   jailer::VmSvirt& svirt) {
+                                   jailer::VmSvirt& svirt, const std::string& run_dir) {
   VmDevices devices;
   if (config.disks.empty() && !config.rng) return devices;
 
   UniqueFd null_fd(::open("/dev/null", O_RDWR | O_CLOEXEC));
   if (!null_fd.valid()) return Error::from_errno("jail step devices: open /dev/null", errno);
 
-  // Step disks: every image is opened (and labelled) before any device process starts.
+  // Step disks: every image is opened, locked and labelled before any device process starts.
+  const std::string lock_records = run_dir.empty() ? std::string() : run_dir + "/images";
   std::vector<VmUserFile> images;
   for (size_t i = 0; i < config.disks.size(); ++i) {
     const DiskSettings& disk = config.disks[i];
-    auto image = open_as_vm_user(disk.path, disk.read_only ? O_RDONLY : O_RDWR, config.jail.uid,
-                                 config.jail.gid);
-    if (!image.ok()) return image.error().wrap("jail step disks: /disks/" + std::to_string(i));
+    const std::string step = "jail step disks: /disks/" + std::to_string(i);
+    VmUserFileOptions open_options;
+    open_options.access = disk.read_only ? VmFileAccess::kReadOnly : VmFileAccess::kReadWrite;
+    open_options.allow_block_device = config.jail.allow_device_files;
+    auto image = open_as_vm_user(disk.path, config.jail.uid, config.jail.gid, open_options);
+    if (!image.ok()) return image.error().wrap(step);
+    const std::string name = config::quoted_text(disk.path, 4096);
+    // Locked before labelling: an image another VM uses keeps that VM's label.
+    auto lock = ImageLock::acquire(image->fd.get(), name,
+                                   disk.read_only ? ImageLockMode::kReadOnly : ImageLockMode::kReadWrite,
+                                   config.jail.id, lock_records);
+    if (!lock.ok()) return lock.error().wrap(step);
+    devices.image_locks_.push_back(std::move(*lock));
     if (svirt.pair()) {
-      auto labelled = disk.read_only ? svirt.label_read_only(image->resolved_path)
-                                     : svirt.label_writable(image->resolved_path);
+      auto labelled = disk.read_only ? svirt.label_read_only(image->fd.get(), name)
+                                     : svirt.label_writable(image->fd.get(), name);
       if (!labelled.ok()) return labelled.error().wrap("jail step disks: label");
     }
     images.push_back(std::move(*image));
@@ -71,12 +83,8 @@ Result<VmDevices> VmDevices::start(const LaunchConfig& config, const MonitorLaun
     UniqueFd monitor_end = std::move(pair->first), device_end = std::move(pair->second);
     launch.null_fd = null_fd.get();
     launch.socket_fd = device_end.get();
+    // What a dead launcher of this VM id left was swept once, from its record (step sweep).
     JailSpec spec = build_device_spec(config, options, launch);
-    auto swept = sweep_leftovers(spec);
-    if (!swept.ok()) return swept.error().wrap(step + "sweep");
-    for (const std::string& path : *swept) {
-      log::warn("VM " + config.jail.id + ": removed " + path + ", left by a launcher that died");
-    }
     auto context = svirt.exec_context(device_selinux_domain(launch.kind));
     if (!context.ok()) return context.error().wrap(step + "svirt");
     if (!context->empty()) spec.selinux_exec_context = *context;

@@ -11,6 +11,7 @@
 #include "bulwark/common/result.h"
 #include "bulwark/common/unique_fd.h"
 #include "jailer/device_spec.h"
+#include "jailer/image_lock.h"
 #include "jailer/jail.h"
 #include "jailer/svirt/vm_svirt.h"
 
@@ -23,11 +24,14 @@ class VmDevices {
     int fd;  // the launcher's copy; passed to the monitor, then closed
   };
 
-  // Steps disks (each image opened as the VM user, labelled as the VM's image in sVirt) and
-  // devices (socketpair, leftovers of a dead launcher swept, jailed process started). On error
-  // the devices already started are stopped and their jails removed.
+  // Steps disks (each image opened by a helper that has become the VM's user, block devices
+  // only under the operator's allow_device_files; locked QEMU-compatibly, shared read-only or
+  // exclusive read-write, with a holder record under <run_dir>/images (image_lock.h); labelled
+  // on its fd as the VM's image in sVirt) and devices (socketpair, leftovers of a dead launcher
+  // swept, jailed process started). On error the devices already started are stopped and their
+  // jails removed. The locks are held until this object goes.
   static Result<VmDevices> start(const LaunchConfig& config, const MonitorLaunchOptions& options,
-                                 jailer::VmSvirt& svirt);
+                                 jailer::VmSvirt& svirt, const std::string& run_dir);
 
   VmDevices(VmDevices&&) noexcept = default;
   VmDevices& operator=(VmDevices&&) noexcept = default;
@@ -46,6 +50,8 @@ class VmDevices {
     std::string name;
     std::unique_ptr<RunningJail> jail;
   };
+  // Declared first, so destroyed last: after stop() ended the device processes.
+  std::vector<ImageLock> image_locks_;
   std::vector<Running> running_;
   std::vector<MonitorEnd> monitor_ends_;
   std::vector<UniqueFd> monitor_end_fds_;

@@ -5,14 +5,14 @@
 #include <sys/prctl.h>
 
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "bulwark/common/log.h"
+#include "bulwark/common/resource_exhaustion.h"
 #include "monitor/config/command_line.h"
+#include "monitor/config/input_file.h"
 #include "monitor/cpu/cpu_template.h"
 #include "monitor/vmm/exit_codes.h"
 #include "monitor/vmm/virtual_machine.h"
@@ -28,23 +28,26 @@ constexpr const char* kVersion = "bulwark-monitor 0.1.0";
 constexpr size_t kMaxConfigFileBytes = 1 << 20;
 
 bulwark::Result<std::string> read_config_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return bulwark::Error("cannot read config file " + path);
-  std::string text;
-  char chunk[4096];
-  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
-    text.append(chunk, static_cast<size_t>(in.gcount()));
-    if (text.size() > kMaxConfigFileBytes) return bulwark::Error("config file " + path + " is larger than 1 MiB");
-  }
-  return text;
+  auto bytes = bulwark::config::read_regular_file("config file", path, kMaxConfigFileBytes);
+  if (!bytes.ok()) return bytes.error();
+  return std::string(bytes->begin(), bytes->end());
 }
 
-}  // namespace
+// A failure whose errno says a host resource ran out gets the resource named and its own
+// exit code, whatever stage it came from.
+int exit_code_for(const bulwark::Error& error, int stage_exit_code) {
+  const std::string_view resource = bulwark::exhausted_resource(error.errno_value());
+  if (resource.empty()) {
+    bulwark::log::error(error.message());
+    return stage_exit_code;
+  }
+  bulwark::log::error(bulwark::resource_exhausted_message(resource, error.message()));
+  return bulwark::vmm::kExitResourceExhausted;
+}
 
-int main(int argc, char** argv) {
+int monitor_main(int argc, char** argv) {
   using namespace bulwark;
   const auto process_start = std::chrono::steady_clock::now();
-  log::set_program_name("bulwark-monitor");
   // execve made the process dumpable again: keep guest memory out of core dumps and /proc
   // (ptrace, /proc/<pid>/mem) out of reach of the VM's own uid.
   ::prctl(PR_SET_DUMPABLE, 0);
@@ -57,9 +60,9 @@ int main(int argc, char** argv) {
   std::vector<std::string_view> args(argv + 1, argv + argc);
   auto command_line = config::parse_command_line(args, read_config_file);
   if (!command_line.ok()) {
-    log::error(command_line.error().message());
-    std::fprintf(stderr, "Try 'bulwark-monitor --help'.\n");
-    return vmm::kExitConfigError;
+    const int code = exit_code_for(command_line.error(), vmm::kExitConfigError);
+    if (code == vmm::kExitConfigError) std::fprintf(stderr, "Try 'bulwark-monitor --help'.\n");
+    return code;
   }
   if (command_line->show_help) {
     std::printf("%s\nCPU templates (--cpu-template):\n%s", config::usage_text("bulwark-monitor").c_str(),
@@ -78,9 +81,17 @@ int main(int argc, char** argv) {
 
   int exit_code = vmm::kExitHostError;
   auto vm = vmm::VirtualMachine::create(command_line->config, exit_code, process_start);
-  if (!vm.ok()) {
-    log::error(vm.error().message());
-    return exit_code;
-  }
+  if (!vm.ok()) return exit_code_for(vm.error(), exit_code);
   return (*vm)->run();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bulwark::log::set_program_name("bulwark-monitor");
+  // The last resort: an exception escaping (a failed allocation, a thread that could not be
+  // created outside the paths that handle it) must end in a message and a documented exit
+  // code, never in std::terminate's SIGABRT.
+  return bulwark::run_main_guarded([&] { return monitor_main(argc, argv); },
+                                   bulwark::vmm::kExitResourceExhausted, bulwark::vmm::kExitHostError);
 }

@@ -32,9 +32,8 @@ cat > "$config" <<JSON
   "vcpus": ${BULWARK_VCPUS:-1},
   "serial": { "kind": "stdout", "input": false },
   "disks": [ { "path": "$image_dir/disk.raw", "serial": "demo-disk" } ],
-  "rng": true,
-  "jail": { "id": "linux-demo-$$", "memory_overhead_mib": 128 }
+  "rng": true
 }
 JSON
 echo "boot-linux: booting $(cat "$assets/kernel-version") jailed (this host's KVM emulates guest code: expect about 4 to 5 minutes)" >&2
-"$bulwark" run "$config"
+"$bulwark" run --id "linux-demo-$$" "$config"

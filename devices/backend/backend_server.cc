@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <sys/epoll.h>
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -27,12 +28,13 @@ constexpr int kEventsPerWait = 16;
 
 }  // namespace
 
-BackendServer::BackendServer(UniqueFd connected_socket, VirtioDevice& device)
+BackendServer::BackendServer(UniqueFd connected_socket, VirtioDevice& device, uint32_t chains_per_turn)
     : socket_(std::move(connected_socket)),
       device_(device),
       offered_features_(device.device_features() | feature_bit(kFeatureVersion1) |
                         feature_bit(kFeatureEventIdx) | feature_bit(kFeatureIndirectDesc) |
                         feature_bit(vu::kFeatureProtocolFeatures)),
+      chains_per_turn_(std::max<uint32_t>(chains_per_turn, 1)),
       vrings_(device.num_queues()) {}
 
 bool BackendServer::protocol_features_negotiated() const {
@@ -50,7 +52,8 @@ Status BackendServer::run() {
   }
   epoll_event events[kEventsPerWait];
   for (;;) {
-    const int n = ::epoll_wait(epoll_.get(), events, kEventsPerWait, -1);
+    // With a queue still holding work, only look at what else is ready, do not wait.
+    const int n = ::epoll_wait(epoll_.get(), events, kEventsPerWait, any_pending() ? 0 : -1);
     if (n < 0) {
       if (errno == EINTR) continue;
       return Error::from_errno("epoll_wait", errno);
@@ -74,6 +77,10 @@ Status BackendServer::run() {
         log::error("vhost-user: " + handled.error().message());
         return handled.error();
       }
+    }
+    // One bounded turn per queue with work, then back to the socket and the kicks.
+    for (uint16_t index = 0; index < vrings_.size(); ++index) {
+      if (vrings_[index].pending) serve_batch(index);
     }
   }
 }

@@ -2,6 +2,7 @@
 // its queues from the kick eventfds (epoll), signalling the call eventfds. Every message is
 // untrusted; a malformed one ends the session with an Error that names the request. A queue
 // the guest breaks is stopped (and reported on its ERR eventfd) while the others carry on.
+// Queues are served in bounded batches (kChainsPerTurn), round-robin with the socket.
 //
 // Syscalls it makes while serving (for the device processes' seccomp policies): epoll_create1,
 // epoll_ctl, epoll_wait, recvmsg, sendmsg, read and write (eventfds, log lines on stderr),
@@ -26,7 +27,14 @@ namespace bulwark::backend {
 
 class BackendServer {
  public:
-  BackendServer(UniqueFd connected_socket, VirtioDevice& device);
+  // The most chains one queue is served in one turn of the event loop. After a turn the loop
+  // looks at the vhost-user socket (one message) and gives every other queue with work its
+  // turn before it comes back, so a guest that keeps a queue full from one vCPU can delay a
+  // frontend request by at most one batch per queue, never starve it.
+  static constexpr uint32_t kChainsPerTurn = 32;
+
+  // `chains_per_turn` (at least 1) is kChainsPerTurn but for tests of the batching itself.
+  BackendServer(UniqueFd connected_socket, VirtioDevice& device, uint32_t chains_per_turn = kChainsPerTurn);
 
   // Serves until the frontend disconnects (Ok) or breaks the protocol (Error, also logged).
   Status run();
@@ -49,6 +57,9 @@ class BackendServer {
     UniqueFd err;
     bool enabled = false;
     bool failed = false;
+    // Work may be waiting: a kick arrived (its eventfd already drained), the ring just
+    // started, or the last turn used its whole batch. Cleared when a turn finds it empty.
+    bool pending = false;
     std::optional<virtio::SplitQueue> queue;  // present while the ring runs
   };
 
@@ -76,7 +87,12 @@ class BackendServer {
   void stop(uint16_t index);
   // Every ring stopped and forgotten, memory unmapped, features cleared (RESET_OWNER).
   void reset();
+  // A kick: drains the eventfd and marks the queue pending; the loop serves it.
   void serve_kick(uint16_t index);
+  // One turn of ring `index`: at most chains_per_turn_ chains, then the call eventfd if the
+  // guest wants it. The queue stays pending while a turn uses its whole batch.
+  void serve_batch(uint16_t index);
+  bool any_pending() const;
   void fail_queue(uint16_t index, const Error& why);
   bool protocol_features_negotiated() const;
 
@@ -88,6 +104,7 @@ class BackendServer {
   uint64_t acked_protocol_features_ = 0;
   bool features_set_ = false;
   bool fatal_ = false;
+  uint32_t chains_per_turn_;
   std::optional<virtio::MappedGuestMemory> memory_;
   std::vector<Vring> vrings_;
 };

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "bulwark/common/log.h"
+#include "bulwark/common/resource_exhaustion.h"
 #include "devices/backend/backend_server.h"
 #include "policy/seccomp_policy/policy_apply.h"
 #include "policy/seccomp_policy/policy_loader.h"
@@ -127,6 +128,20 @@ Status install_device_seccomp(const DeviceProcessOptions& options, const std::st
   Status applied = policy::apply_seccomp_policy(*policy, action);
   if (!applied.ok()) return applied.error().wrap("seccomp policy");
   return ok_status();
+}
+
+int exit_for_startup_error(const Error& error) {
+  const std::string_view resource = exhausted_resource(error.errno_value());
+  if (resource.empty()) {
+    log::error(error.message());
+    return kDeviceExitFailed;
+  }
+  log::error(resource_exhausted_message(resource, error.message()));
+  return kDeviceExitResourceExhausted;
+}
+
+int run_device_main(int (*body)(int, char**), int argc, char** argv) {
+  return run_main_guarded([&] { return body(argc, argv); }, kDeviceExitResourceExhausted, kDeviceExitFailed);
 }
 
 int serve_frontend(UniqueFd socket, VirtioDevice& device) {

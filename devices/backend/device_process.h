@@ -15,6 +15,12 @@ namespace bulwark::backend {
 
 enum class SeccompMode { kEnforce, kLog, kOff, kRecord };
 
+// Every device process's exit codes (devices/README.md).
+inline constexpr int kDeviceExitDisconnected = 0;       // the frontend disconnected
+inline constexpr int kDeviceExitFailed = 1;             // protocol error or failed start-up
+inline constexpr int kDeviceExitUsage = 2;              // bad command line
+inline constexpr int kDeviceExitResourceExhausted = 3;  // fds, memory or threads ran out (named)
+
 struct DeviceProcessOptions {
   int socket_fd = -1;       // --socket-fd N: a connected socket inherited from the launcher
   std::string socket_path;  // --socket PATH: listen there and accept one frontend
@@ -43,6 +49,15 @@ Result<UniqueFd> connect_frontend(const DeviceProcessOptions& options);
 Status install_device_seccomp(const DeviceProcessOptions& options, const std::string& policy_file);
 
 const char* default_seccomp_policy_dir();
+
+// Logs a start-up failure. Returns kDeviceExitResourceExhausted, with the resource named, when
+// the failed call's errno says a host resource ran out (EMFILE, ENFILE, ENOMEM), else
+// kDeviceExitFailed.
+int exit_for_startup_error(const Error& error);
+
+// A device's whole main(): an escaping std::bad_alloc or resource std::system_error ends in a
+// message and kDeviceExitResourceExhausted instead of std::terminate's SIGABRT.
+int run_device_main(int (*body)(int, char**), int argc, char** argv);
 
 // Serves the frontend until it disconnects. The process's exit code: 0 after a clean
 // disconnect, 1 after a protocol error.

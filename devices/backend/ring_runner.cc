@@ -53,7 +53,7 @@ Status BackendServer::refresh(uint16_t index) {
   }
   vring.queue.emplace(std::move(*queue));
   // Buffers offered before the ring started would otherwise wait for the next kick.
-  serve_kick(index);
+  vring.pending = true;
   return ok_status();
 }
 
@@ -63,17 +63,40 @@ void BackendServer::stop(uint16_t index) {
   if (epoll_.valid()) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, vring.kick.get(), nullptr);
   vring.base = vring.queue->next_avail();
   vring.queue.reset();
+  vring.pending = false;
 }
 
 void BackendServer::serve_kick(uint16_t index) {
   if (index >= vrings_.size()) return;
   Vring& vring = vrings_[index];
   if (!vring.queue) return;
+  // The kick is consumed here, so `pending` is what brings the loop back to this queue.
   drain_eventfd(vring.kick.get());
-  Status processed = device_.process_queue(index, *vring.queue);
+  vring.pending = true;
+}
+
+void BackendServer::serve_batch(uint16_t index) {
+  Vring& vring = vrings_[index];
+  if (!vring.queue) {
+    vring.pending = false;
+    return;
+  }
+  Result<uint32_t> served = device_.process_queue(index, *vring.queue, chains_per_turn_);
   // What the device completed before any error still reaches the guest.
   if (vring.queue->should_notify()) signal_eventfd(vring.call.get());
-  if (!processed.ok()) fail_queue(index, processed.error());
+  if (!served.ok()) {
+    fail_queue(index, served.error());
+    return;
+  }
+  // A full batch: more may be waiting, and no kick will say so (the guest kicked once, or
+  // EVENT_IDX told it not to). A short one: the queue is empty until the next kick.
+  vring.pending = *served >= chains_per_turn_;
+}
+
+bool BackendServer::any_pending() const {
+  for (const Vring& vring : vrings_)
+    if (vring.pending) return true;
+  return false;
 }
 
 void BackendServer::fail_queue(uint16_t index, const Error& why) {

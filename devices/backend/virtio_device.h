@@ -28,9 +28,12 @@ class VirtioDevice {
   }
   // The features the driver accepted (after SET_FEATURES).
   virtual void set_features(uint64_t /*negotiated*/) {}
-  // Handles every available chain on `queue` (pop, serve, push_used). An Error means the
-  // guest broke the queue; the server stops that queue.
-  virtual Status process_queue(uint16_t index, virtio::SplitQueue& queue) = 0;
+  // Handles at most `budget` available chains on `queue` (pop, serve, push_used) and returns
+  // how many it handled. Stopping at the budget is what keeps a device fair: the server comes
+  // back for the rest after it has looked at its socket and its other queues, so a guest that
+  // keeps one queue full cannot starve them. Fewer than `budget` means the queue was empty.
+  // An Error means the guest broke the queue; the server stops that queue.
+  virtual Result<uint32_t> process_queue(uint16_t index, virtio::SplitQueue& queue, uint32_t budget) = 0;
 };
 
 }  // namespace bulwark::backend

@@ -80,11 +80,12 @@ uint64_t BlockDevice::device_features() const {
   return features;
 }
 
-Status BlockDevice::process_queue(uint16_t /*index*/, virtio::SplitQueue& queue) {
-  for (;;) {
+Result<uint32_t> BlockDevice::process_queue(uint16_t /*index*/, virtio::SplitQueue& queue, uint32_t budget) {
+  uint32_t served = 0;
+  for (; served < budget; ++served) {
     auto chain = queue.pop();
     if (!chain.ok()) return chain.error();
-    if (!chain->has_value()) return ok_status();
+    if (!chain->has_value()) break;
     const virtio::DescriptorChain& request_chain = **chain;
     const std::span<uint8_t> status = status_byte(request_chain);
     uint64_t written = 0;
@@ -101,6 +102,7 @@ Status BlockDevice::process_queue(uint16_t /*index*/, virtio::SplitQueue& queue)
     }
     BULWARK_TRY(queue.push_used(request_chain.head, static_cast<uint32_t>(std::min<uint64_t>(written, UINT32_MAX))));
   }
+  return served;
 }
 
 uint8_t BlockDevice::serve(const Request& request, uint64_t& written) {

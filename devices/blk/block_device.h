@@ -44,7 +44,7 @@ class BlockDevice : public backend::VirtioDevice {
   uint16_t num_queues() const override { return options_.queues; }
   uint16_t max_queue_size() const override { return kMaxQueueSize; }
   std::span<const uint8_t> config_space() const override { return config_; }
-  Status process_queue(uint16_t index, virtio::SplitQueue& queue) override;
+  Result<uint32_t> process_queue(uint16_t index, virtio::SplitQueue& queue, uint32_t budget) override;
 
   uint64_t capacity_sectors() const { return image_bytes_ / kSectorSize; }
 

@@ -3,6 +3,7 @@
 // runs under policy/seccomp/dev-blk.policy from the moment it is connected.
 #include <fcntl.h>
 
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <span>
@@ -30,11 +31,8 @@ bool parse_number(const std::string& text, int& value) {
   return ec == std::errc() && end == text.data() + text.size() && value >= 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int device_main(int argc, char** argv) {
   using namespace bulwark;
-  log::set_program_name("bulwark-dev-blk");
   const std::span<char* const> args(argv, static_cast<size_t>(argc));
   backend::DeviceProcessOptions options;
   blk::BlockDeviceOptions device_options;
@@ -79,24 +77,21 @@ int main(int argc, char** argv) {
   UniqueFd image(image_fd);
   if (!image_path.empty()) {
     image.reset(::open(image_path.c_str(), (device_options.read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC));
-    if (!image.valid()) {
-      log::error("cannot open the image " + image_path);
-      return 1;
-    }
+    if (!image.valid()) return backend::exit_for_startup_error(Error::from_errno("cannot open the image " + image_path, errno));
   }
   auto device = blk::BlockDevice::create(std::move(image), device_options);
-  if (!device.ok()) {
-    log::error(device.error().message());
-    return 1;
-  }
+  if (!device.ok()) return backend::exit_for_startup_error(device.error());
   auto socket = backend::connect_frontend(options);
-  if (!socket.ok()) {
-    log::error(socket.error().message());
-    return 1;
-  }
+  if (!socket.ok()) return backend::exit_for_startup_error(socket.error());
   if (Status sandboxed = backend::install_device_seccomp(options, "dev-blk.policy"); !sandboxed.ok()) {
-    log::error(sandboxed.error().message());
-    return 1;
+    return backend::exit_for_startup_error(sandboxed.error());
   }
   return backend::serve_frontend(std::move(*socket), **device);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bulwark::log::set_program_name("bulwark-dev-blk");
+  return bulwark::backend::run_device_main(device_main, argc, argv);
 }

@@ -19,11 +19,8 @@ int usage(const std::string& why) {
   return 2;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int device_main(int argc, char** argv) {
   using namespace bulwark;
-  log::set_program_name("bulwark-dev-rng");
   const std::span<char* const> args(argv, static_cast<size_t>(argc));
   backend::DeviceProcessOptions options;
   for (size_t i = 1; i < args.size();) {
@@ -35,14 +32,17 @@ int main(int argc, char** argv) {
   if (Status checked = backend::check_common_options(options); !checked.ok()) return usage(checked.error().message());
 
   auto socket = backend::connect_frontend(options);
-  if (!socket.ok()) {
-    log::error(socket.error().message());
-    return 1;
-  }
+  if (!socket.ok()) return backend::exit_for_startup_error(socket.error());
   if (Status sandboxed = backend::install_device_seccomp(options, "dev-rng.policy"); !sandboxed.ok()) {
-    log::error(sandboxed.error().message());
-    return 1;
+    return backend::exit_for_startup_error(sandboxed.error());
   }
   rng::RngDevice device;
   return backend::serve_frontend(std::move(*socket), device);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bulwark::log::set_program_name("bulwark-dev-rng");
+  return bulwark::backend::run_device_main(device_main, argc, argv);
 }

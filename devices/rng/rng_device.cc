@@ -25,11 +25,12 @@ uint64_t fill_random(std::span<uint8_t> buffer) {
 
 }  // namespace
 
-Status RngDevice::process_queue(uint16_t /*index*/, virtio::SplitQueue& queue) {
-  for (;;) {
+Result<uint32_t> RngDevice::process_queue(uint16_t /*index*/, virtio::SplitQueue& queue, uint32_t budget) {
+  uint32_t served = 0;
+  for (; served < budget; ++served) {
     auto chain = queue.pop();
     if (!chain.ok()) return chain.error();
-    if (!chain->has_value()) return ok_status();
+    if (!chain->has_value()) break;
     uint64_t written = 0;
     for (std::span<uint8_t> buffer : (*chain)->writable) {
       const uint64_t want = std::min<uint64_t>(buffer.size(), kMaxBytesPerRequest - written);
@@ -40,6 +41,7 @@ Status RngDevice::process_queue(uint16_t /*index*/, virtio::SplitQueue& queue) {
     }
     BULWARK_TRY(queue.push_used((*chain)->head, static_cast<uint32_t>(written)));
   }
+  return served;
 }
 
 }  // namespace bulwark::rng

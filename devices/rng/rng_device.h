@@ -17,7 +17,7 @@ class RngDevice : public backend::VirtioDevice {
   uint16_t num_queues() const override { return 1; }
   uint16_t max_queue_size() const override { return 1024; }
   std::span<const uint8_t> config_space() const override { return {}; }
-  Status process_queue(uint16_t index, virtio::SplitQueue& queue) override;
+  Result<uint32_t> process_queue(uint16_t index, virtio::SplitQueue& queue, uint32_t budget) override;
 };
 
 }  // namespace bulwark::rng

@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include "jailer/ids/host_id_usage.h"
+
 namespace bulwark::jailer {
 namespace {
 
@@ -32,7 +34,14 @@ Result<VmIds> allocate_vm_ids(const VmIdsConfig& config, std::string_view vm_id)
   BULWARK_TRY(validate_vm_id(vm_id));
   auto dir = ReservationDirectory::open_or_create(config.run_dir);
   if (!dir) return dir.error().wrap("VM uid/gid");
+  const HostIdUsage usage = HostIdUsage::scan();
+  uint64_t in_use_elsewhere = 0;
   for (uint64_t id = config.range.first; id <= config.range.last; ++id) {
+    // Another run dir's VM, a service or an account may have it: never shared, whoever has it.
+    if (!usage.user_of(static_cast<uint32_t>(id)).empty()) {
+      ++in_use_elsewhere;
+      continue;
+    }
     auto claimed = HostReservation::try_claim(*dir, lock_name(static_cast<uint32_t>(id)), vm_id);
     if (!claimed) return claimed.error().wrap("VM uid/gid");
     if (!claimed->has_value()) continue;
@@ -43,9 +52,15 @@ Result<VmIds> allocate_vm_ids(const VmIdsConfig& config, std::string_view vm_id)
     return ids;
   }
   const uint64_t count = uint64_t{config.range.last} - config.range.first + 1;
-  return Error("VM uid/gid: no free id in " + range_text(config.range) + ": all " +
-               std::to_string(count) + " are held by live VMs (reservations in " +
-               config.run_dir.string() + ")");
+  if (in_use_elsewhere == 0) {
+    return Error("VM uid/gid: no free id in " + range_text(config.range) + ": all " +
+                 std::to_string(count) + " are held by live VMs (reservations in " +
+                 config.run_dir.string() + ")");
+  }
+  return Error("VM uid/gid: no free id in " + range_text(config.range) + ": of " +
+               std::to_string(count) + ", " + std::to_string(count - in_use_elsewhere) +
+               " are held by live VMs (reservations in " + config.run_dir.string() + ") and " +
+               std::to_string(in_use_elsewhere) + " are used by host processes or accounts");
 }
 
 Result<VmIds> reserve_requested_vm_ids(const VmIdsConfig& config, std::string_view vm_id,

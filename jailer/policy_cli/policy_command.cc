@@ -1,5 +1,7 @@
 #include "jailer/policy_cli/policy_command.h"
 
+#include "jailer/config_files.h"
+
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -17,7 +19,7 @@ namespace bulwark::policy_cli {
 namespace {
 
 const char kUsage[] =
-    "Usage: bulwark policy show [--json] [--policy-dir DIR] [--selinux-dir DIR]\n"
+    "Usage: bulwark policy show [--json] [--policy-dir DIR] [--selinux-dir DIR] [--host-config FILE]\n"
     "       bulwark policy diff OLD_DIR NEW_DIR\n"
     "       bulwark policy check [--policy-dir DIR]\n"
     "       bulwark policy record --out FILE [--append] -- COMMAND [ARG...]\n"
@@ -79,6 +81,7 @@ Result<ShowOptions> resolve_dirs(const std::optional<std::string>& policy_dir,
 
 struct Flags {
   bool json = false;
+  std::optional<std::string> host_config;
   std::optional<std::string> policy_dir;
   std::optional<std::string> selinux_dir;
   std::vector<std::string> positional;
@@ -90,6 +93,9 @@ Result<Flags> parse_flags(const std::vector<std::string_view>& args, bool allow_
     const std::string_view arg = args[i];
     if (arg == "--json" && allow_json) {
       flags.json = true;
+    } else if (arg == "--host-config" && allow_json) {
+      if (i + 1 >= args.size()) return Error("--host-config needs a file");
+      flags.host_config = std::string(args[++i]);
     } else if (arg == "--policy-dir" || (arg == "--selinux-dir" && allow_selinux)) {
       if (i + 1 >= args.size()) return Error(std::string(arg) + " needs a directory");
       (arg == "--policy-dir" ? flags.policy_dir : flags.selinux_dir) = std::string(args[++i]);
@@ -108,8 +114,19 @@ int run_show(const std::vector<std::string_view>& args) {
   if (!flags->positional.empty()) return usage_error("show takes no arguments besides its options");
   auto options = resolve_dirs(flags->policy_dir, flags->selinux_dir);
   if (!options.ok()) return usage_error(options.error().message());
-  const nlohmann::json profiles = build_process_profiles(*options);
-  const std::string out = flags->json ? profiles.dump(2) + "\n" : render_profiles_text(profiles);
+  nlohmann::json profiles = build_process_profiles(*options);
+  // The operator's ceilings and ranges in effect for every VM this host launches.
+  bool found = false;
+  const std::string host_path = flags->host_config.value_or(jail::kDefaultHostConfigPath);
+  auto host = jail::load_host_config(host_path, flags->host_config.has_value(), &found);
+  if (!host.ok()) return usage_error(host.error().message());
+  const std::string source = found ? "host config " + host_path : "built-in defaults (no " + host_path + ")";
+  const std::string settings = jail::describe_host_config(*host);
+  if (flags->json) {
+    profiles["operator_settings"] = {{"source", source}, {"text", settings}};
+  }
+  std::string out = flags->json ? profiles.dump(2) + "\n" : render_profiles_text(profiles);
+  if (!flags->json) out += "\nOperator settings in effect (" + source + "):\n" + settings;
   std::fputs(out.c_str(), stdout);
   return kPolicyExitOk;
 }

@@ -1,5 +1,7 @@
 #include "jailer/svirt/file_labels.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/xattr.h>
 
 #include <cerrno>
@@ -13,18 +15,19 @@ constexpr const char* kXattr = "security.selinux";
 
 bool filesystem_refuses(int err) { return err == EOPNOTSUPP || err == ENOTSUP; }
 
-// 0 and the value (nullopt: no label), or the errno of the failure.
-int read_xattr(const std::filesystem::path& path, std::optional<std::string>& out) {
-  // The label may change between the size query and the read; retry on ERANGE.
+// The label may change between the size query and the read; retry on ERANGE. `query` is
+// fgetxattr or lgetxattr bound to its file.
+template <typename Query>
+int read_xattr(Query query, std::optional<std::string>& out) {
   for (int attempt = 0; attempt < 4; ++attempt) {
-    const ssize_t size = ::lgetxattr(path.c_str(), kXattr, nullptr, 0);
+    const ssize_t size = query(nullptr, 0);
     if (size < 0) {
       if (errno != ENODATA) return errno;
       out.reset();
       return 0;
     }
     std::string value(static_cast<size_t>(size), '\0');
-    const ssize_t got = ::lgetxattr(path.c_str(), kXattr, value.data(), value.size());
+    const ssize_t got = query(value.data(), value.size());
     if (got < 0) {
       if (errno == ERANGE) continue;
       if (errno != ENODATA) return errno;
@@ -38,18 +41,48 @@ int read_xattr(const std::filesystem::path& path, std::optional<std::string>& ou
   return ERANGE;
 }
 
+class SystemFdXattrs final : public FdXattrs {
+ public:
+  int get(int fd, std::optional<std::string>& value) override {
+    return read_xattr([fd](void* buf, size_t size) { return ::fgetxattr(fd, kXattr, buf, size); },
+                      value);
+  }
+  int set(int fd, const std::string& value) override {
+    return ::fsetxattr(fd, kXattr, value.data(), value.size(), 0) == 0 ? 0 : errno;
+  }
+  int remove(int fd) override {
+    if (::fremovexattr(fd, kXattr) == 0) return 0;
+    return errno == ENODATA ? 0 : errno;
+  }
+};
+
 }  // namespace
+
+FdXattrs& system_fd_xattrs() {
+  static SystemFdXattrs xattrs;
+  return xattrs;
+}
+
+Result<std::optional<std::string>> read_selinux_xattr(int fd) {
+  std::optional<std::string> value;
+  if (int err = system_fd_xattrs().get(fd, value); err != 0)
+    return Error::from_errno("read security.selinux of fd " + std::to_string(fd), err);
+  return value;
+}
 
 Result<std::optional<std::string>> read_selinux_xattr(const std::filesystem::path& path) {
   std::optional<std::string> value;
-  if (int err = read_xattr(path, value); err != 0)
-    return Error::from_errno("read security.selinux of " + path.string(), err);
+  const int err = read_xattr(
+      [&path](void* buf, size_t size) { return ::lgetxattr(path.c_str(), kXattr, buf, size); },
+      value);
+  if (err != 0) return Error::from_errno("read security.selinux of " + path.string(), err);
   return value;
 }
 
 FileLabels& FileLabels::operator=(FileLabels&& other) noexcept {
   if (this != &other) {
     (void)restore();
+    xattrs_ = other.xattrs_;
     originals_ = std::move(other.originals_);
     other.originals_.clear();
   }
@@ -61,43 +94,47 @@ FileLabels::~FileLabels() {
     log::error("restoring SELinux labels: " + restored.error().message());
 }
 
-Result<LabelOutcome> FileLabels::apply(const std::filesystem::path& path, const std::string& context) {
+Result<LabelOutcome> FileLabels::apply(int fd, const std::string& name, const std::string& context) {
   if (context.empty() || context.find('\0') != std::string::npos)
-    return Error("SELinux context for " + path.string() + " is empty or contains NUL");
+    return Error("SELinux context for " + name + " is empty or contains NUL");
+  struct stat st{};
+  if (::fstat(fd, &st) != 0) return Error::from_errno("label " + name + ": fstat", errno);
   bool known = false;
-  for (const auto& o : originals_) known = known || o.path == path;
+  for (const auto& o : originals_) known = known || (o.dev == st.st_dev && o.ino == st.st_ino);
   std::optional<std::string> original;
+  UniqueFd kept;
   if (!known) {
-    if (int err = read_xattr(path, original); err != 0) {
+    if (int err = xattrs_->get(fd, original); err != 0) {
       if (filesystem_refuses(err)) return LabelOutcome::kFilesystemRefused;
-      return Error::from_errno("read security.selinux of " + path.string(), err);
+      return Error::from_errno("read security.selinux of " + name, err);
     }
+    kept.reset(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
+    if (!kept.valid()) return Error::from_errno("label " + name + ": dup", errno);
   }
   // SELinux stores (and getfilecon returns) contexts with their terminating NUL.
-  const std::string value = context + '\0';
-  if (::lsetxattr(path.c_str(), kXattr, value.data(), value.size(), 0) != 0) {
-    const int err = errno;
+  if (int err = xattrs_->set(fd, context + '\0'); err != 0) {
     if (filesystem_refuses(err)) return LabelOutcome::kFilesystemRefused;
-    return Error::from_errno("set security.selinux of " + path.string() + " to " + context, err);
+    return Error::from_errno("set security.selinux of " + name + " to " + context, err);
   }
-  if (!known) originals_.push_back({path, std::move(original)});
+  if (!known) originals_.push_back({std::move(kept), st.st_dev, st.st_ino, name, std::move(original)});
   return LabelOutcome::kLabelled;
+}
+
+Result<LabelOutcome> FileLabels::apply_created(const std::filesystem::path& path,
+                                               const std::string& context) {
+  // O_RDONLY works for directories too; fsetxattr does not work on O_PATH fds. O_NONBLOCK and
+  // O_NOCTTY: nothing here is a FIFO or a terminal, but an open must never hang or acquire one.
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  if (!fd.valid()) return Error::from_errno("label " + path.string() + ": open", errno);
+  return apply(fd.get(), path.string(), context);
 }
 
 Status FileLabels::restore() {
   Status first;
   for (auto it = originals_.rbegin(); it != originals_.rend(); ++it) {
-    int rc = 0;
-    if (it->value) {
-      rc = ::lsetxattr(it->path.c_str(), kXattr, it->value->data(), it->value->size(), 0);
-    } else {
-      rc = ::lremovexattr(it->path.c_str(), kXattr);
-      if (rc != 0 && errno == ENODATA) rc = 0;
-    }
-    // A file the VM's teardown already removed has nothing left to restore.
-    const int err = rc != 0 ? errno : 0;
-    if (err != 0 && err != ENOENT && first.ok())
-      first = Error::from_errno("restore security.selinux of " + it->path.string(), err);
+    const int err = it->value ? xattrs_->set(it->fd.get(), *it->value) : xattrs_->remove(it->fd.get());
+    if (err != 0 && first.ok())
+      first = Error::from_errno("restore security.selinux of " + it->name, err);
   }
   originals_.clear();
   return first;

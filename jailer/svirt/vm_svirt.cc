@@ -46,22 +46,24 @@ std::string VmSvirt::socket_context() const {
   return vm_socket_context(types_, reservation_->pair());
 }
 
-Result<LabelOutcome> VmSvirt::label(const std::filesystem::path& path, const std::string& context) {
-  if (!reservation_) return LabelOutcome::kNotRequested;
-  auto outcome = labels_.apply(path, context);
+Result<LabelOutcome> VmSvirt::warn_if_refused(Result<LabelOutcome> outcome, const std::string& name) {
   if (outcome && *outcome == LabelOutcome::kFilesystemRefused)
-    log::warn("sVirt: the filesystem of " + path.string() +
-              " takes no security.selinux label; left unlabelled");
+    log::warn("sVirt: the filesystem of " + name + " takes no security.selinux label; left unlabelled");
   return outcome;
 }
 
-Result<LabelOutcome> VmSvirt::label_writable(const std::filesystem::path& path) {
+Result<LabelOutcome> VmSvirt::label(int fd, const std::string& name, const std::string& context) {
   if (!reservation_) return LabelOutcome::kNotRequested;
-  return label(path, image_file_context(types_, reservation_->pair()));
+  return warn_if_refused(labels_.apply(fd, name, context), name);
 }
 
-Result<LabelOutcome> VmSvirt::label_read_only(const std::filesystem::path& path) {
-  return label(path, content_file_context(types_));
+Result<LabelOutcome> VmSvirt::label_writable(int fd, const std::string& name) {
+  if (!reservation_) return LabelOutcome::kNotRequested;
+  return label(fd, name, image_file_context(types_, reservation_->pair()));
+}
+
+Result<LabelOutcome> VmSvirt::label_read_only(int fd, const std::string& name) {
+  return label(fd, name, content_file_context(types_));
 }
 
 Status VmSvirt::label_jail(const std::filesystem::path& instance_dir,
@@ -72,7 +74,9 @@ Status VmSvirt::label_jail(const std::filesystem::path& instance_dir,
       plan_jail_labels(types_, reservation_->pair(), instance_dir, root_dir, generated_jail_paths);
   if (!planned.ok()) return planned.error().wrap("sVirt");
   for (const PlannedLabel& planned_label : *planned) {
-    auto labelled = label(planned_label.path, planned_label.context);
+    // The launcher made these itself (root-owned, below its base dir): opened with O_NOFOLLOW.
+    auto labelled = warn_if_refused(labels_.apply_created(planned_label.path, planned_label.context),
+                                    planned_label.path.string());
     if (!labelled.ok()) return labelled.error();
   }
   return ok_status();

@@ -50,10 +50,11 @@ class VmSvirt {
   // the monitor's, when SELinux is enabled; empty otherwise (nothing to set).
   std::string socket_context() const;
 
-  // The jail directory and files the VM may write: image type at s0:cA,cB.
-  Result<LabelOutcome> label_writable(const std::filesystem::path& path);
+  // Labels go on open fds (opened as the VM user, jailer/vm_user_files.h), never by path;
+  // `name` is for messages. Files the VM may write (disk images): image type at s0:cA,cB.
+  Result<LabelOutcome> label_writable(int fd, const std::string& name);
   // Inputs the VM only reads: content type at s0.
-  Result<LabelOutcome> label_read_only(const std::filesystem::path& path);
+  Result<LabelOutcome> label_read_only(int fd, const std::string& name);
   // A process's jail as plan_jail_labels (jail_labels.h) decides: <base>/<id> and its root
   // image-typed, the files written into the root (generated_jail_paths, e.g. "/vm.json")
   // jail-typed, all at the VM's pair. Nothing under selinux: off.
@@ -65,7 +66,8 @@ class VmSvirt {
  private:
   VmSvirt(SvirtPlan plan, SvirtTypes types, std::optional<McsReservation> reservation)
       : plan_(std::move(plan)), types_(std::move(types)), reservation_(std::move(reservation)) {}
-  Result<LabelOutcome> label(const std::filesystem::path& path, const std::string& context);
+  Result<LabelOutcome> label(int fd, const std::string& name, const std::string& context);
+  Result<LabelOutcome> warn_if_refused(Result<LabelOutcome> outcome, const std::string& name);
 
   SvirtPlan plan_;
   SvirtTypes types_;

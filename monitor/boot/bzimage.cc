@@ -15,6 +15,11 @@ constexpr uint16_t kBootFlag = 0xaa55;
 constexpr uint32_t kHdrSMagic = 0x53726448;  // "HdrS" read little endian
 constexpr uint8_t kShortJumpOpcode = 0xeb;
 constexpr uint64_t kSectorSize = 512;
+// The real-mode part (boot sector + setup code) may be at most 32 KiB (boot.rst; the kernel's
+// own build tool refuses more than 64 sectors), so setup_sects can be at most 63.
+constexpr uint64_t kMaxRealModeBytes = 0x8000;
+constexpr uint64_t kMaxSetupSects = kMaxRealModeBytes / kSectorSize - 1;
+constexpr uint64_t kSysSizeUnit = 16;  // syssize counts 16-byte paragraphs
 
 // File offsets of the setup-header fields (identical to their zero-page offsets).
 #define BZ_FIELD(name) (offsetof(boot_params, hdr) + offsetof(setup_header, name))
@@ -70,10 +75,10 @@ Result<KernelImage> parse_bzimage(std::span<const uint8_t> file, const GuestLayo
   if (!boot_flag || !magic)
     return bz_error("file of " + std::to_string(file.size()) +
                     " bytes is too short to hold the boot sector and setup header magic");
-  if (*boot_flag != kBootFlag)
-    return bz_error("boot_flag at 0x1fe is " + hex(*boot_flag) + ", not 0xaa55");
-  if (*magic != kHdrSMagic)
-    return bz_error("header magic at 0x202 is " + hex(*magic) + ", not \"HdrS\" (0x53726448)");
+  // The values found are not echoed: until both magics match, the bytes may be any file's
+  // (a secret the tenant named as its kernel).
+  if (*boot_flag != kBootFlag) return bz_error("no boot_flag 0xaa55 at 0x1fe: not a bzImage");
+  if (*magic != kHdrSMagic) return bz_error("no header magic \"HdrS\" at 0x202: not a bzImage");
 
   // The jump at 0x200 skips the setup header, so its target is where the header ends.
   const uint8_t jump_opcode = file[BZ_FIELD(jump)];
@@ -118,6 +123,7 @@ Result<KernelImage> parse_bzimage(std::span<const uint8_t> file, const GuestLayo
   const auto initrd_addr_max = hdr.field<uint32_t>(BZ_FIELD(initrd_addr_max), "initrd_addr_max");
   const auto pref_address = hdr.field<uint64_t>(BZ_FIELD(pref_address), "pref_address");
   const auto init_size = hdr.field<uint32_t>(BZ_FIELD(init_size), "init_size");
+  const auto syssize = hdr.field<uint32_t>(BZ_FIELD(syssize), "syssize");
   if (!setup_sects_field) return setup_sects_field.error();
   if (!relocatable) return relocatable.error();
   if (!alignment) return alignment.error();
@@ -125,15 +131,31 @@ Result<KernelImage> parse_bzimage(std::span<const uint8_t> file, const GuestLayo
   if (!initrd_addr_max) return initrd_addr_max.error();
   if (!pref_address) return pref_address.error();
   if (!init_size) return init_size.error();
+  if (!syssize) return syssize.error();
 
   // Setup code is setup_sects sectors after the boot sector; 0 means the historical 4.
   const uint64_t setup_sects = *setup_sects_field == 0 ? 4 : *setup_sects_field;
+  // A setup_sects past the real setup code would start the payload inside the compressed
+  // kernel, and the 64-bit "entry" would run whatever bytes land there.
+  if (setup_sects > kMaxSetupSects)
+    return bz_error("setup_sects " + std::to_string(setup_sects) + " puts " +
+                    std::to_string((setup_sects + 1) * kSectorSize) +
+                    " bytes of real-mode code before the payload, over the boot protocol's " +
+                    "32 KiB (setup_sects at most " + std::to_string(kMaxSetupSects) + ")");
   const uint64_t payload_offset = (setup_sects + 1) * kSectorSize;
   if (payload_offset >= file.size() || file.size() - payload_offset <= kBzImage64BitEntryOffset)
     return bz_error("protected-mode payload at " + hex(payload_offset) + " ((setup_sects " +
                     std::to_string(setup_sects) + " + 1) * 512) leaves no room for the 64-bit "
                     "entry at +0x200 in the " + hex(file.size()) + "-byte file");
   const std::span<const uint8_t> payload = file.subspan(payload_offset);
+  // syssize (2.04+) is the payload's size as the kernel's build wrote it: a payload shorter
+  // than that means setup_sects claims sectors that belong to the payload. 0 means not given.
+  const uint64_t declared_payload = uint64_t{*syssize} * kSysSizeUnit;
+  if (declared_payload > payload.size())
+    return bz_error("syssize " + hex(*syssize) + " declares a " + hex(declared_payload) +
+                    "-byte protected-mode payload, but only " + hex(payload.size()) +
+                    " bytes follow the setup code at " + hex(payload_offset) + " (setup_sects " +
+                    std::to_string(setup_sects) + " too large?)");
 
   if (*init_size < payload.size())
     return bz_error("init_size " + hex(*init_size) + " is smaller than the " +

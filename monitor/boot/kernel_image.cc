@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 
 #include "bulwark/common/byte_reader.h"
 #include "monitor/boot/bzimage.h"
@@ -31,13 +32,11 @@ Result<KernelImage> parse_kernel_image(std::span<const uint8_t> file, const Gues
   if (boot_flag && hdrs && *boot_flag == 0xaa55 && *hdrs == 0x53726448)
     return parse_bzimage(file, layout);
 
-  std::string found = "first bytes";
-  for (size_t i = 0; i < std::min<size_t>(file.size(), 4); ++i) found += " " + hex(file[i]);
-  if (file.empty()) found = "an empty file";
-  if (boot_flag) found += ", boot_flag " + hex(*boot_flag);
-  if (hdrs) found += ", bytes at 0x202 " + hex(*hdrs);
-  return Error("kernel image is neither ELF (\\x7fELF at 0) nor bzImage (0xaa55 at 0x1fe and "
-               "\"HdrS\" at 0x202): found " + found);
+  // Say what was expected, never what was found: the file may be anything the tenant named
+  // (a host secret), and its bytes must not come back in a message.
+  if (file.empty()) return Error("kernel image is an empty file: not an ELF vmlinux or bzImage");
+  return Error("kernel image is not an ELF vmlinux or bzImage: expected \\x7fELF at offset 0, or "
+               "the boot flag 0xaa55 at 0x1fe and \"HdrS\" at 0x202");
 }
 
 }  // namespace bulwark::boot

@@ -321,7 +321,7 @@ Result<CommandLine> parse_command_line(std::span<const std::string_view> args,
     Result<std::string> text = read_file(*values->config_path);
     if (!text.ok()) return text.error().wrap("--config");
     Result<VmConfig> from_file = parse_vm_config_json(
-        *text, JsonConfigOptions{.source = "config file " + printable_text(*values->config_path),
+        *text, JsonConfigOptions{.source = "config file " + quoted_path(*values->config_path),
                                  .require_kernel = false});
     if (!from_file.ok()) return from_file.error();
     result.config = std::move(*from_file);

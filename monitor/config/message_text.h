@@ -19,6 +19,11 @@ std::string printable_text(std::string_view text, size_t max_bytes = kMaxEchoedB
 // printable_text() in double quotes, with '"' and '\' escaped too: "two", "a\"b".
 std::string quoted_text(std::string_view text, size_t max_bytes = kMaxEchoedBytes);
 
+// A file path in a message: quoted_text() with room for a whole PATH_MAX path, so a path with
+// a newline or an escape sequence stays on its one log line and cannot fake another.
+inline constexpr size_t kMaxEchoedPathBytes = 4096;
+inline std::string quoted_path(std::string_view path) { return quoted_text(path, kMaxEchoedPathBytes); }
+
 // Length of the well-formed UTF-8 sequence starting at text[pos] (1..4), or 0 if there is none
 // (stray continuation byte, overlong form, surrogate, beyond U+10FFFF, truncated sequence).
 size_t utf8_sequence_length(std::string_view text, size_t pos);

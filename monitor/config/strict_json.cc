@@ -49,7 +49,10 @@ class DuplicateAndDepthChecker {
     std::string message = "invalid JSON: ";
     // Number overflow errors carry no position of their own.
     if (what.find("line ") == std::string_view::npos) message += line_and_column(position) + ": ";
-    // The "last read" part echoes raw input bytes.
+    // nlohmann's "; last read: '...'" echoes the input's bytes (the start of a secret file
+    // named as the config): dropped, the line and column say where.
+    if (size_t last_read = what.find("; last read:"); last_read != std::string_view::npos)
+      what = what.substr(0, last_read);
     return fail(message + printable_text(what, 400));
   }
 

@@ -56,6 +56,18 @@ Result<std::unique_ptr<VhostUserFrontend>> VhostUserFrontend::connect(UniqueFd s
   return frontend;
 }
 
+std::unique_ptr<VhostUserFrontend> VhostUserFrontend::failed_at_connect(DeviceKind kind, FrontendOptions options,
+                                                                       const std::string& reason) {
+  std::unique_ptr<VhostUserFrontend> frontend(
+      new VhostUserFrontend(UniqueFd(), kind, SharedGuestRam{}, std::move(options)));
+  frontend->backend_features_ = kVirtioFVersion1;
+  frontend->offered_features_ = kVirtioFVersion1;
+  frontend->num_queues_ = 1;
+  frontend->config_.assign(frontend->profile_.config_bytes, 0);
+  frontend->fail(reason);
+  return frontend;
+}
+
 Status VhostUserFrontend::handshake() {
   BULWARK_TRY(channel_.prepare_socket());
   error_eventfd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -168,13 +180,25 @@ Status VhostUserFrontend::backend_error(const Error& error) {
 }
 
 void VhostUserFrontend::fail(const std::string& reason) {
-  if (failed_.exchange(true)) return;
-  failure_ = reason;
+  {
+    std::lock_guard<std::mutex> lock(state_mutex_);
+    if (failed_.load()) return;
+    failure_ = reason;
+    failed_.store(true);
+  }
   log::error(options_.name + ": device failed: " + reason);
 }
 
+std::string VhostUserFrontend::failure() const {
+  std::lock_guard<std::mutex> lock(state_mutex_);
+  return failure_;
+}
+
+Error VhostUserFrontend::failed_error() const { return Error(options_.name + ": device failed: " + failure()); }
+
 Result<void> VhostUserFrontend::read_config(uint32_t offset, std::span<uint8_t> data) {
-  if (failed()) return Error(options_.name + ": device failed: " + failure_);
+  if (failed()) return failed_error();
+  std::lock_guard<std::mutex> lock(state_mutex_);
   for (size_t i = 0; i < data.size(); ++i) {
     const uint64_t at = uint64_t{offset} + i;
     data[i] = at < config_.size() ? config_[at] : 0;
@@ -183,7 +207,7 @@ Result<void> VhostUserFrontend::read_config(uint32_t offset, std::span<uint8_t> 
 }
 
 Result<void> VhostUserFrontend::write_config(uint32_t offset, std::span<const uint8_t> data) {
-  if (failed()) return Error(options_.name + ": device failed: " + failure_);
+  if (failed()) return failed_error();
   const bool writable = profile_.kind == DeviceKind::kBlock && offset == kBlockWritebackOffset &&
                         data.size() == 1 && range_within(offset, 1, config_.size()) &&
                         (protocol_features_ & bit(kProtocolConfig)) != 0;
@@ -196,13 +220,14 @@ Result<void> VhostUserFrontend::write_config(uint32_t offset, std::span<const ui
   if (Status s = send_maybe_acked(make_config_request(Request::SET_CONFIG, request)); !s.ok()) {
     return backend_error(s.error());
   }
+  std::lock_guard<std::mutex> lock(state_mutex_);
   config_[offset] = data[0];
   return ok_status();
 }
 
 Result<void> VhostUserFrontend::activate(uint64_t negotiated_features,
                                          std::span<const virtio_pci::QueueSetup> queues) {
-  if (failed()) return Error(options_.name + ": device failed: " + failure_);
+  if (failed()) return failed_error();
   if ((negotiated_features & ~offered_features_) != 0) {
     return Error(options_.name + ": the driver accepted features that were not offered");
   }

@@ -8,13 +8,17 @@
 // The VM is not affected otherwise. Mistakes of the guest (a ring outside RAM, a bad queue
 // size) are errors of that call only and leave the device usable after a reset.
 //
-// Not thread-safe: the caller serialises calls (the monitor's IoBus lock).
+// Threads: the calls that make round trips (activate, reset, write_config) are serialised by
+// the caller (the transport's backend lock, not the IoBus lock); read_config, failed() and
+// fail() may run at the same time from other threads (vCPU exits, the main thread's watch):
+// the cached configuration and the failure reason have their own small lock.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <vector>
@@ -41,6 +45,12 @@ class VhostUserFrontend final : public virtio_pci::VirtioBackend {
   static Result<std::unique_ptr<VhostUserFrontend>> connect(UniqueFd socket, DeviceKind kind,
                                                             const SharedGuestRam& ram,
                                                             FrontendOptions options);
+  // A device whose handshake failed (its process never answered, closed, or broke the
+  // protocol): presented to the guest as a device of `kind` with one queue and VERSION_1 only,
+  // failed from the start, so the transport refuses to start it and the rest of the VM runs.
+  // The socket is closed: a process that wakes up later finds the frontend gone and exits.
+  static std::unique_ptr<VhostUserFrontend> failed_at_connect(DeviceKind kind, FrontendOptions options,
+                                                              const std::string& reason);
   ~VhostUserFrontend() override = default;
   VhostUserFrontend(const VhostUserFrontend&) = delete;
   VhostUserFrontend& operator=(const VhostUserFrontend&) = delete;
@@ -65,7 +75,7 @@ class VhostUserFrontend final : public virtio_pci::VirtioBackend {
   // Puts the device in the failed state (logged once). The monitor calls it when the socket
   // hangs up while no request is in flight.
   void fail(const std::string& reason);
-  const std::string& failure() const { return failure_; }
+  std::string failure() const;
   const std::string& name() const { return options_.name; }
   int socket_fd() const { return socket_.get(); }
   // Written by the backend when the guest broke one of its queues (SET_VRING_ERR).
@@ -98,7 +108,11 @@ class VhostUserFrontend final : public virtio_pci::VirtioBackend {
   uint16_t num_queues_ = 1;
   std::vector<uint8_t> config_;
   std::vector<uint16_t> started_queues_;
+  // "<name>: device failed: <reason>"
+  Error failed_error() const;
+
   std::atomic<bool> failed_{false};
+  mutable std::mutex state_mutex_;  // config_ and failure_
   std::string failure_;
 };
 

@@ -116,15 +116,19 @@ CommonConfig::Effect CommonConfig::write_status(uint8_t value) {
     return Effect::kNone;
   }
   const uint8_t added = next & ~old;
+  bool refused_for_good = false;
   if (added & kStatusFeaturesOk) {
     const bool subset = (driver_features_ & ~device_features_) == 0;
     const bool modern = (driver_features_ >> kFeatureVersion1) & 1;
-    if (!subset || !modern) next &= static_cast<uint8_t>(~kStatusFeaturesOk);  // the driver re-reads and sees it refused
+    refused_for_good = features_ok_refused_;
+    if (!subset || !modern || refused_for_good)
+      next &= static_cast<uint8_t>(~kStatusFeaturesOk);  // the driver re-reads and sees it refused
   }
   // DRIVER_OK needs accepted features, and a device needing reset is not started again.
   if ((added & kStatusDriverOk) && (!(next & kStatusFeaturesOk) || (status_ & kStatusNeedsReset)))
     next &= static_cast<uint8_t>(~kStatusDriverOk);
   status_ = static_cast<uint8_t>(next | (status_ & kStatusNeedsReset));
+  if (refused_for_good) return Effect::kFeaturesOkRefused;
   return (next & ~old & kStatusDriverOk) ? Effect::kDriverOk : Effect::kNone;
 }
 

@@ -23,7 +23,8 @@ struct QueueConfig {
 
 class CommonConfig {
  public:
-  enum class Effect { kNone, kReset, kDriverOk, kVectorChanged };
+  // kFeaturesOkRefused: the driver asked for FEATURES_OK on a device that failed for good.
+  enum class Effect { kNone, kReset, kDriverOk, kVectorChanged, kFeaturesOkRefused };
 
   // `device_features` is what the guest is offered; `msix_vectors` bounds the vector fields.
   CommonConfig(uint64_t device_features, uint16_t num_queues, uint16_t max_queue_size, uint16_t msix_vectors);
@@ -38,6 +39,11 @@ class CommonConfig {
   void reset();
   // Sets DEVICE_NEEDS_RESET (the device failed); cleared only by a reset.
   void set_needs_reset() { status_ |= kStatusNeedsReset; }
+  // The device failed for good: a reset still completes (status reads 0), but FEATURES_OK is
+  // never accepted again, so a driver's probe fails cleanly (Linux: "device refuses
+  // features") and the guest goes on without the device. Not undone by a reset.
+  void refuse_features_ok() { features_ok_refused_ = true; }
+  bool features_ok_refused() const { return features_ok_refused_; }
   // The device changed its configuration: drivers re-read until the generation is stable.
   void bump_config_generation() { ++config_generation_; }
 
@@ -68,6 +74,7 @@ class CommonConfig {
   uint16_t queue_select_ = 0;
   std::vector<QueueConfig> queues_;
   uint64_t ignored_writes_ = 0;
+  bool features_ok_refused_ = false;
 };
 
 }  // namespace bulwark::virtio_pci

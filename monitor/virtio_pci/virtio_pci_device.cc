@@ -230,10 +230,18 @@ void VirtioPciDevice::region_write(uint64_t offset, std::span<const uint8_t> dat
     case kCommonCfgBarOffset:
       handle(common_.write(at, data));
       break;
-    case kDeviceCfgBarOffset:
-      if (!range_within(at, data.size(), kDeviceCfgSize) || !backend_.write_config(static_cast<uint32_t>(at), data))
+    case kDeviceCfgBarOffset: {
+      if (!range_within(at, data.size(), kDeviceCfgSize)) {
         ++counters_.config_errors;
+        break;
+      }
+      // Forwarded to the device process (SET_CONFIG where the field is writable): a round trip.
+      BackendCall call(BackendCall::Kind::kWriteConfig);
+      call.offset = static_cast<uint32_t>(at);
+      call.bytes.assign(data.begin(), data.end());
+      submit(std::move(call));
       break;
+    }
     case kNotifyBarOffset: {
       // Normally KVM's ioeventfd takes these; one arrives here if the guest moved the BAR
       // after DRIVER_OK. Forward it so the queue still runs.
@@ -242,7 +250,7 @@ void VirtioPciDevice::region_write(uint64_t offset, std::span<const uint8_t> dat
                                       [&](const ActiveQueue& q) { return q.index == index; });
       if (queue != queues_.end()) {
         ++counters_.trapped_notifies;
-        kvm_.signal_eventfd(queue->kick.get());
+        kvm_.signal_eventfd(queue->kick->get());
       }
       break;
     }
@@ -264,11 +272,18 @@ void VirtioPciDevice::region_write(uint64_t offset, std::span<const uint8_t> dat
 void VirtioPciDevice::handle(CommonConfig::Effect effect) {
   switch (effect) {
     case CommonConfig::Effect::kReset:
+      // The reset completes here for the guest (status reads 0 from now on, whatever the
+      // backend does); a failure the backend reports later is not raised again on a reset
+      // device (check_backend), so the driver's reset poll always ends.
       deactivate();
-      backend_.reset();
+      ++epoch_;
+      submit(BackendCall(BackendCall::Kind::kReset));
       isr_ = 0;
       failure_reported_ = false;
       sync_interrupts();
+      break;
+    case CommonConfig::Effect::kFeaturesOkRefused:
+      log_refused_restart();
       break;
     case CommonConfig::Effect::kDriverOk:
       activate();
@@ -284,6 +299,7 @@ void VirtioPciDevice::handle(CommonConfig::Effect effect) {
 void VirtioPciDevice::activate() {
   const std::optional<uint32_t> bar_base = config_.bar_address(kBarIndex);
   std::vector<QueueSetup> setups;
+  std::vector<std::shared_ptr<const UniqueFd>> fds;
   for (uint16_t i = 0; i < common_.num_queues(); ++i) {
     const QueueConfig& q = common_.queues()[i];
     if (!q.enabled) continue;
@@ -291,9 +307,10 @@ void VirtioPciDevice::activate() {
     if (!kick) return fail(kick.error());
     Result<UniqueFd> call = kvm_.create_eventfd();
     if (!call) return fail(call.error());
-    ActiveQueue active{i, std::move(*kick), std::move(*call), std::nullopt, std::nullopt};
+    ActiveQueue active{i, std::make_shared<const UniqueFd>(std::move(*kick)),
+                       std::make_shared<const UniqueFd>(std::move(*call)), std::nullopt, std::nullopt};
     const uint64_t notify = uint64_t{*bar_base} + kNotifyBarOffset + uint64_t{i} * kNotifyOffMultiplier;
-    const Status added = kvm_.add_ioeventfd(notify, active.kick.get());
+    const Status added = kvm_.add_ioeventfd(notify, active.kick->get());
     if (!added) {
       queues_.push_back(std::move(active));
       return fail(added.error());
@@ -304,20 +321,25 @@ void VirtioPciDevice::activate() {
                                 .desc_gpa = q.desc,
                                 .avail_gpa = q.driver,
                                 .used_gpa = q.device,
-                                .kick_eventfd = active.kick.get(),
-                                .call_eventfd = active.call.get()});
+                                .kick_eventfd = active.kick->get(),
+                                .call_eventfd = active.call->get()});
+    fds.push_back(active.kick);
+    fds.push_back(active.call);
     queues_.push_back(std::move(active));
   }
   active_ = true;
   sync_interrupts();
-  const Status started = backend_.activate(common_.driver_features(), setups);
-  if (!started) fail(started.error());
+  BackendCall call(BackendCall::Kind::kActivate);
+  call.features = common_.driver_features();
+  call.setups = std::move(setups);
+  call.fds = std::move(fds);
+  submit(std::move(call));
 }
 
 void VirtioPciDevice::deactivate() {
   for (ActiveQueue& q : queues_) {
-    if (q.irqfd_gsi && !kvm_.deassign_irqfd(*q.irqfd_gsi, q.call.get())) ++counters_.kvm_errors;
-    if (q.ioeventfd_gpa && !kvm_.remove_ioeventfd(*q.ioeventfd_gpa, q.kick.get())) ++counters_.kvm_errors;
+    if (q.irqfd_gsi && !kvm_.deassign_irqfd(*q.irqfd_gsi, q.call->get())) ++counters_.kvm_errors;
+    if (q.ioeventfd_gpa && !kvm_.remove_ioeventfd(*q.ioeventfd_gpa, q.kick->get())) ++counters_.kvm_errors;
   }
   queues_.clear();
   active_ = false;
@@ -332,7 +354,83 @@ void VirtioPciDevice::fail(const Error& error) {
 }
 
 void VirtioPciDevice::check_backend() {
-  if (!failure_reported_ && backend_.failed()) fail(Error("the backend failed"));
+  if (backend_dead_ || !backend_.failed()) return;
+  backend_dead_ = true;
+  common_.refuse_features_ok();
+  if (common_.status() == 0) {
+    // No driver has the device (or it was just reset): nothing to interrupt, and setting
+    // NEEDS_RESET now would make a reset never read back 0. The driver's next start-up finds
+    // FEATURES_OK refused.
+    log::warn("virtio-pci device " + std::to_string(backend_.device_type()) +
+              " failed for good while reset; a driver will find it unusable");
+    return;
+  }
+  fail(Error("the backend failed"));
+}
+
+void VirtioPciDevice::log_refused_restart() {
+  // A guest can retry its probe in a loop: the first refusal and then every power of two.
+  const uint64_t n = ++counters_.refused_restarts;
+  if ((n & (n - 1)) != 0) return;
+  log::warn("virtio-pci device " + std::to_string(backend_.device_type()) +
+            ": the device failed for good; FEATURES_OK refused (" + std::to_string(n) +
+            (n == 1 ? " time)" : " times)"));
+}
+
+// ---- backend calls ----------------------------------------------------------------------
+
+void VirtioPciDevice::submit(BackendCall call) {
+  call.epoch = epoch_;
+  if (!deferred_) {
+    const Status outcome = perform(call);
+    apply(call, outcome);
+    return;
+  }
+  pending_.push_back(std::move(call));
+  has_calls_.store(true, std::memory_order_release);
+}
+
+Status VirtioPciDevice::perform(const BackendCall& call) {
+  switch (call.kind) {
+    case BackendCall::Kind::kActivate:
+      return backend_.activate(call.features, call.setups);
+    case BackendCall::Kind::kReset:
+      backend_.reset();
+      return ok_status();
+    case BackendCall::Kind::kWriteConfig:
+      return backend_.write_config(call.offset, call.bytes);
+  }
+  return ok_status();
+}
+
+void VirtioPciDevice::apply(const BackendCall& call, const Status& outcome) {
+  if (!outcome.ok()) {
+    if (call.kind == BackendCall::Kind::kWriteConfig) {
+      ++counters_.config_errors;
+    } else if (call.kind == BackendCall::Kind::kActivate && call.epoch == epoch_) {
+      // Not after a reset the guest made meanwhile: that fresh device did not fail.
+      fail(outcome.error());
+    }
+  }
+  // A round trip may have found the device process gone.
+  check_backend();
+}
+
+void VirtioPciDevice::run_backend_calls(const Locked& locked) {
+  if (!deferred_) return;
+  std::lock_guard<std::mutex> serial(backend_mutex_);
+  for (;;) {
+    std::deque<BackendCall> calls;
+    locked([&] {
+      calls.swap(pending_);
+      has_calls_.store(false, std::memory_order_release);
+    });
+    if (calls.empty()) return;
+    for (const BackendCall& call : calls) {
+      const Status outcome = perform(call);
+      locked([&] { apply(call, outcome); });
+    }
+  }
 }
 
 void VirtioPciDevice::queue_broken_by_guest() {
@@ -380,11 +478,11 @@ void VirtioPciDevice::sync_interrupts() {
     if (active_ && vector < msix_.size() && msix_.deliverable(vector) && routed_[vector]) wanted = vector_gsis_[vector];
     if (q.irqfd_gsi == wanted) continue;
     if (q.irqfd_gsi) {
-      if (!kvm_.deassign_irqfd(*q.irqfd_gsi, q.call.get())) ++counters_.kvm_errors;
+      if (!kvm_.deassign_irqfd(*q.irqfd_gsi, q.call->get())) ++counters_.kvm_errors;
       q.irqfd_gsi.reset();
     }
     if (wanted) {
-      if (kvm_.assign_irqfd(*wanted, q.call.get())) {
+      if (kvm_.assign_irqfd(*wanted, q.call->get())) {
         q.irqfd_gsi = wanted;
       } else {
         ++counters_.kvm_errors;

@@ -4,10 +4,28 @@
 // DRIVER_OK it gives the backend one kick eventfd (a KVM ioeventfd on the queue's notify
 // address) and one call eventfd (a KVM irqfd on the queue's MSI-X vector) per enabled queue,
 // so the data path never passes through the monitor.
+//
+// Locking: the device is a state machine its caller serialises (the monitor's IoBus lock).
+// The calls that make a round trip to the device process (activate, reset, a configuration
+// write) may take up to the frontend's reply timeout. In the monitor they are deferred
+// (defer_backend_calls()): queued under the caller's lock and run, in order, by
+// run_backend_calls() after the caller released it, holding only this device's own backend
+// lock. So a slow or hung device process never holds a lock another vCPU's exits need, and
+// the vCPU that made the request still sees it done (or the device failed) before it runs
+// guest code again. Unit tests and fuzzing use the inline default.
+//
+// A backend that failed (its process died, hung or broke the protocol) fails the device for
+// good: DEVICE_NEEDS_RESET and the configuration interrupt once, if a driver has the device;
+// a reset then completes (status reads 0, so Linux's reset poll ends) and stays complete, and
+// FEATURES_OK is never accepted again, so the driver's probe fails and the guest goes on.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <vector>
@@ -34,6 +52,7 @@ struct VirtioPciCounters {
   uint64_t config_errors = 0;          // backend refused a device-config access
   uint64_t trapped_notifies = 0;       // notify writes that reached the monitor, not KVM
   uint64_t kvm_errors = 0;             // route/irqfd updates KVM refused
+  uint64_t refused_restarts = 0;       // FEATURES_OK refused because the backend failed for good
 };
 
 class VirtioPciDevice final : public pci::PciDevice {
@@ -62,6 +81,18 @@ class VirtioPciDevice final : public pci::PciDevice {
   // The device's configuration changed (e.g. a disk resize): new generation, interrupt.
   void notify_config_change();
 
+  // From now on backend round trips are queued instead of made inside the caller's critical
+  // section. Call before the guest runs.
+  void defer_backend_calls() { deferred_ = true; }
+  // Whether queued backend calls are waiting (cheap: checked after every access).
+  bool has_backend_calls() const { return has_calls_.load(std::memory_order_acquire); }
+  // Locked runs a function in the caller's critical section (the IoBus lock).
+  using Locked = std::function<void(const std::function<void()>&)>;
+  // Runs every queued backend call in order, called WITHOUT the caller's lock: takes this
+  // device's backend lock for the round trips and `locked` to take the queue and to apply
+  // each outcome. Returns once everything queued before the call has been done.
+  void run_backend_calls(const Locked& locked);
+
   uint8_t device_status() const { return common_.status(); }
   bool active() const { return active_; }
   const pci::MsixTable& msix() const { return msix_; }
@@ -71,10 +102,24 @@ class VirtioPciDevice final : public pci::PciDevice {
  private:
   struct ActiveQueue {
     uint16_t index;
-    UniqueFd kick;
-    UniqueFd call;
+    // Shared with a deferred activation: the eventfds stay open until it has passed them on,
+    // even if the guest resets the device first.
+    std::shared_ptr<const UniqueFd> kick;
+    std::shared_ptr<const UniqueFd> call;
     std::optional<uint64_t> ioeventfd_gpa;
     std::optional<uint32_t> irqfd_gsi;
+  };
+  // A request for the device process, made in order, inline or deferred.
+  struct BackendCall {
+    enum class Kind { kActivate, kReset, kWriteConfig };
+    explicit BackendCall(Kind k) : kind(k) {}
+    Kind kind;
+    uint64_t epoch = 0;  // resets before it was queued: an outcome for an older epoch is stale
+    uint64_t features = 0;
+    std::vector<QueueSetup> setups;
+    std::vector<std::shared_ptr<const UniqueFd>> fds;  // keeps setups' eventfds open
+    uint32_t offset = 0;
+    std::vector<uint8_t> bytes;
   };
 
   VirtioPciDevice(VirtioBackend& backend, KvmActions& kvm, uint64_t offered_features);
@@ -84,6 +129,10 @@ class VirtioPciDevice final : public pci::PciDevice {
   void activate();
   void deactivate();
   void fail(const Error& error);
+  void submit(BackendCall call);
+  Status perform(const BackendCall& call);
+  void apply(const BackendCall& call, const Status& outcome);
+  void log_refused_restart();
   void raise_config_interrupt();
   void sync_interrupts();
   bool pci_cfg_data_access(uint16_t offset, size_t size) const;
@@ -105,6 +154,12 @@ class VirtioPciDevice final : public pci::PciDevice {
   std::vector<ActiveQueue> queues_;
   bool active_ = false;
   bool failure_reported_ = false;
+  bool backend_dead_ = false;  // latched: the backend failed, the device never works again
+  uint64_t epoch_ = 0;         // device resets so far
+  bool deferred_ = false;
+  std::deque<BackendCall> pending_;  // under the caller's lock
+  std::atomic<bool> has_calls_{false};
+  std::mutex backend_mutex_;  // one round trip at a time, in queue order
   VirtioPciCounters counters_;
 };
 

@@ -10,6 +10,7 @@
 
 #include "bulwark/common/hex.h"
 #include "bulwark/common/log.h"
+#include "monitor/config/message_text.h"
 
 namespace bulwark::vmm {
 namespace {
@@ -34,7 +35,7 @@ Result<UniqueFd> connect_to_path(const std::string& path) {
     if (last_errno != ENOENT && last_errno != ECONNREFUSED && last_errno != EINTR) break;
     ::poll(nullptr, 0, kConnectRetryMs);
   }
-  return Error::from_errno("cannot connect to " + path, last_errno);
+  return Error::from_errno("cannot connect to " + config::quoted_path(path), last_errno);
 }
 
 }  // namespace
@@ -53,7 +54,7 @@ vhost_user::SharedGuestRam shared_ram_of(const kvm::GuestMemory& memory) {
 
 std::string device_display_name(const config::DeviceConfig& device, size_t index) {
   const std::string where =
-      device.socket_fd != -1 ? "fd " + std::to_string(device.socket_fd) : "socket " + device.socket;
+      device.socket_fd != -1 ? "fd " + std::to_string(device.socket_fd) : "socket " + config::quoted_path(device.socket);
   return device.type + " " + std::to_string(index) + " (" + where + ")";
 }
 
@@ -87,7 +88,16 @@ Result<std::vector<std::unique_ptr<vhost_user::VhostUserFrontend>>> connect_fron
     if (!kind) return Error(name + ": unknown device type");
     auto frontend = vhost_user::VhostUserFrontend::connect(std::move(sockets[i]), *kind, ram,
                                                            vhost_user::FrontendOptions{.name = name});
-    if (!frontend.ok()) return frontend.error();
+    if (!frontend.ok()) {
+      // The device process's fault (it hung, died or broke the protocol; it may be
+      // compromised): only this device fails, the VM starts without it. connect() closed the
+      // socket. The guest sees the device refuse to start (virtio_pci_device.h).
+      log::error(name + ": the device failed its handshake and is out of service; the VM starts without it: " +
+                 frontend.error().message());
+      frontends.push_back(vhost_user::VhostUserFrontend::failed_at_connect(
+          *kind, vhost_user::FrontendOptions{.name = name}, "handshake: " + frontend.error().message()));
+      continue;
+    }
     log::info(name + ": connected; " + std::to_string((*frontend)->num_queues()) + " queue(s), features " +
               hex((*frontend)->device_features()));
     frontends.push_back(std::move(*frontend));

@@ -30,8 +30,10 @@ Result<UniqueFd> open_device_socket(const config::DeviceConfig& device);
 // open: configuration errors). The first failure names its device.
 Result<std::vector<UniqueFd>> open_device_sockets(const std::vector<config::DeviceConfig>& devices);
 
-// The handshake with every device on its socket (a backend that does not follow the protocol:
-// a host-side error). The first failure names its device.
+// The handshake with every device on its socket. A device whose process does not answer within
+// the reply timeout (5 s), hangs up or breaks the protocol fails alone: logged, and presented
+// to the guest as a device that refuses to start, so the VM starts without it and its PCI
+// slot stays where the configuration put it. Only an unknown device type is an error.
 Result<std::vector<std::unique_ptr<vhost_user::VhostUserFrontend>>> connect_frontends(
     const std::vector<config::DeviceConfig>& devices, std::vector<UniqueFd> sockets,
     const kvm::GuestMemory& memory);

@@ -45,19 +45,24 @@ bool IoBus::add_mmio_device(uint64_t base, uint64_t size, pci::MmioDevice* devic
 
 void IoBus::port_access(uint16_t port, bool is_write, std::span<uint8_t> data) {
   counters_.port_accesses.fetch_add(1, std::memory_order_relaxed);
-  std::lock_guard<std::mutex> lock(mutex_);
-  for (const PortRange& r : ports_) {
-    if (port < r.base || port - r.base >= r.count) continue;
-    if (r.device == nullptr) {
-      if (!is_write) std::memset(data.data(), 0xff, data.size());
-      return;
+  bool claimed = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const PortRange& r : ports_) {
+      if (port < r.base || port - r.base >= r.count) continue;
+      claimed = true;
+      if (r.device == nullptr) {
+        if (!is_write) std::memset(data.data(), 0xff, data.size());
+      } else if (is_write) {
+        r.device->port_write(static_cast<uint16_t>(port - r.base), data);
+      } else {
+        r.device->port_read(static_cast<uint16_t>(port - r.base), data);
+      }
+      break;
     }
-    const auto offset = static_cast<uint16_t>(port - r.base);
-    if (is_write) {
-      r.device->port_write(offset, data);
-    } else {
-      r.device->port_read(offset, data);
-    }
+  }
+  if (claimed) {
+    after_access();
     return;
   }
   auto& counter = is_write ? counters_.unknown_port_writes : counters_.unknown_port_reads;
@@ -68,17 +73,23 @@ void IoBus::port_access(uint16_t port, bool is_write, std::span<uint8_t> data) {
 
 void IoBus::mmio_access(uint64_t gpa, bool is_write, std::span<uint8_t> data) {
   counters_.mmio_accesses.fetch_add(1, std::memory_order_relaxed);
+  bool claimed = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     for (const MmioRange& r : mmio_) {
       if (gpa < r.base || !range_within(gpa - r.base, data.size(), r.size)) continue;
+      claimed = true;
       if (is_write) {
         r.device->mmio_write(gpa - r.base, data);
       } else {
         r.device->mmio_read(gpa - r.base, data);
       }
-      return;
+      break;
     }
+  }
+  if (claimed) {
+    after_access();
+    return;
   }
   // The APICs live in KVM: anything else is unknown.
   auto& counter = is_write ? counters_.unknown_mmio_writes : counters_.unknown_mmio_reads;

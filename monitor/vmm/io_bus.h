@@ -1,10 +1,15 @@
 // Port I/O and MMIO dispatch for every exit that reaches the monitor. One lock serialises all
-// device models (vCPU threads and the console input pump). Accesses that hit no device are
-// answered like an empty ISA bus: reads return all ones, writes are dropped, both counted.
+// device models (vCPU threads and the console input pump); they are state machines that never
+// wait on anything while it is held. Work that waits on another process (a vhost-user round
+// trip) is queued by the device and done by the after-access hook, on the same vCPU thread,
+// once the lock is released: so one slow device process never stalls the other vCPUs.
+// Accesses that hit no device are answered like an empty ISA bus: reads return all ones,
+// writes are dropped, both counted.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <span>
 #include <string>
@@ -38,6 +43,10 @@ class IoBus {
   void port_access(uint16_t port, bool is_write, std::span<uint8_t> data);
   void mmio_access(uint64_t gpa, bool is_write, std::span<uint8_t> data);
 
+  // Runs after every access, on the accessing thread, WITHOUT the device lock (set once,
+  // before any vCPU runs): where devices do what they queued under the lock.
+  void set_after_access(std::function<void()> hook) { after_access_ = std::move(hook); }
+
   // Runs `fn` holding the device lock (for host-side events such as console input).
   template <typename Fn>
   auto with_devices_locked(Fn&& fn) {
@@ -62,7 +71,12 @@ class IoBus {
   };
   bool add_range(PortRange range);
 
+  void after_access() {
+    if (after_access_) after_access_();
+  }
+
   std::mutex mutex_;
+  std::function<void()> after_access_;
   std::vector<PortRange> ports_;
   std::vector<MmioRange> mmio_;
   IoCounters counters_;

@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include "bulwark/common/log.h"
+#include "monitor/config/message_text.h"
 
 namespace bulwark::vmm {
 
@@ -19,7 +20,7 @@ Result<ConsoleOutput> ConsoleOutput::open(config::SerialOutput kind, const std::
     }
     case config::SerialOutput::kFile: {
       UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
-      if (!fd.valid()) return Error::from_errno("serial console: cannot open " + path, errno);
+      if (!fd.valid()) return Error::from_errno("serial console: cannot open " + config::quoted_path(path), errno);
       return ConsoleOutput(std::move(fd));
     }
   }

@@ -34,15 +34,31 @@ Result<std::unique_ptr<VirtioDevices>> VirtioDevices::create(
     if (!function.ok()) return function.error().wrap(frontend->name());
     auto slot = devices->pci_bus_.add_device(**function);
     if (!slot.ok()) return slot.error().wrap(frontend->name());
-    log::info(frontend->name() + ": PCI 00:" + std::to_string(*slot) + ".0");
+    log::info(frontend->name() + ": PCI 00:" + std::to_string(*slot) + ".0" +
+              (frontend->failed() ? " (failed: the guest's driver will find it unusable)" : ""));
+    // Round trips to the device process happen outside the bus lock (virtio_pci_device.h).
+    (*function)->defer_backend_calls();
     devices->functions_.push_back(std::move(*function));
   }
+  // After each access, on the vCPU thread that made it and without the bus lock: the backend
+  // calls that access queued (and any another vCPU queued), so the vCPU sees them done before
+  // it runs guest code again while the other vCPUs' exits go on.
+  VirtioDevices* raw_devices = devices.get();
+  IoBus* raw_bus = &bus;
+  bus.set_after_access([raw_devices, raw_bus] { raw_devices->run_backend_calls(*raw_bus); });
   pci::PciBus& pci = devices->pci_bus_;
   if (!bus.add_port_device(pci::kConfigAddressPort, pci::kConfigPortCount, &pci, "pci") ||
       !bus.add_mmio_device(pci.window_base(), pci.window_size(), &pci, "pci")) {
     return Error("internal: the PCI bus overlaps another device");
   }
   return devices;
+}
+
+void VirtioDevices::run_backend_calls(IoBus& bus) {
+  for (const auto& function : functions_) {
+    if (!function->has_backend_calls()) continue;
+    function->run_backend_calls([&bus](const std::function<void()>& fn) { bus.with_devices_locked(fn); });
+  }
 }
 
 void VirtioDevices::handle_poll(std::span<const pollfd> fds, size_t first, IoBus& bus) {

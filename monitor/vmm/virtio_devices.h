@@ -33,6 +33,9 @@ class VirtioDevices {
   // The main loop's share: hang-ups of device sockets and queue-error eventfds.
   void add_pollfds(std::vector<pollfd>& fds) { watch_.add_pollfds(fds); }
   void handle_poll(std::span<const pollfd> fds, size_t first, IoBus& bus);
+  // Does the vhost-user round trips the functions queued (IoBus after-access hook; called
+  // without the bus lock, takes it as needed).
+  void run_backend_calls(IoBus& bus);
   size_t count() const { return frontends_.size(); }
 
  private:

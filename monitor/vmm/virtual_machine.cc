@@ -13,14 +13,18 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <new>
+#include <system_error>
 #include <deque>
 #include <optional>
 #include <thread>
 #include <vector>
 
 #include "bulwark/common/log.h"
+#include "bulwark/common/resource_exhaustion.h"
 #include "monitor/acpi/acpi_tables.h"
 #include "monitor/boot/boot_plan.h"
+#include "monitor/config/input_file.h"
 #include "monitor/cpu/cpu_template.h"
 #include "monitor/kvm/guest_memory.h"
 #include "monitor/kvm/kvm_system.h"
@@ -60,23 +64,6 @@ constexpr size_t kMaxPendingInput = 4096;
 constexpr int kKickSignal = SIGUSR1;
 constexpr int kQuirkPollMs = 100;
 
-Result<std::vector<uint8_t>> read_input_file(const std::string& what, const std::string& path, uint64_t limit) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return Error::from_errno(what + ": cannot open " + path, errno);
-  std::vector<uint8_t> bytes;
-  uint8_t chunk[1 << 16];
-  for (;;) {
-    const ssize_t n = ::read(fd.get(), chunk, sizeof chunk);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Error::from_errno(what + ": cannot read " + path, errno);
-    if (n == 0) break;
-    if (bytes.size() + static_cast<size_t>(n) > limit)
-      return Error(what + ": " + path + " is larger than " + std::to_string(limit >> 20) + " MiB");
-    bytes.insert(bytes.end(), chunk, chunk + n);
-  }
-  return bytes;
-}
-
 void on_kick_signal(int) {}  // only interrupts KVM_RUN / blocked writes
 
 class RunningVm final : public VirtualMachine {
@@ -109,6 +96,7 @@ class RunningVm final : public VirtualMachine {
 
  private:
   void vcpu_thread(size_t index);
+  void guarded_vcpu_thread(size_t index);
   void kick_all_vcpus();
   void pump_console_input(std::deque<uint8_t>& pending);
   void log_summary();
@@ -217,6 +205,19 @@ void RunningVm::kick_all_vcpus() {
   }
 }
 
+// No exception may leave a thread (std::terminate would abort the whole monitor): one that
+// escapes a vCPU's loop (a failed allocation) stops the VM with an exit code instead.
+void RunningVm::guarded_vcpu_thread(size_t index) {
+  try {
+    vcpu_thread(index);
+  } catch (const std::bad_alloc&) {
+    stop_.request(kExitResourceExhausted,
+                  resource_exhausted_message("memory", "vCPU " + std::to_string(index) + ": an allocation failed"));
+  } catch (const std::exception& e) {
+    stop_.request(kExitHostError, "vCPU " + std::to_string(index) + ": " + e.what());
+  }
+}
+
 void RunningVm::vcpu_thread(size_t index) {
   kvm::Vcpu& vcpu = vcpus_[index];
   EmulatedHostQuirks::VcpuState state;
@@ -293,8 +294,20 @@ int RunningVm::run() {
 
   std::vector<std::thread> threads;
   threads.reserve(vcpus_.size());
+  threads_.reserve(vcpus_.size());
   for (size_t i = 0; i < vcpus_.size(); ++i) {
-    threads.emplace_back([this, i] { vcpu_thread(i); });
+    // A thread the host will not give (EAGAIN: the pids cgroup's pids.max or RLIMIT_NPROC)
+    // stops the VM with its own exit code; the vCPUs already running are kicked and joined
+    // below like on any other stop.
+    try {
+      threads.emplace_back([this, i] { guarded_vcpu_thread(i); });
+    } catch (const std::system_error& e) {
+      stop_.request(kExitResourceExhausted,
+                    resource_exhausted_message(kThreadsResource, "cannot create the thread for vCPU " +
+                                                                     std::to_string(i) + " of " +
+                                                                     std::to_string(vcpus_.size()) + ": " + e.what()));
+      break;
+    }
     threads_.push_back(threads.back().native_handle());
   }
   stop_.set_kick([this] { kick_all_vcpus(); });
@@ -379,11 +392,11 @@ Result<std::unique_ptr<VirtualMachine>> VirtualMachine::create(const config::VmC
   if (!system.ok()) return system.error();
 
   exit_code = kExitConfigError;
-  auto kernel = read_input_file("kernel", config.kernel, kMaxKernelBytes);
+  auto kernel = config::read_regular_file("kernel", config.kernel, kMaxKernelBytes);
   if (!kernel.ok()) return kernel.error();
   std::vector<uint8_t> initrd;
   if (!config.initrd.empty()) {
-    auto bytes = read_input_file("initrd", config.initrd, config.memory_mib << 20);
+    auto bytes = config::read_regular_file("initrd", config.initrd, config.memory_mib << 20);
     if (!bytes.ok()) return bytes.error();
     initrd = std::move(*bytes);
   }

@@ -135,18 +135,22 @@ TEST_F(JailTest, OneVmsUidCannotReachAnotherVmsJail) {
 }
 
 TEST_F(JailTest, ExhaustedUidRangeRefusesTheSecondVmAndCreatesNothing) {
-  const std::string one_id = ", \"id_range\": [41234, 41234]";
   const std::string id_b = second_vm_id();
-  const std::string config_a = write_allocating_config(dir_ + "/a.json", id_, guest("spin"), one_id);
-  const std::string config_b = write_allocating_config(dir_ + "/b.json", id_b, guest("spin"), one_id);
+  // The operator's range holds one id.
+  std::ofstream(host_config_path()) << "{\"base_dir\": \"" << base_dir_ << "\", \"run_dir\": \"" << run_dir_
+                                    << "\", \"cgroup_parent\": \"" << cgroup_parent_
+                                    << "\", \"id_range\": [" << vm_uid_ << ", " << vm_uid_ << "]}";
+  const std::string config_a = write_vm_config(dir_ + "/a.json", guest("spin"));
+  const std::string config_b = write_vm_config(dir_ + "/b.json", guest("spin"));
+  const std::string uid = std::to_string(vm_uid_);
   auto a = start_spinning_vm(config_a);
   ASSERT_TRUE(a.ok()) << a.error().message();
   const pid_t monitor_a = jailed_child_of(a->pid());
   ASSERT_GT(monitor_a, 0);
-  EXPECT_EQ(status_field(monitor_a, "Uid"), "41234\t41234\t41234\t41234");
+  EXPECT_EQ(status_field(monitor_a, "Uid"), uid + "\t" + uid + "\t" + uid + "\t" + uid);
   const std::set<std::string> held_mcs = list_dir(run_dir_ + "/mcs");
 
-  ProcessResult second = run_process(BULWARK_JAILER, {"run", "--run-dir", run_dir_, config_b}, {}, 30s);
+  ProcessResult second = run_process(BULWARK_JAILER, run_args(config_b, {}, id_b), {}, 30s);
   EXPECT_TRUE(second.exited && second.exit_code == 9) << second.describe();
   EXPECT_NE(second.err.find("jail step ids: "), std::string::npos) << second.describe();
   EXPECT_NE(second.err.find("no free id in"), std::string::npos) << second.describe();
@@ -154,7 +158,7 @@ TEST_F(JailTest, ExhaustedUidRangeRefusesTheSecondVmAndCreatesNothing) {
   // Nothing of B's: no jail directory, no cgroup, no reservation beyond A's.
   EXPECT_EQ(list_dir(base_dir_), std::set<std::string>{id_});
   for (const std::string& leaf : cgroup_leaves(id_b)) EXPECT_FALSE(fs::exists(leaf)) << leaf;
-  EXPECT_EQ(list_dir(run_dir_ + "/ids"), std::set<std::string>{"41234.lock"});
+  EXPECT_EQ(list_dir(run_dir_ + "/ids"), std::set<std::string>{uid + ".lock"});
   EXPECT_EQ(list_dir(run_dir_ + "/mcs"), held_mcs);
 
   // A was not disturbed.

@@ -43,7 +43,7 @@ class JailDevicesTest : public JailTest {
 TEST_F(JailDevicesTest, GuestIoReachesTheImageThroughJailedDeviceProcesses) {
   ProcessResult run = run_process(
       BULWARK_JAILER,
-      {"run", "--run-dir", run_dir_, write_config(guest("virtio_blk"), "", devices_json())}, {}, 90s);
+      run_args(write_config(guest("virtio_blk"), "", devices_json())), {}, 90s);
   EXPECT_TRUE(run.exited && run.exit_code == 0) << run.describe();
   EXPECT_NE(run.out.find("VIRTIO-TEST PASS"), std::string::npos) << run.describe();
   EXPECT_NE(run.out.find("virtio-blk: id=jail-test"), std::string::npos) << run.describe();
@@ -60,7 +60,7 @@ TEST_F(JailDevicesTest, GuestIoReachesTheImageThroughJailedDeviceProcesses) {
 
 TEST_F(JailDevicesTest, EachDeviceRunsInItsOwnJail) {
   auto launcher = ChildProcess::start(
-      BULWARK_JAILER, {"run", "--run-dir", run_dir_, write_config(guest("spin"), "", devices_json())});
+      BULWARK_JAILER, run_args(write_config(guest("spin"), "", devices_json())));
   ASSERT_TRUE(launcher.ok()) << launcher.error().message();
   ASSERT_TRUE(launcher->wait_for_stdout("spin: running", 60s)) << launcher->wait(1s).describe();
   const auto children = jailed_children_by_name(launcher->pid());
@@ -68,7 +68,7 @@ TEST_F(JailDevicesTest, EachDeviceRunsInItsOwnJail) {
   ASSERT_TRUE(children.count("bulwark-monitor") && children.count("bulwark-dev-blk") &&
               children.count("bulwark-dev-rng"));
   const pid_t monitor = children.at("bulwark-monitor");
-  const std::string uid = std::to_string(kVmUid);
+  const std::string uid = std::to_string(vm_uid_);
   for (const char* name : {"bulwark-dev-blk", "bulwark-dev-rng"}) {
     const pid_t device = children.at(name);
     const std::string proc = "/proc/" + std::to_string(device);
@@ -113,7 +113,7 @@ TEST_F(JailDevicesTest, ADiskTheVmUserCannotOpenIsRefusedBeforeAnythingRuns) {
   ASSERT_EQ(::chmod(image_.c_str(), 0600), 0);  // root's alone
   ProcessResult run = run_process(
       BULWARK_JAILER,
-      {"run", "--run-dir", run_dir_, write_config(guest("virtio_blk"), "", devices_json())}, {}, 60s);
+      run_args(write_config(guest("virtio_blk"), "", devices_json())), {}, 60s);
   EXPECT_TRUE(run.exited && run.exit_code == 9) << run.describe();
   EXPECT_NE(run.err.find("jail step disks: /disks/0: " + image_ + " (as uid 40001): Permission denied"),
             std::string::npos)

@@ -30,8 +30,6 @@ namespace bulwark::test {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-inline constexpr uint32_t kVmUid = 40001;
-inline constexpr uint32_t kVmGid = 40002;
 inline constexpr const char* kV1Controllers[] = {"memory", "pids", "cpu", "cpuset"};
 
 inline std::string read_text(const std::string& path) {
@@ -99,9 +97,11 @@ inline pid_t jailed_child_of(pid_t launcher) {
 
 class JailTest : public ::testing::Test {
  protected:
-  void SetUp() override {
+  void SetUp() override { prepare(true); }
+  // Tests that only check refusals before anything runs do not need KVM.
+  void prepare(bool needs_kvm) {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root";
-    if (::access("/dev/kvm", R_OK | W_OK) != 0) GTEST_SKIP() << "no usable /dev/kvm";
+    if (needs_kvm && ::access("/dev/kvm", R_OK | W_OK) != 0) GTEST_SKIP() << "no usable /dev/kvm";
     const std::string test_name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
     const std::string tag = std::to_string(::getpid());
     dir_ = fs::temp_directory_path() / ("bulwark-jail-test-" + tag + "-" + test_name);
@@ -113,6 +113,9 @@ class JailTest : public ::testing::Test {
     run_dir_ = dir_ + "/run";  // private reservations: never the host's /run/bulwark
     id_ = "t" + tag;
     cgroup_parent_ = "bulwark-test-" + tag;
+    // Each test process its own uid range, so tests running side by side never race for one.
+    vm_uid_ = 40001 + static_cast<uint32_t>(::getpid() % 4000) * 16;
+    write_host_config();
   }
   void TearDown() override {
     if (dir_.empty()) return;
@@ -128,32 +131,44 @@ class JailTest : public ::testing::Test {
   std::string guest(const std::string& name) const {
     return std::string(BULWARK_GUEST_DIR) + "/" + name + ".elf";
   }
-  // A config for `guest` with `jail_extra` appended inside the "jail" object.
-  std::string write_config(const std::string& kernel, const std::string& jail_extra = "",
-                           const std::string& vm_extra = "") const {
-    const std::string path = dir_ + "/vm.json";
-    std::ofstream(path) << "{\"kernel\": \"" << kernel << "\", \"memory_mib\": 64" << vm_extra
-                        << ", \"jail\": {\"id\": \"" << id_ << "\", \"uid\": " << kVmUid
-                        << ", \"gid\": " << kVmGid << ", \"base_dir\": \"" << base_dir_
-                        << "\", \"cgroup_parent\": \"" << cgroup_parent_ << "\"" << jail_extra
-                        << "}}";
+  // The operator's host config of this test: its own base, run dir, cgroup parent and uid range
+  // (vm_uid_ .. vm_uid_ + 15), plus `extra` top-level fields (", \"selinux\": \"off\"") and
+  // `limits` inside vm_limits (", \"pids_max\": 32").
+  void write_host_config(const std::string& extra = "", const std::string& limits = "") const {
+    std::ofstream(host_config_path())
+        << "{\"base_dir\": \"" << base_dir_ << "\", \"run_dir\": \"" << run_dir_
+        << "\", \"cgroup_parent\": \"" << cgroup_parent_ << "\", \"id_range\": [" << vm_uid_
+        << ", " << vm_uid_ + 15 << "]" << extra << ", \"vm_limits\": {\"max_disks\": 8" << limits
+        << "}}";
+  }
+  std::string host_config_path() const { return dir_ + "/host.json"; }
+  // The tenant's config for `kernel` (64 MiB) with `vm_extra` fields, at `path`.
+  std::string write_vm_config(const std::string& path, const std::string& kernel,
+                              const std::string& vm_extra = "") const {
+    std::ofstream(path) << "{\"kernel\": \"" << kernel << "\", \"memory_mib\": 64" << vm_extra << "}";
     return path;
   }
-  // A config at `path` for VM `id` without uid/gid (allocated by the launcher).
-  std::string write_allocating_config(const std::string& path, const std::string& id,
-                                      const std::string& kernel,
-                                      const std::string& jail_extra = "") const {
-    std::ofstream(path) << "{\"kernel\": \"" << kernel << "\", \"memory_mib\": 64"
-                        << ", \"jail\": {\"id\": \"" << id << "\", \"base_dir\": \"" << base_dir_
-                        << "\", \"cgroup_parent\": \"" << cgroup_parent_ << "\"" << jail_extra
-                        << "}}";
-    return path;
+  // vm.json for `kernel` with `vm_extra`, and the host config with `host_limits` in vm_limits.
+  std::string write_config(const std::string& kernel, const std::string& host_limits = "",
+                           const std::string& vm_extra = "") const {
+    write_host_config("", host_limits);
+    return write_vm_config(dir_ + "/vm.json", kernel, vm_extra);
+  }
+  // `bulwark run` arguments for `config` as VM `id` (default id_), under this test's host config.
+  std::vector<std::string> run_args(const std::string& config, const std::vector<std::string>& options = {},
+                                    const std::string& id = "") const {
+    std::vector<std::string> args{"run", "--host-config", host_config_path(), "--id",
+                                  id.empty() ? id_ : id};
+    args.insert(args.end(), options.begin(), options.end());
+    args.push_back(config);
+    return args;
   }
   // `bulwark run [options...] <config>` for a config of the spin guest, returned once the guest
   // says it runs.
   Result<ChildProcess> start_spinning_vm(const std::string& config,
-                                         const std::vector<std::string>& options = {}) const {
-    auto vm = launch(config, options);
+                                         const std::vector<std::string>& options = {},
+                                         const std::string& id = "") const {
+    auto vm = launch(config, options, id);
     if (!vm.ok()) return vm.error();
     BULWARK_TRY(wait_until_spinning(*vm));
     return vm;
@@ -168,9 +183,9 @@ class JailTest : public ::testing::Test {
     pid_t monitor_a = -1, monitor_b = -1;
   };
   Result<SpinningPair> start_two_spinning_vms() const {
-    auto a = launch(write_allocating_config(dir_ + "/a.json", id_, guest("spin")));
+    auto a = launch(write_vm_config(dir_ + "/a.json", guest("spin")));
     if (!a.ok()) return a.error();
-    auto b = launch(write_allocating_config(dir_ + "/b.json", second_vm_id(), guest("spin")));
+    auto b = launch(write_vm_config(dir_ + "/b.json", guest("spin")), {}, second_vm_id());
     if (!b.ok()) return b.error();
     BULWARK_TRY(wait_until_spinning(*a));
     BULWARK_TRY(wait_until_spinning(*b));
@@ -195,24 +210,29 @@ class JailTest : public ::testing::Test {
     // Every reservation (uid/gid, MCS pair) was released: no lock file remains.
     EXPECT_EQ(list_dir(run_dir_ + "/ids"), std::set<std::string>{}) << "uid/gid reservation left";
     EXPECT_EQ(list_dir(run_dir_ + "/mcs"), std::set<std::string>{}) << "MCS reservation left";
-    EXPECT_EQ(list_dir(run_dir_ + "/vms"), std::set<std::string>{}) << "VM id reservation left";
+    EXPECT_EQ(list_dir(run_dir_ + "/vms"), std::set<std::string>{}) << "VM id reservation or launch record left";
     // The jail's mounts lived in the monitor's mount namespace: none may reach the host's.
     EXPECT_EQ(host_mounts_under(base_dir_), std::vector<std::string>{}) << "jail mount left on the host";
   }
 
   std::string dir_, base_dir_, run_dir_, id_, cgroup_parent_;
+  uint32_t vm_uid_ = 0;  // the first uid of this test's range: what a lone VM gets
 
  private:
-  Result<ChildProcess> launch(const std::string& config, const std::vector<std::string>& options = {}) const {
-    std::vector<std::string> args{"run", "--run-dir", run_dir_};
-    args.insert(args.end(), options.begin(), options.end());
-    args.push_back(config);
-    return ChildProcess::start(BULWARK_JAILER, args);
+  Result<ChildProcess> launch(const std::string& config, const std::vector<std::string>& options = {},
+                              const std::string& id = "") const {
+    return ChildProcess::start(BULWARK_JAILER, run_args(config, options, id));
   }
   static Status wait_until_spinning(ChildProcess& vm) {
     if (vm.wait_for_stdout("spin: running", 60s)) return ok_status();
     return Error("the guest did not start: " + vm.wait(1s).describe());
   }
+};
+
+// Launches refused before the monitor would start: root is needed, KVM is not.
+class LauncherRefusalTest : public JailTest {
+ protected:
+  void SetUp() override { prepare(false); }
 };
 
 }  // namespace bulwark::test

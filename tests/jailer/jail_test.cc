@@ -21,7 +21,8 @@ TEST_F(JailTest, SpinningMonitorIsJailedAndSigtermTearsEverythingDown) {
   const std::string proc = "/proc/" + std::to_string(monitor);
 
   // Who it runs as and what it may do.
-  const std::string uid = std::to_string(kVmUid), gid = std::to_string(kVmGid);
+  // uid == gid, the first of the operator's range.
+  const std::string uid = std::to_string(vm_uid_), gid = uid;
   EXPECT_EQ(status_field(monitor, "Uid"), uid + "\t" + uid + "\t" + uid + "\t" + uid);
   EXPECT_EQ(status_field(monitor, "Gid"), gid + "\t" + gid + "\t" + gid + "\t" + gid);
   EXPECT_EQ(status_field(monitor, "Groups"), "");
@@ -48,7 +49,7 @@ TEST_F(JailTest, SpinningMonitorIsJailedAndSigtermTearsEverythingDown) {
   ASSERT_EQ(::stat((proc + "/root/dev/kvm").c_str(), &kvm), 0);
   EXPECT_TRUE(S_ISCHR(kvm.st_mode));
   EXPECT_EQ(kvm.st_mode & 07777, 0600u);
-  EXPECT_EQ(kvm.st_uid, kVmUid);
+  EXPECT_EQ(kvm.st_uid, vm_uid_);
   std::istringstream mounts(read_text(proc + "/mountinfo"));
   bool root_read_only = false;
   for (std::string line; std::getline(mounts, line);) {
@@ -95,7 +96,7 @@ TEST_F(JailTest, SpinningMonitorIsJailedAndSigtermTearsEverythingDown) {
 }
 
 TEST_F(JailTest, HelloExitsZeroWithConsoleOnLauncherStdout) {
-  ProcessResult run = run_process(BULWARK_JAILER, {"run", "--run-dir", run_dir_, write_config(guest("hello"))}, {}, 60s);
+  ProcessResult run = run_process(BULWARK_JAILER, run_args(write_config(guest("hello"))), {}, 60s);
   EXPECT_TRUE(run.exited && run.exit_code == 0) << run.describe();
   EXPECT_NE(run.out.find("Hello from Bulwark test guest"), std::string::npos) << run.describe();
   expect_nothing_left();
@@ -113,10 +114,10 @@ TEST_F(JailTest, MonitorKilledBySigkillGives137AndCleansUp) {
 }
 
 TEST_F(JailTest, BadConfigIsRefusedBeforeAnythingIsCreated) {
-  const std::string config = write_config(guest("hello"), ", \"bogus\": 1");
-  ProcessResult run = run_process(BULWARK_JAILER, {"run", "--run-dir", run_dir_, config}, {}, 30s);
+  const std::string config = write_config(guest("hello"), "", ", \"bogus\": 1");
+  ProcessResult run = run_process(BULWARK_JAILER, run_args(config), {}, 30s);
   EXPECT_TRUE(run.exited && run.exit_code == 1) << run.describe();
-  EXPECT_NE(run.err.find("config: /jail/bogus: unknown field"), std::string::npos) << run.describe();
+  EXPECT_NE(run.err.find("config: /bogus: unknown field"), std::string::npos) << run.describe();
   EXPECT_FALSE(fs::exists(base_dir_));
   EXPECT_FALSE(fs::exists(run_dir_)) << "reservations made";
   for (const char* controller : kV1Controllers) {
@@ -125,7 +126,7 @@ TEST_F(JailTest, BadConfigIsRefusedBeforeAnythingIsCreated) {
 }
 
 TEST_F(JailTest, TripleFaultingGuestGives4AndCleansUp) {
-  ProcessResult run = run_process(BULWARK_JAILER, {"run", "--run-dir", run_dir_, write_config(guest("triple_fault"))}, {}, 60s);
+  ProcessResult run = run_process(BULWARK_JAILER, run_args(write_config(guest("triple_fault"))), {}, 60s);
   EXPECT_TRUE(run.exited && run.exit_code == 4) << run.describe();
   EXPECT_NE(run.out.find("triple_fault: loading an empty IDT"), std::string::npos) << run.describe();
   expect_nothing_left();
@@ -133,10 +134,10 @@ TEST_F(JailTest, TripleFaultingGuestGives4AndCleansUp) {
 
 TEST_F(JailTest, VmIdThatCouldNameAnotherPathIsRefusedBeforeAnythingIsCreated) {
   for (const std::string bad : {"a/b", "..", "../escape", "/abs", "."}) {
-    const std::string config = write_allocating_config(dir_ + "/bad-id.json", bad, guest("hello"));
-    ProcessResult run = run_process(BULWARK_JAILER, {"run", "--run-dir", run_dir_, config}, {}, 30s);
+    const std::string config = write_vm_config(dir_ + "/bad-id.json", guest("hello"));
+    ProcessResult run = run_process(BULWARK_JAILER, run_args(config, {}, bad), {}, 30s);
     EXPECT_TRUE(run.exited && run.exit_code == 1) << bad << ": " << run.describe();
-    EXPECT_NE(run.err.find("/jail/id: expected 1 to 64 characters from [A-Za-z0-9-], got"),
+    EXPECT_NE(run.err.find("--id: expected 1 to 64 characters from [A-Za-z0-9-], got"),
               std::string::npos)
         << bad << ": " << run.describe();
   }
@@ -150,18 +151,22 @@ TEST_F(JailTest, VmIdThatCouldNameAnotherPathIsRefusedBeforeAnythingIsCreated) {
 
 TEST_F(JailTest, CommandLineOverridesAreValidatedLikeTheConfig) {
   const std::string config = write_config(guest("hello"));
-  ProcessResult root = run_process(BULWARK_JAILER, {"run", "--run-dir", run_dir_, "--uid", "0", config}, {}, 30s);
+  // uid and gid are never requested, not even by the operator: always allocated.
+  ProcessResult root = run_process(BULWARK_JAILER, run_args(config, {"--uid", "0"}), {}, 30s);
   EXPECT_TRUE(root.exited && root.exit_code == 1) << root.describe();
-  EXPECT_NE(root.err.find("--uid: expected an integer from 1 to 2147483646, got \"0\""),
+  EXPECT_NE(root.err.find("--uid: a VM's uid and gid are always allocated from the host config's id_range"),
             std::string::npos)
       << root.describe();
-  ProcessResult escape = run_process(BULWARK_JAILER, {"run", "--run-dir", run_dir_, "--id", "../x", config}, {}, 30s);
+  ProcessResult escape = run_process(BULWARK_JAILER, run_args(config, {}, "../x"), {}, 30s);
   EXPECT_TRUE(escape.exited && escape.exit_code == 1) << escape.describe();
-  EXPECT_NE(escape.err.find("/jail/id: "), std::string::npos) << escape.describe();
+  EXPECT_NE(escape.err.find("--id: "), std::string::npos) << escape.describe();
+  ProcessResult base = run_process(BULWARK_JAILER, run_args(config, {"--base-dir", "/a/../b"}), {}, 30s);
+  EXPECT_TRUE(base.exited && base.exit_code == 1) << base.describe();
+  EXPECT_NE(base.err.find("--base-dir: "), std::string::npos) << base.describe();
   EXPECT_FALSE(fs::exists(base_dir_));
   // A valid override is used: the jail appears under the overriding id.
   id_ += "-override";
-  ProcessResult run = run_process(BULWARK_JAILER, {"run", "--run-dir", run_dir_, "--id", id_, config}, {}, 60s);
+  ProcessResult run = run_process(BULWARK_JAILER, run_args(config), {}, 60s);
   EXPECT_TRUE(run.exited && run.exit_code == 0) << run.describe();
   EXPECT_NE(run.err.find("VM " + id_ + ": monitor running"), std::string::npos) << run.describe();
   expect_nothing_left();
@@ -169,7 +174,7 @@ TEST_F(JailTest, CommandLineOverridesAreValidatedLikeTheConfig) {
 
 TEST_F(JailTest, MissingKernelFailsItsStepAndLeavesNothing) {
   const std::string missing = dir_ + "/no-such-kernel.elf";
-  ProcessResult run = run_process(BULWARK_JAILER, {"run", "--run-dir", run_dir_, write_config(missing)}, {}, 30s);
+  ProcessResult run = run_process(BULWARK_JAILER, run_args(write_config(missing)), {}, 30s);
   EXPECT_TRUE(run.exited && run.exit_code == 9) << run.describe();
   EXPECT_NE(run.err.find("jail step jail-files: " + missing + ": No such file or directory"),
             std::string::npos)
@@ -181,7 +186,7 @@ TEST_F(JailTest, KernelTheVmUserCannotReadIsNotExposed) {
   const std::string secret = dir_ + "/root-only.elf";
   fs::copy_file(guest("hello"), secret);
   ::chmod(secret.c_str(), 0600);
-  ProcessResult run = run_process(BULWARK_JAILER, {"run", "--run-dir", run_dir_, write_config(secret)}, {}, 30s);
+  ProcessResult run = run_process(BULWARK_JAILER, run_args(write_config(secret)), {}, 30s);
   EXPECT_TRUE(run.exited && run.exit_code == 9) << run.describe();
   EXPECT_NE(run.err.find("jail step bind-inputs: " + secret), std::string::npos) << run.describe();
   EXPECT_NE(run.err.find("Permission denied"), std::string::npos) << run.describe();
@@ -194,7 +199,7 @@ TEST_F(JailTest, KernelThatIsADirectoryIsNotExposed) {
   const std::string directory = dir_ + "/a-directory";
   fs::create_directory(directory);
   std::ofstream(directory + "/file") << "host data";
-  ProcessResult run = run_process(BULWARK_JAILER, {"run", "--run-dir", run_dir_, write_config(directory)}, {}, 30s);
+  ProcessResult run = run_process(BULWARK_JAILER, run_args(write_config(directory)), {}, 30s);
   EXPECT_TRUE(run.exited && run.exit_code == 9) << run.describe();
   EXPECT_NE(run.err.find("jail step bind-inputs: " + directory + ": not a regular file"),
             std::string::npos)
@@ -205,7 +210,7 @@ TEST_F(JailTest, KernelThatIsADirectoryIsNotExposed) {
 TEST_F(JailTest, CgroupStepFailureNamesTheStepAndLeavesNothing) {
   // CPU 4095 does not exist: the kernel refuses the cpuset after the cgroup was made.
   const std::string config = write_config(guest("hello"), ", \"cpuset\": \"4095\"");
-  ProcessResult run = run_process(BULWARK_JAILER, {"run", "--run-dir", run_dir_, config}, {}, 30s);
+  ProcessResult run = run_process(BULWARK_JAILER, run_args(config), {}, 30s);
   EXPECT_TRUE(run.exited && run.exit_code == 9) << run.describe();
   EXPECT_NE(run.err.find("jail step cgroup: "), std::string::npos) << run.describe();
   EXPECT_NE(run.err.find("cpuset.cpus"), std::string::npos) << run.describe();
@@ -217,16 +222,16 @@ TEST_F(JailTest, SecondVmWithTheSameIdIsRefusedAndTheFirstKeepsRunning) {
   ASSERT_TRUE(first.ok()) << first.error().message();
   // The same VM id again, with the same ids or with allocated ones: refused before anything is
   // reserved or created, naming the launcher that holds the id.
-  const std::string same_id = write_allocating_config(dir_ + "/same-id.json", id_, guest("spin"));
+  const std::string same_id = write_vm_config(dir_ + "/same-id.json", guest("spin"));
   for (const std::string& config : {dir_ + "/vm.json", same_id}) {
-    ProcessResult second = run_process(BULWARK_JAILER, {"run", "--run-dir", run_dir_, config}, {}, 30s);
+    ProcessResult second = run_process(BULWARK_JAILER, run_args(config), {}, 30s);
     EXPECT_TRUE(second.exited && second.exit_code == 9) << second.describe();
     EXPECT_NE(second.err.find("jail step vm-id: VM id " + id_ + " is already running: held by pid " +
                               std::to_string(first->pid())),
               std::string::npos)
         << second.describe();
   }
-  EXPECT_EQ(list_dir(run_dir_ + "/ids"), std::set<std::string>({"40001.lock", "40002.lock"}))
+  EXPECT_EQ(list_dir(run_dir_ + "/ids"), std::set<std::string>({std::to_string(vm_uid_) + ".lock"}))
       << "the refused launches reserved nothing";
   EXPECT_TRUE(fs::exists(base_dir_ + "/" + id_ + "/root"));
   ASSERT_TRUE(first->send_signal(SIGINT).ok());
@@ -252,7 +257,7 @@ TEST_F(JailTest, WhatAKilledLauncherLeftIsRemovedByTheNextLaunch) {
   EXPECT_NE(list_dir(run_dir_ + "/mcs"), std::set<std::string>{}) << "the MCS reservation was left";
 
   ProcessResult run = run_process(
-      BULWARK_JAILER, {"run", "--run-dir", run_dir_, write_config(guest("hello"))}, {}, 60s);
+      BULWARK_JAILER, run_args(write_config(guest("hello"))), {}, 60s);
   EXPECT_TRUE(run.exited && run.exit_code == 0) << run.describe();
   EXPECT_NE(run.err.find("removed " + base_dir_ + "/" + id_ + ", left by a launcher that died"),
             std::string::npos)
@@ -274,12 +279,12 @@ TEST_F(JailTest, TwoVmsWithoutIdsGetDistinctUidsGidsAndMcsPairs) {
   const std::string gid_a = status_field(monitor_a, "Gid"), gid_b = status_field(monitor_b, "Gid");
   EXPECT_NE(uid_a, uid_b);
   EXPECT_NE(gid_a, gid_b);
-  // Allocated from the default range, real = effective = saved = fs, uid == gid.
+  // Allocated from the operator's range, real = effective = saved = fs, uid == gid.
   const uint32_t first_a = static_cast<uint32_t>(std::stoul(uid_a));
   const uint32_t first_b = static_cast<uint32_t>(std::stoul(uid_b));
   for (uint32_t id : {first_a, first_b}) {
-    EXPECT_GE(id, 200000u);
-    EXPECT_LE(id, 265535u);
+    EXPECT_GE(id, vm_uid_);
+    EXPECT_LE(id, vm_uid_ + 15);
   }
   const std::string all_a = std::to_string(first_a), all_b = std::to_string(first_b);
   EXPECT_EQ(uid_a, all_a + "\t" + all_a + "\t" + all_a + "\t" + all_a);
@@ -313,9 +318,9 @@ TEST_F(JailTest, TwoVmsWithoutIdsGetDistinctUidsGidsAndMcsPairs) {
 
 TEST_F(JailTest, SelinuxEnforceIsRefusedOnThisHostBeforeAnythingIsCreated) {
   if (fs::exists("/sys/fs/selinux/enforce")) GTEST_SKIP() << "SELinux is enabled on this host";
-  const std::string config =
-      write_allocating_config(dir_ + "/enforce.json", id_, guest("spin"), ", \"selinux\": \"enforce\"");
-  ProcessResult run = run_process(BULWARK_JAILER, {"run", "--run-dir", run_dir_, config}, {}, 30s);
+  write_host_config(", \"selinux\": \"enforce\"");
+  const std::string config = write_vm_config(dir_ + "/enforce.json", guest("spin"));
+  ProcessResult run = run_process(BULWARK_JAILER, run_args(config), {}, 30s);
   EXPECT_TRUE(run.exited && run.exit_code == 9) << run.describe();
   EXPECT_NE(run.err.find("jail step selinux: "), std::string::npos) << run.describe();
   EXPECT_NE(run.err.find("SELinux is not enabled on this host"), std::string::npos) << run.describe();
@@ -324,9 +329,9 @@ TEST_F(JailTest, SelinuxEnforceIsRefusedOnThisHostBeforeAnythingIsCreated) {
   for (const std::string& leaf : cgroup_leaves()) EXPECT_FALSE(fs::exists(leaf)) << leaf;
 
   // The same through the command line, over a config that says auto.
-  const std::string auto_config = write_allocating_config(dir_ + "/auto.json", id_, guest("spin"));
-  run = run_process(BULWARK_JAILER, {"run", "--run-dir", run_dir_, "--selinux", "enforce", auto_config},
-                    {}, 30s);
+  write_host_config();
+  const std::string auto_config = write_vm_config(dir_ + "/auto.json", guest("spin"));
+  run = run_process(BULWARK_JAILER, run_args(auto_config, {"--selinux", "enforce"}), {}, 30s);
   EXPECT_TRUE(run.exited && run.exit_code == 9) << run.describe();
   EXPECT_NE(run.err.find("SELinux"), std::string::npos) << run.describe();
   EXPECT_FALSE(fs::exists(base_dir_));
@@ -349,7 +354,7 @@ TEST_F(JailTest, SelinuxAutoLabelsTheJailWhileTheVmRunsAndRestoresAfter) {
   fs::copy_file(guest("spin"), kernel);
   fs::permissions(kernel, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
   ASSERT_FALSE(selinux_xattr(kernel)) << "fresh copy already labelled";
-  const std::string config = write_allocating_config(dir_ + "/auto.json", id_, kernel);
+  const std::string config = write_vm_config(dir_ + "/auto.json", kernel);
   auto vm = start_spinning_vm(config);
   ASSERT_TRUE(vm.ok()) << vm.error().message();
 
@@ -386,9 +391,9 @@ TEST_F(JailTest, SelinuxOffLabelsNothingAndReservesNoPair) {
   const std::string kernel = dir_ + "/hello.elf";
   fs::copy_file(guest("hello"), kernel);
   fs::permissions(kernel, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
-  const std::string config =
-      write_allocating_config(dir_ + "/off.json", id_, kernel, ", \"selinux\": \"off\"");
-  ProcessResult run = run_process(BULWARK_JAILER, {"run", "--run-dir", run_dir_, config}, {}, 60s);
+  write_host_config(", \"selinux\": \"off\"");
+  const std::string config = write_vm_config(dir_ + "/off.json", kernel);
+  ProcessResult run = run_process(BULWARK_JAILER, run_args(config), {}, 60s);
   EXPECT_TRUE(run.exited && run.exit_code == 0) << run.describe();
   EXPECT_EQ(run.err.find("SELinux is NOT enabled"), std::string::npos) << run.describe();
   EXPECT_NE(run.err.find("sVirt off"), std::string::npos) << run.describe();
@@ -430,8 +435,7 @@ TEST_F(JailTest, SeccompKillIsReportedWithTheSyscallName) {
   for (int attempt = 0; attempt < 4; ++attempt) {
     if (attempt > 0) std::this_thread::sleep_for(6s);
     run = run_process(BULWARK_JAILER,
-                      {"run", "--run-dir", run_dir_, "--seccomp-policy-dir", policy_dir,
-                       write_config(guest("spin"))},
+                      run_args(write_config(guest("spin")), {"--seccomp-policy-dir", policy_dir}),
                       {}, 60s);
     if (run.err.find("no audit record of the kill") == std::string::npos) break;
   }
@@ -459,10 +463,9 @@ TEST_F(JailTest, SelinuxTypeNamesComeFromTheOperator) {
   const std::string kernel = dir_ + "/spin.elf";
   fs::copy_file(guest("spin"), kernel);
   fs::permissions(kernel, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
-  const std::string config = write_allocating_config(dir_ + "/types.json", id_, kernel);
+  const std::string config = write_vm_config(dir_ + "/types.json", kernel);
 
-  ProcessResult bad = run_process(
-      BULWARK_JAILER, {"run", "--run-dir", run_dir_, "--selinux-types", "image=bad:type", config}, {}, 30s);
+  ProcessResult bad = run_process(BULWARK_JAILER, run_args(config, {"--selinux-types", "image=bad:type"}), {}, 30s);
   EXPECT_TRUE(bad.exited && bad.exit_code == 1) << bad.describe();
   EXPECT_NE(bad.err.find("--selinux-types: "), std::string::npos) << bad.describe();
   expect_nothing_left();

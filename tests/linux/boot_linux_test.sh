@@ -31,8 +31,7 @@ if [ -n "$launcher" ]; then
   cat > "$config" <<JSON
 { "kernel": "$assets/$kernel", "initrd": "$assets/initramfs.cpio", "cmdline": "$cmdline",
   "memory_mib": 512, "vcpus": $vcpus, "serial": { "kind": "stdout", "input": false },
-  "disks": [ { "path": "$image", "serial": "linux-e2e" } ], "rng": true,
-  "jail": { "id": "linux-e2e-$$", "memory_overhead_mib": 128 } }
+  "disks": [ { "path": "$image", "serial": "linux-e2e" } ], "rng": true }
 JSON
   # BULWARK_RECORD_USAGE=FILE (tests/minimality): the same boot with the policies in record mode.
   recorder=() record_flag=()
@@ -40,7 +39,7 @@ JSON
     recorder=("$launcher" policy record --append --out "$BULWARK_RECORD_USAGE" --)
     record_flag=(--seccomp-record)
   fi
-  timeout --signal=TERM --kill-after=30 1000 "${recorder[@]}" "$launcher" run "${record_flag[@]}" "$config" \
+  timeout --signal=TERM --kill-after=30 1000 "${recorder[@]}" "$launcher" run --id "linux-e2e-$$" "${record_flag[@]}" "$config" \
     >"$out" 2>"$err" </dev/null
 else
   timeout --signal=TERM --kill-after=30 1000 "$monitor" --kernel "$assets/$kernel" --initrd "$assets/initramfs.cpio" \

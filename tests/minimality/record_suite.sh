@@ -72,10 +72,9 @@ jailed() {  # GUEST CMDLINE: a virtio test guest with a disk and an rng
   cat >"$work/vm.json" <<JSON
 { "kernel": "$guests/$guest.elf", "cmdline": "$cmdline", "memory_mib": 64,
   "serial": { "kind": "stdout", "input": false },
-  "disks": [ { "path": "$work/disk.raw", "serial": "minimality" } ], "rng": true,
-  "jail": { "id": "minimality-$$" } }
+  "disks": [ { "path": "$work/disk.raw", "serial": "minimality" } ], "rng": true }
 JSON
-  record 90 "$bulwark" run --seccomp-record "$work/vm.json"
+  record 90 "$bulwark" run --id "minimality-$$" --seccomp-record "$work/vm.json"
   echo "  $guest $cmdline: exit $?"
 }
 jailed virtio_blk ""

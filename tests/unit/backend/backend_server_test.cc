@@ -31,15 +31,17 @@ class FakeDevice : public VirtioDevice {
   uint16_t max_queue_size() const override { return 64; }
   std::span<const uint8_t> config_space() const override { return config_; }
   void set_features(uint64_t negotiated) override { negotiated_ = negotiated; }
-  Status process_queue(uint16_t index, virtio::SplitQueue& queue) override {
+  Result<uint32_t> process_queue(uint16_t index, virtio::SplitQueue& queue, uint32_t budget) override {
     ++processed_[index];
-    for (;;) {
+    uint32_t served = 0;
+    for (; served < budget; ++served) {
       auto chain = queue.pop();
       if (!chain.ok()) return chain.error();
-      if (!chain->has_value()) return ok_status();
+      if (!chain->has_value()) break;
       for (auto buffer : (*chain)->writable) std::memset(buffer.data(), 0x42, buffer.size());
       BULWARK_TRY(queue.push_used((*chain)->head, static_cast<uint32_t>((*chain)->writable_bytes)));
     }
+    return served;
   }
   std::array<uint8_t, 8> config_{1, 2, 3, 4, 5, 6, 7, 8};
   uint64_t negotiated_ = 0;

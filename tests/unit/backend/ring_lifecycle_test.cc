@@ -33,11 +33,12 @@ class EchoDevice : public VirtioDevice {
   uint16_t num_queues() const override { return 1; }
   uint16_t max_queue_size() const override { return 256; }
   std::span<const uint8_t> config_space() const override { return {}; }
-  Status process_queue(uint16_t, virtio::SplitQueue& queue) override {
-    for (;;) {
+  Result<uint32_t> process_queue(uint16_t, virtio::SplitQueue& queue, uint32_t budget) override {
+    uint32_t served = 0;
+    for (; served < budget; ++served) {
       auto chain = queue.pop();
       if (!chain.ok()) return chain.error();
-      if (!chain->has_value()) return ok_status();
+      if (!chain->has_value()) break;
       std::vector<uint8_t> bytes;
       for (auto part : (*chain)->readable) bytes.insert(bytes.end(), part.begin(), part.end());
       std::reverse(bytes.begin(), bytes.end());
@@ -49,6 +50,7 @@ class EchoDevice : public VirtioDevice {
       }
       BULWARK_TRY(queue.push_used((*chain)->head, written));
     }
+    return served;
   }
 };
 

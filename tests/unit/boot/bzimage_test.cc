@@ -86,9 +86,9 @@ TEST(BzImage, RefusesEachInvalidField) {
       {"too short", [](BzImageBuilder& b) { b.file.resize(0x205); },
        "file of 517 bytes is too short to hold the boot sector and setup header magic"},
       {"boot flag", [](BzImageBuilder& b) { b.set<uint16_t>(hdr::kBootFlag, 0x1234); },
-       "boot_flag at 0x1fe is 0x1234, not 0xaa55"},
+       "no boot_flag 0xaa55 at 0x1fe: not a bzImage"},
       {"HdrS", [](BzImageBuilder& b) { b.set<uint32_t>(hdr::kHeader, 0x53726449); },
-       "header magic at 0x202 is 0x53726449, not \"HdrS\""},
+       "no header magic \"HdrS\" at 0x202: not a bzImage"},
       {"no short jump", [](BzImageBuilder& b) { b.set<uint8_t>(hdr::kJump, 0xe9); },
        "byte at 0x200 is 0xe9, not the short jump (0xeb)"},
       {"header past zero page room", [](BzImageBuilder& b) { b.set<uint8_t>(hdr::kJump + 1, 0x8f); },
@@ -111,9 +111,22 @@ TEST(BzImage, RefusesEachInvalidField) {
        "setup header ends at 0x252, before field pref_address at 0x258"},
       {"header too short for init_size", [](BzImageBuilder& b) { b.set<uint8_t>(hdr::kJump + 1, 0x5f); },
        "setup header ends at 0x261, before field init_size at 0x260"},
-      {"payload past file", [](BzImageBuilder& b) { b.set<uint8_t>(hdr::kSetupSects, 200); },
-       "protected-mode payload at 0x19200 ((setup_sects 200 + 1) * 512) leaves no room for the "
+      {"payload past file", [](BzImageBuilder& b) { b.set<uint8_t>(hdr::kSetupSects, 40); },
+       "protected-mode payload at 0x5200 ((setup_sects 40 + 1) * 512) leaves no room for the "
        "64-bit entry at +0x200 in the 0x1400-byte file"},
+      {"setup_sects over 32 KiB of real-mode code",
+       [](BzImageBuilder& b) {
+         b.set<uint8_t>(hdr::kSetupSects, 64);
+         b.file.resize(0x20000);
+       },
+       "setup_sects 64 puts 33280 bytes of real-mode code before the payload, over the boot "
+       "protocol's 32 KiB (setup_sects at most 63)"},
+      {"setup_sects 255", [](BzImageBuilder& b) { b.set<uint8_t>(hdr::kSetupSects, 255).file.resize(0x40000); },
+       "setup_sects 255 puts 131072 bytes"},
+      {"setup_sects reaching into the payload syssize declares",
+       [](BzImageBuilder& b) { b.set<uint32_t>(hdr::kSysSize, 0x1000 / 16).set<uint8_t>(hdr::kSetupSects, 2); },
+       "syssize 0x100 declares a 0x1000-byte protected-mode payload, but only 0xe00 bytes follow "
+       "the setup code at 0x600 (setup_sects 2 too large?)"},
       {"setup_sects 0 payload too short",
        [](BzImageBuilder& b) {
          b.set<uint8_t>(hdr::kSetupSects, 0);
@@ -155,6 +168,21 @@ TEST(BzImage, RefusesEachInvalidField) {
     EXPECT_NE(image.error().message().find(c.expected), std::string::npos) << image.error().message();
     EXPECT_EQ(image.error().message().rfind("bzImage: ", 0), 0u) << image.error().message();
   }
+}
+
+// The largest real-mode part the boot protocol allows, and a syssize that matches the payload
+// exactly (what the kernel's build writes), are still accepted.
+TEST(BzImage, AcceptsSetupSectsUpTo63AndAMatchingSyssize) {
+  BzImageBuilder b;
+  b.set<uint8_t>(hdr::kSetupSects, 63);
+  std::vector<uint8_t> file(0x8000 + 0x1000, 0x90);
+  std::copy(b.file.begin(), b.file.begin() + 0x400, file.begin());
+  b.file = file;
+  b.set<uint32_t>(hdr::kSysSize, 0x1000 / 16);
+  auto image = parse_bzimage(b.bytes(), k64MiB);
+  ASSERT_TRUE(image.ok()) << image.error().message();
+  EXPECT_EQ(image->segments[0].file_bytes.data(), b.file.data() + 0x8000);
+  EXPECT_EQ(image->segments[0].file_bytes.size(), 0x1000u);
 }
 
 TEST(BzImage, InitSizeEndingExactlyAtTopOfRamIsAccepted) {

@@ -55,6 +55,7 @@ struct BzImageBuilder {
 // Setup-header field offsets (boot.rst), used by tests to poke and read back.
 namespace hdr {
 inline constexpr uint64_t kSetupSects = 0x1f1;
+inline constexpr uint64_t kSysSize = 0x1f4;
 inline constexpr uint64_t kBootFlag = 0x1fe;
 inline constexpr uint64_t kJump = 0x200;
 inline constexpr uint64_t kHeader = 0x202;

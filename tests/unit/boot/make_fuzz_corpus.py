@@ -59,8 +59,11 @@ def elf_seeds():
 
 
 def bzimage(setup_sects=1, version=0x020f, loadflags=0x01, xloadflags=0x1, jump_len=0x6a,
-            pref=16 * MIB, init_size=MIB, align=0x200000, relocatable=1, payload=0x300):
-    sects = setup_sects or 4
+            pref=16 * MIB, init_size=MIB, align=0x200000, relocatable=1, payload=0x300,
+            syssize=0, real_sects=None):
+    """real_sects: lay the file out for that many setup sectors while the header claims
+    setup_sects (an oversized setup_sects that points into the payload)."""
+    sects = real_sects or setup_sects or 4
     out = bytearray((i * 7 + 3) & 0xff for i in range((sects + 1) * 512 + payload))
     out[0x1f1:0x26c] = bytes(0x26c - 0x1f1)
 
@@ -68,6 +71,7 @@ def bzimage(setup_sects=1, version=0x020f, loadflags=0x01, xloadflags=0x1, jump_
         out[off:off + struct.calcsize(fmt)] = struct.pack(fmt, val)
 
     put("<B", 0x1f1, setup_sects)
+    put("<I", 0x1f4, syssize)
     put("<H", 0x1fe, 0xaa55)
     out[0x200:0x202] = bytes([0xeb, jump_len])
     out[0x202:0x206] = b"HdrS"
@@ -99,6 +103,10 @@ def bzimage_seeds():
         "near_init_size_past_ram": bzimage(init_size=60 * MIB),
         "near_bad_alignment": bzimage(align=0x300000),
         "near_payload_short": bzimage(payload=0x200),
+        "with_syssize": bzimage(syssize=0x300 // 16),
+        "near_setup_sects_over_32k": bzimage(setup_sects=64, real_sects=1, payload=0x8000),
+        "near_setup_sects_into_payload": bzimage(setup_sects=3, real_sects=1, payload=0x800,
+                                                 syssize=0x800 // 16),
     }
 
 

@@ -205,16 +205,16 @@ TEST(CommandLine, ConfigFileErrorsNameTheFileAndPath) {
   Result<CommandLine> r = parse({"--config", "vm.json"}, files);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().message(),
-            R"(config file vm.json: /vcpus: expected an integer from 1 to 64, got "two")");
+            R"(config file "vm.json": /vcpus: expected an integer from 1 to 64, got "two")");
   // A bad file is refused even when a flag would override the bad field.
   r = parse({"--config", "vm.json", "--vcpus", "2"}, files);
   ASSERT_FALSE(r.ok());
   r = parse({"--config", "typo.json"}, files);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().message(), "config file typo.json: /serial/colour: unknown field");
+  EXPECT_EQ(r.error().message(), "config file \"typo.json\": /serial/colour: unknown field");
   r = parse({"--config", "broken.json"}, files);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().message().find("config file broken.json: invalid JSON: parse error at line 1"),
+  EXPECT_NE(r.error().message().find("config file \"broken.json\": invalid JSON: parse error at line 1"),
             std::string::npos)
       << r.error().message();
   r = parse({"--config", "absent.json"}, files);

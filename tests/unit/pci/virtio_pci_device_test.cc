@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <set>
 
 #include "monitor/pci/pci_bus.h"
@@ -404,6 +405,106 @@ TEST(VirtioPciDevice, IoeventfdFailureNeedsReset) {
   EXPECT_TRUE(h.status() & kStatusNeedsReset);
   EXPECT_EQ(h.backend.activations, 0);
   EXPECT_EQ(h.read(kIsrBarOffset, 1), kIsrConfig);
+}
+
+}  // namespace
+}  // namespace bulwark::virtio_pci
+
+// ---- a backend that failed for good; backend calls deferred out of the caller's lock ------
+
+namespace bulwark::virtio_pci {
+namespace {
+
+void start_one_queue(Harness& h) {
+  h.enable_msix();
+  h.negotiate(kVersion1);
+  h.write(kMsixConfig, 0, 2);
+  h.setup_queue(0, 256, 1);
+  h.set_status(kStatusAcknowledge | kStatusDriver | kStatusFeaturesOk | kStatusDriverOk);
+}
+
+// Linux's vp_reset writes 0 and polls until status reads 0: with a dead backend that poll
+// must end, and the probe that follows must fail cleanly (FEATURES_OK refused), every time.
+TEST(VirtioPciDevice, ADeadBackendsResetCompletesAndFeaturesOkIsRefusedForGood) {
+  Harness h;
+  start_one_queue(h);
+  h.backend.broken = true;
+  ASSERT_TRUE(h.status() & kStatusNeedsReset);
+  const size_t interrupts = h.kvm.signalled_msis.size();
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    h.set_status(0);
+    for (int poll = 0; poll < 5; ++poll) ASSERT_EQ(h.status(), 0u) << "attempt " << attempt << " poll " << poll;
+    h.negotiate(kVersion1);
+    EXPECT_EQ(h.status() & kStatusFeaturesOk, 0) << "a dead device accepted FEATURES_OK";
+    h.set_status(kStatusAcknowledge | kStatusDriver | kStatusFeaturesOk | kStatusDriverOk);
+    EXPECT_EQ(h.status() & (kStatusDriverOk | kStatusNeedsReset), 0);
+  }
+  EXPECT_EQ(h.device->counters().refused_restarts, 6u);  // FEATURES_OK asked twice per attempt
+  EXPECT_EQ(h.kvm.signalled_msis.size(), interrupts) << "the failure was raised again after a reset";
+}
+
+// A backend found dead while no driver has the device: nothing raised (a status-0 device
+// that read NEEDS_RESET could never be reset), the driver's start-up fails at FEATURES_OK.
+TEST(VirtioPciDevice, ABackendDeadBeforeAnyDriverRefusesFeaturesOkWithoutNeedsReset) {
+  FakeBackend backend;
+  backend.broken = true;
+  Harness h(std::move(backend));
+  EXPECT_EQ(h.status(), 0u);
+  h.negotiate(kVersion1);
+  EXPECT_EQ(h.status(), kStatusAcknowledge | kStatusDriver);
+  EXPECT_TRUE(h.kvm.signalled_msis.empty());
+}
+
+struct LockCounter {
+  int taken = 0;
+  VirtioPciDevice::Locked locked() {
+    return [this](const std::function<void()>& fn) {
+      ++taken;
+      fn();
+    };
+  }
+};
+
+TEST(VirtioPciDevice, DeferredBackendCallsWaitForRunBackendCallsAndKeepTheirOrder) {
+  Harness h;
+  h.device->defer_backend_calls();
+  start_one_queue(h);
+  EXPECT_EQ(h.backend.activations, 0) << "a round trip was made inside the caller's critical section";
+  EXPECT_TRUE(h.device->has_backend_calls());
+  LockCounter lock;
+  h.device->run_backend_calls(lock.locked());
+  EXPECT_EQ(h.backend.activations, 1);
+  EXPECT_EQ(h.backend.setups.size(), 1u);
+  EXPECT_FALSE(h.device->has_backend_calls());
+  EXPECT_GE(lock.taken, 2) << "the queue is taken and each outcome applied under the caller's lock";
+
+  // Reset then start again, both queued: done in that order (the reset clears setups).
+  h.set_status(0);
+  EXPECT_EQ(h.status(), 0u) << "the reset is complete for the guest at once";
+  h.negotiate(kVersion1);
+  h.setup_queue(0, 64, 1);
+  h.set_status(kStatusAcknowledge | kStatusDriver | kStatusFeaturesOk | kStatusDriverOk);
+  EXPECT_EQ(h.backend.resets, 0);
+  h.device->run_backend_calls(lock.locked());
+  EXPECT_EQ(h.backend.resets, 1);
+  EXPECT_EQ(h.backend.activations, 2);
+  ASSERT_EQ(h.backend.setups.size(), 1u);
+  EXPECT_EQ(h.backend.setups[0].size, 64u);
+}
+
+// An activation that fails after the guest already reset the device belongs to the old
+// device: the fresh one must not read NEEDS_RESET.
+TEST(VirtioPciDevice, ADeferredActivationFailureAfterAResetIsStale) {
+  FakeBackend backend;
+  backend.fail_activate = true;
+  Harness h(std::move(backend));
+  h.device->defer_backend_calls();
+  start_one_queue(h);
+  h.set_status(0);
+  LockCounter lock;
+  h.device->run_backend_calls(lock.locked());
+  EXPECT_EQ(h.backend.activations, 1);
+  EXPECT_EQ(h.status(), 0u);
 }
 
 }  // namespace

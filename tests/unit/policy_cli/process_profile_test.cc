@@ -72,9 +72,9 @@ TEST(PolicyShow, JsonMatchesTheFilesAndTheJailCode) {
     EXPECT_EQ((*p)["dumpable"], false);
     EXPECT_EQ((*p)["dev"][0]["path"], "/dev/kvm");
     EXPECT_EQ((*p)["dev"][0]["mode"], "0600");
-    // 512 MiB guest + the default 64 MiB overhead, as build_monitor_spec computes it.
-    EXPECT_EQ((*p)["cgroup"]["memory_max_bytes"]["value"].get<uint64_t>(), uint64_t{576} << 20);
-    EXPECT_EQ((*p)["cgroup"]["memory_max_bytes"]["formula"], "guest RAM + 64 MiB");
+    // 512 MiB guest + the default 128 MiB overhead, as build_monitor_spec computes it.
+    EXPECT_EQ((*p)["cgroup"]["memory_max_bytes"]["value"].get<uint64_t>(), uint64_t{640} << 20);
+    EXPECT_EQ((*p)["cgroup"]["memory_max_bytes"]["formula"], "guest RAM + 128 MiB");
     const json& created = (*p)["namespaces"]["new"];
     for (const char* ns : {"mnt", "pid", "ipc", "uts", "net"}) {
       EXPECT_NE(std::find(created.begin(), created.end(), ns), created.end()) << ns;

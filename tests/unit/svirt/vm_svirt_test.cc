@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <sys/xattr.h>
 
 #include <filesystem>
@@ -16,6 +17,11 @@ namespace {
 
 using testing_support::make_labelable_temp_dir;
 using testing_support::TempDir;
+
+// Labels go on fds: an fd of `path` as the launcher would hold it.
+UniqueFd open_fd(const std::filesystem::path& path) {
+  return UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+}
 
 SvirtConfig config_in(const TempDir& tmp, SelinuxMode mode) {
   SvirtConfig config;
@@ -70,9 +76,9 @@ TEST(VmSvirt, AutoWarnsLoudlyLabelsAndRestores) {
     // Without SELinux the child must not call setexeccon (it would fail): nothing happens.
     EXPECT_TRUE(svirt->enter_exec_context(*svirt->monitor_exec_context()).ok());
 
-    EXPECT_EQ(*svirt->label_writable(jail), LabelOutcome::kLabelled);
-    EXPECT_EQ(*svirt->label_writable(disk), LabelOutcome::kLabelled);
-    EXPECT_EQ(*svirt->label_read_only(kernel), LabelOutcome::kLabelled);
+    EXPECT_EQ(*svirt->label_writable(open_fd(jail).get(), "jail"), LabelOutcome::kLabelled);
+    EXPECT_EQ(*svirt->label_writable(open_fd(disk).get(), "disk"), LabelOutcome::kLabelled);
+    EXPECT_EQ(*svirt->label_read_only(open_fd(kernel).get(), "kernel"), LabelOutcome::kLabelled);
     const std::string image = "system_u:object_r:bulwark_image_t:s0:" + pair.categories();
     EXPECT_EQ(*read_selinux_xattr(jail), image + '\0');
     EXPECT_EQ(*read_selinux_xattr(disk), image + '\0');
@@ -147,8 +153,8 @@ TEST(VmSvirt, OffReservesAndLabelsNothing) {
   ASSERT_TRUE(svirt.ok());
   EXPECT_FALSE(svirt->pair().has_value());
   EXPECT_EQ(*svirt->monitor_exec_context(), "");
-  EXPECT_EQ(*svirt->label_writable(file), LabelOutcome::kNotRequested);
-  EXPECT_EQ(*svirt->label_read_only(file), LabelOutcome::kNotRequested);
+  EXPECT_EQ(*svirt->label_writable(open_fd(file).get(), "disk"), LabelOutcome::kNotRequested);
+  EXPECT_EQ(*svirt->label_read_only(open_fd(file).get(), "disk"), LabelOutcome::kNotRequested);
   EXPECT_TRUE(svirt->label_jail(tmp.path(), tmp.path(), {}).ok());
   EXPECT_FALSE(read_selinux_xattr(tmp.path())->has_value());
   EXPECT_FALSE(read_selinux_xattr(file)->has_value());

@@ -1,6 +1,7 @@
-// Minimal leveled logging to stderr, one line per message, prefixed with the program name.
+// Minimal leveled logging to stderr, one record per message, prefixed with the program name.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace bulwark::log {
@@ -10,6 +11,13 @@ enum class Level { kDebug, kInfo, kWarn, kError };
 void set_program_name(std::string_view name);
 void set_min_level(Level level);
 void write(Level level, std::string_view message);
+
+// The bytes write() puts on stderr for one record: "program: level: message\n". Defence in
+// depth against log injection (callers still quote what they echo): every record starts at
+// column 0 with the program name; a newline inside the message starts a continuation line
+// indented by two spaces, so nothing inside a message can pass for a record of its own; other
+// control characters (CR, ESC and its terminal sequences) are written as \xNN.
+std::string format_line(std::string_view program, Level level, std::string_view message);
 
 inline void debug(std::string_view m) { write(Level::kDebug, m); }
 inline void info(std::string_view m) { write(Level::kInfo, m); }

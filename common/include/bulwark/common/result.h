@@ -11,15 +11,20 @@ namespace bulwark {
 
 class Error {
  public:
-  explicit Error(std::string message) : message_(std::move(message)) {}
-  // "what: strerror(errno_value)"
+  explicit Error(std::string message, int errno_value = 0)
+      : message_(std::move(message)), errno_value_(errno_value) {}
+  // "what: strerror(errno_value)"; the errno value is kept (errno_value()).
   static Error from_errno(const std::string& what, int errno_value);
   const std::string& message() const { return message_; }
+  // The errno of the failed call behind this error, 0 when there is none. Lets a process's
+  // top level tell "a host resource ran out" (EMFILE, ENOMEM, ...) from bad input.
+  int errno_value() const { return errno_value_; }
   // Prefixes context, e.g. Error("bad magic").wrap("kernel image") -> "kernel image: bad magic".
-  Error wrap(const std::string& context) const { return Error(context + ": " + message_); }
+  Error wrap(const std::string& context) const { return Error(context + ": " + message_, errno_value_); }
 
  private:
   std::string message_;
+  int errno_value_ = 0;
 };
 
 template <typename T>

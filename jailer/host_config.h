@@ -1,0 +1,93 @@
+// The operator's host config (default /etc/bulwark/host.json, `bulwark run --host-config PATH`):
+// every setting that decides where a VM lives on the host, under which ids and within which
+// limits. Root-owned input: a tenant's VM config can set none of it (jail_config.h refuses these
+// names). Every field is optional; absent fields keep the built-in defaults, which are the safe
+// ones (no network namespace a VM may join, no device files as disks).
+//
+//   {
+//     "base_dir": "/srv/bulwark",          jail directories <base_dir>/<vm id>[.<device>]
+//     "run_dir": "/run/bulwark",           host-wide reservations and launch records
+//     "cgroup_root": "/sys/fs/cgroup",     where cgroups are mounted (v2, or v1 controllers)
+//     "cgroup_parent": "bulwark",          each VM's cgroup is <cgroup_parent>/<vm id>
+//     "id_range": [200000, 265535],        uid == gid of each VM, allocated from here
+//     "mcs_range": [0, 1023],              sVirt categories c<first>..c<last> for MCS pairs
+//     "selinux": "auto",                   "enforce" | "auto" | "off" (jailer/svirt)
+//     "selinux_types": {"vm": "bulwark_vm_t", "image": "bulwark_image_t",
+//                       "content": "bulwark_content_t", "jail": "bulwark_jail_t"},
+//     "network_namespaces": [],            names in /run/netns that `--netns` may choose
+//     "monitor": "/usr/libexec/bulwark/bulwark-monitor",   binaries ("" = built-in default)
+//     "dev_blk": "...", "dev_rng": "...",
+//     "seccomp_policy_dir": "...",         the processes' policy files ("" = built-in default)
+//     "allow_device_files": false,         block devices as disk images
+//     "stop_grace_seconds": 10,            SIGTERM to SIGKILL on shutdown, 1..3600
+//     "vm_limits": {                       ceilings on what a VM config may ask for, and limits
+//       "max_vcpus": 8,                    1..64
+//       "max_memory_mib": 8192,            1..1048576 (guest RAM)
+//       "max_disks": 8,                    0..8
+//       "max_disk_size_mib": 1048576,      1..2^32 (an image larger than this is refused)
+//       "memory_overhead_mib": 128,        0..65536: the monitor's own memory on top of RAM
+//       "pids_max": 64,                    1..65536: tasks (threads count) of the monitor
+//       "cpu_quota_percent": 100,          0..6400 (percent of one CPU; 0 = no quota)
+//       "cpuset": ""                       CPU list ("" = inherit)
+//     }
+//   }
+//
+// Errors name the JSON pointer: `host config: /vm_limits/max_vcpus: expected an integer ...`.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bulwark/common/result.h"
+
+namespace bulwark::jail {
+
+inline constexpr const char* kDefaultHostConfigPath = "/etc/bulwark/host.json";
+inline constexpr uint64_t kMaxDiskSizeMibCeiling = uint64_t{1} << 32;
+
+// Per-VM ceilings (what a tenant may ask for at most) and the limits every VM gets.
+struct VmLimits {
+  uint64_t max_vcpus = 8;
+  uint64_t max_memory_mib = 8192;
+  uint64_t max_disks = 8;
+  uint64_t max_disk_size_mib = 1048576;
+  uint64_t memory_overhead_mib = 128;
+  uint64_t pids_max = 64;
+  uint64_t cpu_quota_percent = 100;
+  std::string cpuset;
+
+  friend bool operator==(const VmLimits&, const VmLimits&) = default;
+};
+
+struct HostConfig {
+  std::string base_dir = "/srv/bulwark";
+  std::string run_dir = "/run/bulwark";
+  std::string cgroup_root = "/sys/fs/cgroup";
+  std::string cgroup_parent = "bulwark";
+  uint32_t id_range_first = 200000;
+  uint32_t id_range_last = 265535;
+  uint16_t mcs_first = 0;
+  uint16_t mcs_last = 1023;
+  std::string selinux = "auto";
+  // sVirt type names; "" keeps the default (jailer/svirt/security_context.h).
+  std::string selinux_vm_type, selinux_image_type, selinux_content_type, selinux_jail_type;
+  std::vector<std::string> network_namespaces;
+  // "" = the built-in default (the build's binaries and policy/seccomp).
+  std::string monitor, dev_blk, dev_rng, seccomp_policy_dir;
+  bool allow_device_files = false;
+  uint64_t stop_grace_seconds = 10;
+  VmLimits vm_limits;
+
+  friend bool operator==(const HostConfig&, const HostConfig&) = default;
+};
+
+// Parses the whole file; unknown fields and ill-typed values are refused with their JSON path.
+// Errors start with "host config: ". Pure: no system access, so it is fuzzed as it is.
+Result<HostConfig> parse_host_config(std::string_view text);
+
+// The values in effect, one "name = value" line each (for `bulwark policy show`).
+std::string describe_host_config(const HostConfig& config);
+
+}  // namespace bulwark::jail

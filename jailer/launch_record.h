@@ -1,0 +1,44 @@
+// What one launch of a VM id created on the host, written by the launcher as it goes
+// (<run_dir>/vms/<id>.record, root-owned) and removed when it tears down. A launcher killed
+// before teardown leaves it, and the next launch of the same id removes exactly what it names
+// (stale_vm.h) -- never a path it merely computes, so nothing Bulwark did not make is touched.
+//
+//   uid=200000                         the VM's uid (its jail roots are owned by it)
+//   jail=/srv/bulwark/vm-1             a jail directory, <base>/<name>
+//   cgroup=/sys/fs/cgroup/memory/bulwark/vm-1   a cgroup leaf
+//
+// The run directory is root's, but the parser still treats the file as untrusted (a crash can
+// leave it half-written): it accepts only what format_launch_record writes.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bulwark/common/result.h"
+
+namespace bulwark::jail {
+
+inline constexpr size_t kMaxLaunchRecordBytes = 64 * 1024;
+inline constexpr size_t kMaxLaunchRecordEntries = 256;
+
+struct LaunchRecord {
+  uid_t uid = 0;
+  std::vector<std::string> jail_dirs;
+  std::vector<std::string> cgroup_dirs;
+  bool operator==(const LaunchRecord&) const = default;
+};
+
+std::string format_launch_record(const LaunchRecord& record);
+// One line, as appended while the launch goes on: "jail=<path>\n" or "cgroup=<path>\n".
+std::string format_launch_record_entry(std::string_view kind, std::string_view path);
+
+// A first line uid=<1..2147483646>, then jail=/cgroup= lines with absolute paths of printable
+// ASCII without "//", "/./" or "/../" components; every line newline-terminated. A last line
+// cut short by a crash is ignored (the thing it named may not exist; a jail or cgroup is
+// recorded before it is created, see stale_vm.h).
+Result<LaunchRecord> parse_launch_record(std::string_view text);
+
+}  // namespace bulwark::jail
