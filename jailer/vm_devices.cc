@@ -43,6 +43,12 @@ Result<VmDevices> VmDevices::start(const LaunchConfig& config, const MonitorLaun
     auto image = open_as_vm_user(disk.path, config.jail.uid, config.jail.gid, open_options);
     if (!image.ok()) return image.error().wrap(step);
     const std::string name = config::quoted_text(disk.path, 4096);
+    const uint64_t ceiling = config.jail.max_disk_size_mib;
+    if (image->size > (ceiling << 20)) {
+      return Error(step + "/path: " + name + " is " + std::to_string(image->size) +
+                   " bytes, above the operator's ceiling " + std::to_string(ceiling) +
+                   " MiB (vm_limits.max_disk_size_mib)");
+    }
     // Locked before labelling: an image another VM uses keeps that VM's label.
     auto lock = ImageLock::acquire(image->fd.get(), name,
                                    disk.read_only ? ImageLockMode::kReadOnly : ImageLockMode::kReadWrite,

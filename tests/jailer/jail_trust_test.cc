@@ -195,3 +195,25 @@ TEST_F(JailTest, AFourGibVmRunsJailed) {
 
 }  // namespace
 }  // namespace bulwark::test
+
+namespace bulwark::test {
+namespace {
+
+TEST_F(LauncherRefusalTest, ADiskAboveTheOperatorsSizeCeilingIsRefused) {
+  const std::string image = dir_ + "/big.raw";
+  std::ofstream(image).close();
+  fs::resize_file(image, (uint64_t{2} << 20) + 512);
+  ::chmod(image.c_str(), 0666);
+  const std::string config =
+      write_config(guest("hello"), ", \"max_disk_size_mib\": 2", ", \"disks\": [{\"path\": \"" + image + "\"}]");
+  ProcessResult run = run_process(BULWARK_JAILER, run_args(config), {}, 30s);
+  EXPECT_TRUE(run.exited && run.exit_code == 9) << run.describe();
+  EXPECT_NE(run.err.find("/disks/0/path: \"" + image + "\" is 2097664 bytes, above the operator's "
+                         "ceiling 2 MiB (vm_limits.max_disk_size_mib)"),
+            std::string::npos)
+      << run.describe();
+  expect_nothing_left();
+}
+
+}  // namespace
+}  // namespace bulwark::test

@@ -26,6 +26,12 @@ chmod 0755 "$work"
 trap 'rm -rf "$work"' EXIT
 usage=$work/usage.txt
 fail() { echo "FAIL: $*"; exit 1; }
+# Every recorded run is a guest: without a usable /dev/kvm nothing can be measured (CTest
+# SKIP_RETURN_CODE 77).
+if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
+  echo "SKIP: no usable /dev/kvm on this host: no run to record"
+  exit 77
+fi
 
 record() {  # LIMIT_SECONDS COMMAND...: one recorded run; its output in $work/last.out
   local limit=$1

@@ -170,7 +170,7 @@ TEST(BootPlan, InitrdRespectsKernelLimitAndRefusesOversize) {
 TEST(BootPlan, KernelErrorsPropagate) {
   auto plan = plan_linux_boot(std::vector<uint8_t>(16, 0), {}, "", k64MiB, 0);
   ASSERT_FALSE(plan.ok());
-  EXPECT_NE(plan.error().message().find("neither ELF"), std::string::npos);
+  EXPECT_NE(plan.error().message().find("not an ELF vmlinux or bzImage"), std::string::npos);
 }
 
 TEST(ZeroPage, RefusesMoreThan128E820Entries) {

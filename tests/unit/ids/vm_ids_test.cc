@@ -193,3 +193,54 @@ TEST(VmIds, RefusesRootAndInvalidIdsAndRanges) {
 
 }  // namespace
 }  // namespace bulwark::jailer
+
+#include <pwd.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+namespace bulwark::jailer {
+namespace {
+
+// Two launchers with different run dirs share no lock files: an id a process already runs under
+// (another VM's monitor) or a host account has is never handed out, whoever holds it.
+TEST(VmIds, AnIdAProcessRunsUnderIsSkipped) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run a process under another uid";
+  TempDir tmp;
+  ASSERT_TRUE(tmp.ok());
+  constexpr uid_t kBusy = 310001;
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t child = ::fork();
+  if (child == 0) {
+    if (::setresgid(kBusy, kBusy, kBusy) != 0 || ::setresuid(kBusy, kBusy, kBusy) != 0) ::_exit(2);
+    (void)!::write(ready[1], "r", 1);
+    ::pause();
+    ::_exit(0);
+  }
+  char byte = 0;
+  ASSERT_EQ(::read(ready[0], &byte, 1), 1);
+  auto ids = allocate_vm_ids(config_in(tmp, kBusy, kBusy + 1), "vm-a");
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  ::close(ready[0]);
+  ::close(ready[1]);
+  ASSERT_TRUE(ids.ok()) << ids.error().message();
+  EXPECT_EQ(ids->uid(), kBusy + 1);
+  auto none = allocate_vm_ids(config_in(tmp, kBusy + 1, kBusy + 1), "vm-b");
+  EXPECT_FALSE(none.ok());  // held by vm-a's reservation
+}
+
+TEST(VmIds, AnIdAHostAccountHasIsSkipped) {
+  const passwd* nobody = ::getpwnam("nobody");
+  if (nobody == nullptr) GTEST_SKIP() << "no account nobody";
+  TempDir tmp;
+  ASSERT_TRUE(tmp.ok());
+  const uint32_t taken = nobody->pw_uid;
+  auto only_taken = allocate_vm_ids(config_in(tmp, taken, taken), "vm-a");
+  ASSERT_FALSE(only_taken.ok());
+  EXPECT_NE(only_taken.error().message().find("1 are used by host processes or accounts"), std::string::npos)
+      << only_taken.error().message();
+}
+
+}  // namespace
+}  // namespace bulwark::jailer

@@ -1,6 +1,7 @@
 // Runs the real `bulwark policy` commands on the project's own policy files.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <string>
@@ -46,6 +47,26 @@ TEST(PolicyCliEndToEnd, ShowJsonDescribesEveryProcessKind) {
                                                               "/seccomp/monitor-vcpu.policy");
   ASSERT_TRUE(vcpu.ok());
   EXPECT_EQ(doc["processes"][2]["seccomp"]["syscall_count"].get<size_t>(), vcpu->rules.size());
+}
+
+// Auditors read the operator's ceilings and ranges next to the policies.
+TEST(PolicyCliEndToEnd, ShowPrintsTheOperatorSettingsInEffect) {
+  char dir_template[] = "/tmp/bulwark-show-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  const std::string host = std::string(dir_template) + "/host.json";
+  FILE* file = std::fopen(host.c_str(), "w");
+  ASSERT_NE(file, nullptr);
+  std::fputs(R"({"id_range": [300000, 300099], "vm_limits": {"max_memory_mib": 2048}})", file);
+  std::fclose(file);
+  const CommandRun show = run("show --host-config " + host);
+  std::remove(host.c_str());
+  ::rmdir(dir_template);
+  ASSERT_EQ(show.exit_code, 0) << show.out;
+  EXPECT_NE(show.out.find("Operator settings in effect (host config " + host + "):"), std::string::npos)
+      << show.out;
+  EXPECT_NE(show.out.find("id_range = 300000..300099"), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("vm_limits.max_memory_mib = 2048"), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("network_namespaces = (none)"), std::string::npos) << show.out;
 }
 
 TEST(PolicyCliEndToEnd, DiffOfATreeWithItselfHasNoChanges) {

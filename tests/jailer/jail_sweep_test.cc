@@ -1,0 +1,212 @@
+// The sweep after a killed launcher (stale_vm.h) as root, without KVM: it removes what the dead
+// launch's record names where the operator's settings agree, and nothing else -- not a
+// look-alike jail directory or cgroup, not a path outside those settings, not a jail whose root
+// another uid owns -- and it signals only processes in recorded cgroups.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "jailer/stale_vm.h"
+
+namespace bulwark::jail {
+namespace {
+
+namespace fs = std::filesystem;
+
+class SweepTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+    tag_ = std::to_string(::getpid());
+    dir_ = fs::temp_directory_path() / ("bulwark-sweep-test-" + tag_);
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    base_ = dir_ + "/srv";
+    run_ = dir_ + "/run";
+    parent_ = "bulwark-sweep-test-" + tag_;
+    id_ = "vm" + tag_;
+    cgroup_root_ = "/sys/fs/cgroup";
+    have_pids_v1_ = fs::exists(cgroup_root_ + "/pids/cgroup.procs");
+  }
+  void TearDown() override {
+    for (pid_t pid : processes_) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+    for (auto it = cgroups_.rbegin(); it != cgroups_.rend(); ++it) ::rmdir(it->c_str());
+    ::rmdir((cgroup_root_ + "/pids/" + parent_).c_str());
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  // A jail directory as the jail makes it: root's, with a root/ owned by `uid`.
+  std::string make_jail(const std::string& name, uid_t uid) {
+    const std::string jail = base_ + "/" + name;
+    fs::create_directories(jail + "/root");
+    EXPECT_EQ(::chown((jail + "/root").c_str(), uid, uid), 0);
+    std::ofstream(jail + "/root/vm.json") << "{}";
+    return jail;
+  }
+  // A pids cgroup leaf <parent>/<name> holding a sleeping process.
+  std::pair<std::string, pid_t> make_cgroup_with_process(const std::string& name) {
+    const std::string leaf = cgroup_root_ + "/pids/" + parent_ + "/" + name;
+    fs::create_directories(leaf);
+    cgroups_.push_back(leaf);
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      ::execl("/bin/sleep", "sleep", "600", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    processes_.push_back(pid);
+    std::ofstream(leaf + "/cgroup.procs") << pid;
+    return {leaf, pid};
+  }
+  void write_record(const LaunchRecord& record) {
+    fs::create_directories(run_ + "/vms");
+    fs::permissions(run_ + "/vms", fs::perms::owner_all);
+    std::ofstream(run_ + "/vms/" + id_ + ".record") << format_launch_record(record);
+  }
+  VmPlaces places() const { return vm_places(base_, cgroup_root_, parent_, id_); }
+  static bool alive(pid_t pid) {
+    int status = 0;
+    return ::waitpid(pid, &status, WNOHANG) == 0;
+  }
+
+  std::string tag_, dir_, base_, run_, parent_, id_, cgroup_root_;
+  bool have_pids_v1_ = false;
+  std::vector<pid_t> processes_;
+  std::vector<std::string> cgroups_;
+};
+
+TEST_F(SweepTest, RemovesWhatTheRecordNamesAndLeavesLookAlikes) {
+  constexpr uid_t kUid = 41000;
+  const std::string monitor_jail = make_jail(id_, kUid);
+  const std::string rng_jail = make_jail(id_ + ".rng", kUid);
+  const std::string lookalike = make_jail(id_ + ".blk3", kUid);  // no record names it
+  LaunchRecord record{kUid, {monitor_jail, rng_jail}, {}};
+  pid_t recorded_pid = -1, lookalike_pid = -1;
+  std::string recorded_leaf, lookalike_leaf;
+  if (have_pids_v1_) {
+    std::tie(recorded_leaf, recorded_pid) = make_cgroup_with_process(id_);
+    std::tie(lookalike_leaf, lookalike_pid) = make_cgroup_with_process(id_ + ".blk3");
+    record.cgroup_dirs.push_back(recorded_leaf);
+  }
+  write_record(record);
+
+  auto report = sweep_recorded_leftovers(run_, id_, places());
+  ASSERT_TRUE(report.ok()) << report.error().message();
+  EXPECT_FALSE(fs::exists(monitor_jail));
+  EXPECT_FALSE(fs::exists(rng_jail));
+  EXPECT_TRUE(fs::exists(lookalike + "/root/vm.json")) << "a jail no record names was removed";
+  EXPECT_FALSE(fs::exists(run_ + "/vms/" + id_ + ".record")) << "the record outlived its sweep";
+  if (have_pids_v1_) {
+    EXPECT_FALSE(fs::exists(recorded_leaf));
+    EXPECT_FALSE(alive(recorded_pid)) << "the recorded cgroup's process survived";
+    EXPECT_TRUE(fs::exists(lookalike_leaf)) << "a cgroup no record names was removed";
+    EXPECT_TRUE(alive(lookalike_pid)) << "a process in a cgroup no record names was killed";
+  }
+  EXPECT_EQ(report->removed.size(), have_pids_v1_ ? 3u : 2u);
+}
+
+// A record that names what the operator's settings do not put there (another base dir, another
+// cgroup parent: what a tampered or stale record could say) is reported, never acted on.
+TEST_F(SweepTest, PathsOutsideTheOperatorsSettingsAreLeftAlone) {
+  constexpr uid_t kUid = 41001;
+  const std::string victim = dir_ + "/var/lib";
+  fs::create_directories(victim + "/root");
+  ASSERT_EQ(::chown((victim + "/root").c_str(), kUid, kUid), 0);
+  LaunchRecord record{kUid, {victim}, {}};
+  pid_t victim_pid = -1;
+  if (have_pids_v1_) {
+    auto [leaf, pid] = make_cgroup_with_process("service");
+    victim_pid = pid;
+    record.cgroup_dirs.push_back(leaf);
+  }
+  write_record(record);
+  auto report = sweep_recorded_leftovers(run_, id_, places());
+  ASSERT_TRUE(report.ok()) << report.error().message();
+  EXPECT_TRUE(fs::exists(victim + "/root"));
+  EXPECT_TRUE(report->removed.empty());
+  EXPECT_EQ(report->left_alone.size(), have_pids_v1_ ? 2u : 1u);
+  EXPECT_NE(report->left_alone.front().find("not where the operator's settings put VM"), std::string::npos);
+  if (have_pids_v1_) {
+    EXPECT_TRUE(alive(victim_pid));
+  }
+}
+
+TEST_F(SweepTest, AJailWhoseRootAnotherUidOwnsIsLeftAlone) {
+  const std::string jail = make_jail(id_, 41002);
+  write_record(LaunchRecord{41003, {jail}, {}});
+  auto report = sweep_recorded_leftovers(run_, id_, places());
+  ASSERT_TRUE(report.ok()) << report.error().message();
+  EXPECT_TRUE(fs::exists(jail + "/root/vm.json"));
+  ASSERT_EQ(report->left_alone.size(), 1u);
+  EXPECT_NE(report->left_alone[0].find("its root is owned by uid 41002, the record says 41003"),
+            std::string::npos)
+      << report->left_alone[0];
+  // A symlink where the jail should be is not followed.
+  fs::remove_all(jail);
+  const std::string target = dir_ + "/elsewhere";
+  fs::create_directories(target + "/root");
+  fs::create_directory_symlink(target, jail);
+  write_record(LaunchRecord{41003, {jail}, {}});
+  report = sweep_recorded_leftovers(run_, id_, places());
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(fs::exists(target + "/root"));
+  EXPECT_NE(report->left_alone.at(0).find("not a directory"), std::string::npos);
+}
+
+TEST_F(SweepTest, NoRecordMeansNothingIsRemoved) {
+  const std::string jail = make_jail(id_, 41004);
+  auto report = sweep_recorded_leftovers(run_, id_, places());
+  ASSERT_TRUE(report.ok()) << report.error().message();
+  EXPECT_TRUE(report->removed.empty());
+  EXPECT_TRUE(fs::exists(jail + "/root"));
+}
+
+TEST_F(SweepTest, ARecordFileNamesEachThingAndGoesAwayWithItsLaunch) {
+  const std::string path = run_ + "/vms/" + id_ + ".record";
+  {
+    auto record = LaunchRecordFile::create(run_, id_, 41005);
+    ASSERT_TRUE(record.ok()) << record.error().message();
+    auto hook = record->hook();
+    ASSERT_TRUE(hook("jail", base_ + "/" + id_).ok());
+    ASSERT_TRUE(hook("cgroup", cgroup_root_ + "/pids/" + parent_ + "/" + id_).ok());
+    std::stringstream text;
+    text << std::ifstream(path).rdbuf();
+    auto parsed = parse_launch_record(text.str());
+    ASSERT_TRUE(parsed.ok()) << parsed.error().message();
+    EXPECT_EQ(*parsed, (LaunchRecord{41005, {base_ + "/" + id_}, {cgroup_root_ + "/pids/" + parent_ + "/" + id_}}));
+  }
+  EXPECT_FALSE(fs::exists(path));
+}
+
+}  // namespace
+}  // namespace bulwark::jail
+
+#include "jailer/monitor_spec.h"
+
+namespace bulwark::jail {
+namespace {
+
+// Every limit the jail sets must fit what a VM config may ask for: the guest-RAM memfd is sized
+// with ftruncate, which RLIMIT_FSIZE caps (a 1 GiB cap once made every VM above 1 GiB fail).
+TEST(MonitorSpecLimits, FileSizeAndMemoryLimitsFitTheGuestRam) {
+  for (uint64_t mib : {64u, 2048u, 4096u, 8192u}) {
+    LaunchConfig config;
+    config.vm.kernel = "/k";
+    config.vm.memory_mib = mib;
+    config.jail.id = "vm";
+    const JailSpec spec = build_monitor_spec(config, MonitorLaunchOptions{});
+    EXPECT_GE(spec.rlimits.fsize, mib << 20) << mib;
+    EXPECT_EQ(spec.limits.memory_bytes, (mib + config.jail.memory_overhead_mib) << 20) << mib;
+  }
+}
+
+}  // namespace
+}  // namespace bulwark::jail
