@@ -47,7 +47,14 @@ Status check_jail_path(const std::string& jail_path) {
 Status make_mount_point(const std::string& root, const ReadOnlyInput& input) {
   BULWARK_TRY(check_jail_path(input.jail_path));
   struct stat st{};
-  if (::stat(input.host_path.c_str(), &st) != 0) return Error::from_errno(input.host_path, errno);
+  if (input.fd >= 0) {
+    // A tenant's file: what was opened as the VM user, never its path looked up again as root.
+    if (::fstat(input.fd, &st) != 0) return Error::from_errno(input.host_path, errno);
+  } else if (input.check_vm_access) {
+    return Error(input.host_path + ": a tenant input that was not opened as the VM user");
+  } else if (::stat(input.host_path.c_str(), &st) != 0) {
+    return Error::from_errno(input.host_path, errno);
+  }
   BULWARK_TRY(make_jail_parents(root, input.jail_path));
   const std::string target = root + input.jail_path;
   if (S_ISDIR(st.st_mode)) return make_dir(target, 0755, true);

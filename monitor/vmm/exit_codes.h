@@ -14,7 +14,8 @@ enum ExitCode : int {
   kExitVmEntryFailed = 6,       // KVM could not enter the guest (KVM_EXIT_FAIL_ENTRY)
   kExitHostError = 7,           // an unexpected host-side failure (an ioctl or syscall failed)
   kExitStoppedBySignal = 8,     // SIGTERM or SIGINT from the host stopped the VM cleanly
-  kExitResourceExhausted = 9,   // a host resource ran out: threads (pids.max, RLIMIT_NPROC),
+  // 9 is never the monitor's: `bulwark run` exits 9 when a jail step failed.
+  kExitResourceExhausted = 10,  // a host resource ran out: threads (pids.max, RLIMIT_NPROC),
                                 // file descriptors (RLIMIT_NOFILE) or memory; the message names it
 };
 

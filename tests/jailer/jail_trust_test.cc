@@ -217,3 +217,20 @@ TEST_F(LauncherRefusalTest, ADiskAboveTheOperatorsSizeCeilingIsRefused) {
 
 }  // namespace
 }  // namespace bulwark::test
+
+namespace bulwark::test {
+namespace {
+
+// The operator's pids limit leaves no room for the vCPU threads: the monitor names the resource
+// and exits with its documented code, never dies of a signal; the jail is torn down.
+TEST_F(JailTest, APidsLimitTooSmallForTheVcpusIsAClearErrorNotASignal) {
+  const std::string config = write_config(guest("smp"), ", \"pids_max\": 2", ", \"vcpus\": 4");
+  ProcessResult run = run_process(BULWARK_JAILER, run_args(config), {}, 60s);
+  EXPECT_TRUE(run.exited && run.exit_code == 10) << run.describe();
+  EXPECT_NE(run.err.find("resource exhausted: threads"), std::string::npos) << run.describe();
+  EXPECT_EQ(run.err.find("killed by signal"), std::string::npos) << run.describe();
+  expect_nothing_left();
+}
+
+}  // namespace
+}  // namespace bulwark::test
