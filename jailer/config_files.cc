@@ -2,12 +2,11 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <filesystem>
 
-#include "bulwark/common/unique_fd.h"
+#include "monitor/config/input_file.h"
 #include "monitor/config/message_text.h"
 
 namespace bulwark::jail {
@@ -26,42 +25,14 @@ Status check_operator_owned(const struct stat& st, const std::string& what) {
   return ok_status();
 }
 
-Result<std::string> read_open_file(int fd, const std::string& quoted_path) {
-  std::string text;
-  char chunk[4096];
-  for (;;) {
-    const ssize_t n = ::read(fd, chunk, sizeof chunk);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Error::from_errno("read " + quoted_path, errno);
-    if (n == 0) break;
-    text.append(chunk, static_cast<size_t>(n));
-    if (text.size() > kMaxConfigFileBytes) return Error(quoted_path + " is larger than 1 MiB");
-  }
-  return text;
-}
-
-Result<UniqueFd> open_regular(const std::string& path, const std::string& quoted, int extra_flags,
-                              struct stat* st) {
-  // O_NONBLOCK: opening a FIFO must not wait for a writer; the type check refuses it next.
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | extra_flags));
-  if (!fd.valid()) return Error::from_errno("cannot read " + quoted, errno);
-  if (::fstat(fd.get(), st) != 0) return Error::from_errno("stat " + quoted, errno);
-  if (!S_ISREG(st->st_mode)) return Error(quoted + " is not a regular file");
-  const int flags = ::fcntl(fd.get(), F_GETFL);
-  if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) != 0) {
-    return Error::from_errno("fcntl " + quoted, errno);
-  }
-  return fd;
-}
+std::string as_text(const std::vector<uint8_t>& bytes) { return std::string(bytes.begin(), bytes.end()); }
 
 }  // namespace
 
 Result<std::string> read_regular_config_file(const std::string& path) {
-  const std::string quoted = "config file " + config::quoted_text(path, 256);
-  struct stat st{};
-  auto fd = open_regular(path, quoted, 0, &st);
-  if (!fd.ok()) return fd.error();
-  return read_open_file(fd->get(), quoted);
+  auto bytes = config::read_regular_file("config file", path, kMaxConfigFileBytes);
+  if (!bytes.ok()) return bytes.error();
+  return as_text(*bytes);
 }
 
 Result<HostConfig> load_host_config(const std::string& path, bool explicitly_given, bool* found) {
@@ -70,8 +41,9 @@ Result<HostConfig> load_host_config(const std::string& path, bool explicitly_giv
   struct stat st{};
   if (!explicitly_given && ::lstat(path.c_str(), &st) != 0 && errno == ENOENT) return HostConfig{};
   // O_NOFOLLOW: the file itself, not whatever a symlink in its place points at.
-  auto fd = open_regular(path, quoted, O_NOFOLLOW, &st);
+  auto fd = config::open_regular_file("host config", path, O_NOFOLLOW);
   if (!fd.ok()) return fd.error();
+  if (::fstat(fd->get(), &st) != 0) return Error::from_errno("stat " + quoted, errno);
   BULWARK_TRY(check_operator_owned(st, quoted));
   const std::filesystem::path dir = std::filesystem::path(path).parent_path();
   struct stat dir_st{};
@@ -82,9 +54,9 @@ Result<HostConfig> load_host_config(const std::string& path, bool explicitly_giv
   if ((dir_st.st_mode & S_ISVTX) == 0) {
     BULWARK_TRY(check_operator_owned(dir_st, "the directory of " + quoted));
   }
-  auto text = read_open_file(fd->get(), quoted);
-  if (!text.ok()) return text.error();
-  auto parsed = parse_host_config(*text);
+  auto bytes = config::read_open_file("host config", path, fd->get(), kMaxConfigFileBytes);
+  if (!bytes.ok()) return bytes.error();
+  auto parsed = parse_host_config(as_text(*bytes));
   if (!parsed.ok()) return parsed.error().wrap(config::quoted_text(path, 256));
   *found = true;
   return parsed;

@@ -27,10 +27,11 @@ std::string size_text(uint64_t bytes) {
 
 }  // namespace
 
-Result<UniqueFd> open_regular_file(std::string_view what, const std::string& path) {
+Result<UniqueFd> open_regular_file(std::string_view what, const std::string& path,
+                                   int extra_flags) {
   const std::string named = std::string(what) + " " + quoted_path(path);
   // O_NONBLOCK: a FIFO's open would otherwise wait for a writer forever.
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | extra_flags));
   if (!fd.valid()) return Error::from_errno("cannot open " + named, errno);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return Error::from_errno("cannot stat " + named, errno);
@@ -47,14 +48,19 @@ Result<std::vector<uint8_t>> read_regular_file(std::string_view what, const std:
                                                uint64_t limit) {
   auto fd = open_regular_file(what, path);
   if (!fd.ok()) return fd.error();
+  return read_open_file(what, path, fd->get(), limit);
+}
+
+Result<std::vector<uint8_t>> read_open_file(std::string_view what, const std::string& path, int fd,
+                                            uint64_t limit) {
   const std::string named = std::string(what) + " " + quoted_path(path);
   const std::string too_large = named + " is larger than " + size_text(limit);
   struct stat st {};
-  if (::fstat(fd->get(), &st) == 0 && static_cast<uint64_t>(st.st_size) > limit) return Error(too_large);
+  if (::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) > limit) return Error(too_large);
   std::vector<uint8_t> bytes;
   uint8_t chunk[1 << 16];
   for (;;) {
-    const ssize_t n = ::read(fd->get(), chunk, sizeof chunk);
+    const ssize_t n = ::read(fd, chunk, sizeof chunk);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return Error::from_errno("cannot read " + named, errno);
     if (n == 0) break;

@@ -124,7 +124,7 @@ TEST_F(LauncherRefusalTest, AFifoAsTheVmConfigIsRefusedWithoutBlocking) {
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
   ProcessResult run = run_process(BULWARK_JAILER, run_args(fifo), {}, 20s);
   EXPECT_TRUE(run.exited && run.exit_code == 1) << run.describe();
-  EXPECT_NE(run.err.find("is not a regular file"), std::string::npos) << run.describe();
+  EXPECT_NE(run.err.find("is a FIFO, not a regular file"), std::string::npos) << run.describe();
   EXPECT_FALSE(fs::exists(base_dir_));
 }
 
