@@ -19,6 +19,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   // The tenant's file never sets the jail: it comes out untouched.
   if (!(parsed->jail == bulwark::jail::JailSettings{})) std::abort();
+  // A strict operator too: one vCPU, 64 MiB, one disk, a netns it does not list.
+  {
+    bulwark::jail::HostConfig strict;
+    strict.vm_limits.max_vcpus = 1;
+    strict.vm_limits.max_memory_mib = 64;
+    strict.vm_limits.max_disks = 1;
+    strict.network_namespaces = {"tenant-a"};
+    auto copy = *parsed;
+    const char* netns = size % 2 == 0 ? "tenant-a" : "tenant-b";
+    if (bulwark::jail::apply_operator_settings(strict, {"vm-1", netns}, copy).ok()) {
+      if (copy.vm.vcpus > 1 || copy.vm.memory_mib > 64 || copy.disks.size() > 1) std::abort();
+      if (copy.jail.netns != "tenant-a") std::abort();
+    }
+  }
   const bulwark::jail::HostConfig host;
   if (!bulwark::jail::apply_operator_settings(host, {"vm-1", ""}, *parsed).ok()) return 0;
   if (!bulwark::jail::validate_launch_config(*parsed).ok()) std::abort();
