@@ -6,7 +6,15 @@
 # Run as root (the tests open /dev/kvm). Set BULWARK_SKIP_ASAN=1 to skip step 2.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Each phase's wall time, printed at the end so a note can say where CI time goes.
+phases=()
+phase_start=$SECONDS
+end_phase() {
+  phases+=("$(printf '%-44s %5d s' "$1" $((SECONDS - phase_start)))")
+  phase_start=$SECONDS
+}
 scripts/setup.sh
+end_phase "setup (packages, gcc build, Linux assets)"
 status=0
 failures=()
 failure_logs=()
@@ -41,17 +49,24 @@ export BULWARK_LINUX_ASSETS=$PWD/build/linux-assets
 
 echo "== default preset (gcc): all tests"
 run_ctest "gcc" --test-dir build/default --output-on-failure -j2 -LE linux
+end_phase "gcc: tests without the linux label"
 # The Linux boots run one at a time: each one keeps both cores busy. A boot that fails is run
 # once more (minutes of guest code in KVM's instruction emulator); a failure shows in the log
 # either way, and two failures fail the run.
 run_ctest "gcc linux" --test-dir build/default --output-on-failure -L linux --repeat until-pass:2
+end_phase "gcc: linux label (the one Linux boot)"
 
 if [ "${BULWARK_SKIP_ASAN:-0}" != 1 ]; then
   echo "== asan preset (clang 14, ASan + UBSan): unit and test-guest tests"
   cmake --preset asan >/dev/null
   cmake --build --preset asan
+  end_phase "asan: build"
   run_ctest "asan" --test-dir build/asan --output-on-failure -j2 -LE linux
+  end_phase "asan: tests without the linux label"
 fi
+echo "== phase times"
+printf '  %s\n' "${phases[@]}"
+printf '  %-44s %5d s\n' "total" "$SECONDS"
 echo "== summary"
 if [ "$status" -eq 0 ]; then
   echo "all test runs passed"

@@ -90,8 +90,8 @@ for hostile in "case=loop" "case=outside dir=in" "case=avail_ahead" "case=queue_
 done
 
 if [ "$linux" = 1 ]; then
-  echo "== Linux, jailed with a disk and an rng, recorded"
-  BULWARK_RECORD_USAGE=$usage "$source_dir/tests/linux/boot_linux_test.sh" "$monitor" "$assets" vmlinuz 1 "$bulwark" ||
+  echo "== Linux (bzImage, 2 vCPUs), jailed with a disk and an rng, recorded: the end-to-end boot"
+  BULWARK_RECORD_USAGE=$usage "$source_dir/tests/linux/boot_linux_test.sh" "$monitor" "$assets" vmlinuz 2 "$bulwark" ||
     fail "the recorded Linux boot failed"
 fi
 
