@@ -63,6 +63,7 @@ Status ReplyChannel::prepare_socket() const {
 }
 
 Status ReplyChannel::wait_for_message() const {
+  if (before_wait_) before_wait_();
   const auto deadline = Clock::now() + timeout_;
   for (;;) {
     auto queued = queued_bytes(fd_);

@@ -6,17 +6,23 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 
 #include "bulwark/common/result.h"
 #include "devices/vhost_user/protocol.h"
 
 namespace bulwark::vhost_user {
 
+// Runs before every wait for a reply. Only the fuzz harness sets one: it plays the backend in
+// the same thread (reads what was sent, queues its answer or none), so a session is
+// deterministic and a silent backend costs no wall time (with a zero timeout).
+using BeforeReplyWait = std::function<void()>;
+
 class ReplyChannel {
  public:
   // `socket_fd` is borrowed: a connected unix stream socket.
-  ReplyChannel(int socket_fd, std::chrono::milliseconds timeout)
-      : fd_(socket_fd), timeout_(timeout) {}
+  ReplyChannel(int socket_fd, std::chrono::milliseconds timeout, BeforeReplyWait before_wait = {})
+      : fd_(socket_fd), timeout_(timeout), before_wait_(std::move(before_wait)) {}
 
   // Sets the socket's send timeout, so a backend that stops reading cannot block a send for
   // longer than the reply timeout either. Call once before use (it is a setsockopt).
@@ -35,6 +41,7 @@ class ReplyChannel {
 
   int fd_;
   std::chrono::milliseconds timeout_;
+  BeforeReplyWait before_wait_;
 };
 
 }  // namespace bulwark::vhost_user

@@ -44,7 +44,7 @@ VhostUserFrontend::VhostUserFrontend(UniqueFd socket, DeviceKind kind, const Sha
       profile_(profile_of(kind)),
       ram_(ram),
       options_(std::move(options)),
-      channel_(socket_.get(), options_.reply_timeout) {}
+      channel_(socket_.get(), options_.reply_timeout, options_.before_reply_wait) {}
 
 Result<std::unique_ptr<VhostUserFrontend>> VhostUserFrontend::connect(UniqueFd socket, DeviceKind kind,
                                                                       const SharedGuestRam& ram,

@@ -35,6 +35,8 @@ namespace bulwark::vhost_user {
 struct FrontendOptions {
   std::string name = "vhost-user device";  // for log lines: "vhost-user-blk 0 (/run/blk.sock)"
   std::chrono::milliseconds reply_timeout{5000};
+  // Fuzz harness only (reply_channel.h): the backend played in the same thread.
+  BeforeReplyWait before_reply_wait;
 };
 
 class VhostUserFrontend final : public virtio_pci::VirtioBackend {

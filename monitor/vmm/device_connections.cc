@@ -86,8 +86,9 @@ Result<std::vector<std::unique_ptr<vhost_user::VhostUserFrontend>>> connect_fron
     const std::string name = device_display_name(devices[i], i);
     const auto kind = vhost_user::device_kind_from_name(devices[i].type);
     if (!kind) return Error(name + ": unknown device type");
-    auto frontend = vhost_user::VhostUserFrontend::connect(std::move(sockets[i]), *kind, ram,
-                                                           vhost_user::FrontendOptions{.name = name});
+    vhost_user::FrontendOptions options;
+    options.name = name;
+    auto frontend = vhost_user::VhostUserFrontend::connect(std::move(sockets[i]), *kind, ram, options);
     if (!frontend.ok()) {
       // The device process's fault (it hung, died or broke the protocol; it may be
       // compromised): only this device fails, the VM starts without it. connect() closed the
@@ -95,7 +96,7 @@ Result<std::vector<std::unique_ptr<vhost_user::VhostUserFrontend>>> connect_fron
       log::error(name + ": the device failed its handshake and is out of service; the VM starts without it: " +
                  frontend.error().message());
       frontends.push_back(vhost_user::VhostUserFrontend::failed_at_connect(
-          *kind, vhost_user::FrontendOptions{.name = name}, "handshake: " + frontend.error().message()));
+          *kind, options, "handshake: " + frontend.error().message()));
       continue;
     }
     log::info(name + ": connected; " + std::to_string((*frontend)->num_queues()) + " queue(s), features " +

@@ -182,8 +182,10 @@ class FrontendTest : public testing::Test {
   }
 
   Result<void> connect(DeviceKind kind = DeviceKind::kBlock) {
-    auto frontend = VhostUserFrontend::connect(std::move(frontend_end_), kind, ram_,
-                                               FrontendOptions{.name = "test device", .reply_timeout = 300ms});
+    FrontendOptions options;
+    options.name = "test device";
+    options.reply_timeout = 300ms;
+    auto frontend = VhostUserFrontend::connect(std::move(frontend_end_), kind, ram_, options);
     if (!frontend.ok()) return frontend.error();
     frontend_ = std::move(*frontend);
     return ok_status();
