@@ -14,6 +14,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <string>
 
 #include "jailer/jail.h"
@@ -107,6 +109,31 @@ TEST_F(JailSpecTest, SelinuxLabelIsCarriedWhereSelinuxIsOff) {
   spec.selinux_exec_context = "system_u:system_r:svirt_t:s0:c1,c2";
   ProcessEnd end = run(spec);
   EXPECT_TRUE(end.exited && end.exit_code == 0);
+}
+
+// no_new_privs comes from the jail, not from the program: sleep(1) never sets it (the monitor
+// does, so a check on the monitor could not fail because of the jailer). Read from outside
+// while it runs (/proc is not mounted inside); after run_jailed() returns, sleep has exec'd.
+TEST_F(JailSpecTest, JailedProgramThatDoesNotSetItRunsWithNoNewPrivs) {
+  auto jailed = run_jailed(tool_spec("sleep", {"sleep", "30"}));
+  ASSERT_TRUE(jailed.ok()) << jailed.error().message();
+  std::ifstream status("/proc/" + std::to_string((*jailed)->pid()) + "/status");
+  std::map<std::string, std::string> fields;
+  for (std::string line; std::getline(status, line);) {
+    const size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    const size_t value = line.find_first_not_of(" \t", colon + 1);
+    fields[line.substr(0, colon)] = value == std::string::npos ? "" : line.substr(value);
+  }
+  EXPECT_EQ(fields["Name"], "sleep") << "not the jailed program itself";
+  EXPECT_EQ(fields["NoNewPrivs"], "1");
+  EXPECT_EQ(fields["Seccomp"], "0") << "no program in the spec: nothing else could have set it";
+  EXPECT_EQ(fields["CapEff"], "0000000000000000");
+  // sleep is the namespace's init, which ignores SIGTERM: SIGKILL at once, never 30 s.
+  ::kill((*jailed)->pid(), SIGKILL);
+  ProcessEnd end = (*jailed)->wait(stop_signals_, 5s, nullptr);
+  EXPECT_EQ(end.signal, SIGKILL);
+  EXPECT_TRUE((*jailed)->teardown().ok());
 }
 
 TEST_F(JailSpecTest, JoinsANamedNetworkNamespace) {

@@ -161,6 +161,19 @@ TEST_F(SweepTest, AJailWhoseRootAnotherUidOwnsIsLeftAlone) {
   EXPECT_NE(report->left_alone.at(0).find("not a directory"), std::string::npos);
 }
 
+// The jail directory itself must be root's: one the VM user (or anyone else) owns could have
+// been arranged by them, so the sweep leaves it, even with the record's uid on its root.
+TEST_F(SweepTest, AJailDirectoryNotOwnedByRootIsLeftAlone) {
+  const std::string jail = make_jail(id_, 41005);
+  ASSERT_EQ(::chown(jail.c_str(), 41005, 41005), 0);
+  write_record(LaunchRecord{41005, {jail}, {}});
+  auto report = sweep_recorded_leftovers(run_, id_, places());
+  ASSERT_TRUE(report.ok()) << report.error().message();
+  EXPECT_TRUE(fs::exists(jail + "/root/vm.json"));
+  ASSERT_EQ(report->left_alone.size(), 1u);
+  EXPECT_NE(report->left_alone[0].find("not owned by root"), std::string::npos) << report->left_alone[0];
+}
+
 TEST_F(SweepTest, NoRecordMeansNothingIsRemoved) {
   const std::string jail = make_jail(id_, 41004);
   auto report = sweep_recorded_leftovers(run_, id_, places());

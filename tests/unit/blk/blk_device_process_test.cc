@@ -223,6 +223,20 @@ TEST_F(BlkDeviceProcessTest, ReadOnlyDiskRefusesWritesButReads) {
   EXPECT_TRUE(image_bytes() == original_);
 }
 
+// --read-only with a read-write fd: the kernel would allow the writes, so the device's own
+// refusal is the only guard.
+TEST_F(BlkDeviceProcessTest, ReadOnlyOptionRefusesWritesOnAReadWriteFd) {
+  start({"--read-only"}, false);
+  EXPECT_NE(frontend_->offered_features() & kBlkFeatureRo, 0u);
+  std::vector<uint8_t> sector(kSectorSize, 0x22);
+  EXPECT_EQ(request(blk::kTypeOut, 0, sector).status, blk::kStatusIoErr);
+  auto range = segment(0, 1, 0);
+  EXPECT_EQ(request(blk::kTypeDiscard, 0, range).status, blk::kStatusIoErr);
+  EXPECT_EQ(request(blk::kTypeWriteZeroes, 0, range).status, blk::kStatusIoErr);
+  expect_clean_exit();
+  EXPECT_TRUE(image_bytes() == original_);
+}
+
 TEST_F(BlkDeviceProcessTest, AGuestThatBreaksTheQueueStopsItButNotTheProcess) {
   start({});
   // A descriptor pointing outside guest memory.

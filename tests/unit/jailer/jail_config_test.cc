@@ -127,6 +127,12 @@ TEST(JailConfigTest, ValidateCatchesHandMadeSettings) {
   config.jail.uid = 5;
   config.jail.gid = 5;
   EXPECT_TRUE(validate_launch_config(config).ok());
+  config.jail.uid = kMaxVmUid + 1;  // past the last VM uid (2147483647 is nobody's, -1 is "none")
+  EXPECT_FALSE(validate_launch_config(config).ok());
+  config.jail.uid = kMaxVmUid;
+  config.jail.gid = kMaxVmUid + 1;
+  EXPECT_FALSE(validate_launch_config(config).ok());
+  config.jail.gid = 5;
   config.jail.uid = 0;  // root gid-less: refused; both 0 means "not allocated yet"
   EXPECT_FALSE(validate_launch_config(config).ok());
   config.jail.gid = 0;
@@ -140,6 +146,29 @@ TEST(JailConfigTest, ValidateCatchesHandMadeSettings) {
   config.jail.selinux = "off";
   config.jail.id = "a/b";
   EXPECT_FALSE(validate_launch_config(config).ok());
+}
+
+// validate_launch_config() is the last word on settings built in code (not parsed): each limit
+// at its boundary, each refusal on its own.
+TEST(JailConfigTest, ValidateRefusesEachLimitJustPastItsBoundary) {
+  LaunchConfig config;
+  config.vm.kernel = "/k";
+  config.jail.id = "vm";
+  ASSERT_TRUE(validate_launch_config(config).ok());
+  config.jail.pids_max = kMaxPidsMax + 1;
+  EXPECT_EQ(validate_launch_config(config).error().message(), "host config /vm_limits/pids_max: out of range");
+  config.jail.pids_max = kMaxPidsMax;
+  EXPECT_TRUE(validate_launch_config(config).ok());
+
+  config.vm.seccomp = config::SeccompMode::kOff;
+  EXPECT_EQ(validate_launch_config(config).error().message(),
+            "/seccomp: bulwark run always enforces the monitor's seccomp policy");
+  config.vm.seccomp = config::SeccompMode::kEnforce;
+
+  config.disks.assign(kMaxDisks + 1, DiskSettings{"/img/a.raw", false, "", 1});
+  EXPECT_EQ(validate_launch_config(config).error().message(), "/disks: at most 8 disks");
+  config.disks.resize(kMaxDisks);
+  EXPECT_TRUE(validate_launch_config(config).ok()) << validate_launch_config(config).error().message();
 }
 
 TEST(JailConfigDevicesTest, DisksAndRngAreReadAndNotPassedToTheMonitor) {

@@ -105,6 +105,20 @@ TEST(MsixTable, MaskedTriggersBecomePendingAndAreDeliveredOnUnmask) {
   EXPECT_EQ(t.trigger(5), std::nullopt);  // no such vector: dropped, nothing pending
 }
 
+// Vector == table size, the first that does not exist: dropped, and no pending bit the guest
+// could see in the PBA (with every vector masked, a real one would be pending).
+TEST(MsixTable, TriggerOfTheVectorJustPastTheTableLeavesNoPendingBit) {
+  MsixTable t(3);
+  t.write_message_control(kMsixControlEnable);
+  EXPECT_EQ(t.trigger(3), std::nullopt);
+  uint8_t pba[8] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  t.pba_read(0, pba);
+  for (uint8_t byte : pba) EXPECT_EQ(byte, 0u);
+  EXPECT_EQ(t.trigger(2), std::nullopt);  // exists, masked: pending
+  t.pba_read(0, pba);
+  EXPECT_EQ(pba[0], 0x04u);
+}
+
 TEST(MsixTable, ChangeCallbackReportsWhichVectorsMayHaveChanged) {
   MsixTable t(4);
   std::vector<std::pair<uint16_t, uint16_t>> changes;

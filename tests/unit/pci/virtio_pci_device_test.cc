@@ -383,6 +383,28 @@ TEST(VirtioPciDevice, PciCfgCapabilityReachesTheBar) {
   EXPECT_EQ(config_read(h.pci, h.slot, cap + kCapPciCfgDataOffset, 4), 0u);
 }
 
+// A write through pci_cfg_data shorter than the window the capability names: the device has
+// only the guest's bytes, not the window's, so it must not write the window (the rest would
+// come from past the access).
+TEST(VirtioPciDevice, PciCfgWriteShorterThanTheCapabilityLengthIsIgnored) {
+  Harness h;
+  const uint8_t cap = h.virtio_cap(kCapPciCfg);
+  ASSERT_NE(cap, 0);
+  h.write(kQueueSelect, 0, 2);
+  config_write(h.pci, h.slot, cap + kCapBarOffset, 0, 1);
+  config_write(h.pci, h.slot, cap + kCapOffsetOffset, kCommonCfgBarOffset + kQueueDesc, 4);
+  config_write(h.pci, h.slot, cap + kCapLengthOffset, 4, 4);
+  for (size_t size : {1u, 2u}) {
+    const uint64_t ignored = h.device->counters().ignored_bar_accesses;
+    config_write(h.pci, h.slot, cap + kCapPciCfgDataOffset, 0x41, size);
+    EXPECT_EQ(h.device->counters().ignored_bar_accesses, ignored + 1) << size << "-byte write";
+    EXPECT_EQ(h.read(kQueueDesc, 8), 0u) << size << "-byte write reached queue_desc";
+  }
+  // The full length goes through.
+  config_write(h.pci, h.slot, cap + kCapPciCfgDataOffset, 0x41424344, 4);
+  EXPECT_EQ(h.read(kQueueDesc, 8), 0x41424344u);
+}
+
 TEST(VirtioPciDevice, NotifyThatReachesTheMonitorStillKicks) {
   Harness h;
   h.negotiate(kVersion1);

@@ -70,6 +70,24 @@ TEST(RngDeviceProcess, GivesAtMost64KiBPerRequest) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "wait status " << status;
 }
 
+// The cap is per request, not per buffer: two 40 KiB buffers get 64 KiB between them.
+TEST(RngDeviceProcess, The64KiBCapCoversEveryBufferOfARequestTogether) {
+  RngSession session = start_rng();
+  ASSERT_TRUE(session.frontend);
+  TestFrontend& f = *session.frontend;
+  const uint64_t first = f.allocate(40 * 1024);
+  const uint64_t second = f.allocate(40 * 1024);
+  std::memset(f.guest(first), 0, 40 * 1024);
+  std::memset(f.guest(second), 0, 40 * 1024);
+  auto used = f.submit(0, {{first, 40 * 1024, true}, {second, 40 * 1024, true}});
+  ASSERT_TRUE(used.ok()) << used.error().message();
+  EXPECT_EQ(*used, 64u * 1024);
+  const uint8_t* tail = f.guest(second + 24 * 1024);
+  EXPECT_TRUE(std::all_of(tail, tail + 16 * 1024, [](uint8_t b) { return b == 0; }));
+  const int status = finish(session);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "wait status " << status;
+}
+
 TEST(RngDeviceProcess, AReadableOnlyRequestGetsNothing) {
   RngSession session = start_rng();
   ASSERT_TRUE(session.frontend);

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -127,7 +128,9 @@ TEST_F(ChannelTest, TheLargestPayloadPassesAndOneByteMoreIsRefusedOnBothSides) {
   largest.push_back(0);
   EXPECT_FALSE(send_message(sender_.get(), make_request(Request::SET_CONFIG, largest)).ok());
   send_raw(header_bytes(static_cast<uint32_t>(Request::SET_CONFIG), kVersion1, kMaxPayload + 1));
-  auto refused = receive_message(receiver_.get());
+  // With a deadline: a receiver that took the size would wait for a payload never sent, and
+  // the test must then fail by itself, not by CTest's timeout.
+  auto refused = receive_message_within(receiver_.get(), std::chrono::seconds(5));
   ASSERT_FALSE(refused.ok());
   EXPECT_TRUE(mentions(refused.error(), "SET_CONFIG")) << refused.error().message();
   // A size that would wrap a 32-bit addition is refused the same way, without allocating it.

@@ -133,6 +133,27 @@ TEST_F(CodecTest, ParsersRefuseWrongSizesAndFds) {
   EXPECT_FALSE(parse_device_config(make_config_request(Request::SET_CONFIG, lying)).ok());
 }
 
+// The region count on its own: nine regions, each with its fd and the exact payload size, are
+// refused for the count alone; eight are the most accepted.
+TEST_F(CodecTest, MemoryTableOfNineRegionsIsRefusedEvenWithAnFdForEach) {
+  const auto table = [](size_t count) {
+    std::vector<MemoryRegion> regions;
+    std::vector<UniqueFd> fds;
+    for (size_t i = 0; i < count; ++i) {
+      regions.push_back(MemoryRegion{i * 0x10000, 0x1000, 0, 0});
+      fds.emplace_back(::eventfd(0, EFD_CLOEXEC));
+    }
+    return make_memory_table_request(regions, std::move(fds));
+  };
+  auto nine = parse_memory_table(table(9));
+  ASSERT_FALSE(nine.ok());
+  EXPECT_NE(nine.error().message().find(": 9 regions, expected 1 to 8"), std::string::npos)
+      << nine.error().message();
+  auto eight = parse_memory_table(table(8));
+  ASSERT_TRUE(eight.ok()) << eight.error().message();
+  EXPECT_EQ(eight->size(), 8u);
+}
+
 TEST_F(CodecTest, MemoryTableRefusals) {
   const MemoryRegion wraps{~uint64_t{0} - 10, 0x1000, 0, 0};
   std::vector<UniqueFd> fds;
@@ -163,7 +184,12 @@ TEST_F(CodecTest, OversizedPayloadIsRefusedAndClosingIsReported) {
   std::memcpy(header + 4, &flags, 4);
   std::memcpy(header + 8, &size, 4);
   send_raw(header);
-  EXPECT_FALSE(receive_message(b_.get()).ok());
+  // With a deadline: a receiver that took the size would wait for a payload never sent; the
+  // test then fails by itself, not by CTest's timeout.
+  auto refused = receive_message_within(b_.get(), std::chrono::seconds(5));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message().find("payload of 4097 bytes, at most 4096"), std::string::npos)
+      << refused.error().message();
   a_.reset();
   auto closed = receive_message(b_.get());
   ASSERT_FALSE(closed.ok());

@@ -1,0 +1,259 @@
+#!/bin/bash
+# Mutation check of Bulwark's security checks (issue 11): each mutant weakens ONE check (a
+# boundary moved, a check removed, a wrong operator) in a scratch copy of the tree, rebuilds
+# only the targets whose tests cover it, runs only those tests, and records whether a test
+# noticed ("killed") or not ("survived"). A build failure counts as killed, marked "(build)".
+# Every mutant should be killed; a new security check arrives with its mutant in the list below.
+#
+# Not part of CI: minutes per mutant. Run it niced on a shared machine:
+#   nice -n 10 scripts/mutants.sh                 # every mutant
+#   nice -n 10 scripts/mutants.sh blk- sq-head    # mutants whose id starts with one of these
+#   scripts/mutants.sh --list                     # ids and what each weakens
+# Options: --scratch DIR (default /tmp/bulwark-mutants; the copy and its build dir live there,
+# kept between runs so a rerun rebuilds only what changed), --timeout SECONDS for one mutant's
+# tests together (default 240: tests that hang on a mutant are cut off; "killed (timeout)").
+#
+# Mutant format (one per entry, fields separated by " :: "):
+#   id :: file :: original text (must occur exactly once) :: replacement :: build targets :: CTest regex
+# In the texts, \n stands for a newline; a replacement of <delete> removes the text. A mutant
+# must still compile under -Werror (e.g. "if (x && false)", not "if (false)" when x is then
+# unused): one that does not tests nothing and shows as "killed (build)".
+set -euo pipefail
+
+SOURCE="$(cd "$(dirname "$0")/.." && pwd)"
+SCRATCH=/tmp/bulwark-mutants
+TIMEOUT=240
+LIST=0
+SELECT=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --scratch) SCRATCH="$2"; shift 2 ;;
+    --timeout) TIMEOUT="$2"; shift 2 ;;
+    --list) LIST=1; shift ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    *) SELECT+=("$1"); shift ;;
+  esac
+done
+
+# Left out on purpose: pci_cfg_write's range_within(offset, length, kBarSize) made true is an
+# equivalent mutant: region_write() bounds every access to its structure again, so no access
+# through pci_cfg behaves differently (the outer check saves a lookup, not memory).
+# ---- the mutants ------------------------------------------------------------------------------
+VQ="bulwark_virtqueue_tests"; VQ_RE='^SplitQueue\.'
+BLK="bulwark_blk_tests"; BLK_RE='^(BlkRequest|BlockDeviceTest|BlkDeviceProcess)'
+RNG="bulwark_rng_tests"; RNG_RE='^RngDeviceProcess'
+VU="bulwark_vhost_user_codec_tests"; VU_RE='^(CodecTest|ChannelTest)'
+PCI="pci_test virtio_pci_test"; PCI_RE='^(PciBus|MsixTable|VirtioPciDevice|CommonConfig)\.'
+JC="bulwark_jail_config_tests"; JC_RE='^(HostConfigTest|JailConfigTest|JailConfigDevicesTest|LaunchRecordTest|VmIdTest)\.'
+JS="bulwark_jail_spec_tests"; JS_RE='^(JailSpecTest|SweepTest)\.'
+VF="bulwark_vm_file_tests"; VF_RE='^(VmFileOpenerTest|ImageLockTest)\.'
+POL="seccomp_policy_test"; POL_RE='^(PolicyCompiler|PolicyLoader|PolicyRecording|SeccompEnforcement)\.'
+PTX="seccomp_policy_text_test"; PTX_RE='(PolicyCondition|PolicyText|NamedConstants)'
+
+read -r -d '' MUTANTS <<EOF || true
+sq-head :: devices/virtio/split_queue.cc :: if (head >= layout_.size) {\n    return Error("chain head :: if (head > layout_.size) {\n    return Error("chain head :: $VQ :: $VQ_RE
+sq-pending :: devices/virtio/split_queue.cc :: if (pending > layout_.size) { :: if (pending > layout_.size + 1) { :: $VQ :: $VQ_RE
+sq-link :: devices/virtio/split_queue.cc :: if (d.next >= table_entries) { :: if (d.next > table_entries) { :: $VQ :: $VQ_RE
+sq-indirect-cap :: devices/virtio/split_queue.cc :: if (d.len / kDescSize > kMaxQueueSize) { :: if (d.len / kDescSize > kMaxQueueSize + 1) { :: $VQ :: $VQ_RE
+sq-nested-indirect :: devices/virtio/split_queue.cc :: if (in_indirect) return Error( :: if (in_indirect && false) return Error( :: $VQ :: $VQ_RE
+sq-readable-after-writable :: devices/virtio/split_queue.cc :: if (seen_writable) return Error( :: if (seen_writable && false) return Error( :: $VQ :: $VQ_RE
+sq-used-head :: devices/virtio/split_queue.cc :: if (head >= layout_.size) return Error("used element :: if (head > layout_.size) return Error("used element :: $VQ :: $VQ_RE
+sq-ring-outside :: devices/virtio/split_queue.cc :: if (!desc || !avail || !used) return :: if (!desc || !avail) return :: $VQ :: $VQ_RE
+blk-sector-overflow :: devices/blk/block_device.cc :: if (sector > UINT64_MAX / kSectorSize) return false; :: <delete> :: $BLK :: $BLK_RE
+blk-range :: devices/blk/block_device.cc :: return range_within(offset, bytes, image_bytes_); :: return range_within(offset, bytes / 2, image_bytes_); :: $BLK :: $BLK_RE
+blk-read-only-write :: devices/blk/block_device.cc :: return options_.read_only ? kStatusIoErr : write(request); :: return write(request); :: $BLK :: $BLK_RE
+blk-read-only-discard :: devices/blk/block_device.cc :: return options_.read_only ? kStatusIoErr : discard(request); :: return discard(request); :: $BLK :: $BLK_RE
+blk-read-only-zeroes :: devices/blk/block_device.cc :: return options_.read_only ? kStatusIoErr : write_zeroes(request); :: return write_zeroes(request); :: $BLK :: $BLK_RE
+blk-zeroes-cap :: devices/blk/block_device.cc :: if ((segment.flags & ~kSegmentFlagUnmap) != 0) return kStatusUnsupported;\n    if (segment.num_sectors > kMaxDiscardSectors) return kStatusIoErr; :: if ((segment.flags & ~kSegmentFlagUnmap) != 0) return kStatusUnsupported; :: $BLK :: $BLK_RE
+blk-discard-cap :: devices/blk/block_device.cc :: WRITE_ZEROES only\n    if (segment.num_sectors > kMaxDiscardSectors) return kStatusIoErr; :: WRITE_ZEROES only :: $BLK :: $BLK_RE
+blk-segment-count :: devices/blk/blk_request.cc :: bytes / kSegmentSize > kMaxSegments) { :: bytes / kSegmentSize > kMaxSegments + 1) { :: $BLK :: $BLK_RE
+blk-whole-sectors :: devices/blk/blk_request.cc :: request.data_bytes % kSectorSize != 0) { :: request.data_bytes % 1 != 0) { :: $BLK :: $BLK_RE
+rng-request-cap :: devices/rng/rng_device.cc :: kMaxBytesPerRequest - written); :: kMaxBytesPerRequest); :: $RNG :: $RNG_RE
+vu-version :: devices/vhost_user/header_checks.cc :: if ((message.flags & kVersionMask) != kVersion1) { :: if (false) { :: $VU :: $VU_RE
+vu-header-flags :: devices/vhost_user/header_checks.cc :: if ((message.flags & ~(kVersionMask | kReplyFlag | kNeedReplyFlag)) != 0) { :: if (false) { :: $VU :: $VU_RE
+vu-region-count :: devices/vhost_user/memory_table_parser.cc :: count > kMaxMemoryRegions) { :: count > kMaxMemoryRegions + 1) { :: $VU :: $VU_RE
+vu-region-wrap :: devices/vhost_user/memory_table_parser.cc :: if (!checked_add(region.guest_phys_addr, region.memory_size) ||\n        :: if ( :: $VU :: $VU_RE
+vu-config-range :: devices/vhost_user/payload_parsers.cc :: if (!range_within(config.offset, config.size, kMaxConfigSize)) { :: if (config.offset > kMaxConfigSize) { :: $VU :: $VU_RE
+vu-vring-bits :: devices/vhost_user/payload_parsers.cc :: if ((value & ~(kVringIndexMask | kVringNoFdFlag)) != 0) { :: if (false) { :: $VU :: $VU_RE
+vu-payload-cap :: devices/vhost_user/channel.cc :: if (size > kMaxPayload) { :: if (size > kMaxPayload + 1) { :: $VU :: $VU_RE
+cc-queue-select :: monitor/virtio_pci/common_config.cc :: return queue_select_ < queues_.size() ? :: return queue_select_ <= queues_.size() ? :: $PCI :: $PCI_RE
+cc-queue-select-read :: monitor/virtio_pci/common_config.cc :: if (queue_select_ < queues_.size()) { :: if (queue_select_ <= queues_.size()) { :: $PCI :: $PCI_RE
+cc-features-fixed :: monitor/virtio_pci/common_config.cc :: if (driver_feature_select_ >= 2 || (status_ & (kStatusFeaturesOk | kStatusDriverOk))) { :: if (driver_feature_select_ >= 2) { :: $PCI :: $PCI_RE
+cc-layout-fixed :: monitor/virtio_pci/common_config.cc :: if (q->enabled || (status_ & kStatusDriverOk)) { :: if (q->enabled) { :: $PCI :: $PCI_RE
+cc-queue-size-max :: monitor/virtio_pci/common_config.cc :: if (is_power_of_two(requested) && requested <= max_queue_size_) { :: if (is_power_of_two(requested)) { :: $PCI :: $PCI_RE
+cc-vector :: monitor/virtio_pci/common_config.cc :: return vector < msix_vectors_ ? vector : kNoVector; :: return vector <= msix_vectors_ ? vector : kNoVector; :: $PCI :: $PCI_RE
+vpd-pcicfg-length :: monitor/virtio_pci/virtio_pci_device.cc :: (length == 1 || length == 2 || length == 4) && length <= data.size() && :: (length == 1 || length == 2 || length == 4) && :: $PCI :: $PCI_RE
+msix-table-range :: monitor/pci/msix_table.cc :: offset % size != 0 || !range_within(offset, size, table_bytes())) { :: offset % size != 0) { :: $PCI :: $PCI_RE
+msix-trigger-vector :: monitor/pci/msix_table.cc :: MsixTable::trigger(uint16_t vector) {\n  if (vector >= entries_.size()) :: MsixTable::trigger(uint16_t vector) {\n  if (vector > entries_.size()) :: $PCI :: $PCI_RE
+pci-data-dword :: monitor/pci/pci_bus.cc :: if (data_offset + size > 4) return std::nullopt; :: if (data_offset + size > 8) return std::nullopt; :: $PCI :: $PCI_RE
+pci-function :: monitor/pci/pci_bus.cc :: if (bus != 0 || function != 0 || :: if (bus != 0 || (function != 0 && false) || :: $PCI :: $PCI_RE
+jc-uid-max :: jailer/jail_config.cc :: if (!allocate && (jail.uid < 1 || jail.uid > kMaxVmUid)) { :: if (!allocate && (jail.uid < 1)) { :: $JC :: $JC_RE
+jc-pids-max :: jailer/jail_config.cc :: if (jail.pids_max < 1 || jail.pids_max > kMaxPidsMax) :: if (jail.pids_max < 1) :: $JC :: $JC_RE
+jc-seccomp-enforce :: jailer/jail_config.cc :: if (config.vm.seccomp != config::SeccompMode::kEnforce) { :: if (false) { :: $JC :: $JC_RE
+jc-disks-max :: jailer/jail_config.cc :: if (config.disks.size() > kMaxDisks) :: if (config.disks.size() > kMaxDisks + 1) :: $JC :: $JC_RE
+jc-base-dir-components :: jailer/jail_config.cc :: if (!is_plain_component(dir.substr(start, end - start))) { :: if (false) { :: $JC :: $JC_RE
+jc-id-with-devices :: jailer/jail_config.cc :: jail.id.size() > kMaxVmIdWithDevices) { :: jail.id.size() > kMaxVmIdWithDevices + 1) { :: $JC :: $JC_RE
+hc-absolute-path :: jailer/host_config.cc :: if (path.front() != '/' || path.size() > config::kMaxPathBytes || :: if (path.size() > config::kMaxPathBytes || :: $JC :: $JC_RE
+hc-mcs-two :: jailer/host_config.cc :: if (first == last) return Error(path + ": needs at least two categories"); :: <delete> :: $JC :: $JC_RE
+lr-uid-max :: jailer/launch_record.cc :: if (value > 2147483646) return false; :: if (value > 4294967295) return false; :: $JC :: $JC_RE
+lr-dotdot :: jailer/launch_record.cc :: if (part.empty() || part == "." || part == "..") return false; :: if (part.empty() || part == ".") return false; :: $JC :: $JC_RE
+lr-keys :: jailer/launch_record.cc :: if (key != "jail" && key != "cgroup") { :: if (false) { :: $JC :: $JC_RE
+sweep-dir-owner :: jailer/stale_vm.cc :: if (st.st_uid != 0) return "not owned by root"; :: <delete> :: $JS :: $JS_RE
+sweep-root-owner :: jailer/stale_vm.cc :: if (root.st_uid != uid) { :: if (false) { :: $JS :: $JS_RE
+sweep-places :: jailer/stale_vm.cc :: if (!contains(places.jail_dirs, jail)) { :: if (false) { :: $JS :: $JS_RE
+jail-no-new-privs :: jailer/jail_child.cc :: check(::prctl(PR_SET_NO_NEW_PRIVS, kJailNoNewPrivs, 0, 0, 0) == 0, "no-new-privs",\n        "PR_SET_NO_NEW_PRIVS"); :: <delete> :: $JS :: $JS_RE
+vuf-file-type :: jailer/vm_user_files.cc :: return S_ISREG(mode) || (allow_block_device && S_ISBLK(mode)); :: return S_ISREG(mode) || ((allow_block_device || true) && S_ISBLK(mode)); :: $VF :: $VF_RE
+image-lock-conflict :: jailer/image_lock.cc :: if (!conflict->empty()) { :: if (false) { :: $VF :: $VF_RE
+pc-arg-index :: policy/seccomp_policy/policy_compiler.cc :: if (comparison.arg > 5) { :: if (comparison.arg > 6) { :: $POL :: $POL_RE
+pc-mask-bits :: policy/seccomp_policy/policy_compiler.cc :: comparison.op == CompareOp::kMaskedEq && (comparison.value & ~comparison.mask) != 0) { :: false) { :: $POL :: $POL_RE
+pc-max-insns :: policy/seccomp_policy/policy_compiler.cc :: if (instructions > BPF_MAXINSNS) { :: if (false) { :: $POL :: $POL_RE
+pl-regular-file :: policy/seccomp_policy/policy_loader.cc :: if (!S_ISREG(info.st_mode)) return Error("not a regular file"); :: <delete> :: $POL :: $POL_RE
+pcond-hex-overflow :: policy/seccomp_policy/policy_condition.cc :: if (value > (std::numeric_limits<uint64_t>::max() >> 4)) { :: if (false) { :: $PTX :: $PTX_RE
+EOF
+
+# ---- driver -----------------------------------------------------------------------------------
+export SOURCE SCRATCH TIMEOUT LIST MUTANTS
+exec python3 - "${SELECT[@]}" <<'PY'
+import os, shutil, signal, subprocess, sys, time
+
+source, scratch = os.environ["SOURCE"], os.environ["SCRATCH"]
+timeout = int(os.environ["TIMEOUT"])
+select = sys.argv[1:]
+mutants = []
+for line in os.environ["MUTANTS"].splitlines():
+    if not line.strip():
+        continue
+    parts = [p.strip() for p in line.split(" :: ")]
+    if len(parts) != 6:
+        sys.exit(f"mutant entry with {len(parts)} fields, expected 6: {line[:80]}")
+    mid, path, orig, repl, targets, regex = parts
+    mutants.append(dict(id=mid, file=path, orig=orig.replace("\\n", "\n"), repl="" if repl == "<delete>" else repl.replace("\\n", "\n"),
+                        targets=targets.split(), regex=regex))
+ids = [m["id"] for m in mutants]
+if len(set(ids)) != len(ids):
+    sys.exit("duplicate mutant ids")
+if select:
+    mutants = [m for m in mutants if any(m["id"].startswith(s) for s in select)]
+if os.environ["LIST"] == "1":
+    for m in mutants:
+        print(f"{m['id']:28} {m['file']}: {m['orig'].splitlines()[0].strip()[:70]}")
+    sys.exit(0)
+if not mutants:
+    sys.exit("no mutant selected")
+
+src, build = os.path.join(scratch, "src"), os.path.join(scratch, "build")
+log_dir = os.path.join(scratch, "logs")
+os.makedirs(src, exist_ok=True)
+os.makedirs(log_dir, exist_ok=True)
+
+def run(cmd, log, limit=None, cwd=None):
+    with open(log, "a") as out:
+        out.write("$ " + " ".join(cmd) + "\n")
+        out.flush()
+        # Its own process group, so a hung test under ctest goes with it on the timeout.
+        child = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=cwd, start_new_session=True)
+        try:
+            return child.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+            out.write(f"*** cut off after {limit} s\n")
+            return "timeout"
+
+# Copy the working tree (with its uncommitted changes; no build dirs, no .git), writing only
+# files whose bytes differ, with a fresh mtime: a rerun rebuilds exactly what changed (keeping
+# the source's mtime would not: an edit older than the copy's last build would go unbuilt).
+print(f"copying {source} to {src}", flush=True)
+copied = 0
+for root, dirs, files in os.walk(source):
+    rel = os.path.relpath(root, source)
+    if rel == ".":
+        dirs[:] = [d for d in dirs if d not in ("build", ".git")]
+    os.makedirs(os.path.join(src, rel), exist_ok=True)
+    for name in files:
+        here, there = os.path.join(root, name), os.path.join(src, rel, name)
+        if os.path.islink(here):
+            if not os.path.lexists(there):
+                os.symlink(os.readlink(here), there)
+            continue
+        data = open(here, "rb").read()
+        if os.path.exists(there) and open(there, "rb").read() == data:
+            continue
+        with open(there, "wb") as f:
+            f.write(data)
+        shutil.copymode(here, there)
+        copied += 1
+print(f"{copied} files new or changed", flush=True)
+# Every mutant must still apply to the copy before anything is built.
+for m in mutants:
+    text = open(os.path.join(src, m["file"])).read()
+    n = text.count(m["orig"])
+    if n != 1:
+        sys.exit(f"{m['id']}: the original text occurs {n} times in {m['file']}, expected once")
+
+setup_log = os.path.join(log_dir, "setup.log")
+if not os.path.exists(os.path.join(build, "build.ninja")):
+    print("configuring", build, flush=True)
+    if run(["cmake", "-S", src, "-B", build, "-G", "Ninja", "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
+            "-DCMAKE_C_COMPILER=gcc", "-DCMAKE_CXX_COMPILER=g++"], setup_log) != 0:
+        sys.exit(f"configure failed, see {setup_log}")
+jobs = str(os.cpu_count() or 1)
+all_targets = sorted({t for m in mutants for t in m["targets"]})
+print("building the unmutated targets:", " ".join(all_targets), flush=True)
+if run(["cmake", "--build", build, "-j", jobs, "--target", *all_targets], setup_log) != 0:
+    sys.exit(f"the unmutated tree does not build, see {setup_log}")
+
+# The tests' own TIMEOUT property (300 s) wins over ctest --timeout, so the bound on a mutant
+# that makes a test hang is the limit on the whole ctest run.
+def ctest(regex, log):
+    return run(["ctest", "--test-dir", build, "-R", regex, "--no-tests=error", "--output-on-failure"],
+               log, limit=timeout)
+
+# The covering tests must pass without a mutant, or a "killed" would mean nothing.
+for regex in sorted({m["regex"] for m in mutants}):
+    rc = ctest(regex, setup_log)
+    if rc != 0:
+        sys.exit(f"tests {regex} fail (or are missing) without any mutant, see {setup_log}")
+print("baseline tests pass", flush=True)
+
+results = []
+for i, m in enumerate(mutants, 1):
+    path = os.path.join(src, m["file"])
+    original = open(path).read()
+    log = os.path.join(log_dir, m["id"] + ".log")
+    if os.path.exists(log):
+        os.remove(log)
+    start = time.monotonic()
+    try:
+        with open(path, "w") as f:
+            f.write(original.replace(m["orig"], m["repl"], 1))
+        built = run(["cmake", "--build", build, "-j", jobs, "--target", *m["targets"]], log, limit=1800)
+        if built != 0:
+            verdict = "killed (build)"
+        else:
+            rc = ctest(m["regex"], log)
+            if rc == "timeout":
+                verdict = "killed (timeout)"
+            elif rc != 0:
+                verdict = "killed"
+            else:
+                verdict = "SURVIVED"
+    finally:
+        with open(path, "w") as f:
+            f.write(original)
+    seconds = time.monotonic() - start
+    results.append((m, verdict, seconds))
+    print(f"[{i}/{len(mutants)}] {m['id']}: {verdict} ({seconds:.0f} s)", flush=True)
+
+# The copy ends unmutated; rebuild so the next run starts from a clean build.
+run(["cmake", "--build", build, "-j", jobs, "--target", *all_targets], setup_log)
+
+print()
+print(f"| {'mutant':28} | {'file':45} | {'result':16} | {'time':>6} |")
+print(f"|{'-' * 30}|{'-' * 47}|{'-' * 18}|{'-' * 8}|")
+for m, verdict, seconds in results:
+    print(f"| {m['id']:28} | {m['file']:45} | {verdict:16} | {seconds:5.0f}s |")
+killed = sum(1 for _, v, _ in results if v.startswith("killed"))
+print(f"\n{killed} of {len(results)} killed; logs in {log_dir}")
+sys.exit(0 if killed == len(results) else 1)
+PY
