@@ -8,7 +8,7 @@
 #   TARGET       names as in fuzz/corpus/ (default: every target)
 # Each target fuzzes a scratch copy of fuzz/corpus/TARGET with fuzz/TARGET.options and its
 # dictionary; afterwards the inputs that add coverage are merged into fuzz/corpus/TARGET with
-# -merge=1 (minimised: only what brings new features), and every crash, leak, timeout or OOM
+# -merge=1 -use_counters=0 (minimised: only what reaches new edges, so corpora stay small), and every crash, leak, timeout or OOM
 # input is kept in fuzz/crashes/TARGET/ with the command line that reproduces it. Prints a
 # table: target, executions per second, corpus files before and after, new features (libFuzzer
 # ft: at the end minus at start), crashes. Exit status 1 if anything crashed.
@@ -90,7 +90,7 @@ run_one() {
   start_ft=$(grep -E '^#[0-9]+[[:space:]]+INITED' "$dir/fuzz.log" | sed -n 's/.* ft: \([0-9]*\).*/\1/p' | head -1)
   end_ft=$(grep -E '^#[0-9]+' "$dir/fuzz.log" | sed -n 's/.* ft: \([0-9]*\).*/\1/p' | tail -1)
   # Merge what the run found into the seed corpus, keeping only inputs with new features.
-  (cd "$dir" && "$binary" "${flags[@]}" -merge=1 -close_fd_mask=1 "$seeds" "$dir/corpus") >"$dir/merge.log" 2>&1 || true
+  (cd "$dir" && "$binary" "${flags[@]}" -merge=1 -use_counters=0 -close_fd_mask=1 "$seeds" "$dir/corpus") >"$dir/merge.log" 2>&1 || true
   local crashes=0 artifact kept
   for artifact in "$dir"/artifacts/*; do
     [[ -f $artifact ]] || continue
