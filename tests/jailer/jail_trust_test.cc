@@ -193,11 +193,6 @@ TEST_F(JailTest, AFourGibVmRunsJailed) {
   expect_nothing_left();
 }
 
-}  // namespace
-}  // namespace bulwark::test
-
-namespace bulwark::test {
-namespace {
 
 TEST_F(LauncherRefusalTest, ADiskAboveTheOperatorsSizeCeilingIsRefused) {
   const std::string image = dir_ + "/big.raw";
@@ -215,11 +210,6 @@ TEST_F(LauncherRefusalTest, ADiskAboveTheOperatorsSizeCeilingIsRefused) {
   expect_nothing_left();
 }
 
-}  // namespace
-}  // namespace bulwark::test
-
-namespace bulwark::test {
-namespace {
 
 // The operator's pids limit leaves no room for the vCPU threads: the monitor names the resource
 // and exits with its documented code, never dies of a signal; the jail is torn down.
