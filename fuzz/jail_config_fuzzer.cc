@@ -1,17 +1,41 @@
 // The tenant's VM config (jailer/jail_config.h): tenant-written JSON parsed by the root launcher.
 // Any input must give a config or an error, never a crash; an accepted config, applied under the
-// default host config, must be refused or stay within the operator's ceilings and pass the
+// operator's host config, must be refused or stay within the operator's ceilings and pass the
 // launcher's own validation, and no accepted config may name an operator setting.
+//
+// Input: the tenant's JSON alone (applied under the default host config), or
+// "<host config JSON>\0<tenant JSON>": the operator's host config then comes from the input too
+// (parse_host_config; a refused one falls back to the default), so the field rules a host config
+// goes through (base_dir, cgroup_parent, cpuset, netns names, selinux mode, id ranges: in
+// jail_config.cc and json_fields.cc) and their combination with the tenant's file are fuzzed by
+// this target as well. The VM id the operator picks is then "vm-1" or, for one input length in
+// three, 60 characters (longer than a VM with devices may have).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
+#include "jailer/host_config.h"
 #include "jailer/jail_config.h"
 #include "jailer/vm_id.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  const std::string_view input(reinterpret_cast<const char*>(data), size);
+  std::string_view text = input;
+  bulwark::jail::HostConfig host;
+  bulwark::jail::OperatorChoices choices{"vm-1", ""};
+  if (const size_t nul = input.find('\0'); nul != std::string_view::npos) {
+    text = input.substr(nul + 1);
+    auto operator_config = bulwark::jail::parse_host_config(input.substr(0, nul));
+    if (operator_config.ok()) {
+      host = std::move(*operator_config);
+      if (size % 3 == 0) choices.vm_id = "vm-" + std::string(57, 'a');
+      // A listed netns, or one the host config does not list (refused).
+      if (!host.network_namespaces.empty()) choices.netns = host.network_namespaces.front();
+      if (size % 2 == 1) choices.netns = "not-listed";
+    }
+  }
   auto parsed = bulwark::jail::parse_launch_config(text);
   if (!parsed.ok()) {
     if (parsed.error().message().rfind("config", 0) != 0) std::abort();  // every error says where
@@ -33,11 +57,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (copy.jail.netns != "tenant-a") std::abort();
     }
   }
-  const bulwark::jail::HostConfig host;
-  if (!bulwark::jail::apply_operator_settings(host, {"vm-1", ""}, *parsed).ok()) return 0;
+  if (!bulwark::jail::apply_operator_settings(host, choices, *parsed).ok()) return 0;
   if (!bulwark::jail::validate_launch_config(*parsed).ok()) std::abort();
   const auto& jail = parsed->jail;
-  if (jail.id != "vm-1" || jail.uid != 0 || jail.gid != 0 || !jail.netns.empty()) std::abort();
+  if (jail.id != choices.vm_id || jail.uid != 0 || jail.gid != 0 || jail.netns != choices.netns) {
+    std::abort();
+  }
+  if (!jail.netns.empty()) {  // only a netns the operator lists
+    bool listed = false;
+    for (const auto& name : host.network_namespaces) listed = listed || name == jail.netns;
+    if (!listed) std::abort();
+  }
+  if (jail.base_dir != host.base_dir || jail.cgroup_parent != host.cgroup_parent ||
+      jail.cpuset != host.vm_limits.cpuset || jail.selinux != host.selinux) {
+    std::abort();
+  }
+  if (jail.id_range_first != host.id_range_first || jail.id_range_last != host.id_range_last) {
+    std::abort();
+  }
+  if ((!parsed->disks.empty() || parsed->rng) && jail.id.size() > bulwark::jail::kMaxVmIdWithDevices) {
+    std::abort();
+  }
   if (parsed->vm.vcpus > host.vm_limits.max_vcpus) std::abort();
   if (parsed->vm.memory_mib > host.vm_limits.max_memory_mib) std::abort();
   if (parsed->disks.size() > host.vm_limits.max_disks) std::abort();

@@ -8,25 +8,12 @@
 
 #include <chrono>
 #include <optional>
-#include <string_view>
 
 #include "bulwark/common/result.h"
 #include "bulwark/common/unique_fd.h"
+#include "jailer/seccomp_audit_record.h"  // SeccompAuditRecord, parse_seccomp_audit_record
 
 namespace bulwark::jail {
-
-struct SeccompAuditRecord {
-  long pid = 0;
-  long signal = 0;
-  long syscall = 0;
-  unsigned long arch = 0;  // AUDIT_ARCH_* (0xc000003e: x86-64)
-};
-
-// Parses one kernel log record ("6,1234,5678,-;audit: type=1326 audit(...): ... pid=N ...
-// sig=31 arch=c000003e syscall=41 ..."). Fields are whole space-separated tokens, so text a
-// process chose (comm=, exe=: quoted, or hex-encoded by the kernel when they hold spaces)
-// cannot pose as one. nullopt for any other record or a malformed one.
-std::optional<SeccompAuditRecord> parse_seccomp_audit_record(std::string_view record);
 
 // A reader of kernel log records written after it was opened.
 class KernelLogCursor {

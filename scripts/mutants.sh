@@ -74,7 +74,7 @@ vu-header-flags :: devices/vhost_user/header_checks.cc :: if ((message.flags & ~
 vu-region-count :: devices/vhost_user/memory_table_parser.cc :: count > kMaxMemoryRegions) { :: count > kMaxMemoryRegions + 1) { :: $VU :: $VU_RE
 vu-region-wrap :: devices/vhost_user/memory_table_parser.cc :: if (!checked_add(region.guest_phys_addr, region.memory_size) ||\n        :: if ( :: $VU :: $VU_RE
 vu-config-range :: devices/vhost_user/payload_parsers.cc :: if (!range_within(config.offset, config.size, kMaxConfigSize)) { :: if (config.offset > kMaxConfigSize) { :: $VU :: $VU_RE
-vu-vring-bits :: devices/vhost_user/payload_parsers.cc :: if ((value & ~(kVringIndexMask | kVringNoFdFlag)) != 0) { :: if (false) { :: $VU :: $VU_RE
+vu-vring-bits :: devices/vhost_user/request_parsers.cc :: if ((value & ~(kVringIndexMask | kVringNoFdFlag)) != 0) { :: if (false) { :: $VU :: $VU_RE
 vu-payload-cap :: devices/vhost_user/channel.cc :: if (size > kMaxPayload) { :: if (size > kMaxPayload + 1) { :: $VU :: $VU_RE
 cc-queue-select :: monitor/virtio_pci/common_config.cc :: return queue_select_ < queues_.size() ? :: return queue_select_ <= queues_.size() ? :: $PCI :: $PCI_RE
 cc-queue-select-read :: monitor/virtio_pci/common_config.cc :: if (queue_select_ < queues_.size()) { :: if (queue_select_ <= queues_.size()) { :: $PCI :: $PCI_RE

@@ -46,6 +46,7 @@ std::optional<uint32_t> peek_payload_size(int fd) {
 }  // namespace
 
 Status ReplyChannel::prepare_socket() const {
+  if (transport_ != nullptr) return ok_status();
   int type = 0;
   socklen_t length = sizeof type;
   if (::getsockopt(fd_, SOL_SOCKET, SO_TYPE, &type, &length) != 0) {
@@ -94,25 +95,36 @@ Status ReplyChannel::wait_for_message() const {
   }
 }
 
+Result<Message> ReplyChannel::receive_reply() const {
+  if (transport_ != nullptr) {
+    if (before_wait_) before_wait_();
+    return transport_->receive();
+  }
+  BULWARK_TRY(wait_for_message());
+  return receive_message(fd_);
+}
+
 Status ReplyChannel::send(const Message& request) const {
-  if (Status s = send_message(fd_, request); !s.ok()) return s.error().wrap(name_of(request.request));
+  Status s = transport_ != nullptr ? transport_->send(request) : send_message(fd_, request);
+  if (!s.ok()) return s.error().wrap(name_of(request.request));
   return ok_status();
 }
 
 Result<Message> ReplyChannel::call(Message request) const {
   BULWARK_TRY(send(request));
-  const std::string what = "reply to " + name_of(request.request);
-  if (Status s = wait_for_message(); !s.ok()) return s.error().wrap(what);
-  Result<Message> reply = receive_message(fd_);
-  if (!reply.ok()) return reply.error().wrap(what);
-  if (reply->request != request.request) {
-    return Error(what + ": got a message for " + name_of(reply->request));
+  // Built only for an error: a session makes many calls.
+  const uint32_t code = request.request;
+  auto what = [code] { return "reply to " + name_of(code); };
+  Result<Message> reply = receive_reply();
+  if (!reply.ok()) return reply.error().wrap(what());
+  if (reply->request != code) {
+    return Error(what() + ": got a message for " + name_of(reply->request));
   }
-  if ((reply->flags & kReplyFlag) == 0) return Error(what + ": the reply flag is not set");
+  if ((reply->flags & kReplyFlag) == 0) return Error(what() + ": the reply flag is not set");
   if ((reply->flags & kVersionMask) != kVersion1) {
-    return Error(what + ": protocol version " + std::to_string(reply->flags & kVersionMask) + ", not 1");
+    return Error(what() + ": protocol version " + std::to_string(reply->flags & kVersionMask) + ", not 1");
   }
-  if (!reply->fds.empty()) return Error(what + ": carries file descriptors");
+  if (!reply->fds.empty()) return Error(what() + ": carries file descriptors");
   return reply;
 }
 

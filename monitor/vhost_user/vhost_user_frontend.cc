@@ -44,12 +44,12 @@ VhostUserFrontend::VhostUserFrontend(UniqueFd socket, DeviceKind kind, const Sha
       profile_(profile_of(kind)),
       ram_(ram),
       options_(std::move(options)),
-      channel_(socket_.get(), options_.reply_timeout, options_.before_reply_wait) {}
+      channel_(socket_.get(), options_.reply_timeout, options_.before_reply_wait, options_.transport) {}
 
 Result<std::unique_ptr<VhostUserFrontend>> VhostUserFrontend::connect(UniqueFd socket, DeviceKind kind,
                                                                       const SharedGuestRam& ram,
                                                                       FrontendOptions options) {
-  if (!socket.valid()) return Error(options.name + ": no socket");
+  if (!socket.valid() && options.transport == nullptr) return Error(options.name + ": no socket");
   std::unique_ptr<VhostUserFrontend> frontend(
       new VhostUserFrontend(std::move(socket), kind, ram, std::move(options)));
   if (Status s = frontend->handshake(); !s.ok()) return s.error().wrap(frontend->name());

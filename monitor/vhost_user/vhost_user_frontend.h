@@ -35,8 +35,10 @@ namespace bulwark::vhost_user {
 struct FrontendOptions {
   std::string name = "vhost-user device";  // for log lines: "vhost-user-blk 0 (/run/blk.sock)"
   std::chrono::milliseconds reply_timeout{5000};
-  // Fuzz harness only (reply_channel.h): the backend played in the same thread.
+  // Fuzz harness only (reply_channel.h): the backend played in the same thread, and optionally
+  // the connection held in memory (borrowed; connect then takes no socket).
   BeforeReplyWait before_reply_wait;
+  MessageTransport* transport = nullptr;
 };
 
 class VhostUserFrontend final : public virtio_pci::VirtioBackend {
