@@ -106,6 +106,26 @@ Status read_network_namespaces(const json& value, const std::string& path, HostC
   return ok_status();
 }
 
+Status read_shared_image_dirs(const json& value, const std::string& path, HostConfig& host) {
+  const auto* items = value.get_ptr<const json::array_t*>();
+  if (items == nullptr) {
+    return Error(path + ": expected an array of absolute directories, got " +
+                 config::describe_json_value(value));
+  }
+  if (items->size() > 256) return Error(path + ": at most 256 directories");
+  host.shared_image_dirs.clear();
+  for (size_t i = 0; i < items->size(); ++i) {
+    std::string dir;
+    const std::string item_path = config::json_pointer_child(path, i);
+    // The jail base dir's rule: absolute, plain components, not "/" (which would share all).
+    if (Status s = read_json_string((*items)[i], check_base_dir, &dir); !s.ok()) {
+      return s.error().wrap(item_path);
+    }
+    host.shared_image_dirs.push_back(std::move(dir));
+  }
+  return ok_status();
+}
+
 Status read_top_level(const std::string& key, const json& member, const std::string& path,
                       HostConfig& host) {
   Status status = ok_status();
@@ -133,6 +153,8 @@ Status read_top_level(const std::string& key, const json& member, const std::str
     return read_object(member, path, read_selinux_type, host);
   } else if (key == "network_namespaces") {
     return read_network_namespaces(member, path, host);
+  } else if (key == "shared_image_dirs") {
+    return read_shared_image_dirs(member, path, host);
   } else if (key == "monitor") {
     status = read_json_string(member, check_absolute_path, &host.monitor);
   } else if (key == "dev_blk") {
@@ -188,6 +210,9 @@ std::string describe_host_config(const HostConfig& c) {
   line("mcs_range", "c" + std::to_string(c.mcs_first) + "..c" + std::to_string(c.mcs_last));
   line("selinux", c.selinux);
   line("network_namespaces", namespaces.empty() ? "(none)" : namespaces);
+  std::string shared;
+  for (const std::string& dir : c.shared_image_dirs) shared += (shared.empty() ? "" : ", ") + dir;
+  line("shared_image_dirs", shared.empty() ? "(none)" : shared);
   line("allow_device_files", c.allow_device_files ? "true" : "false");
   line("monitor", or_default(c.monitor));
   line("dev_blk", or_default(c.dev_blk));

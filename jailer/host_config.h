@@ -15,6 +15,13 @@
 //     "selinux_types": {"vm": "bulwark_vm_t", "image": "bulwark_image_t",
 //                       "content": "bulwark_content_t", "jail": "bulwark_jail_t"},
 //     "network_namespaces": [],            names in /run/netns that `--netns` may choose
+//     "shared_image_dirs": [],             absolute directories of images many VMs may share
+//                                          read-only: a read-only disk whose opened file
+//                                          resolves below one gets bulwark_content_t:s0 and
+//                                          may be attached by every VM at once; any other
+//                                          read-only disk carries the VM's own category pair
+//                                          and is refused to a second VM (at most 256 dirs,
+//                                          plain components, not "/"; jailer/svirt/label_memory.h)
 //     "monitor": "/usr/libexec/bulwark/bulwark-monitor",   binaries ("" = built-in default)
 //     "dev_blk": "...", "dev_rng": "...",
 //     "seccomp_policy_dir": "...",         the processes' policy files ("" = built-in default)
@@ -74,6 +81,7 @@ struct HostConfig {
   // sVirt type names; "" keeps the default (jailer/svirt/security_context.h).
   std::string selinux_vm_type, selinux_image_type, selinux_content_type, selinux_jail_type;
   std::vector<std::string> network_namespaces;
+  std::vector<std::string> shared_image_dirs;
   // "" = the built-in default (the build's binaries and policy/seccomp).
   std::string monitor, dev_blk, dev_rng, seccomp_policy_dir;
   bool allow_device_files = false;

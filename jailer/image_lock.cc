@@ -130,7 +130,8 @@ std::vector<std::string> image_holders(const std::string& records_dir, dev_t dev
 }
 
 Result<ImageLock> ImageLock::acquire(int image_fd, const std::string& name, ImageLockMode mode,
-                                     const std::string& vm_id, const std::string& records_dir) {
+                                     const std::string& vm_id, const std::string& records_dir,
+                                     const HolderNames& holder_names) {
   if (Status s = validate_vm_id(vm_id); !s.ok()) return s.error().wrap("image lock: VM id");
   ImageLock lock;
   lock.fd_.reset(::fcntl(image_fd, F_DUPFD_CLOEXEC, 0));
@@ -166,7 +167,9 @@ Result<ImageLock> ImageLock::acquire(int image_fd, const std::string& name, Imag
       (void)lock_byte(image_fd, kPermBase + i, F_UNLCK);
       (void)lock_byte(image_fd, kSharedBase + i, F_UNLCK);
     }
-    const auto holders = image_holders(records_dir, st.st_dev, st.st_ino, vm_id);
+    const auto holders = !records_dir.empty() || !holder_names
+                             ? image_holders(records_dir, st.st_dev, st.st_ino, vm_id)
+                             : holder_names(image_fd);
     std::string who = "by a program that keeps no Bulwark record (QEMU, qemu-img, ...?)";
     if (!holders.empty()) {
       who = "by ";

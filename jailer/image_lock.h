@@ -13,11 +13,14 @@
 //   read-only (shared):     holds read; shares read, write-unchanged (no writer, no resize).
 // So two read-only users coexist, and a writer excludes every other user of the image.
 //
-// An OFD lock cannot say who holds it, so the holder also writes a record,
-// <records_dir>/<dev>-<ino>/<vm-id> (contents "read-write" or "read-only"), removed at release;
-// a refused launch names the VMs those records list. Records are read as untrusted (names are
-// validated VM ids, contents one of the two words), and records a successful lock proves stale
-// (a killed launcher's) are removed.
+// An OFD lock cannot say who holds it, so a refusal names the holders from one record, never
+// two: while sVirt labels the VM's files, that is the file's label memory
+// (trusted.bulwark.label, jailer/svirt/label_memory.h), which lists every running VM using it
+// with its access, and no holder record is written here (records_dir empty, `holders` given).
+// Under selinux: off there is no label memory, and the holder writes its own record,
+// <records_dir>/<dev>-<ino>/<vm-id> (contents "read-write" or "read-only"), removed at release.
+// Records are read as untrusted (names are validated VM ids, contents one of the two words), and
+// records a successful lock proves stale (a killed launcher's) are removed.
 //
 // The lock belongs to the open file description: every dup of the image fd (the one passed to
 // the device process included) holds it, and it ends when the last of them closes, so it outlives
@@ -31,6 +34,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -48,11 +52,16 @@ Result<std::string> image_lock_conflict(int fd, ImageLockMode mode);
 
 class ImageLock {
  public:
+  // Who else holds the image open as the fd, as "VM \"id\" (read-write)" (label memory's view).
+  using HolderNames = std::function<std::vector<std::string>(int fd)>;
+
   // Locks the image open as `image_fd` (a dup is kept) for `vm_id` and writes its record under
   // `records_dir` (none when empty). `name` (the path as the tenant gave it, quoted by the
-  // caller) is for messages. A conflict is refused naming the image and its holders.
+  // caller) is for messages. A conflict is refused naming the image and its holders: those the
+  // records under `records_dir` list, or when it is empty those `holders` names.
   static Result<ImageLock> acquire(int image_fd, const std::string& name, ImageLockMode mode,
-                                   const std::string& vm_id, const std::string& records_dir);
+                                   const std::string& vm_id, const std::string& records_dir,
+                                   const HolderNames& holders = {});
 
   ImageLock(ImageLock&& other) noexcept
       : fd_(std::move(other.fd_)), record_path_(std::exchange(other.record_path_, {})) {}

@@ -64,7 +64,8 @@ Result<std::unique_ptr<RunningJail>> run_jailed(const JailSpec& spec) {
   // Step validate.
   if (Status s = validate_spec(spec); !s.ok()) return step_error("validate", s.error());
 
-  // Step jail-dir: <base>/<id>/root, owned by the VM's uid, 0700.
+  // Step jail-dir: <base>/<id>/root, owned by the VM's uid, 0700; labelled at creation, as is
+  // everything step jail-files makes (spec.create_label, jail_dir.h).
   jail->root_dir_ = jail_root_dir(spec);
   if (spec.record_created) {
     if (Status s = spec.record_created("jail", jail_instance_dir(spec)); !s.ok()) {
@@ -82,13 +83,6 @@ Result<std::unique_ptr<RunningJail>> run_jailed(const JailSpec& spec) {
 
   // Step jail-files: mount points, symlinks, generated files.
   if (Status s = populate_jail_dir(spec); !s.ok()) return step_error("jail-files", s.error());
-
-  // Step label: the caller's labels on the jail directory (sVirt), before anything runs in it.
-  if (spec.label_jail_dir) {
-    if (Status s = spec.label_jail_dir(jail->instance_dir_, jail->root_dir_); !s.ok()) {
-      return step_error("label", s.error());
-    }
-  }
 
   // Step netns: a named namespace must exist now, before any process runs.
   UniqueFd netns_fd;
@@ -116,6 +110,10 @@ Result<std::unique_ptr<RunningJail>> run_jailed(const JailSpec& spec) {
     return step_error("clone", Error::from_errno("pipe", errno));
   }
   UniqueFd error_read(error_pipe[0]), error_write(error_pipe[1]);
+  auto input_trees = detach_tenant_inputs(spec);
+  if (!input_trees.ok()) return step_error("bind-inputs", input_trees.error());
+  std::vector<int> input_tree_fds;
+  for (const UniqueFd& tree : *input_trees) input_tree_fds.push_back(tree.get());
   const unsigned long flags = jail_namespace_flags(spec) | SIGCHLD;  // jail_profile.h
   // A fork-like clone (no new stack): the launcher is single-threaded here.
   const long pid = ::syscall(SYS_clone, flags, nullptr, nullptr, nullptr, nullptr);
@@ -124,7 +122,7 @@ Result<std::unique_ptr<RunningJail>> run_jailed(const JailSpec& spec) {
     go_write.release();  // not closed: the child must not run its destructors' side effects
     error_read.release();
     run_jailed_child(spec, ChildChannels{go_read.release(), error_write.release(),
-                                         netns_fd.release()});
+                                         netns_fd.release(), input_tree_fds});
   }
   jail->pid_ = static_cast<pid_t>(pid);
   jail->reaped_ = false;

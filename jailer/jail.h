@@ -4,8 +4,8 @@
 //
 //   validate      spec fields (VM id, ids not root, paths absolute)
 //   jail-dir      <base>/<id>/root, owned by the VM uid, 0700
-//   jail-files    mount points, symlinks, generated files (vm.json) in the root
-//   label         the caller's hook (sVirt file labels on the jail directory), if any
+//   jail-files    mount points, symlinks, generated files (vm.json) in the root; these and the
+//                 jail-dir's are created with the VM's sVirt label (spec.create_label), if any
 //   netns         open /run/netns/<name> when joining a named network namespace
 //   cgroup        <parent>/<id> with the limits (v2, or each v1 controller)
 //   clone         the child in new mount, pid, ipc, uts (and network) namespaces

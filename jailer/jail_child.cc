@@ -78,38 +78,44 @@ void apply_selinux_context(const JailSpec& spec) {
   if (!s.ok()) fail("selinux", s.error().message(), 0);
 }
 
-void bind_read_only(const char* step, const std::string& source, const std::string& target,
-                    bool allow_exec) {
-  check(::mount(source.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) == 0, step,
-        "bind " + target);
+void bind_read_only_remount(const char* step, const std::string& target, bool allow_exec) {
   unsigned long flags = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV;
   if (!allow_exec) flags |= MS_NOEXEC;
   check(::mount(nullptr, target.c_str(), nullptr, flags, nullptr) == 0, step,
         "remount read-only " + target);
 }
 
-// A tenant's input is bound from the fd the launcher opened as the VM's user (the path is not
-// looked up again: a rename after the launcher's checks changes nothing); an operator's file or
-// directory is bound from an O_PATH fd of its path.
-void bind_input(const ReadOnlyInput& input, const std::string& root) {
+void bind_read_only(const char* step, const std::string& source, const std::string& target,
+                    bool allow_exec) {
+  check(::mount(source.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) == 0, step,
+        "bind " + target);
+  bind_read_only_remount(step, target, allow_exec);
+}
+
+// A tenant's input is attached from the detached mount the launcher made of the fd it opened
+// as the VM's user (the path is not looked up again: a rename after the launcher's checks
+// changes nothing); an operator's file or directory is bound from an O_PATH fd of its path.
+void bind_input(const ReadOnlyInput& input, int tree_fd, const std::string& root) {
   const char* step = "bind-inputs";
-  int fd = -1;
-  bool own_fd = false;
+  const std::string target = root + input.jail_path;
   if (input.check_vm_access) {
-    if (input.fd < 0) fail(step, input.host_path + ": a tenant's file was not opened as the VM user", 0);
-    // What is bound is what was opened: still a regular file (a tenant input is an image).
+    if (input.fd < 0 || tree_fd < 0) {
+      fail(step, input.host_path + ": a tenant's file was not opened as the VM user", 0);
+    }
+    // What is attached is what was opened: still a regular file (a tenant input is an image).
     struct stat st{};
-    check(::fstat(input.fd, &st) == 0, step, input.host_path);
+    check(::fstat(tree_fd, &st) == 0, step, input.host_path);
     if (!S_ISREG(st.st_mode)) fail(step, input.host_path + ": not a regular file", 0);
-    fd = input.fd;
-  } else {
-    fd = ::open(input.host_path.c_str(), O_PATH | O_CLOEXEC);
-    check(fd >= 0, step, input.host_path);
-    own_fd = true;
+    check(::move_mount(tree_fd, "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH) == 0, step,
+          "attach " + target);
+    ::close(tree_fd);
+    bind_read_only_remount(step, target, input.allow_exec);
+    return;
   }
-  bind_read_only(step, "/proc/self/fd/" + std::to_string(fd), root + input.jail_path,
-                 input.allow_exec);
-  if (own_fd) ::close(fd);
+  const int fd = ::open(input.host_path.c_str(), O_PATH | O_CLOEXEC);
+  check(fd >= 0, step, input.host_path);
+  bind_read_only(step, "/proc/self/fd/" + std::to_string(fd), target, input.allow_exec);
+  ::close(fd);
 }
 
 void make_devices(const JailSpec& spec, const std::string& root) {
@@ -221,6 +227,21 @@ void install_seccomp(const JailSpec& spec) {
 
 }  // namespace
 
+Result<std::vector<UniqueFd>> detach_tenant_inputs(const JailSpec& spec) {
+  std::vector<UniqueFd> trees;
+  for (const ReadOnlyInput& input : spec.inputs) {
+    if (!input.check_vm_access) continue;
+    if (input.fd < 0) {
+      return Error(input.host_path + ": a tenant's file was not opened as the VM user");
+    }
+    // The child closes its copy once attached; CLOEXEC keeps it from any program.
+    const int tree = ::open_tree(input.fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+    if (tree < 0) return Error::from_errno("detach a mount of " + input.host_path, errno);
+    trees.emplace_back(tree);
+  }
+  return trees;
+}
+
 void run_jailed_child(const JailSpec& spec, const ChildChannels& channels) {
   // The error pipe moves out of the way of the fds the program receives.
   g_error_fd = ::fcntl(channels.error_fd, F_DUPFD_CLOEXEC, kErrorFdSlot);
@@ -244,7 +265,14 @@ void run_jailed_child(const JailSpec& spec, const ChildChannels& channels) {
   check(::mount(root.c_str(), root.c_str(), nullptr, MS_BIND | MS_REC, nullptr) == 0, "bind-root",
         root);
   make_devices(spec, root);
-  for (const ReadOnlyInput& input : spec.inputs) bind_input(input, root);
+  std::size_t next_tree = 0;
+  for (const ReadOnlyInput& input : spec.inputs) {
+    int tree_fd = -1;
+    if (input.check_vm_access && next_tree < channels.input_trees.size()) {
+      tree_fd = channels.input_trees[next_tree++];
+    }
+    bind_input(input, tree_fd, root);
+  }
   enter_root(root);
 
   set_rlimits(spec.rlimits);

@@ -5,6 +5,11 @@
 // close-on-exec pipe simply closes.
 #pragma once
 
+#include <span>
+#include <vector>
+
+#include "bulwark/common/result.h"
+#include "bulwark/common/unique_fd.h"
 #include "jailer/jail_spec.h"
 
 namespace bulwark::jail {
@@ -13,7 +18,17 @@ struct ChildChannels {
   int go_fd = -1;     // read end: one byte once the launcher has set up the cgroup
   int error_fd = -1;  // write end, close-on-exec
   int netns_fd = -1;  // /run/netns/<name> to join, or -1 (a new one was created by clone)
+  // One detached mount (open_tree) per entry of spec.inputs that check_vm_access, in order,
+  // made in the launcher's mount namespace by detach_tenant_inputs; empty when none.
+  std::span<const int> input_trees;
 };
+
+// Before clone: a detached copy of each tenant input's mount, made from the fd the launcher
+// opened as the VM's user. The child attaches it with move_mount. Binding /proc/self/fd/N
+// instead fails on Linux 6.1 (Debian 12's kernel): after clone the fd's mount belongs to
+// another mount namespace, and a bind from a foreign namespace is refused (EINVAL), while a
+// detached tree may be attached anywhere.
+Result<std::vector<UniqueFd>> detach_tenant_inputs(const JailSpec& spec);
 
 [[noreturn]] void run_jailed_child(const JailSpec& spec, const ChildChannels& channels);
 

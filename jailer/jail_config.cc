@@ -27,7 +27,8 @@ constexpr const char* kOperatorFields[] = {
     "base_dir",      "run_dir",   "cgroup_root",    "cgroup_parent",
     "memory_overhead_mib", "pids_max", "cpu_quota_percent", "cpuset",
     "netns",         "seccomp",   "seccomp_policy_dir", "devices",
-    "allow_device_files", "monitor", "dev_blk",     "dev_rng"};
+    "allow_device_files", "monitor", "dev_blk",     "dev_rng",
+    "shared_image_dirs"};
 
 bool is_operator_field(std::string_view key) {
   for (const char* name : kOperatorFields) {

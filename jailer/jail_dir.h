@@ -1,6 +1,9 @@
 // The jail's directory on the host: <base>/<id>/root, owned by the VM's uid, mode 0700, with
-// the mount points, symlinks and generated files the spec names. The mounts themselves are made
-// by the jailed child in its private mount namespace (jail_child.h), so they vanish with it.
+// the mount points, symlinks and generated files the spec names. Everything made below <base>
+// carries spec.create_label from its creation (sVirt: the jail type at the VM's pair, set with
+// setfscreatecon around each mkdir/open/symlink; jailer/svirt/jail_labels.h), never relabelled
+// by path afterwards. The mounts themselves are made by the jailed child in its private mount
+// namespace (jail_child.h), so they vanish with it.
 #pragma once
 
 #include <string>

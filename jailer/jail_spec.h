@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "bulwark/common/result.h"
+#include "jailer/svirt/jail_labels.h"
 
 namespace bulwark::jail {
 
@@ -95,9 +96,10 @@ struct JailSpec {
   gid_t gid = 0;
   // SELinux exec context (from the label allocator); applied only when SELinux is enabled.
   std::optional<std::string> selinux_exec_context;
-  // Step "label": called once the jail directory is populated and before anything runs in it,
-  // with <base>/<id> and its root (sVirt labels them). The caller undoes what it did.
-  std::function<Status(const std::string& instance_dir, const std::string& root_dir)> label_jail_dir;
+  // The label of everything steps jail-dir and jail-files create (<base>/<id>, its root, every
+  // directory, mount point, symlink and generated file in it; not <base>), given at creation
+  // (VmSvirt::jail_create_label(), jailer/svirt/jail_labels.h). Empty context: none.
+  jailer::JailCreateLabel create_label;
 
   std::string base_dir = "/srv/bulwark";  // the jail root is <base_dir>/<vm_id>/root
   std::string cgroup_root = "/sys/fs/cgroup";

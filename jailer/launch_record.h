@@ -6,6 +6,9 @@
 //   uid=200000                         the VM's uid (its jail roots are owned by it)
 //   jail=/srv/bulwark/vm-1             a jail directory, <base>/<name>
 //   cgroup=/sys/fs/cgroup/memory/bulwark/vm-1   a cgroup leaf
+//   label=2049:131075:/srv/images/disk%20one.img   a tenant file sVirt relabelled (label memory,
+//                                      jailer/svirt/label_memory.h): its dev, inode and resolved
+//                                      path, bytes outside 0x21..0x7e and '%' as %XX
 //
 // The run directory is root's, but the parser still treats the file as untrusted (a crash can
 // leave it half-written): it accepts only what format_launch_record writes.
@@ -13,6 +16,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,19 +28,33 @@ namespace bulwark::jail {
 inline constexpr size_t kMaxLaunchRecordBytes = 64 * 1024;
 inline constexpr size_t kMaxLaunchRecordEntries = 256;
 
+// A relabelled file as the record names it; the sweep reopens `path` and acts only when dev and
+// inode still match.
+struct RecordedLabel {
+  uint64_t dev = 0;
+  uint64_t ino = 0;
+  std::string path;  // absolute, any bytes but NUL
+  bool operator==(const RecordedLabel&) const = default;
+};
+
 struct LaunchRecord {
   uid_t uid = 0;
   std::vector<std::string> jail_dirs;
   std::vector<std::string> cgroup_dirs;
+  std::vector<RecordedLabel> labels;
   bool operator==(const LaunchRecord&) const = default;
 };
 
 std::string format_launch_record(const LaunchRecord& record);
 // One line, as appended while the launch goes on: "jail=<path>\n" or "cgroup=<path>\n".
 std::string format_launch_record_entry(std::string_view kind, std::string_view path);
+// "label=<dev>:<ino>:<encoded path>\n".
+std::string format_launch_record_label(const RecordedLabel& label);
 
 // A first line uid=<1..2147483646>, then jail=/cgroup= lines with absolute paths of printable
-// ASCII without "//", "/./" or "/../" components; every line newline-terminated. A last line
+// ASCII without "//", "/./" or "/../" components, and label= lines (decimal dev and inode without
+// leading zeros, an absolute path encoded exactly as format_launch_record_label does, clean
+// once decoded); every line newline-terminated. A last line
 // cut short by a crash is ignored (the thing it named may not exist; a jail or cgroup is
 // recorded before it is created, see stale_vm.h).
 Result<LaunchRecord> parse_launch_record(std::string_view text);

@@ -258,7 +258,7 @@ Result<jailer::VmIds> reserve_ids(const jail::JailSettings& settings, const std:
 // Step vm-files: the tenant's inputs of the monitor's jail (kernel, initrd: every input with
 // check_vm_access), each opened by a helper that has become the VM's user
 // (jailer/vm_user_files.h) before anything of the VM runs. The jail binds these fds (step
-// bind-inputs) and sVirt labels them (step label); the caller keeps them open until the monitor
+// bind-inputs) and sVirt labels them (step label, label_vm_inputs); the caller keeps them open until the monitor
 // has started. A refusal names the path; the launcher exits 9.
 Result<std::vector<jail::VmUserFile>> open_vm_inputs(jail::JailSpec& spec) {
   std::vector<jail::VmUserFile> files;
@@ -272,29 +272,19 @@ Result<std::vector<jail::VmUserFile>> open_vm_inputs(jail::JailSpec& spec) {
   return files;
 }
 
-// Step label (called by run_jailed once the jail directory is populated). The jail directory
-// and its root: image type at the VM's pair; the files written for the monitor (vm.json): jail
-// type at the pair, which the monitor may read (jailer/svirt/jail_labels.h). The tenant's inputs
-// (kernel, initrd): content type at plain s0, on the fds step vm-files opened as the VM user
+// Step label: the tenant's kernel and initrd, on the fds step vm-files opened as the VM user
 // (never by path), so a tenant cannot get a host file it could not read relabelled nor redirect
-// the relabel by renaming. An input that already carries the content label (another live VM's)
-// is left to whoever labelled it: a second VM recording it as "original" would put it back after
-// the first had restored it.
-Status label_jail(jailer::VmSvirt& svirt, const jail::JailSpec& spec,
-                  const std::string& instance_dir, const std::string& root_dir) {
+// the relabel by renaming: content type at plain s0, read-only and shared through label memory
+// (jailer/svirt/label_memory.h), so the last VM using one restores it. The jail's own files are
+// labelled at their creation (spec.create_label).
+Status label_vm_inputs(jailer::VmSvirt& svirt, const jail::JailSpec& spec) {
   if (!svirt.pair()) return ok_status();
-  std::vector<std::string> generated;
-  for (const jail::GeneratedFile& file : spec.files) generated.push_back(file.jail_path);
-  if (Status s = svirt.label_jail(instance_dir, root_dir, generated); !s.ok()) return s;
-  const std::string content = jailer::content_file_context(svirt.types()) + '\0';
   for (const jail::ReadOnlyInput& input : spec.inputs) {
     if (!input.check_vm_access) continue;  // operator's files (monitor, libraries, policy)
     // Not opened as the VM user: nothing to label; step bind-inputs refuses it.
     if (input.fd < 0) continue;
-    auto current = jailer::read_selinux_xattr(input.fd);
-    if (current.ok() && *current == content) continue;
-    auto labelled = svirt.label_read_only(input.fd, config::quoted_text(input.host_path));
-    if (!labelled.ok()) return labelled.error();
+    auto labelled = svirt.label_boot_input(input.fd, config::quoted_text(input.host_path));
+    if (!labelled.ok()) return labelled.error().wrap("jail step label");
   }
   return ok_status();
 }
@@ -385,6 +375,9 @@ int run(const std::vector<std::string_view>& args) {
   for (const std::string& path : swept->removed) {
     log::warn("VM " + vm_id + ": removed " + path + ", left by a launcher that died");
   }
+  for (const std::string& what : swept->labels_repaired) {
+    log::warn("VM " + vm_id + ": label memory repaired after a launcher that died: " + what);
+  }
   for (const std::string& what : swept->left_alone) {
     log::warn("VM " + vm_id + ": left alone (no launch record of this VM names it as made here): " + what);
   }
@@ -420,11 +413,21 @@ int run(const std::vector<std::string_view>& args) {
   svirt_config.mcs.run_dir = std::filesystem::path(run_dir) / "mcs";
   svirt_config.mcs.first_category = host.mcs_first;
   svirt_config.mcs.last_category = host.mcs_last;
+  svirt_config.run_dir = run_dir;
+  svirt_config.shared_image_dirs = host.shared_image_dirs;
   auto svirt = jailer::VmSvirt::prepare(svirt_config, vm_id);
   if (!svirt.ok()) {
     log::error("jail step svirt: " + svirt.error().message());
     return kExitJailFailed;
   }
+  // Every tenant file is on this launch's record before it is relabelled, so the sweep after a
+  // SIGKILL finds it (by path, then dev/inode). A file with no name left cannot be found again
+  // by path, and its label goes with its last fd.
+  jail::LaunchRecordFile* record_file = &*record;
+  svirt->set_label_record_hook([record_file](const jailer::LabelledFile& file) -> Status {
+    if (file.path.empty()) return ok_status();
+    return record_file->add_label({file.dev, file.ino, file.path});
+  });
   auto exec_context = svirt->monitor_exec_context();
   if (!exec_context.ok()) {
     log::error("jail step svirt: " + exec_context.error().message());
@@ -453,14 +456,15 @@ int run(const std::vector<std::string_view>& args) {
   jail::JailSpec spec = jail::build_monitor_spec(*launch, options);
   spec.fds.insert(spec.fds.end(), device_fds.begin(), device_fds.end());
   if (!exec_context->empty()) spec.selinux_exec_context = *exec_context;
-  spec.label_jail_dir = [&svirt, &spec](const std::string& instance_dir,
-                                        const std::string& root_dir) {
-    return label_jail(*svirt, spec, instance_dir, root_dir);
-  };
+  spec.create_label = svirt->jail_create_label();
   // Step vm-files: the kernel and initrd, opened as the VM user (kept open until the monitor runs).
   auto vm_files = open_vm_inputs(spec);
   if (!vm_files.ok()) {
     log::error(vm_files.error().message());
+    return kExitJailFailed;
+  }
+  if (Status s = label_vm_inputs(*svirt, spec); !s.ok()) {
+    log::error(s.error().message());
     return kExitJailFailed;
   }
 

@@ -11,6 +11,8 @@
 #include "jailer/cgroup.h"
 #include "jailer/jail_dir.h"
 #include "jailer/jail_config.h"
+#include "jailer/svirt/label_memory.h"
+#include "monitor/config/message_text.h"
 
 namespace bulwark::jail {
 
@@ -65,6 +67,62 @@ std::string jail_dir_refusal(const std::string& dir, uid_t uid) {
            std::to_string(uid);
   }
   return "";
+}
+
+// The recorded file, when the path still leads to that very inode: reopened readable through an
+// O_PATH fd (nothing is opened for real before dev and inode are checked).
+Result<UniqueFd> reopen_recorded_file(const RecordedLabel& label, std::string* why) {
+  UniqueFd path_fd(::open(label.path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  if (!path_fd.valid()) {
+    *why = errno == ENOENT ? "gone" : "cannot open it";
+    return UniqueFd();
+  }
+  struct stat st{};
+  if (::fstat(path_fd.get(), &st) != 0) {
+    *why = "cannot stat it";
+    return UniqueFd();
+  }
+  if (static_cast<uint64_t>(st.st_dev) != label.dev || static_cast<uint64_t>(st.st_ino) != label.ino) {
+    *why = "another file now (device " + std::to_string(st.st_dev) + ", inode " +
+           std::to_string(st.st_ino) + "; the record says " + std::to_string(label.dev) + ", " +
+           std::to_string(label.ino) + ")";
+    return UniqueFd();
+  }
+  if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+    *why = "not a regular file or block device";
+    return UniqueFd();
+  }
+  const std::string again = "/proc/self/fd/" + std::to_string(path_fd.get());
+  UniqueFd fd(::open(again.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  if (!fd.valid()) return Error::from_errno("reopen " + label.path, errno);
+  return fd;
+}
+
+Status sweep_labels(const std::string& run_dir, const std::string& vm_id, const LaunchRecord& r,
+                    SweepReport& report) {
+  for (const RecordedLabel& label : r.labels) {
+    const std::string name = config::quoted_text(label.path, 4096);
+    std::string why;
+    auto fd = reopen_recorded_file(label, &why);
+    if (!fd.ok()) return fd.error();
+    if (!fd->valid()) {
+      if (why != "gone") report.left_alone.push_back(name + ": label memory left untouched: " + why);
+      continue;
+    }
+    auto released = jailer::release_label_user(run_dir, fd->get(), vm_id, name);
+    if (!released.ok()) {
+      report.left_alone.push_back(released.error().message());
+      continue;
+    }
+    if (*released == jailer::LabelRelease::kRestored) {
+      report.labels_repaired.push_back(name + ": its original SELinux label is back (VM " + vm_id +
+                                       " was its last user)");
+    } else if (*released == jailer::LabelRelease::kDropped) {
+      report.labels_repaired.push_back(name + ": VM " + vm_id +
+                                       " left its label memory; other running VMs still use it");
+    }
+  }
+  return ok_status();
 }
 
 }  // namespace
@@ -149,6 +207,7 @@ Result<SweepReport> sweep_recorded_leftovers(const std::string& run_dir, const s
       if (!removed.ok()) return removed.error();
       if (*removed) report.removed.push_back(leaf);
     }
+    BULWARK_TRY(sweep_labels(run_dir, vm_id, r, report));
   }
   if (::unlinkat(dir->fd(), name.c_str(), 0) != 0 && errno != ENOENT) {
     return Error::from_errno("remove " + (dir->path() / name).string(), errno);
@@ -182,6 +241,15 @@ Result<LaunchRecordFile> LaunchRecordFile::create(const std::string& run_dir,
 
 Status LaunchRecordFile::add(std::string_view kind, const std::string& path) {
   const std::string line = format_launch_record_entry(kind, path);
+  if (::write(fd_.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size()) ||
+      ::fdatasync(fd_.get()) != 0) {
+    return Error::from_errno("launch record: write", errno);
+  }
+  return ok_status();
+}
+
+Status LaunchRecordFile::add_label(const RecordedLabel& label) {
+  const std::string line = format_launch_record_label(label);
   if (::write(fd_.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size()) ||
       ::fdatasync(fd_.get()) != 0) {
     return Error::from_errno("launch record: write", errno);

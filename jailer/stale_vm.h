@@ -4,10 +4,11 @@
 // The VM id is a reservation like the uid/gid (a lock file <run>/vms/<id>.lock held for the
 // launcher's whole life). While it runs, the launcher keeps a record of what it made
 // (<run>/vms/<id>.record, launch_record.h): every jail directory is recorded before it is
-// created, every cgroup leaf right after. The next launch of that id removes what the record
-// names, and only where the record and the operator's settings agree on the path (the jail and
-// cgroup names this VM id has under the current base dir and cgroup parent) and a jail's root
-// is owned by the recorded uid. Everything else is reported and left alone: the sweep never
+// created, every cgroup leaf right after, every tenant file sVirt relabels before its label
+// changes. The next launch of that id removes what the record names, and only where the record
+// and the operator's settings agree on the path (the jail and cgroup names this VM id has under
+// the current base dir and cgroup parent) and a jail's root is owned by the recorded uid; it
+// repairs a relabelled file's label memory only when its path still leads to the recorded inode. Everything else is reported and left alone: the sweep never
 // removes or signals anything no record names.
 #pragma once
 
@@ -45,10 +46,17 @@ VmPlaces vm_places(const std::string& base_dir, const std::string& cgroup_root,
 struct SweepReport {
   std::vector<std::string> removed;
   std::vector<std::string> left_alone;  // "<path>: <why>"
+  // "<path>: ..." for each relabelled file whose label memory no longer names the dead launch.
+  std::vector<std::string> labels_repaired;
 };
 
 // Step sweep: what the record of a dead launch of `vm_id` names, within `places`. The record is
 // removed afterwards. Call only while holding claim_vm_id()'s reservation.
+// Relabelled files (label= lines): each is reopened by its recorded path (O_PATH, the last
+// component not followed) and acted on only when its dev and inode are the recorded ones; then,
+// under label memory's lock, `vm_id` leaves its record and, when it was the last running user,
+// the original label comes back (jailer/svirt/label_memory.h). A file that is gone or another
+// file now is reported and left untouched.
 Result<SweepReport> sweep_recorded_leftovers(const std::string& run_dir, const std::string& vm_id,
                                              const VmPlaces& places);
 
@@ -65,6 +73,8 @@ class LaunchRecordFile {
   // Appends "jail=<path>" or "cgroup=<path>" and syncs it, so a SIGKILL right after still
   // leaves it on record.
   Status add(std::string_view kind, const std::string& path);
+  // Appends "label=<dev>:<ino>:<path>" the same way (before the file is relabelled).
+  Status add_label(const RecordedLabel& label);
   // The JailSpec hook (record_created) that calls add().
   JailSpec::RecordHook hook();
 

@@ -32,7 +32,13 @@ Result<VmDevices> VmDevices::start(const LaunchConfig& config, const MonitorLaun
   if (!null_fd.valid()) return Error::from_errno("jail step devices: open /dev/null", errno);
 
   // Step disks: every image is opened, locked and labelled before any device process starts.
-  const std::string lock_records = run_dir.empty() ? std::string() : run_dir + "/images";
+  // Who holds an image comes from one record: label memory while sVirt labels files (the lock
+  // writes no holder record then), the image lock's own records under selinux: off.
+  const bool label_memory = svirt.pair().has_value();
+  const std::string lock_records =
+      run_dir.empty() || label_memory ? std::string() : run_dir + "/images";
+  ImageLock::HolderNames holder_names;
+  if (label_memory) holder_names = [&svirt](int fd) { return svirt.label_holders(fd); };
   std::vector<VmUserFile> images;
   for (size_t i = 0; i < config.disks.size(); ++i) {
     const DiskSettings& disk = config.disks[i];
@@ -49,17 +55,16 @@ Result<VmDevices> VmDevices::start(const LaunchConfig& config, const MonitorLaun
                    " bytes, above the operator's ceiling " + std::to_string(ceiling) +
                    " MiB (vm_limits.max_disk_size_mib)");
     }
-    // Locked before labelling: an image another VM uses keeps that VM's label.
+    // Locked before labelling: an image another program writes keeps its label.
     auto lock = ImageLock::acquire(image->fd.get(), name,
                                    disk.read_only ? ImageLockMode::kReadOnly : ImageLockMode::kReadWrite,
-                                   config.jail.id, lock_records);
+                                   config.jail.id, lock_records, holder_names);
     if (!lock.ok()) return lock.error().wrap(step);
     devices.image_locks_.push_back(std::move(*lock));
-    if (svirt.pair()) {
-      auto labelled = disk.read_only ? svirt.label_read_only(image->fd.get(), name)
-                                     : svirt.label_writable(image->fd.get(), name);
-      if (!labelled.ok()) return labelled.error().wrap("jail step disks: label");
-    }
+    // Label memory refuses an image another running VM uses (naming it) unless all share it
+    // read-only from the operator's shared_image_dirs; it is restored when the last user ends.
+    auto labelled = svirt.label_disk(image->fd.get(), name, disk.read_only);
+    if (!labelled.ok()) return labelled.error().wrap(step + ": label");
     images.push_back(std::move(*image));
   }
 
@@ -94,12 +99,7 @@ Result<VmDevices> VmDevices::start(const LaunchConfig& config, const MonitorLaun
     auto context = svirt.exec_context(device_selinux_domain(launch.kind));
     if (!context.ok()) return context.error().wrap(step + "svirt");
     if (!context->empty()) spec.selinux_exec_context = *context;
-    std::vector<std::string> generated;
-    for (const GeneratedFile& file : spec.files) generated.push_back(file.jail_path);
-    spec.label_jail_dir = [&svirt, generated](const std::string& instance_dir,
-                                              const std::string& root_dir) {
-      return svirt.label_jail(instance_dir, root_dir, generated);
-    };
+    spec.create_label = svirt.jail_create_label();
     auto jailed = run_jailed(spec);
     if (!jailed.ok()) return jailed.error().wrap("device " + launch.name);
     log::info("VM " + config.jail.id + ": device " + launch.name + " (" +

@@ -26,9 +26,10 @@ class VmDevices {
 
   // Steps disks (each image opened by a helper that has become the VM's user, block devices
   // only under the operator's allow_device_files; locked QEMU-compatibly, shared read-only or
-  // exclusive read-write, with a holder record under <run_dir>/images (image_lock.h); labelled
-  // on its fd as the VM's image in sVirt) and devices (socketpair, leftovers of a dead launcher
-  // swept, jailed process started). On error the devices already started are stopped and their
+  // exclusive read-write, its holders named from label memory in sVirt or from a record under
+  // <run_dir>/images under selinux: off (image_lock.h); labelled on its fd through label memory
+  // in sVirt, VmSvirt::label_disk) and devices (socketpair, jail labelled at creation, jailed
+  // process started). On error the devices already started are stopped and their
   // jails removed. The locks are held until this object goes.
   static Result<VmDevices> start(const LaunchConfig& config, const MonitorLaunchOptions& options,
                                  jailer::VmSvirt& svirt, const std::string& run_dir);

@@ -1,32 +1,33 @@
-// Which label each file of a VM's jail gets under sVirt, decided without touching the files:
-// the jail's directories are image-typed at the VM's pair (the VM's domains may only search
-// them), and the files the launcher writes into the root for the VM to read (vm.json) are
-// jail-typed at the pair: the policy lets the monitor read bulwark_jail_t but keeps
-// bulwark_image_t files to the blk domain.
+// Which label everything the launcher creates in a VM's jail gets under sVirt
+// (policy/selinux/LABELS.md): <base>/<id>, its root, every directory, mount point and symlink
+// made in the root, and the files written there (vm.json) are all bulwark_jail_t at the VM's
+// pair -- the VM's domains may search the directories, read the symlinks and read vm.json, and
+// no other VM may touch any of it. They get it at creation (setfscreatecon around each mkdir,
+// open(O_CREAT), symlink: jail_dir.cc), never by path afterwards; the jail base dir is the
+// operator's and keeps its own label (bulwark_jail_t:s0 from the .fc).
 #pragma once
 
-#include <filesystem>
-#include <span>
+#include <optional>
 #include <string>
-#include <vector>
 
-#include "bulwark/common/result.h"
 #include "jailer/svirt/mcs_pair.h"
 #include "jailer/svirt/security_context.h"
 
 namespace bulwark::jailer {
 
-struct PlannedLabel {
-  std::filesystem::path path;
+struct JailCreateLabel {
+  // "" = nothing is labelled (selinux: off).
   std::string context;
-  bool operator==(const PlannedLabel&) const = default;
+  // SELinux enabled: the file-create context is set around each creation. Otherwise (selinux:
+  // auto on a host without SELinux) there is no policy to label at creation, but the label must
+  // be right if the host later enforces: security.selinux is written on the new object as soon
+  // as it exists, before anything of the VM runs.
+  bool at_creation = false;
+  bool operator==(const JailCreateLabel&) const = default;
 };
 
-// instance_dir and root_dir first, then root_dir + each of generated_jail_paths (absolute as
-// seen inside the jail, e.g. "/vm.json"; a relative one or one with a ".." component is refused,
-// so a label can never land outside the root).
-Result<std::vector<PlannedLabel>> plan_jail_labels(
-    const SvirtTypes& types, const McsPair& pair, const std::filesystem::path& instance_dir,
-    const std::filesystem::path& root_dir, std::span<const std::string> generated_jail_paths);
+// Nothing without a pair (selinux: off); jail type at the pair otherwise.
+JailCreateLabel plan_jail_create_label(const SvirtTypes& types, const std::optional<McsPair>& pair,
+                                       bool selinux_enabled);
 
 }  // namespace bulwark::jailer

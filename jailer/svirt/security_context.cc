@@ -44,6 +44,10 @@ std::string content_file_context(const SvirtTypes& t) {
   return t.user + ":" + t.object_role + ":" + t.content_type + ":" + t.sensitivity;
 }
 
+std::string private_content_file_context(const SvirtTypes& t, const McsPair& pair) {
+  return content_file_context(t) + ":" + pair.categories();
+}
+
 std::string jail_file_context(const SvirtTypes& t, const McsPair& pair) {
   return t.user + ":" + t.object_role + ":" + t.jail_type + ":" + t.sensitivity + ":" +
          pair.categories();

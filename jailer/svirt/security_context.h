@@ -1,8 +1,8 @@
-// SELinux contexts of one VM under sVirt: its processes run in a domain at s0:cA,cB, its jail
-// directory and writable files are image-typed at s0:cA,cB, the files the launcher writes into
-// the jail for it (vm.json) are jail-typed at s0:cA,cB, its monitor<->device sockets carry the
-// monitor's context, and shared read-only inputs are content-typed at plain s0 (readable by
-// every VM, writable by none).
+// SELinux contexts of one VM under sVirt (policy/selinux/LABELS.md): its processes run in a
+// domain at s0:cA,cB; its writable disks are image-typed at s0:cA,cB; its read-only disks are
+// content-typed at s0:cA,cB, or at plain s0 when shared (the operator's shared_image_dirs, and
+// kernels and initrds: readable by every VM, writable by none); everything the launcher creates
+// in its jail is jail-typed at s0:cA,cB; its monitor<->device sockets carry the monitor's context.
 #pragma once
 
 #include <string>
@@ -20,9 +20,9 @@ struct SvirtTypes {
   std::string object_role = "object_r";
   std::string sensitivity = "s0";
   std::string vm_domain = "bulwark_vm_t";         // the monitor
-  std::string image_type = "bulwark_image_t";     // jail dir and writable files
-  std::string content_type = "bulwark_content_t"; // read-only inputs (kernel, initrd, ...)
-  std::string jail_type = "bulwark_jail_t";       // files written into the jail (vm.json)
+  std::string image_type = "bulwark_image_t";     // writable disk images
+  std::string content_type = "bulwark_content_t"; // read-only inputs (disks, kernel, initrd)
+  std::string jail_type = "bulwark_jail_t";       // everything created in the jail
 };
 
 Status validate_svirt_types(const SvirtTypes& types);
@@ -35,11 +35,13 @@ std::string process_context(const SvirtTypes& types, std::string_view domain, co
 std::string vm_process_context(const SvirtTypes& types, const McsPair& pair);
 // "system_u:object_r:bulwark_image_t:s0:cA,cB"
 std::string image_file_context(const SvirtTypes& types, const McsPair& pair);
-// "system_u:object_r:bulwark_content_t:s0"
+// "system_u:object_r:bulwark_content_t:s0": shared read-only inputs.
 std::string content_file_context(const SvirtTypes& types);
-// "system_u:object_r:bulwark_jail_t:s0:cA,cB": files the launcher writes into the jail for the
-// VM to read. The policy lets the VM domains read this type; image-typed files only the blk
-// domain may read.
+// "system_u:object_r:bulwark_content_t:s0:cA,cB": a read-only disk of this VM alone.
+std::string private_content_file_context(const SvirtTypes& types, const McsPair& pair);
+// "system_u:object_r:bulwark_jail_t:s0:cA,cB": everything the launcher creates in the jail
+// (directories, mount points, symlinks, vm.json). The policy lets the VM domains search and read
+// this type; image-typed files only the blk domain may use.
 std::string jail_file_context(const SvirtTypes& types, const McsPair& pair);
 // The context of the sockets joining the monitor and its devices: the monitor's own context
 // (the policy lets device domains use bulwark_vm_t sockets, and the MCS constraints require

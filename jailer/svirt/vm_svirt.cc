@@ -1,9 +1,17 @@
 #include "jailer/svirt/vm_svirt.h"
 
 #include "bulwark/common/log.h"
-#include "jailer/svirt/jail_labels.h"
 
 namespace bulwark::jailer {
+
+namespace {
+
+std::filesystem::path host_run_dir(const SvirtConfig& config) {
+  if (!config.run_dir.empty()) return config.run_dir;
+  return config.mcs.run_dir.parent_path();
+}
+
+}  // namespace
 
 Result<VmSvirt> VmSvirt::prepare(const SvirtConfig& config, std::string_view vm_id) {
   auto prepared = prepare(config, vm_id, host_selinux_enabled());
@@ -22,8 +30,20 @@ Result<VmSvirt> VmSvirt::prepare(const SvirtConfig& config, std::string_view vm_
     if (!allocated) return allocated.error();
     reservation.emplace(std::move(*allocated));
   }
-  return VmSvirt(std::move(*plan), config.types, std::move(reservation));
+  return VmSvirt(std::move(*plan), config.types, std::move(reservation), std::string(vm_id), config);
 }
+
+VmSvirt::VmSvirt(SvirtPlan plan, SvirtTypes types, std::optional<McsReservation> reservation,
+                 std::string vm_id, const SvirtConfig& config)
+    : plan_(std::move(plan)),
+      types_(std::move(types)),
+      reservation_(std::move(reservation)),
+      vm_id_(vm_id),
+      run_dir_(host_run_dir(config)),
+      shared_image_dirs_(config.shared_image_dirs),
+      running_(config.running),
+      labels_(run_dir_, std::move(vm_id),
+              config.selinux_xattrs ? *config.selinux_xattrs : system_fd_xattrs(), config.running) {}
 
 std::optional<McsPair> VmSvirt::pair() const {
   if (!reservation_) return std::nullopt;
@@ -46,40 +66,40 @@ std::string VmSvirt::socket_context() const {
   return vm_socket_context(types_, reservation_->pair());
 }
 
-Result<LabelOutcome> VmSvirt::warn_if_refused(Result<LabelOutcome> outcome, const std::string& name) {
+JailCreateLabel VmSvirt::jail_create_label() const {
+  return plan_jail_create_label(types_, pair(), plan_.selinux_enabled);
+}
+
+void VmSvirt::set_label_record_hook(LabelMemory::RecordHook hook) {
+  labels_.set_record_hook(std::move(hook));
+}
+
+Result<LabelOutcome> VmSvirt::label(int fd, const std::string& name, const std::string& context,
+                                    LabelAccess access) {
+  if (!reservation_) return LabelOutcome::kNotRequested;
+  auto outcome = labels_.acquire(fd, name, context, access);
   if (outcome && *outcome == LabelOutcome::kFilesystemRefused)
-    log::warn("sVirt: the filesystem of " + name + " takes no security.selinux label; left unlabelled");
+    log::warn("sVirt: the filesystem of " + name + " keeps no extended attributes (label and "
+              "label memory); left unlabelled");
   return outcome;
 }
 
-Result<LabelOutcome> VmSvirt::label(int fd, const std::string& name, const std::string& context) {
+Result<LabelOutcome> VmSvirt::label_disk(int fd, const std::string& name, bool read_only) {
   if (!reservation_) return LabelOutcome::kNotRequested;
-  return warn_if_refused(labels_.apply(fd, name, context), name);
+  const McsPair pair = reservation_->pair();
+  if (!read_only) return label(fd, name, image_file_context(types_, pair), LabelAccess::kReadWrite);
+  // By the path the opened file resolves to now (not the tenant's spelling of it).
+  if (path_is_below_any(resolved_fd_path(fd), shared_image_dirs_))
+    return label(fd, name, content_file_context(types_), LabelAccess::kReadOnlyShared);
+  return label(fd, name, private_content_file_context(types_, pair), LabelAccess::kReadOnly);
 }
 
-Result<LabelOutcome> VmSvirt::label_writable(int fd, const std::string& name) {
-  if (!reservation_) return LabelOutcome::kNotRequested;
-  return label(fd, name, image_file_context(types_, reservation_->pair()));
+Result<LabelOutcome> VmSvirt::label_boot_input(int fd, const std::string& name) {
+  return label(fd, name, content_file_context(types_), LabelAccess::kReadOnlyShared);
 }
 
-Result<LabelOutcome> VmSvirt::label_read_only(int fd, const std::string& name) {
-  return label(fd, name, content_file_context(types_));
-}
-
-Status VmSvirt::label_jail(const std::filesystem::path& instance_dir,
-                          const std::filesystem::path& root_dir,
-                          std::span<const std::string> generated_jail_paths) {
-  if (!reservation_) return ok_status();
-  auto planned =
-      plan_jail_labels(types_, reservation_->pair(), instance_dir, root_dir, generated_jail_paths);
-  if (!planned.ok()) return planned.error().wrap("sVirt");
-  for (const PlannedLabel& planned_label : *planned) {
-    // The launcher made these itself (root-owned, below its base dir): opened with O_NOFOLLOW.
-    auto labelled = warn_if_refused(labels_.apply_created(planned_label.path, planned_label.context),
-                                    planned_label.path.string());
-    if (!labelled.ok()) return labelled.error();
-  }
-  return ok_status();
+std::vector<std::string> VmSvirt::label_holders(int fd) const {
+  return label_record_holders(fd, vm_id_, run_dir_, running_);
 }
 
 }  // namespace bulwark::jailer

@@ -1,17 +1,20 @@
 // Everything sVirt does for one VM, as the jailer uses it: decide from the `selinux:` mode and
-// the host, reserve a category pair, label the jail's files (restored when this object goes),
-// give the child the exec context to enter before exec and the launcher the context of the
+// the host, reserve a category pair, say how the jail's files are labelled at creation, label
+// the tenant's files through label memory (restored when the last VM using them ends), give the
+// child the exec context to enter before exec and the launcher the context of the
 // monitor<->device sockets.
 #pragma once
 
 #include <filesystem>
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "bulwark/common/result.h"
 #include "jailer/svirt/file_labels.h"
+#include "jailer/svirt/jail_labels.h"
+#include "jailer/svirt/label_memory.h"
 #include "jailer/svirt/mcs_pair.h"
 #include "jailer/svirt/security_context.h"
 #include "jailer/svirt/selinux_mode.h"
@@ -22,6 +25,16 @@ struct SvirtConfig {
   SelinuxMode mode = SelinuxMode::kAuto;
   SvirtTypes types;
   McsConfig mcs;
+  // The host's run directory: label memory's lock (<run_dir>/labels.lock) and the VM id locks
+  // that say which VMs are running (<run_dir>/vms). Empty: mcs.run_dir's parent.
+  std::filesystem::path run_dir;
+  // The operator's shared_image_dirs (host_config.h): a read-only disk below one of them (by the
+  // path its open fd resolves to) is shared at plain s0; any other read-only disk carries the
+  // VM's own pair.
+  std::vector<std::string> shared_image_dirs;
+  // Tests: who is running, and the security.selinux layer. Defaults: the VM id locks, the system.
+  VmRunningCheck running;
+  FdXattrs* selinux_xattrs = nullptr;
 };
 
 class VmSvirt {
@@ -50,30 +63,41 @@ class VmSvirt {
   // the monitor's, when SELinux is enabled; empty otherwise (nothing to set).
   std::string socket_context() const;
 
-  // Labels go on open fds (opened as the VM user, jailer/vm_user_files.h), never by path;
-  // `name` is for messages. Files the VM may write (disk images): image type at s0:cA,cB.
-  Result<LabelOutcome> label_writable(int fd, const std::string& name);
-  // Inputs the VM only reads: content type at s0.
-  Result<LabelOutcome> label_read_only(int fd, const std::string& name);
-  // A process's jail as plan_jail_labels (jail_labels.h) decides: <base>/<id> and its root
-  // image-typed, the files written into the root (generated_jail_paths, e.g. "/vm.json")
-  // jail-typed, all at the VM's pair. Nothing under selinux: off.
-  Status label_jail(const std::filesystem::path& instance_dir, const std::filesystem::path& root_dir,
-                    std::span<const std::string> generated_jail_paths);
-  // Puts original labels back now (also done on destruction).
-  Status restore_labels() { return labels_.restore(); }
+  // How everything the launcher creates in this VM's jails is labelled (jail_labels.h): the
+  // jail type at the pair, at creation; nothing under selinux: off.
+  JailCreateLabel jail_create_label() const;
+
+  // The launch record's hook: called with each tenant file before it is relabelled.
+  void set_label_record_hook(LabelMemory::RecordHook hook);
+
+  // Tenant files, on fds opened as the VM user (jailer/vm_user_files.h), never by path; `name`
+  // is for messages. Label memory (label_memory.h) refuses a file another running VM uses
+  // (naming it) unless all of them share it read-only, and restores it when the last user ends.
+  // A disk: writable -> image type at the pair; read-only -> content type at the pair, or at
+  // plain s0 and shared when its resolved path lies below one of shared_image_dirs.
+  Result<LabelOutcome> label_disk(int fd, const std::string& name, bool read_only);
+  // A kernel or initrd: content type at plain s0, read-only and shared.
+  Result<LabelOutcome> label_boot_input(int fd, const std::string& name);
+  // The running VMs label memory names for the file (for the image lock's refusal).
+  std::vector<std::string> label_holders(int fd) const;
+  // Puts original labels back now where this VM was the last user (also done on destruction).
+  Status restore_labels() { return labels_.release_all(); }
 
  private:
-  VmSvirt(SvirtPlan plan, SvirtTypes types, std::optional<McsReservation> reservation)
-      : plan_(std::move(plan)), types_(std::move(types)), reservation_(std::move(reservation)) {}
-  Result<LabelOutcome> label(int fd, const std::string& name, const std::string& context);
-  Result<LabelOutcome> warn_if_refused(Result<LabelOutcome> outcome, const std::string& name);
+  VmSvirt(SvirtPlan plan, SvirtTypes types, std::optional<McsReservation> reservation,
+          std::string vm_id, const SvirtConfig& config);
+  Result<LabelOutcome> label(int fd, const std::string& name, const std::string& context,
+                             LabelAccess access);
 
   SvirtPlan plan_;
   SvirtTypes types_;
   std::optional<McsReservation> reservation_;
+  std::string vm_id_;
+  std::filesystem::path run_dir_;
+  std::vector<std::string> shared_image_dirs_;
+  VmRunningCheck running_;
   // Declared last: labels are restored before the pair is released for another VM.
-  FileLabels labels_;
+  LabelMemory labels_;
 };
 
 }  // namespace bulwark::jailer

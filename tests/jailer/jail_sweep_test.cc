@@ -1,11 +1,14 @@
 // The sweep after a killed launcher (stale_vm.h) as root, without KVM: it removes what the dead
 // launch's record names where the operator's settings agree, and nothing else -- not a
 // look-alike jail directory or cgroup, not a path outside those settings, not a jail whose root
-// another uid owns -- and it signals only processes in recorded cgroups.
+// another uid owns -- and it signals only processes in recorded cgroups. It repairs the label
+// memory of the files the dead launch relabelled (count and label), by path then dev/inode.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -13,6 +16,7 @@
 #include <sstream>
 
 #include "jailer/stale_vm.h"
+#include "jailer/svirt/label_memory.h"
 
 namespace bulwark::jail {
 namespace {
@@ -88,7 +92,7 @@ TEST_F(SweepTest, RemovesWhatTheRecordNamesAndLeavesLookAlikes) {
   const std::string monitor_jail = make_jail(id_, kUid);
   const std::string rng_jail = make_jail(id_ + ".rng", kUid);
   const std::string lookalike = make_jail(id_ + ".blk3", kUid);  // no record names it
-  LaunchRecord record{kUid, {monitor_jail, rng_jail}, {}};
+  LaunchRecord record{kUid, {monitor_jail, rng_jail}, {}, {}};
   pid_t recorded_pid = -1, lookalike_pid = -1;
   std::string recorded_leaf, lookalike_leaf;
   if (have_pids_v1_) {
@@ -120,7 +124,7 @@ TEST_F(SweepTest, PathsOutsideTheOperatorsSettingsAreLeftAlone) {
   const std::string victim = dir_ + "/var/lib";
   fs::create_directories(victim + "/root");
   ASSERT_EQ(::chown((victim + "/root").c_str(), kUid, kUid), 0);
-  LaunchRecord record{kUid, {victim}, {}};
+  LaunchRecord record{kUid, {victim}, {}, {}};
   pid_t victim_pid = -1;
   if (have_pids_v1_) {
     auto [leaf, pid] = make_cgroup_with_process("service");
@@ -141,7 +145,7 @@ TEST_F(SweepTest, PathsOutsideTheOperatorsSettingsAreLeftAlone) {
 
 TEST_F(SweepTest, AJailWhoseRootAnotherUidOwnsIsLeftAlone) {
   const std::string jail = make_jail(id_, 41002);
-  write_record(LaunchRecord{41003, {jail}, {}});
+  write_record(LaunchRecord{41003, {jail}, {}, {}});
   auto report = sweep_recorded_leftovers(run_, id_, places());
   ASSERT_TRUE(report.ok()) << report.error().message();
   EXPECT_TRUE(fs::exists(jail + "/root/vm.json"));
@@ -154,7 +158,7 @@ TEST_F(SweepTest, AJailWhoseRootAnotherUidOwnsIsLeftAlone) {
   const std::string target = dir_ + "/elsewhere";
   fs::create_directories(target + "/root");
   fs::create_directory_symlink(target, jail);
-  write_record(LaunchRecord{41003, {jail}, {}});
+  write_record(LaunchRecord{41003, {jail}, {}, {}});
   report = sweep_recorded_leftovers(run_, id_, places());
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(fs::exists(target + "/root"));
@@ -166,7 +170,7 @@ TEST_F(SweepTest, AJailWhoseRootAnotherUidOwnsIsLeftAlone) {
 TEST_F(SweepTest, AJailDirectoryNotOwnedByRootIsLeftAlone) {
   const std::string jail = make_jail(id_, 41005);
   ASSERT_EQ(::chown(jail.c_str(), 41005, 41005), 0);
-  write_record(LaunchRecord{41005, {jail}, {}});
+  write_record(LaunchRecord{41005, {jail}, {}, {}});
   auto report = sweep_recorded_leftovers(run_, id_, places());
   ASSERT_TRUE(report.ok()) << report.error().message();
   EXPECT_TRUE(fs::exists(jail + "/root/vm.json"));
@@ -194,7 +198,7 @@ TEST_F(SweepTest, ARecordFileNamesEachThingAndGoesAwayWithItsLaunch) {
     text << std::ifstream(path).rdbuf();
     auto parsed = parse_launch_record(text.str());
     ASSERT_TRUE(parsed.ok()) << parsed.error().message();
-    EXPECT_EQ(*parsed, (LaunchRecord{41005, {base_ + "/" + id_}, {cgroup_root_ + "/pids/" + parent_ + "/" + id_}}));
+    EXPECT_EQ(*parsed, (LaunchRecord{41005, {base_ + "/" + id_}, {cgroup_root_ + "/pids/" + parent_ + "/" + id_}, {}}));
   }
   EXPECT_FALSE(fs::exists(path));
 }
@@ -219,6 +223,130 @@ TEST(MonitorSpecLimits, FileSizeAndMemoryLimitsFitTheGuestRam) {
     EXPECT_GE(spec.rlimits.fsize, mib << 20) << mib;
     EXPECT_EQ(spec.limits.memory_bytes, (mib + config.jail.memory_overhead_mib) << 20) << mib;
   }
+}
+
+const std::string kImage = "system_u:object_r:bulwark_image_t:s0:c1,c2";
+const std::string kShared = "system_u:object_r:bulwark_content_t:s0";
+
+std::string selinux_label(const std::string& path) {
+  char buf[256];
+  const ssize_t n = ::lgetxattr(path.c_str(), "security.selinux", buf, sizeof buf);
+  return n < 0 ? "(none)" : std::string(buf, static_cast<size_t>(n) - (n > 0 && buf[n - 1] == 0));
+}
+void set_selinux_label(const std::string& path, const std::string& context) {
+  const std::string value = context + '\0';
+  ASSERT_EQ(::lsetxattr(path.c_str(), "security.selinux", value.data(), value.size(), 0), 0);
+}
+std::optional<std::string> label_record(const std::string& path) {
+  char buf[4096];
+  const ssize_t n = ::lgetxattr(path.c_str(), jailer::kLabelRecordXattr, buf, sizeof buf);
+  if (n < 0) return std::nullopt;
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+class LabelSweepTest : public SweepTest {
+ protected:
+  void SetUp() override {
+    SweepTest::SetUp();
+    if (IsSkipped()) return;
+    image_ = dir_ + "/disk.img";
+    shared_ = dir_ + "/base.img";
+    std::ofstream(image_) << "image";
+    std::ofstream(shared_) << "base";
+    if (::lsetxattr(image_.c_str(), jailer::kLabelRecordXattr, "x", 1, 0) != 0)
+      GTEST_SKIP() << "this filesystem keeps no trusted.* xattrs";
+    ::lremovexattr(image_.c_str(), jailer::kLabelRecordXattr);
+    set_selinux_label(image_, "system_u:object_r:var_t:s0");
+    set_selinux_label(shared_, "system_u:object_r:user_home_t:s0");
+  }
+  // A launcher of id_ that records and relabels `files` (path, context, access), then is killed
+  // (nothing released: _exit skips every destructor).
+  void killed_launch(const std::vector<std::tuple<std::string, std::string, jailer::LabelAccess>>& files) {
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      auto claim = claim_vm_id(run_, id_);
+      auto record = LaunchRecordFile::create(run_, id_, 41010);
+      if (!claim.ok() || !record.ok()) ::_exit(2);
+      auto* labels = new jailer::LabelMemory(run_, id_);
+      LaunchRecordFile* file = &*record;
+      labels->set_record_hook([file](const jailer::LabelledFile& f) {
+        return file->add_label({f.dev, f.ino, f.path});
+      });
+      for (const auto& [path, context, access] : files) {
+        UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!labels->acquire(fd.get(), path, context, access).ok()) ::_exit(3);
+      }
+      ::_exit(0);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  }
+  jailer::HostReservation running(const std::string& vm) {
+    auto dir = jailer::ReservationDirectory::open_or_create(run_ + "/vms");
+    EXPECT_TRUE(dir.ok());
+    auto claimed = jailer::HostReservation::try_claim(*dir, vm + ".lock", vm);
+    EXPECT_TRUE(claimed.ok() && claimed->has_value());
+    return std::move(**claimed);
+  }
+  std::string image_, shared_;
+};
+
+// A launcher killed while its VM ran leaves its VM in the files' label memory; the next launch of
+// that id drops it, restores the file it was the last user of and leaves the shared one, still
+// used by another running VM, labelled for it.
+TEST_F(LabelSweepTest, AKilledLaunchersLabelCountAndLabelAreRepaired) {
+  auto other_running = running("other-" + tag_);
+  jailer::LabelMemory other(run_, "other-" + tag_);
+  {
+    UniqueFd fd(::open(shared_.c_str(), O_RDONLY | O_CLOEXEC));
+    ASSERT_TRUE(other.acquire(fd.get(), "base", kShared, jailer::LabelAccess::kReadOnlyShared).ok());
+  }
+  killed_launch({{image_, kImage, jailer::LabelAccess::kReadWrite},
+                 {shared_, kShared, jailer::LabelAccess::kReadOnlyShared}});
+  ASSERT_EQ(selinux_label(image_), kImage);
+  ASSERT_NE(label_record(shared_)->find("user=" + id_ + " ro-shared"), std::string::npos);
+
+  auto claim = claim_vm_id(run_, id_);  // as the next launch does before its sweep
+  ASSERT_TRUE(claim.ok()) << claim.error().message();
+  auto report = sweep_recorded_leftovers(run_, id_, places());
+  ASSERT_TRUE(report.ok()) << report.error().message();
+  EXPECT_EQ(report->labels_repaired.size(), 2u);
+  for (const std::string& why : report->left_alone) ADD_FAILURE() << why;
+  EXPECT_EQ(selinux_label(image_), "system_u:object_r:var_t:s0");
+  EXPECT_FALSE(label_record(image_).has_value());
+  EXPECT_EQ(selinux_label(shared_), kShared) << "restored while another VM uses it";
+  auto parsed = jailer::parse_label_record(label_record(shared_).value_or(""));
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message();
+  EXPECT_EQ(parsed->users, (std::vector<jailer::LabelUser>{
+                               {"other-" + tag_, jailer::LabelAccess::kReadOnlyShared}}));
+  ASSERT_TRUE(other.release_all().ok());
+  EXPECT_EQ(selinux_label(shared_), "system_u:object_r:user_home_t:s0");
+}
+
+// The recorded path now leads to another file (the tenant renamed theirs away and put another
+// there): the sweep leaves it untouched, even when its record names the dead VM.
+TEST_F(LabelSweepTest, AFileReplacedAtTheRecordedPathIsLeftUntouched) {
+  killed_launch({{image_, kImage, jailer::LabelAccess::kReadWrite}});
+  fs::rename(image_, image_ + ".moved");
+  std::ofstream(image_) << "another file";
+  set_selinux_label(image_, kImage);
+  const std::string forged = "bulwark-label 1\noriginal=system_u:object_r:shadow_t:s0\nlabel=" +
+                             kImage + "\nuser=" + id_ + " rw\n";
+  ASSERT_EQ(::lsetxattr(image_.c_str(), jailer::kLabelRecordXattr, forged.data(), forged.size(), 0), 0);
+
+  auto claim = claim_vm_id(run_, id_);
+  ASSERT_TRUE(claim.ok()) << claim.error().message();
+  auto report = sweep_recorded_leftovers(run_, id_, places());
+  ASSERT_TRUE(report.ok()) << report.error().message();
+  EXPECT_TRUE(report->labels_repaired.empty());
+  ASSERT_EQ(report->left_alone.size(), 1u);
+  EXPECT_NE(report->left_alone[0].find("label memory left untouched: another file now"),
+            std::string::npos)
+      << report->left_alone[0];
+  EXPECT_EQ(selinux_label(image_), kImage);
+  EXPECT_EQ(label_record(image_), forged);
 }
 
 }  // namespace

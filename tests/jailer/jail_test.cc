@@ -359,23 +359,32 @@ TEST_F(JailTest, SelinuxAutoLabelsTheJailWhileTheVmRunsAndRestoresAfter) {
   ASSERT_TRUE(vm.ok()) << vm.error().message();
 
   const std::string jail = base_dir_ + "/" + id_;
-  // The directories are image-typed; vm.json, which the monitor reads, jail-typed.
-  for (const auto& [path, type] : {std::pair<std::string, std::string>{jail, "bulwark_image_t"},
-                                   {jail + "/root", "bulwark_image_t"},
-                                   {jail + "/root/vm.json", "bulwark_jail_t"}}) {
+  // Everything the launcher made in the jail is jail-typed at the VM's pair, from its creation:
+  // the directories, the intermediate ones (/usr, /vm), the loader's symlinks and vm.json.
+  for (const std::string& path : {jail, jail + "/root", jail + "/root/usr", jail + "/root/vm",
+                                  jail + "/root/vm/kernel", jail + "/root/lib64", jail + "/root/vm.json"}) {
+    if (!fs::exists(fs::symlink_status(path))) continue;  // a layout without it (no /lib64 here)
     auto label = selinux_xattr(path);
     ASSERT_TRUE(label) << path << " carries no security.selinux";
     std::smatch m;
     ASSERT_TRUE(std::regex_match(*label, m,
-                                 std::regex("system_u:object_r:" + type + R"(:s0:c(\d+),c(\d+))" +
-                                            '\0')))
+                                 std::regex(std::string("system_u:object_r:bulwark_jail_t") +
+                                            R"(:s0:c(\d+),c(\d+))" + '\0')))
         << path << ": " << *label;
     const int low = std::stoi(m[1].str()), high = std::stoi(m[2].str());
     EXPECT_LT(low, high);
     EXPECT_EQ(mcs_lock_files(run_dir_),
               std::set<std::string>({"c" + m[1].str() + ",c" + m[2].str() + ".lock"}));
   }
+  EXPECT_FALSE(selinux_xattr(base_dir_)) << "the operator's base dir was relabelled";
   EXPECT_EQ(selinux_xattr(kernel), std::string("system_u:object_r:bulwark_content_t:s0") + '\0');
+  // Label memory on the kernel: no original label, this VM its one (shared, read-only) user.
+  char record[512];
+  const ssize_t n = ::lgetxattr(kernel.c_str(), "trusted.bulwark.label", record, sizeof record);
+  ASSERT_GT(n, 0) << "no label memory on the kernel";
+  EXPECT_NE(std::string(record, static_cast<size_t>(n)).find("\noriginal=\n"), std::string::npos);
+  EXPECT_NE(std::string(record, static_cast<size_t>(n)).find("\nuser=" + id_ + " ro-shared\n"),
+            std::string::npos);
 
   ASSERT_TRUE(vm->send_signal(SIGTERM).ok());
   ProcessResult run = vm->wait(30s);
@@ -383,7 +392,8 @@ TEST_F(JailTest, SelinuxAutoLabelsTheJailWhileTheVmRunsAndRestoresAfter) {
   // auto on a host without SELinux says the VM ran unconfined.
   EXPECT_NE(run.err.find("SELinux is NOT enabled on this host"), std::string::npos) << run.describe();
   EXPECT_FALSE(selinux_xattr(kernel)) << "kernel label not restored";
-  EXPECT_FALSE(selinux_xattr(jail)) << "jail dir still labelled";
+  EXPECT_LT(::lgetxattr(kernel.c_str(), "trusted.bulwark.label", record, sizeof record), 0)
+      << "label memory left on the kernel";
   expect_nothing_left();
 }
 

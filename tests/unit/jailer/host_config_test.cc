@@ -27,7 +27,8 @@ TEST(HostConfigTest, EveryFieldIsRead) {
     "base_dir": "/var/lib/bulwark", "run_dir": "/run/b", "cgroup_root": "/sys/fs/cgroup",
     "cgroup_parent": "machine/bulwark", "id_range": [300000, 300099], "mcs_range": [10, 99],
     "selinux": "enforce", "selinux_types": {"vm": "a_t", "image": "b_t", "content": "c_t", "jail": "d_t"},
-    "network_namespaces": ["tenant-a", "tenant-b"], "monitor": "/usr/libexec/m", "dev_blk": "/x/b",
+    "network_namespaces": ["tenant-a", "tenant-b"], "shared_image_dirs": ["/srv/images/base", "/srv/iso"],
+    "monitor": "/usr/libexec/m", "dev_blk": "/x/b",
     "dev_rng": "/x/r", "seccomp_policy_dir": "/etc/bulwark/seccomp", "allow_device_files": true,
     "stop_grace_seconds": 30,
     "vm_limits": {"max_vcpus": 4, "max_memory_mib": 2048, "max_disks": 2, "max_disk_size_mib": 10240,
@@ -44,6 +45,9 @@ TEST(HostConfigTest, EveryFieldIsRead) {
   EXPECT_EQ(parsed->selinux_vm_type, "a_t");
   EXPECT_EQ(parsed->selinux_jail_type, "d_t");
   EXPECT_EQ(parsed->network_namespaces, (std::vector<std::string>{"tenant-a", "tenant-b"}));
+  EXPECT_EQ(parsed->shared_image_dirs, (std::vector<std::string>{"/srv/images/base", "/srv/iso"}));
+  EXPECT_NE(describe_host_config(*parsed).find("shared_image_dirs = /srv/images/base, /srv/iso"),
+            std::string::npos);
   EXPECT_EQ(parsed->monitor, "/usr/libexec/m");
   EXPECT_TRUE(parsed->allow_device_files);
   EXPECT_EQ(parsed->stop_grace_seconds, 30u);
@@ -72,6 +76,14 @@ TEST(HostConfigTest, ErrorsNameTheJsonPath) {
   EXPECT_EQ(error_of(R"({"selinux_types": {"vm": "a:b"}})").rfind("host config: /selinux_types/vm: ", 0), 0u);
   EXPECT_EQ(error_of(R"({"network_namespaces": ["../x"]})").rfind("host config: /network_namespaces/0: ", 0), 0u);
   EXPECT_EQ(error_of(R"({"network_namespaces": [""]})"), "host config: /network_namespaces/0: expected a name, got \"\"");
+  // Absolute plain directories only; "/" would share every image on the host.
+  for (const char* bad : {R"({"shared_image_dirs": ["/"]})", R"({"shared_image_dirs": ["images"]})",
+                          R"({"shared_image_dirs": ["/srv/../etc"]})", R"({"shared_image_dirs": ["/srv//x"]})",
+                          R"({"shared_image_dirs": ["/srv/"]})", R"({"shared_image_dirs": [1]})"}) {
+    EXPECT_EQ(error_of(bad).rfind("host config: /shared_image_dirs/0: ", 0), 0u) << bad << ": " << error_of(bad);
+  }
+  EXPECT_EQ(error_of(R"({"shared_image_dirs": "/srv"})"),
+            "host config: /shared_image_dirs: expected an array of absolute directories, got \"/srv\"");
   EXPECT_EQ(error_of(R"({"monitor": "relative"})"),
             "host config: /monitor: expected an absolute path, got \"relative\"");
   EXPECT_EQ(error_of(R"({"allow_device_files": 1})"), "host config: /allow_device_files: expected true or false, got 1");

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "jailer/ids/host_reservation.h"
+#include "jailer/svirt/label_memory.h"
 #include "tests/unit/ids/temp_dir.h"
 
 namespace bulwark::jail {
@@ -246,6 +248,37 @@ TEST_F(ImageLockTest, BulwarkRefusesAnImageQemuHolds) {
   ::waitpid(pid, &status, 0);
   auto after = lock(fd.get(), ImageLockMode::kReadWrite, "vm-a");
   EXPECT_TRUE(after.ok()) << after.error().message();
+}
+
+// One record, not two: while sVirt labels files, the lock writes no holder record and a refusal
+// names the holders label memory lists (trusted.bulwark.label on the image itself).
+TEST_F(ImageLockTest, WithLabelMemoryTheHoldersComeFromItsRecordAndNoOtherIsWritten) {
+  if (::geteuid() != 0) GTEST_SKIP() << "trusted.* xattrs need root";
+  const fs::path run = tmp_.path() / "run";
+  auto vms = jailer::ReservationDirectory::open_or_create(run / "vms");
+  ASSERT_TRUE(vms.ok());
+  auto a_running = jailer::HostReservation::try_claim(*vms, "vm-a.lock", "vm-a");
+  ASSERT_TRUE(a_running.ok() && a_running->has_value());
+  jailer::LabelMemory a_labels(run, "vm-a");
+  UniqueFd a_fd = open_image();
+  auto a_lock = ImageLock::acquire(a_fd.get(), "a", ImageLockMode::kReadWrite, "vm-a", "",
+                                   [&](int fd) { return jailer::label_record_holders(fd, "vm-a", run); });
+  ASSERT_TRUE(a_lock.ok()) << a_lock.error().message();
+  auto labelled = a_labels.acquire(a_fd.get(), "a", "system_u:object_r:bulwark_image_t:s0:c1,c2",
+                                   jailer::LabelAccess::kReadWrite);
+  if (labelled.ok() && *labelled == jailer::LabelOutcome::kFilesystemRefused)
+    GTEST_SKIP() << "no xattrs on this filesystem";
+  ASSERT_TRUE(labelled.ok()) << labelled.error().message();
+
+  UniqueFd b_fd = open_image();
+  auto b_lock = ImageLock::acquire(b_fd.get(), "\"disk.img\"", ImageLockMode::kReadWrite, "vm-b", "",
+                                   [&](int fd) { return jailer::label_record_holders(fd, "vm-b", run); });
+  ASSERT_FALSE(b_lock.ok());
+  EXPECT_NE(b_lock.error().message().find("\"disk.img\": refused: the image is in use by VM "
+                                          "\"vm-a\" (read-write)"),
+            std::string::npos)
+      << b_lock.error().message();
+  EXPECT_EQ(record_count(), 0u) << "a second holder record was written";
 }
 
 }  // namespace

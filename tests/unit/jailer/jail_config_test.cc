@@ -39,7 +39,8 @@ TEST(JailConfigTest, EveryOperatorSettingIsRefusedByName) {
   for (const char* field :
        {"jail", "id", "uid", "gid", "id_range", "selinux", "base_dir", "run_dir", "cgroup_root",
         "cgroup_parent", "memory_overhead_mib", "pids_max", "cpu_quota_percent", "cpuset", "netns",
-        "seccomp", "seccomp_policy_dir", "devices", "allow_device_files", "monitor"}) {
+        "seccomp", "seccomp_policy_dir", "devices", "allow_device_files", "monitor",
+        "shared_image_dirs"}) {
     const std::string text = std::string(R"({"kernel": "/k", ")") + field + R"(": 1})";
     EXPECT_EQ(error_of(text), std::string("config: /") + field +
                                   ": an operator setting; a VM config may not set it (the host "

@@ -7,10 +7,33 @@ namespace {
 
 TEST(LaunchRecordTest, RoundTrips) {
   LaunchRecord record{200001, {"/srv/bulwark/vm-1", "/srv/bulwark/vm-1.blk0"},
-                      {"/sys/fs/cgroup/memory/bulwark/vm-1"}};
+                      {"/sys/fs/cgroup/memory/bulwark/vm-1"},
+                      {{2049, 131075, "/srv/images/disk one.img"}, {0, 7, "/a/%b/\xc3\xa9"}}};
   auto parsed = parse_launch_record(format_launch_record(record));
   ASSERT_TRUE(parsed.ok()) << parsed.error().message();
   EXPECT_EQ(*parsed, record);
+}
+
+TEST(LaunchRecordTest, LabelledFilesAreEncodedSoAnyPathRoundTrips) {
+  const RecordedLabel label{2049, 131075, "/srv/images/disk one%.img"};
+  EXPECT_EQ(format_launch_record_label(label), "label=2049:131075:/srv/images/disk%20one%25.img\n");
+  auto parsed = parse_launch_record("uid=5\nlabel=0:18446744073709551615:/a%0Ab\n");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message();
+  EXPECT_EQ(parsed->labels, (std::vector<RecordedLabel>{{0, UINT64_MAX, "/a\nb"}}));
+}
+
+// Only what the formatter writes: one spelling per path, so nothing else can name a file.
+TEST(LaunchRecordTest, AnyOtherLabelLineIsRefused) {
+  for (const char* bad :
+       {"uid=5\nlabel=1:2\n", "uid=5\nlabel=1:2:\n", "uid=5\nlabel=01:2:/a\n",
+        "uid=5\nlabel=1:-2:/a\n", "uid=5\nlabel=1:18446744073709551616:/a\n",
+        "uid=5\nlabel=:2:/a\n", "uid=5\nlabel=1:2:relative\n", "uid=5\nlabel=1:2:/a/../b\n",
+        "uid=5\nlabel=1:2:/a/%2E%2E/b\n",  // '.' is written plain: %2E is not the formatter's
+        "uid=5\nlabel=1:2:/a%00b\n", "uid=5\nlabel=1:2:/a%0ab\n", "uid=5\nlabel=1:2:/a%2\n",
+        "uid=5\nlabel=1:2:/a%\n", "uid=5\nlabel=1:2:/a b\n", "uid=5\nlabel=1:2:/a/\n",
+        "uid=5\nlabel=1:2:/a%2F%2Fb\n"}) {
+    EXPECT_FALSE(parse_launch_record(bad).ok()) << bad;
+  }
 }
 
 TEST(LaunchRecordTest, ALineCutShortByACrashIsIgnored) {

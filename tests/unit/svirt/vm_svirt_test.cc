@@ -50,11 +50,11 @@ TEST(VmSvirt, AutoWarnsLoudlyLabelsAndRestores) {
   if (selinux_is_on_here()) GTEST_SKIP() << "SELinux is on here";
   auto tmp = make_labelable_temp_dir();
   if (!tmp) GTEST_SKIP() << "no filesystem here accepts security.selinux xattrs";
-  const auto jail = tmp->path() / "jail";
-  const auto disk = jail / "disk.img";
+  const auto disk = tmp->path() / "disk.img";
+  const auto ro_disk = tmp->path() / "ro.img";
   const auto kernel = tmp->path() / "vmlinux";
-  std::filesystem::create_directory(jail);
   std::ofstream(disk) << "disk";
+  std::ofstream(ro_disk) << "ro";
   std::ofstream(kernel) << "kernel";
   {
     testing::internal::CaptureStderr();
@@ -75,52 +75,64 @@ TEST(VmSvirt, AutoWarnsLoudlyLabelsAndRestores) {
               "system_u:system_r:bulwark_blk_t:s0:" + pair.categories());
     // Without SELinux the child must not call setexeccon (it would fail): nothing happens.
     EXPECT_TRUE(svirt->enter_exec_context(*svirt->monitor_exec_context()).ok());
+    // No SELinux to label at creation: the jail's files are labelled straight after.
+    EXPECT_EQ(svirt->jail_create_label(),
+              (JailCreateLabel{"system_u:object_r:bulwark_jail_t:s0:" + pair.categories(), false}));
 
-    EXPECT_EQ(*svirt->label_writable(open_fd(jail).get(), "jail"), LabelOutcome::kLabelled);
-    EXPECT_EQ(*svirt->label_writable(open_fd(disk).get(), "disk"), LabelOutcome::kLabelled);
-    EXPECT_EQ(*svirt->label_read_only(open_fd(kernel).get(), "kernel"), LabelOutcome::kLabelled);
-    const std::string image = "system_u:object_r:bulwark_image_t:s0:" + pair.categories();
-    EXPECT_EQ(*read_selinux_xattr(jail), image + '\0');
-    EXPECT_EQ(*read_selinux_xattr(disk), image + '\0');
+    EXPECT_EQ(*svirt->label_disk(open_fd(disk).get(), "disk", false), LabelOutcome::kLabelled);
+    EXPECT_EQ(*svirt->label_disk(open_fd(ro_disk).get(), "ro", true), LabelOutcome::kLabelled);
+    EXPECT_EQ(*svirt->label_boot_input(open_fd(kernel).get(), "kernel"), LabelOutcome::kLabelled);
+    EXPECT_EQ(*read_selinux_xattr(disk),
+              "system_u:object_r:bulwark_image_t:s0:" + pair.categories() + '\0');
+    // A read-only disk not in the operator's shared_image_dirs is this VM's alone: its pair.
+    EXPECT_EQ(*read_selinux_xattr(ro_disk),
+              "system_u:object_r:bulwark_content_t:s0:" + pair.categories() + '\0');
     EXPECT_EQ(*read_selinux_xattr(kernel), std::string("system_u:object_r:bulwark_content_t:s0\0", 39));
   }
-  EXPECT_FALSE(read_selinux_xattr(jail)->has_value());
   EXPECT_FALSE(read_selinux_xattr(disk)->has_value());
+  EXPECT_FALSE(read_selinux_xattr(ro_disk)->has_value());
   EXPECT_FALSE(read_selinux_xattr(kernel)->has_value());
   EXPECT_TRUE(std::filesystem::is_empty(tmp->path() / "mcs")) << "pair not released";
 }
 
-// A monitor's jail as step label sees it: vm.json is jail-typed (the monitor may read it), the
-// directories image-typed, and every original label comes back at teardown.
-TEST(VmSvirt, LabelJailGivesVmJsonTheJailTypeAndRestores) {
+// A read-only disk is shared (plain s0) only by the path its fd resolves to, below one of the
+// operator's shared_image_dirs: a symlink to it from elsewhere still resolves there, a hard link
+// elsewhere does not, and a look-alike prefix (/shared-evil for /shared) is not below it.
+TEST(VmSvirt, ReadOnlyDiskIsSharedOnlyBelowTheOperatorsSharedDirs) {
   auto tmp = make_labelable_temp_dir();
   if (!tmp) GTEST_SKIP() << "no filesystem here accepts security.selinux xattrs";
-  const auto instance = tmp->path() / "vm-a";
-  const auto root = instance / "root";
-  std::filesystem::create_directories(root);
-  std::ofstream(root / "vm.json") << "{}";
-  static const char kOriginal[] = "system_u:object_r:tmp_t:s0";
-  ASSERT_EQ(::lsetxattr((root / "vm.json").c_str(), "security.selinux", kOriginal,
-                        sizeof kOriginal, 0),
-            0);
-  const std::vector<std::string> files = {"/vm.json"};
-  {
-    auto svirt = VmSvirt::prepare(config_in(*tmp, SelinuxMode::kAuto), "vm-a", false);
-    ASSERT_TRUE(svirt.ok()) << svirt.error().message();
-    const std::string level = "s0:" + svirt->pair()->categories();
-    Status labelled = svirt->label_jail(instance, root, files);
-    ASSERT_TRUE(labelled.ok()) << labelled.error().message();
-    EXPECT_EQ(*read_selinux_xattr(root / "vm.json"),
-              "system_u:object_r:bulwark_jail_t:" + level + '\0');
-    EXPECT_EQ(*read_selinux_xattr(root), "system_u:object_r:bulwark_image_t:" + level + '\0');
-    EXPECT_EQ(*read_selinux_xattr(instance), "system_u:object_r:bulwark_image_t:" + level + '\0');
-    // A jail path that would leave the root labels nothing.
-    const std::vector<std::string> escaping = {"/../../outside"};
-    EXPECT_FALSE(svirt->label_jail(instance, root, escaping).ok());
-  }
-  EXPECT_EQ(*read_selinux_xattr(root / "vm.json"), std::string(kOriginal, sizeof kOriginal));
-  EXPECT_FALSE(read_selinux_xattr(root)->has_value());
-  EXPECT_FALSE(read_selinux_xattr(instance)->has_value());
+  const auto shared = tmp->path() / "shared";
+  const auto evil = tmp->path() / "shared-evil";
+  std::filesystem::create_directories(shared);
+  std::filesystem::create_directories(evil);
+  std::ofstream(shared / "base.img") << "base";
+  std::ofstream(evil / "mine.img") << "mine";
+  std::filesystem::create_symlink(shared / "base.img", tmp->path() / "via-link.img");
+  std::filesystem::create_hard_link(shared / "base.img", evil / "hard.img");
+  auto config = config_in(*tmp, SelinuxMode::kAuto);
+  config.shared_image_dirs = {shared.string()};
+  auto svirt = VmSvirt::prepare(config, "vm-a", false);
+  ASSERT_TRUE(svirt.ok()) << svirt.error().message();
+  const std::string pair_level = "s0:" + svirt->pair()->categories();
+  const std::string shared_label = std::string("system_u:object_r:bulwark_content_t:s0\0", 39);
+
+  EXPECT_EQ(*svirt->label_disk(open_fd(tmp->path() / "via-link.img").get(), "link", true),
+            LabelOutcome::kLabelled);
+  EXPECT_EQ(*read_selinux_xattr(shared / "base.img"), shared_label);
+  EXPECT_EQ(*svirt->label_disk(open_fd(evil / "mine.img").get(), "mine", true),
+            LabelOutcome::kLabelled);
+  EXPECT_EQ(*read_selinux_xattr(evil / "mine.img"),
+            "system_u:object_r:bulwark_content_t:" + pair_level + '\0');
+  // The same inode through a name outside the shared dir: asks for the pair, and this VM already
+  // holds it shared -- refused, not relabelled.
+  auto hard = svirt->label_disk(open_fd(evil / "hard.img").get(), "hard", true);
+  ASSERT_FALSE(hard.ok());
+  EXPECT_EQ(*read_selinux_xattr(shared / "base.img"), shared_label);
+  // Writable is never shared, wherever it is.
+  std::ofstream(shared / "rw.img") << "rw";
+  EXPECT_EQ(*svirt->label_disk(open_fd(shared / "rw.img").get(), "rw", false), LabelOutcome::kLabelled);
+  EXPECT_EQ(*read_selinux_xattr(shared / "rw.img"),
+            "system_u:object_r:bulwark_image_t:" + pair_level + '\0');
 }
 
 // The monitor<->device sockets get the monitor's context only where SELinux can set it.
@@ -153,9 +165,10 @@ TEST(VmSvirt, OffReservesAndLabelsNothing) {
   ASSERT_TRUE(svirt.ok());
   EXPECT_FALSE(svirt->pair().has_value());
   EXPECT_EQ(*svirt->monitor_exec_context(), "");
-  EXPECT_EQ(*svirt->label_writable(open_fd(file).get(), "disk"), LabelOutcome::kNotRequested);
-  EXPECT_EQ(*svirt->label_read_only(open_fd(file).get(), "disk"), LabelOutcome::kNotRequested);
-  EXPECT_TRUE(svirt->label_jail(tmp.path(), tmp.path(), {}).ok());
+  EXPECT_EQ(*svirt->label_disk(open_fd(file).get(), "disk", false), LabelOutcome::kNotRequested);
+  EXPECT_EQ(*svirt->label_disk(open_fd(file).get(), "disk", true), LabelOutcome::kNotRequested);
+  EXPECT_EQ(*svirt->label_boot_input(open_fd(file).get(), "disk"), LabelOutcome::kNotRequested);
+  EXPECT_EQ(svirt->jail_create_label(), JailCreateLabel{});
   EXPECT_FALSE(read_selinux_xattr(tmp.path())->has_value());
   EXPECT_FALSE(read_selinux_xattr(file)->has_value());
   EXPECT_FALSE(std::filesystem::exists(tmp.path() / "mcs"));
