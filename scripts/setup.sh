@@ -15,7 +15,7 @@ packages=(
   # reference peers used by tests (QEMU runs the test guests through their PVH entry)
   qemu-system-x86 qemu-system-common qemu-utils
   # SELinux policy module: build it and prove its separation offline (no running SELinux needed)
-  selinux-policy-dev selinux-policy-default checkpolicy semodule-utils policycoreutils secilc setools python3-setools libsepol-dev
+  selinux-policy-dev selinux-policy-default checkpolicy semodule-utils policycoreutils secilc setools python3-setools python3-selinux libsepol-dev
   # tools the scripts use
   procps util-linux
 )

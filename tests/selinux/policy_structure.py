@@ -3,27 +3,58 @@
 
 Usage: policy_structure.py POLICY_FILE
 
-These are the rules an auditor would check with sesearch/seinfo: who may enter the per-VM
-domains, who may use /dev/kvm, read or write images, execute or relabel Bulwark types. Each
-query looks at every allow rule in the whole policy (attributes expanded), so a rule added
-anywhere, not only in bulwark.te, that widens these is caught. Exit 1 when one fails.
+These are the rules an auditor (or an attacker who took over a VM process) would check with
+sesearch/seinfo, over every allow rule in the whole policy with attributes expanded, so a rule
+added anywhere, not only in bulwark.te, is seen:
+- the per-VM domains are whatever the policy puts in bulwark_vm_domain (devices:
+  bulwark_device_domain), never a list kept here; a Bulwark domain outside the attribute, or
+  any other domain with rules on Bulwark's per-VM types, fails;
+- each VM domain: MCS-constrained, entered only from the launcher through its own binary, no
+  capabilities, no sockets but unix ones, no execmem/execstack/execheap/execmod, executes
+  only its own binary, ld.so and libraries (nothing any VM domain can write), no access to
+  generic host types, no transition out, no ptrace;
+- /dev/kvm, images, content: who may use them;
+- the launcher relabels to exactly Bulwark's labels and the image homes it restores to.
+Exit 1 when one fails.
 """
 import sys
 
 import setools
 
-VM_DOMAINS = ["bulwark_vm_t", "bulwark_dev_blk_t", "bulwark_dev_rng_t", "bulwark_dev_net_t",
-              "bulwark_dev_vsock_t"]
 LAUNCHER = "bulwark_launcher_t"
-BULWARK_DOMAINS = [LAUNCHER] + VM_DOMAINS
-ENTRY_TYPES = {"bulwark_launcher_t": "bulwark_launcher_exec_t", "bulwark_vm_t": "bulwark_vm_exec_t",
-               "bulwark_dev_blk_t": "bulwark_dev_blk_exec_t", "bulwark_dev_rng_t": "bulwark_dev_rng_exec_t",
-               "bulwark_dev_net_t": "bulwark_dev_net_exec_t", "bulwark_dev_vsock_t": "bulwark_dev_vsock_exec_t"}
+# Bulwark's own labels the launcher gives files (LABELS.md).
+BULWARK_LABELS = {"bulwark_image_t", "bulwark_content_t", "bulwark_jail_t", "bulwark_vhost_sock_t"}
+# Generic data types images, kernels and initrds live under; the launcher restores them
+# (bulwark.te: bulwark_image_home_types).
+IMAGE_HOMES = {"var_t", "var_lib_t", "user_home_t", "tmp_t", "user_tmp_t", "boot_t", "mnt_t", "default_t",
+               "public_content_t"}
+# Never a relabel target of the launcher, whatever else changes.
+NEVER_RELABELTO = {"etc_t", "selinux_config_t", "policy_config_t", "default_context_t", "file_context_t",
+                   "semanage_store_t", "load_policy_exec_t", "bin_t", "lib_t", "ld_so_t", "shadow_t", "usr_t",
+                   "bulwark_conf_t", "bulwark_var_run_t", "bulwark_launcher_exec_t", "bulwark_vm_tmpfs_t"}
 FILE_TYPES = ["bulwark_image_t", "bulwark_content_t", "bulwark_jail_t", "bulwark_var_run_t",
               "bulwark_vhost_sock_t", "bulwark_vm_tmpfs_t", "bulwark_conf_t"]
-# Types a Bulwark process can write, or that hold run-time state and sockets: never executed.
-NEVER_EXECUTED = ["bulwark_image_t", "bulwark_jail_t", "bulwark_var_run_t", "bulwark_vhost_sock_t",
-                  "bulwark_vm_tmpfs_t", "bulwark_content_t", "bulwark_conf_t"]
+FILE_CLASSES = ["file", "dir", "lnk_file", "sock_file", "fifo_file", "chr_file", "blk_file"]
+
+# Generic host types a VM process has no business with. No access at all:
+HOST_TYPES_NONE = ["tmp_t", "user_tmp_t", "user_home_t", "user_home_dir_t", "home_root_t", "shadow_t", "var_lib_t",
+                   "var_log_t", "var_spool_t", "default_t", "mnt_t", "boot_t", "security_t", "selinux_config_t",
+                   "policy_config_t", "semanage_store_t", "file_context_t", "default_context_t", "admin_home_t",
+                   "auditd_log_t", "cert_t", "tls_privkey_t", "public_content_t", "public_content_rw_t", "nfs_t",
+                   "httpd_sys_content_t", "virt_image_t", "svirt_image_t", "fixed_disk_device_t",
+                   "removable_device_t", "memory_device_t", "kmsg_device_t", "tty_device_t"]
+# Directories every domain may read in Debian's base policy: nothing else (no files in them, no
+# writes, no new names).
+HOST_TYPES_DIRS_ONLY = ["var_run_t", "var_t", "etc_t", "root_t", "usr_t", "device_t", "tmpfs_t", "proc_t",
+                        "sysfs_t", "etc_runtime_t", "bin_t", "var_lock_t"]
+WRITE_PERMS = {"write", "append", "create", "unlink", "rename", "link", "setattr", "add_name", "remove_name", "rmdir",
+               "reparent", "relabelfrom", "relabelto", "mounton", "execute", "execute_no_trans", "entrypoint",
+               "execmod", "map", "quotaon", "swapon"}
+# What every domain gets from Debian's base policy that the checks below would otherwise
+# report: (rule target as written, class, permissions allowed).
+BASE_DOMAIN_RULES = [("netlabel_peer_t", "tcp_socket", {"recvfrom"}),
+                     ("unconfined_domain_type", "tcp_socket", {"recvfrom"}),
+                     ("textrel_shlib_t", "file", {"execmod", "execute", "getattr", "ioctl", "map", "open", "read"})]
 
 
 class Checker:
@@ -32,7 +63,19 @@ class Checker:
         self.assertions = 0
         self.failures = 0
         self.expanded = {}
+        type_names = {str(t) for t in policy.types()}
+        self.vm_domains = self.members("bulwark_vm_domain")
+        self.device_domains = self.members("bulwark_device_domain")
+        self.domains = self.members("domain")
+        self.bulwark_domains = sorted({LAUNCHER} | set(self.vm_domains))
+        self.host_none = [t for t in HOST_TYPES_NONE if t in type_names]
         self.index_rules()
+
+    def members(self, attribute):
+        try:
+            return sorted(str(t) for t in self.policy.lookup_typeattr(attribute).expand())
+        except Exception:  # pylint: disable=broad-except
+            return []
 
     def expand(self, type_or_attribute):
         name = str(type_or_attribute)
@@ -42,15 +85,21 @@ class Checker:
 
     def index_rules(self):
         """One pass over every rule (a query per check would take minutes): the allow rules
-        whose target is a Bulwark type or /dev/kvm, directly or through an attribute, the
-        entry points of Bulwark domains and the automatic transitions into them."""
+        whose target is a Bulwark type or /dev/kvm, the allow rules whose source covers a
+        Bulwark domain, entry points and automatic transitions into Bulwark domains."""
         interesting = {t for t in self.policy.types() if str(t).startswith("bulwark_") or str(t) == "kvm_device_t"}
         covers = {}
         for t in interesting:
             covers.setdefault(str(t), set()).add(str(t))
             for attribute in t.attributes():
                 covers.setdefault(str(attribute), set()).add(str(t))
+        source_covers = {}
+        for name in self.bulwark_domains:
+            source_covers.setdefault(name, set()).add(name)
+            for attribute in self.policy.lookup_type(name).attributes():
+                source_covers.setdefault(str(attribute), set()).add(name)
         self.by_target = {}
+        self.by_source = {}
         self.entrypoints = {}
         self.auto_transitions = []
         for rule in self.policy.terules():
@@ -60,6 +109,8 @@ class Checker:
                 if targets:
                     for target in targets:
                         self.by_target.setdefault((target, str(rule.tclass)), []).append(rule)
+                for source in source_covers.get(str(rule.source), ()):
+                    self.by_source.setdefault(source, []).append(rule)
                 if str(rule.tclass) == "file" and "entrypoint" in rule.perms:
                     for source in self.expand(rule.source):
                         if source.startswith("bulwark_"):
@@ -75,6 +126,22 @@ class Checker:
                 for source in self.expand(rule.source):
                     found.setdefault(source, str(rule))
         return found
+
+    def rules_of(self, source, tclasses=None, perms=None):
+        """(rule, perms) for every allow rule of source (attributes expanded), optionally only
+        those classes and only those permissions; base-policy rules every domain has are left
+        out (BASE_DOMAIN_RULES, listed exactly)."""
+        for rule in self.by_source.get(source, []):
+            tclass = str(rule.tclass)
+            if tclasses is not None and tclass not in tclasses:
+                continue
+            granted = set(rule.perms)
+            if any(str(rule.target) == t and tclass == c and granted <= p for t, c, p in BASE_DOMAIN_RULES):
+                continue
+            if perms is not None:
+                granted &= set(perms)
+            if granted:
+                yield rule, granted
 
     def check(self, ok, line):
         self.assertions += 1
@@ -94,6 +161,83 @@ class Checker:
         return found
 
 
+def check_domains_by_attribute(c):
+    """Every Bulwark domain is the launcher or in bulwark_vm_domain; no other domain has rules
+    on the per-VM types (it would escape bulwark_mcs.cil)."""
+    c.check("bulwark_vm_t" in c.vm_domains, "bulwark_vm_t is not in bulwark_vm_domain (bulwark_mcs.cil)")
+    c.check(bool(c.device_domains), "no type in bulwark_device_domain")
+    for domain in c.device_domains:
+        c.check(domain in c.vm_domains, f"{domain} is in bulwark_device_domain but not in bulwark_vm_domain")
+    for domain in c.domains:
+        if domain.startswith("bulwark_"):
+            c.check(domain == LAUNCHER or domain in c.vm_domains,
+                    f"domain {domain} is not in bulwark_vm_domain: no MCS separation applies to it"
+                    " (declare it with bulwark_vm_domain_template or bulwark_device_domain_template)")
+    per_vm = {"bulwark_vm_object", "bulwark_vm_domain", "bulwark_device_domain", "bulwark_exec_file",
+              "bulwark_file_type", "bulwark_content_t"} | set(c.members("bulwark_vm_object")) | set(c.vm_domains)
+    per_vm |= {d[:-2] + "_exec_t" for d in c.vm_domains}
+    allowed = {LAUNCHER} | set(c.vm_domains)
+    seen = set()
+    for rule in c.policy.terules():
+        if rule.ruletype.name != "allow" or str(rule.target) not in per_vm:
+            continue
+        for source in c.expand(rule.source):
+            if source in allowed or source not in c.domains or (source, str(rule)) in seen:
+                continue
+            seen.add((source, str(rule)))
+            c.check(False, f"domain {source} has access to Bulwark's per-VM types but is not in bulwark_vm_domain"
+                           f" (rule: {rule})")
+
+
+def check_vm_domain(c, domain, writable):
+    attributes = {str(a) for a in c.policy.lookup_type(domain).attributes()}
+    c.check("mcs_constrained_type" in attributes, f"{domain} is not MCS-constrained (mcs_constrained)")
+    entry_type = domain[:-2] + "_exec_t"
+    # Entered only from the launcher, only through its own entry file, never dynamically.
+    c.only({LAUNCHER}, domain, "process", ["transition"], "domain transitions only from the launcher")
+    c.only(set(), domain, "process", ["dyntransition"], "no dynamic transition into a VM domain")
+    entries = c.entrypoints.get(domain, set())
+    c.check(entries == {entry_type}, f"{domain} may be entered from {sorted(entries)}, must be only {entry_type}")
+    trans = [str(rule) for rule in c.auto_transitions if str(rule.default) == domain]
+    c.check(not trans, f"an automatic type_transition leads into {domain}: {trans}")
+
+    for rule, perms in c.rules_of(domain, {"capability", "capability2", "cap_userns", "cap2_userns"}):
+        c.check(False, f"{domain} has {rule.tclass} {{ {' '.join(sorted(perms))} }} (no capabilities; rule: {rule})")
+    for rule, perms in c.rules_of(domain):
+        tclass = str(rule.tclass)
+        if (tclass.endswith("_socket") or tclass == "socket") and tclass not in ("unix_stream_socket",
+                                                                                 "unix_dgram_socket"):
+            c.check(False, f"{domain} may use {tclass} {{ {' '.join(sorted(perms))} }} on {rule.target}"
+                           f" (no network, netlink or raw sockets; rule: {rule})")
+        if tclass in ("port", "node", "netif", "packet"):
+            c.check(False, f"{domain} has {tclass} {{ {' '.join(sorted(perms))} }} on {rule.target} (rule: {rule})")
+    for rule, perms in c.rules_of(domain, {"process"}, {"execmem", "execstack", "execheap", "ptrace", "transition",
+                                                        "dyntransition", "setcurrent", "setexec"}):
+        c.check(False, f"{domain} has process {{ {' '.join(sorted(perms))} }} on {rule.target}"
+                       f" (no executable memory, no ptrace, no transition out; rule: {rule})")
+    for rule, perms in c.rules_of(domain, FILE_CLASSES, {"execmod"}):
+        c.check(False, f"{domain} has execmod on {rule.target} (rule: {rule})")
+    allowed_exec = {entry_type, "ld_so_t", "lib_t"}
+    for rule, perms in c.rules_of(domain, {"file"}, {"execute", "execute_no_trans"}):
+        for target in sorted(c.expand(rule.target)):
+            c.check(target in allowed_exec, f"{domain} may execute {target} (only {', '.join(sorted(allowed_exec))};"
+                                            f" rule: {rule})")
+            c.check(target not in writable, f"{domain} may execute {target}, which a VM domain may write"
+                                            f" (rule: {rule})")
+
+    # Generic host types.
+    for rule, perms in c.rules_of(domain):
+        for target in sorted(c.expand(rule.target) & set(c.host_none)):
+            c.check(False, f"{domain} has {rule.tclass} {{ {' '.join(sorted(perms))} }} on host type {target}"
+                           f" (rule: {rule})")
+        for target in sorted(c.expand(rule.target) & set(HOST_TYPES_DIRS_ONLY)):
+            tclass = str(rule.tclass)
+            bad = perms & WRITE_PERMS if tclass in ("dir", "lnk_file") else (
+                perms if tclass in FILE_CLASSES else set())
+            c.check(not bad, f"{domain} has {tclass} {{ {' '.join(sorted(bad))} }} on host type {target}"
+                             f" (read-only directories only; rule: {rule})")
+
+
 def main():
     if len(sys.argv) != 2:
         print(__doc__)
@@ -103,59 +247,79 @@ def main():
 
     c.check(policy.mls, "the policy is not MLS/MCS-enabled")
     type_names = {str(t) for t in policy.types()}
-    for name in BULWARK_DOMAINS + list(ENTRY_TYPES.values()) + FILE_TYPES:
+    for name in [LAUNCHER, "bulwark_launcher_exec_t"] + FILE_TYPES:
         c.check(name in type_names, f"type {name} is not declared")
+    c.check(bool(c.vm_domains), "no type in bulwark_vm_domain")
     if c.failures:
         return 1
+    print(f"per-VM domains (bulwark_vm_domain): {' '.join(c.vm_domains)};"
+          f" devices (bulwark_device_domain): {' '.join(c.device_domains)}")
 
-    for domain in VM_DOMAINS:
-        attributes = {str(a) for a in policy.lookup_type(domain).attributes()}
-        c.check("mcs_constrained_type" in attributes, f"{domain} is not MCS-constrained (mcs_constrained)")
-        c.check("bulwark_vm_domain" in attributes, f"{domain} is not in bulwark_vm_domain (bulwark_mcs.cil)")
-        # Entered only from the launcher, only through its own entry file, never dynamically.
-        c.only({LAUNCHER}, domain, "process", ["transition"], "domain transitions only from the launcher")
-        c.only(set(), domain, "process", ["dyntransition"], "no dynamic transition into a VM domain")
-        entries = c.entrypoints.get(domain, set())
-        c.check(entries == {ENTRY_TYPES[domain]},
-                f"{domain} may be entered from {sorted(entries)}, must be only {ENTRY_TYPES[domain]}")
-        # Only the launcher's process may be the parent of a transition into a VM domain.
-        trans = [str(rule) for rule in c.auto_transitions if str(rule.default) == domain]
-        c.check(not trans, f"an automatic type_transition leads into {domain}: {trans}")
+    check_domains_by_attribute(c)
+    # Types any VM domain may write: none of them may be executed by a VM domain.
+    writable = set()
+    for domain in c.vm_domains:
+        for rule, _ in c.rules_of(domain, FILE_CLASSES, {"write", "append", "create", "rename", "setattr"}):
+            writable |= c.expand(rule.target)
+    for domain in c.vm_domains:
+        check_vm_domain(c, domain, writable)
 
     # /dev/kvm: among Bulwark domains only the monitor opens it.
     c.only({"bulwark_vm_t"}, "kvm_device_t", "chr_file", ["open", "read", "write", "ioctl"],
-           "/dev/kvm is only the monitor's", among=BULWARK_DOMAINS)
+           "/dev/kvm is only the monitor's", among=c.bulwark_domains)
     c.check("bulwark_vm_t" in c.sources("kvm_device_t", "chr_file", ["open"]), "the monitor cannot open /dev/kvm")
 
     # Images: read and written only by the blk process (and opened by the launcher, which
     # passes the fd and never maps it).
     c.only({"bulwark_dev_blk_t", LAUNCHER}, "bulwark_image_t", "file", ["read", "write", "append"],
-           "images are only for the blk process", among=BULWARK_DOMAINS)
-    c.only(set(), "bulwark_image_t", "file", ["map"], "nobody in Bulwark maps an image", among=BULWARK_DOMAINS)
+           "images are only for the blk process", among=c.bulwark_domains)
+    c.only(set(), "bulwark_image_t", "file", ["map"], "nobody in Bulwark maps an image", among=c.bulwark_domains)
 
     # Content is read-only for every Bulwark process.
     c.only(set(), "bulwark_content_t", "file", ["write", "append", "create", "unlink", "rename", "setattr"],
-           "content is read-only", among=VM_DOMAINS)
+           "content is read-only", among=c.vm_domains)
     c.only({LAUNCHER}, "bulwark_content_t", "file", ["write", "append", "create", "unlink", "rename"],
-           "content is read-only", among=BULWARK_DOMAINS)
+           "content is read-only", among=c.bulwark_domains)
 
-    # Nothing executes a writable type, run-time state or sockets.
-    for target in NEVER_EXECUTED:
+    # Nothing in Bulwark executes a writable type, run-time state, sockets, content, config.
+    for target in ["bulwark_image_t", "bulwark_jail_t", "bulwark_var_run_t", "bulwark_vhost_sock_t",
+                   "bulwark_vm_tmpfs_t", "bulwark_content_t", "bulwark_conf_t"]:
         c.only(set(), target, "file", ["execute", "execute_no_trans", "entrypoint", "execmod"],
-               "never executable", among=BULWARK_DOMAINS)
+               "never executable", among=c.bulwark_domains)
 
     # Only the launcher relabels, to or from any Bulwark type.
     others = set()
-    for target in FILE_TYPES + list(ENTRY_TYPES.values()):
+    entry_types = ["bulwark_launcher_exec_t"] + [d[:-2] + "_exec_t" for d in c.vm_domains]
+    for target in FILE_TYPES + entry_types:
         for tclass in ["file", "dir", "sock_file", "lnk_file"]:
             found = c.only({LAUNCHER}, target, tclass, ["relabelfrom", "relabelto"],
-                           "only the launcher relabels", among=BULWARK_DOMAINS)
+                           "only the launcher relabels", among=c.bulwark_domains)
             others.update(s for s in found if not s.startswith("bulwark_"))
+
+    # The launcher relabels to exactly Bulwark's labels and the image homes (to restore), and
+    # from those only.
+    relabelto, relabelfrom = {}, {}
+    for rule, perms in c.rules_of(LAUNCHER, FILE_CLASSES, {"relabelto", "relabelfrom"}):
+        for target in c.expand(rule.target):
+            if "relabelto" in perms:
+                relabelto.setdefault(target, str(rule))
+            if "relabelfrom" in perms:
+                relabelfrom.setdefault(target, str(rule))
+    expected = BULWARK_LABELS | IMAGE_HOMES
+    for what, found in (("to", relabelto), ("from", relabelfrom)):
+        extra = sorted(set(found) - expected, key=lambda t: (t not in NEVER_RELABELTO, t))
+        c.check(not extra, f"ALLOWED but must be denied: {LAUNCHER} may relabel {what} {len(extra)} types besides"
+                           f" Bulwark's labels and the image homes: {', '.join(extra[:8])}"
+                           f"{', ...' if len(extra) > 8 else ''} (rule: {found[extra[0]] if extra else ''})")
+    for target in sorted(NEVER_RELABELTO & set(relabelto)):
+        c.check(False, f"ALLOWED but must be denied: {LAUNCHER} may relabel to {target} (rule: {relabelto[target]})")
+    for target in sorted(BULWARK_LABELS - set(relabelto)):
+        c.check(False, f"the launcher cannot relabel to {target}")
     c.check(LAUNCHER in c.sources("bulwark_image_t", "file", ["relabelto"]), "the launcher cannot label images")
 
     # Within one VM: no ptrace or signal between its processes, none to the launcher.
-    for source in VM_DOMAINS:
-        for target in BULWARK_DOMAINS:
+    for source in c.vm_domains:
+        for target in c.bulwark_domains:
             perms = ["ptrace", "signal", "sigkill", "sigstop"]
             if source != target:
                 perms.append("signull")

@@ -1,62 +1,79 @@
 #!/usr/bin/env bash
 # The proofs can fail: run them on copies of policy/selinux that were deliberately widened
-# and require each widening to be reported with its access. Without this, a checker that
-# silently allowed everything would still pass.
+# (or had a fix taken back) and require each mutant to be reported with its access. Without
+# this, a checker that silently allowed everything would still pass. Every mutant must be
+# caught, with every line it lists; one that survives fails the suite.
 #
-# Usage: proofs_catch.sh [--proofs PATH_TO_bulwark_selinux_proofs] [--work DIR]
-# Exit 0: every widening was caught; 1: one was not; 77: tools missing (as run_proofs.sh).
+# Usage: proofs_catch.sh [--proofs PATH_TO_bulwark_selinux_proofs] [--bulwark PATH_TO_bulwark]
+#                        [--work DIR] [--jobs N] [--only NAME] [--cil-cache DIR]
+# Mutants run N at a time (default 2). Debian's store is extracted once for all of them
+# (into DIR with --cil-cache, shared with selinux.proofs).
+# Exit 0: every mutant was caught; 1: one was not; 77: tools missing (as run_proofs.sh).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 policy_src="$here/../../policy/selinux"
 args=()
 work=""
+jobs=2
+only=""
+cil_cache=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --proofs) args+=(--proofs "$2"); shift 2 ;;
+    --bulwark) args+=(--bulwark "$2"); shift 2 ;;
     --work) work="$2"; shift 2 ;;
-    *) echo "usage: $0 [--proofs BIN] [--work DIR]" >&2; exit 2 ;;
+    --jobs) jobs="$2"; shift 2 ;;
+    --only) only="$2"; shift 2 ;;
+    --cil-cache) cil_cache=(--cil-cache "$2"); shift 2 ;;
+    *) echo "usage: $0 [--proofs BIN] [--bulwark BIN] [--work DIR] [--jobs N] [--only NAME] [--cil-cache DIR]" >&2; exit 2 ;;
   esac
 done
 if [ -z "$work" ]; then
   work="$(mktemp -d /tmp/bulwark-selinux-catch.XXXXXX)"
   trap 'rm -rf "$work"' EXIT
 fi
+mkdir -p "$work"
+[ ${#cil_cache[@]} -gt 0 ] || cil_cache=(--cil-cache "$work/debian-cil")
+args+=("${cil_cache[@]}")
 
-status=0
-# mutant NAME: run the proofs on $work/NAME/policy and require a failure whose output
-# contains every given line.
+names=()
+# mutant NAME LINE...: NAME's copy is ready in $work/NAME/policy; the proofs must fail on it
+# and print every LINE.
 mutant() {
   local name="$1"; shift
-  local rc=0
-  "$here/run_proofs.sh" "${args[@]}" --work "$work/$name/run" --policy-dir "$work/$name/policy" \
-    >"$work/$name/output" 2>&1 || rc=$?
-  if [ $rc -eq 77 ]; then cat "$work/$name/output"; exit 77; fi
-  if [ $rc -eq 0 ]; then
-    echo "NOT CAUGHT: the proofs passed on mutant '$name'"
-    status=1
-    return
-  fi
-  for expected in "$@"; do
-    if grep -qF -- "$expected" "$work/$name/output"; then
-      echo "caught ($name): $expected"
-    else
-      echo "NOT CAUGHT ($name): no line containing: $expected"
-      status=1
-    fi
-  done
+  names+=("$name")
+  printf '%s\n' "$@" >"$work/$name/expected"
 }
+# copy NAME: a fresh copy of the module to mutate.
 copy() {
-  rm -rf "$work/$1" && mkdir -p "$work/$1/policy"
+  rm -rf "${work:?}/$1" && mkdir -p "$work/$1/policy"
   cp "$policy_src"/bulwark.te "$policy_src"/bulwark.if "$policy_src"/bulwark.fc "$policy_src"/bulwark_mcs.cil \
     "$work/$1/policy/"
 }
+# te NAME: append stdin to NAME's bulwark.te.
+te() { { printf '\n# Deliberate mutation for proofs_catch.sh.\n'; cat; } >>"$work/$1/policy/bulwark.te"; }
+# drop NAME FILE LINE: delete the exact LINE from NAME's FILE, which must contain it.
+drop() {
+  local file="$work/$1/policy/$2"
+  grep -qxF -- "$3" "$file" || { echo "proofs_catch.sh: '$3' not in $2: update the mutant" >&2; exit 1; }
+  grep -vxF -- "$3" "$file" >"$file.new" && mv "$file.new" "$file"
+}
+# edit NAME FILE OLD NEW: replace every OLD (a fixed string) in NAME's FILE, which must contain it.
+edit() {
+  local file="$work/$1/policy/$2"
+  grep -qF -- "$3" "$file" || { echo "proofs_catch.sh: '$3' not in $2: update the mutant" >&2; exit 1; }
+  OLD="$3" NEW="$4" perl -0pi -e 's/\Q$ENV{OLD}\E/$ENV{NEW}/g' "$file"
+}
+
+vm="system_u:system_r:bulwark_vm_t:s0:c1,c2"
+blk="system_u:system_r:bulwark_dev_blk_t:s0:c1,c2"
+launcher="system_u:system_r:bulwark_launcher_t:s0-s0:c0.c1023"
+admin_launcher="unconfined_u:unconfined_r:bulwark_launcher_t:s0-s0:c0.c1023"
 
 # 1. Type-enforcement widenings, each one of the negative rules.
 copy widened
-cat >>"$work/widened/policy/bulwark.te" <<'TE'
-
-# Deliberate widenings for proofs_catch.sh.
+te widened <<'TE'
 allow bulwark_dev_rng_t kvm_device_t:chr_file { open read write ioctl };
 allow bulwark_vm_t bulwark_image_t:file { execute read open };
 allow bulwark_dev_blk_t bulwark_vm_t:process { ptrace signal };
@@ -66,19 +83,19 @@ TE
 mutant widened \
   "ALLOWED but must be denied: system_u:system_r:bulwark_dev_rng_t:s0:c1,c2 -> system_u:object_r:kvm_device_t:s0 : chr_file { open }" \
   "ALLOWED but must be denied: bulwark_dev_rng_t -> kvm_device_t:chr_file" \
-  "ALLOWED but must be denied: system_u:system_r:bulwark_vm_t:s0:c1,c2 -> system_u:object_r:bulwark_image_t:s0:c1,c2 : file { execute }" \
-  "ALLOWED but must be denied: system_u:system_r:bulwark_vm_t:s0:c1,c2 -> system_u:object_r:bulwark_image_t:s0:c1,c2 : file { read }" \
-  "ALLOWED but must be denied: system_u:system_r:bulwark_dev_blk_t:s0:c1,c2 -> system_u:system_r:bulwark_vm_t:s0:c1,c2 : process { ptrace }" \
+  "ALLOWED but must be denied: $vm -> system_u:object_r:bulwark_image_t:s0:c1,c2 : file { execute }" \
+  "ALLOWED but must be denied: $vm -> system_u:object_r:bulwark_image_t:s0:c1,c2 : file { read }" \
+  "ALLOWED but must be denied: $blk -> $vm : process { ptrace }" \
   "ALLOWED but must be denied: system_u:system_r:bulwark_dev_rng_t:s0:c1,c2 -> system_u:object_r:bulwark_image_t:s0:c1,c2 : file { relabelto }" \
-  "ALLOWED but must be denied: system_u:system_r:bulwark_vm_t:s0:c1,c2 -> system_u:object_r:bulwark_content_t:s0 : file { write }"
+  "ALLOWED but must be denied: $vm -> system_u:object_r:bulwark_content_t:s0 : file { write }"
 
 # 2. Without bulwark_mcs.cil only the base policy's MCS rule (h1 dom h2) is left: a VM at
 #    s0:c1,c2 could then write an image labelled with no category or one of its two.
 copy no_exact_levels
 : >"$work/no_exact_levels/policy/bulwark_mcs.cil"
 mutant no_exact_levels \
-  "ALLOWED but must be denied: system_u:system_r:bulwark_dev_blk_t:s0:c1,c2 -> system_u:object_r:bulwark_image_t:s0:c1 : file { write }" \
-  "ALLOWED across VMs but must be denied: system_u:system_r:bulwark_dev_blk_t:s0:c1,c2 -> system_u:object_r:bulwark_image_t:s0 : file { write }"
+  "ALLOWED but must be denied: $blk -> system_u:object_r:bulwark_image_t:s0:c1 : file { write }" \
+  "ALLOWED across VMs but must be denied: $blk -> system_u:object_r:bulwark_image_t:s0 : file { write }"
 
 # 3. A VM domain that is not MCS-constrained: another VM's objects become reachable.
 copy unconstrained
@@ -89,4 +106,226 @@ mutant unconstrained \
   "bulwark_dev_rng_t is not MCS-constrained" \
   "ALLOWED across VMs but must be denied: system_u:system_r:bulwark_dev_rng_t:s0:c1,c2 -> system_u:system_r:bulwark_vm_t:s0:c2,c3 : unix_stream_socket { read }"
 
+# 4. Issue 10, item 6: mutations the old proofs let pass.
+# A device domain with TCP sockets, connecting to and binding any port.
+copy device_tcp
+te device_tcp <<'TE'
+allow bulwark_dev_rng_t self:tcp_socket create_stream_socket_perms;
+corenet_tcp_connect_all_ports(bulwark_dev_rng_t)
+corenet_tcp_bind_all_ports(bulwark_dev_rng_t)
+TE
+mutant device_tcp \
+  "FAIL bulwark_dev_rng_t may use tcp_socket { accept append bind connect create" \
+  "FAIL bulwark_dev_rng_t may use tcp_socket { name_bind name_connect } on port_type"
+
+# A VM domain with sys_admin, sys_ptrace and net_admin.
+copy vm_capabilities
+te vm_capabilities <<'TE'
+allow bulwark_vm_t self:capability { sys_admin sys_ptrace net_admin };
+TE
+mutant vm_capabilities "FAIL bulwark_vm_t has capability { net_admin sys_admin sys_ptrace } (no capabilities"
+
+# Generic tmp, home and /run file management.
+copy generic_files
+te generic_files <<'TE'
+files_manage_generic_tmp_files(bulwark_dev_blk_t)
+userdom_manage_user_home_content_files(bulwark_dev_blk_t)
+manage_files_pattern(bulwark_dev_blk_t, var_run_t, var_run_t)
+TE
+mutant generic_files \
+  "FAIL bulwark_dev_blk_t has file { append create getattr ioctl link lock open read rename setattr unlink write } on host type tmp_t" \
+  "FAIL bulwark_dev_blk_t has file { append create getattr ioctl link lock open read rename setattr unlink write } on host type user_home_t" \
+  "FAIL bulwark_dev_blk_t has dir { add_name remove_name write } on host type var_run_t" \
+  "FAIL bulwark_dev_blk_t has file { append create getattr ioctl link lock open read rename setattr unlink write } on host type var_run_t"
+
+# The MCS constraint reduced to (eq h1 h2): ranges with the VM's pair as their high level pass.
+copy mcs_high_only
+edit mcs_high_only bulwark_mcs.cil "(and (eq l1 l2) (eq h1 h2))" "(eq h1 h2)"
+mutant mcs_high_only \
+  "ALLOWED across VMs but must be denied: system_u:system_r:bulwark_vm_t:s0-s0:c1,c2 -> system_u:system_r:bulwark_dev_blk_t:s0:c1,c2 : unix_stream_socket { connectto }" \
+  "ALLOWED across VMs but must be denied: $blk -> system_u:object_r:bulwark_image_t:s0-s0:c1,c2 : file { write }" \
+  "ALLOWED across VMs but must be denied: system_u:system_r:bulwark_vm_t:s0:c1-s0:c1,c2 -> $vm : process { sigkill }"
+
+# File contexts labelling /usr/bin or /home.
+copy fc_usr_bin
+printf '/usr/bin(/.*)?\t\tgen_context(system_u:object_r:bulwark_conf_t,s0)\n' >>"$work/fc_usr_bin/policy/bulwark.fc"
+mutant fc_usr_bin \
+  'FAIL file context "/usr/bin(/.*)?" (bulwark_conf_t) labels /usr/bin, outside Bulwark'"'"'s paths' \
+  'FAIL file context "/usr/bin(/.*)?" (bulwark_conf_t) labels the host path /usr/bin/ls'
+copy fc_home
+printf '/home(/.*)?\t\tgen_context(system_u:object_r:bulwark_image_t,s0)\n' >>"$work/fc_home/policy/bulwark.fc"
+mutant fc_home \
+  'FAIL file context "/home(/.*)?" (bulwark_image_t) labels /home, outside Bulwark'"'"'s paths' \
+  'FAIL file context "/home(/.*)?" (bulwark_image_t) labels the host path /home/alice/vm.img'
+
+# A device domain declared outside the templates: not in bulwark_vm_domain, so no MCS
+# separation applies, with access to images.
+copy evil_domain
+te evil_domain <<'TE'
+type bulwark_dev_evil_t;
+domain_type(bulwark_dev_evil_t)
+gen_require(`
+	role system_r;
+')
+role system_r types bulwark_dev_evil_t;
+allow bulwark_dev_evil_t bulwark_image_t:file { open read write getattr };
+TE
+mutant evil_domain \
+  "FAIL domain bulwark_dev_evil_t is not in bulwark_vm_domain: no MCS separation applies to it" \
+  "FAIL domain bulwark_dev_evil_t has access to Bulwark's per-VM types but is not in bulwark_vm_domain (rule: allow bulwark_dev_evil_t bulwark_image_t:file"
+
+# Execute on tmpfs (and on the guest-RAM memfd, which devices write) plus execstack.
+copy tmpfs_exec
+te tmpfs_exec <<'TE'
+allow bulwark_vm_t tmpfs_t:file { execute map read open };
+allow bulwark_vm_t bulwark_vm_tmpfs_t:file execute;
+allow bulwark_vm_t self:process execstack;
+TE
+mutant tmpfs_exec \
+  "FAIL bulwark_vm_t may execute tmpfs_t (only" \
+  "FAIL bulwark_vm_t may execute bulwark_vm_tmpfs_t, which a VM domain may write" \
+  "FAIL bulwark_vm_t has process { execstack } on bulwark_vm_t"
+
+# 5. Each fix of issue 10 taken back.
+# Item 1: no lnk_file rule on the jail, so ld.so cannot follow /lib64.
+copy no_jail_symlinks
+drop no_jail_symlinks bulwark.te "allow bulwark_vm_domain bulwark_jail_t:lnk_file { getattr read };"
+mutant no_jail_symlinks \
+  "DENIED but must be allowed: $vm -> system_u:object_r:bulwark_jail_t:s0:c1,c2 : lnk_file { read }" \
+  "DENIED but must be allowed: $blk -> system_u:object_r:bulwark_jail_t:s0:c1,c2 : lnk_file { read }"
+
+# Item 1: pair-labelled read-only disks visible (stat, map) to other VMs.
+copy content_any_level
+perl -0pi -e 's/\n; Read-only content \(bulwark_content_t\).*\z/\n/s' "$work/content_any_level/policy/bulwark_mcs.cil"
+mutant content_any_level \
+  "ALLOWED but must be denied: $blk -> system_u:object_r:bulwark_content_t:s0:c3,c4 : file { getattr }" \
+  "ALLOWED but must be denied: $vm -> system_u:object_r:bulwark_content_t:s0:c1,c3 : file { map }"
+
+# Item 5: /proc/<pid> of another VM's processes left to the base MCS rule.
+copy proc_base_only
+edit proc_base_only bulwark_mcs.cil "(or (eq t2 bulwark_vm_object) (eq t2 bulwark_vm_domain))" "(eq t2 bulwark_vm_object)"
+mutant proc_base_only \
+  "ALLOWED across VMs but must be denied: $vm -> system_u:system_r:bulwark_vm_t:s0 : file { read }" \
+  "ALLOWED across VMs but must be denied: $blk -> system_u:system_r:bulwark_dev_blk_t:s0:c3,c4 : dir { getattr }"
+
+# Item 2: no identity exemptions.
+copy no_identity
+drop no_identity bulwark.te "domain_system_change_exemption(bulwark_launcher_t)"
+drop no_identity bulwark.te "domain_obj_id_change_exemption(bulwark_launcher_t)"
+mutant no_identity \
+  "DENIED but must be allowed: $admin_launcher -> $vm : process { transition }" \
+  "DENIED but must be allowed: $admin_launcher -> $vm : unix_stream_socket { create }" \
+  "DENIED but must be allowed: $admin_launcher -> system_u:object_r:bulwark_jail_t:s0:c1,c2 : dir { create }" \
+  "DENIED but must be allowed: $launcher -> unconfined_u:object_r:user_home_t:s0 : file { relabelfrom }"
+
+# Item 2: the image homes not readable before labelling.
+copy no_image_homes
+drop no_image_homes bulwark.te "allow bulwark_launcher_t bulwark_image_home_types:file { getattr open read };"
+mutant no_image_homes \
+  "DENIED but must be allowed: $launcher -> unconfined_u:object_r:user_home_t:s0 : file { open }" \
+  "DENIED but must be allowed: $admin_launcher -> system_u:object_r:var_t:s0 : file { read }"
+
+# Item 4: relabel to etc_t; the old blanket files_relabel_non_auth_files.
+copy relabel_etc
+te relabel_etc <<'TE'
+allow bulwark_launcher_t etc_t:file relabelto;
+TE
+mutant relabel_etc \
+  "ALLOWED but must be denied: $launcher -> system_u:object_r:etc_t:s0 : file { relabelto }" \
+  "FAIL ALLOWED but must be denied: bulwark_launcher_t may relabel to etc_t (rule: allow bulwark_launcher_t etc_t:file"
+copy relabel_non_auth
+te relabel_non_auth <<'TE'
+files_relabel_non_auth_files(bulwark_launcher_t)
+TE
+mutant relabel_non_auth \
+  "ALLOWED but must be denied: $launcher -> system_u:object_r:selinux_config_t:s0 : file { relabelto }" \
+  "ALLOWED but must be denied: $launcher -> system_u:object_r:bulwark_vm_exec_t:s0 : file { relabelto }" \
+  "FAIL ALLOWED but must be denied: bulwark_launcher_t may relabel to selinux_config_t" \
+  "FAIL ALLOWED but must be denied: bulwark_launcher_t may relabel from"
+
+# Item 5: noatsecure back on the exec into VM domains.
+copy noatsecure
+te noatsecure <<'TE'
+allow bulwark_launcher_t bulwark_vm_domain:process noatsecure;
+TE
+mutant noatsecure \
+  "ALLOWED but must be denied: $launcher -> $vm : process { noatsecure }" \
+  "ALLOWED but must be denied: $admin_launcher -> $blk : process { noatsecure }"
+
+# Item 5: fs_tmpfs_filetrans back (write on every tmpfs_t directory).
+copy tmpfs_filetrans
+edit tmpfs_filetrans bulwark.te "type_transition bulwark_vm_t tmpfs_t:file bulwark_vm_tmpfs_t;" \
+  "fs_tmpfs_filetrans(bulwark_vm_t, bulwark_vm_tmpfs_t, file)"
+mutant tmpfs_filetrans \
+  "ALLOWED but must be denied: $vm -> system_u:object_r:tmpfs_t:s0 : dir { write }" \
+  "FAIL bulwark_vm_t has dir { add_name remove_name write } on host type tmpfs_t"
+
+# Enforcing-guest findings taken back: no nnp/nosuid transition; the binaries matched by a
+# regular expression that Debian's "/usr/libexec(/.*)?  bin_t" outranks.
+copy no_nnp_transition
+drop no_nnp_transition bulwark.te "allow bulwark_launcher_t bulwark_vm_domain:process2 { nnp_transition nosuid_transition };"
+mutant no_nnp_transition \
+  "DENIED but must be allowed: $launcher -> $vm : process2 { nnp_transition }"
+copy fc_libexec_regex
+perl -0pi -e 's{^/usr/libexec/bulwark/bulwark-monitor\t.*\n}{/usr/(local/)?libexec/bulwark/bulwark-monitor\t--\tgen_context(system_u:object_r:bulwark_vm_exec_t,s0)\n}m' \
+  "$work/fc_libexec_regex/policy/bulwark.fc"
+grep -q '^/usr/(local/)?libexec/bulwark/bulwark-monitor' "$work/fc_libexec_regex/policy/bulwark.fc" ||
+  { echo "proofs_catch.sh: fc_libexec_regex: update the mutant" >&2; exit 1; }
+mutant fc_libexec_regex "FAIL /usr/libexec/bulwark/bulwark-monitor is bin_t, must be bulwark_vm_exec_t"
+
+# File contexts: restorecon relabelling what the launcher labels for each VM.
+copy fc_jail_children
+edit fc_jail_children bulwark.fc "/srv/bulwark/.*		<<none>>" "/srv/bulwark/.*		gen_context(system_u:object_r:bulwark_jail_t,s0)"
+mutant fc_jail_children \
+  "FAIL /srv/bulwark/vm-1/root (dir, made by the launcher) would be relabelled by restorecon to bulwark_jail_t" \
+  "FAIL /srv/bulwark/vm-1/root/lib64 (lnk_file, made by the launcher) would be relabelled by restorecon to bulwark_jail_t"
+
+# Run them, $jobs at a time.
+run_one() {
+  local name="$1" rc=0
+  "$here/run_proofs.sh" "${args[@]}" --work "$work/$name/run" --policy-dir "$work/$name/policy" \
+    >"$work/$name/output" 2>&1 || rc=$?
+  echo "$rc" >"$work/$name/rc"
+}
+start=$SECONDS
+# The first run extracts Debian's store into the cache; the rest reuse it.
+mkdir -p "$work/debian-cil-warmup"
+"$here/run_proofs.sh" "${args[@]}" --work "$work/debian-cil-warmup/run" >"$work/debian-cil-warmup/output" 2>&1 || {
+  rc=$?
+  cat "$work/debian-cil-warmup/output"
+  if [ $rc -eq 77 ]; then exit 77; fi
+  echo "proofs_catch.sh: the proofs fail on the unmutated module; fix that first"
+  exit 1
+}
+for name in "${names[@]}"; do
+  if [ -n "$only" ] && [ "$name" != "$only" ]; then continue; fi
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+  run_one "$name" &
+done
+wait
+
+status=0
+caught=0
+for name in "${names[@]}"; do
+  if [ -n "$only" ] && [ "$name" != "$only" ]; then continue; fi
+  rc="$(cat "$work/$name/rc")"
+  if [ "$rc" -eq 77 ]; then cat "$work/$name/output"; exit 77; fi
+  if [ "$rc" -eq 0 ]; then
+    echo "NOT CAUGHT: the proofs passed on mutant '$name'"
+    status=1
+    continue
+  fi
+  ok=1
+  while IFS= read -r expected; do
+    if grep -qF -- "$expected" "$work/$name/output"; then
+      echo "caught ($name): $expected"
+    else
+      echo "NOT CAUGHT ($name): no line containing: $expected"
+      ok=0
+      status=1
+    fi
+  done <"$work/$name/expected"
+  caught=$((caught + ok))
+done
+echo "proofs_catch: $caught of ${#names[@]} mutants caught with every expected line, $((SECONDS - start)) s ($jobs at a time)"
 exit $status

@@ -5,7 +5,13 @@
 // Usage: bulwark_selinux_proofs POLICY_FILE
 // Prints one line per failed assertion naming the access that was allowed and must not be
 // (or denied and must not be), then a summary; exits 1 if any assertion failed.
+//
+// The per-VM domains are found in the policy by attribute (bulwark_vm_domain,
+// bulwark_device_domain), never listed here: a domain added to the module is checked as soon
+// as it joins the attribute (and policy_structure.py fails on a Bulwark domain outside it).
 
+#include <sepol/policydb/ebitmap.h>
+#include <sepol/policydb/policydb.h>
 #include <sepol/policydb/services.h>
 #include <sepol/sepol.h>
 
@@ -20,14 +26,16 @@ namespace {
 
 const char* const kPair = "s0:c1,c2";  // the VM under test
 // Other VMs' pairs (sharing one category or none), and labels no VM is ever given: a single
-// category, none, a pair plus one, and the whole range.
-const std::vector<std::string> kOtherLevels = {"s0:c2,c3", "s0:c1,c3", "s0:c3,c4", "s0:c1",
-                                               "s0:c2",    "s0",       "s0:c1,c2,c3", "s0:c0.c1023"};
+// category, none, a pair plus one, the whole category set, and ranges (as a process's or an
+// object's level: both the low and the high level must equal the pair's).
+const std::vector<std::string> kOtherLevels = {"s0:c2,c3",        "s0:c1,c3",       "s0:c3,c4",
+                                               "s0:c1",           "s0:c2",          "s0",
+                                               "s0:c1,c2,c3",     "s0:c0.c1023",    "s0-s0:c0.c1023",
+                                               "s0-s0:c1,c2",     "s0:c1-s0:c1,c2", "s0:c1,c2-s0:c0.c1023"};
 
-const std::vector<std::string> kVmDomains = {"bulwark_vm_t", "bulwark_dev_blk_t", "bulwark_dev_rng_t",
-                                             "bulwark_dev_net_t", "bulwark_dev_vsock_t"};
-const std::vector<std::string> kDeviceDomains = {"bulwark_dev_blk_t", "bulwark_dev_rng_t",
-                                                 "bulwark_dev_net_t", "bulwark_dev_vsock_t"};
+// Filled from the policy's attributes in main().
+std::vector<std::string> kVmDomains;
+std::vector<std::string> kDeviceDomains;
 // Objects that belong to one VM.
 const std::vector<std::string> kVmObjects = {"bulwark_image_t", "bulwark_jail_t", "bulwark_vhost_sock_t",
                                              "bulwark_vm_tmpfs_t"};
@@ -35,6 +43,9 @@ const std::vector<std::string> kProcessClasses = {"process", "fd", "unix_stream_
                                                   "sem",     "shm", "msgq",              "msg"};
 const std::vector<std::string> kFileClasses = {"file", "dir", "lnk_file", "sock_file", "fifo_file"};
 const char* const kLauncher = "system_u:system_r:bulwark_launcher_t:s0-s0:c0.c1023";
+// The launcher as an administrator starts it: the user and role of the shell it came from.
+const char* const kAdmin = "unconfined_u:unconfined_r:unconfined_t:s0-s0:c0.c1023";
+const char* const kAdminLauncher = "unconfined_u:unconfined_r:bulwark_launcher_t:s0-s0:c0.c1023";
 
 std::string process_context(const std::string& type, const std::string& level) {
   return "system_u:system_r:" + type + ":" + level;
@@ -138,6 +149,28 @@ class Prover {
     }
   }
 
+  // The label the kernel gives an object `source` creates under `parent` (type_transition).
+  std::optional<std::string> created_label(const std::string& source, const std::string& parent,
+                                           const std::string& cls) {
+    auto ssid = sid_of(source);
+    auto tsid = sid_of(parent);
+    auto tclass = class_of(cls);
+    if (!ssid || !tsid || !tclass) return std::nullopt;
+    sepol_security_id_t out = 0;
+    if (sepol_transition_sid(*ssid, *tsid, *tclass, &out) != 0) return std::nullopt;
+    char* context = nullptr;
+    size_t length = 0;
+    if (sepol_sid_to_context(out, &context, &length) != 0) return std::nullopt;
+    std::string label(context);
+    std::free(context);
+    return label;
+  }
+
+  void check(bool ok, const std::string& line) {
+    ++assertions_;
+    if (!ok) fail(line);
+  }
+
   void fail(const std::string& line) {
     ++failures_;
     std::printf("FAIL %s\n", line.c_str());
@@ -182,7 +215,48 @@ void same_vm_works(Prover& p) {
     p.expect(true, dev, kLauncher, "fd", {"use"}, "fds inherited from the launcher");
   }
   p.expect(true, blk, image, "file", {"read", "write", "getattr", "lock"}, "the blk process owns its image");
-  p.expect(true, blk, object_context("bulwark_content_t", "s0"), "file", {"read", "getattr"}, "read-only disk");
+  p.expect(true, blk, object_context("bulwark_content_t", "s0"), "file", {"read", "getattr"},
+           "read-only shared disk (s0), through the fd");
+  p.expect(true, blk, object_context("bulwark_content_t", kPair), "file", {"read", "getattr"},
+           "read-only disk at the VM's own pair, through the fd");
+
+  // The jail (LABELS.md): every directory and symlink the launcher made in the root and the
+  // files it wrote there are bulwark_jail_t at the VM's pair; every VM process walks them
+  // (ld.so follows /lib64 -> usr/lib64, the monitor opens /vm/kernel).
+  const std::string jail = object_context("bulwark_jail_t", kPair);
+  for (const std::string& type : kVmDomains) {
+    const std::string domain = process_context(type, kPair);
+    p.expect(true, domain, jail, "dir", {"search", "getattr"}, "its jail's directories");
+    p.expect(true, domain, jail, "lnk_file", {"read", "getattr"}, "its jail's symlinks (/lib -> usr/lib)");
+    p.expect(true, domain, jail, "file", {"open", "read", "getattr"}, "files the launcher wrote for it");
+    p.expect(false, domain, jail, "dir", {"write", "add_name", "remove_name", "rmdir", "setattr"},
+             "the jail is read-only to the VM");
+    p.expect(false, domain, jail, "lnk_file", {"create", "write", "unlink", "setattr"}, "the jail is read-only");
+    p.expect(false, domain, jail, "file", {"write", "append", "create", "unlink", "setattr"}, "the jail is read-only");
+    // The base directory (s0) is the launcher's: a VM never walks or reads it.
+    p.expect(false, domain, object_context("bulwark_jail_t", "s0"), "dir", {"search", "read", "getattr"},
+             "the jail base directory is the launcher's");
+  }
+
+  // Guest RAM: the memfd the monitor creates is labelled for its VM by type_transition, with
+  // no write on the tmpfs directory.
+  const std::string tmpfs = object_context("tmpfs_t", "s0");
+  auto memfd = p.created_label(vm, tmpfs, "file");
+  p.check(memfd && *memfd == ram, "the monitor's memfd is labelled " + memfd.value_or("(none)") + ", must be " + ram);
+  p.expect(false, vm, tmpfs, "dir", {"write", "add_name", "remove_name"}, "no write on any tmpfs_t directory");
+}
+
+// Read-only disks not marked shared are labelled bulwark_content_t at their VM's pair: the
+// base MCS rule (read needs the process to dominate the object) keeps other VMs out.
+void pair_content(Prover& p) {
+  for (const char* level : {"s0:c1,c3", "s0:c2,c3", "s0:c3,c4", "s0:c1,c2,c3", "s0:c0.c1023",
+                                   "s0-s0:c0.c1023"}) {
+    const std::string content = object_context("bulwark_content_t", level);
+    for (const std::string& type : kVmDomains) {
+      p.expect(false, process_context(type, kPair), content, "file", {"open", "read", "map", "getattr", "write", "lock"},
+               std::string("another VM's read-only disk (") + level + ")");
+    }
+  }
 }
 
 void other_vms_are_separated(Prover& p) {
@@ -200,6 +274,12 @@ void other_vms_are_separated(Prover& p) {
       for (const std::string& object : kVmObjects) {
         for (const std::string& cls : kFileClasses) {
           p.expect_separated(mine, object_context(object, level), object_context(object, kPair), cls);
+        }
+      }
+      // /proc/<pid> of another VM's process: its files carry the process's context.
+      for (const std::string& target : kVmDomains) {
+        for (const char* cls : {"dir", "file", "lnk_file"}) {
+          p.expect_separated(mine, process_context(target, level), process_context(target, kPair), cls);
         }
       }
     }
@@ -224,7 +304,8 @@ void unpaired_images_and_content(Prover& p) {
              "content is read-only");
   }
   const std::string image = object_context("bulwark_image_t", kPair);
-  for (const char* source : {"bulwark_vm_t", "bulwark_dev_rng_t", "bulwark_dev_net_t", "bulwark_dev_vsock_t"}) {
+  for (const std::string& source : kVmDomains) {
+    if (source == "bulwark_dev_blk_t") continue;
     p.expect(false, process_context(source, kPair), image, "file", {"open", "read", "write", "append", "map"},
              "images are only for the blk process");
   }
@@ -285,7 +366,107 @@ void negative_rules(Prover& p) {
   p.expect(false, kLauncher, vm, "process", {"ptrace"}, "the launcher never ptraces");
 }
 
+// The launcher started by init (system_u:system_r) and by an administrator
+// (unconfined_u:unconfined_r): with every constraint of the base policy evaluated, it enters
+// the VM domains, creates their socketpairs and jail entries, and labels and restores files
+// whose user is not its own.
+void launcher_identity(Prover& p) {
+  p.expect(true, kAdmin, kAdminLauncher, "process", {"transition"}, "an administrator starts the launcher");
+  p.expect(true, kAdmin, object_context("bulwark_launcher_exec_t", "s0"), "file", {"execute", "read", "open"},
+           "an administrator runs /usr/bin/bulwark");
+  for (const char* launcher : {kLauncher, kAdminLauncher}) {
+    const std::string who = std::string("launcher ") + launcher;
+    for (const std::string& type : kVmDomains) {
+      const std::string vm = process_context(type, kPair);
+      p.expect(true, launcher, vm, "process", {"transition", "rlimitinh", "sigkill", "signal"},
+               who + " starts and stops " + type);
+      // No noatsecure: the exec into a VM domain is a secure exec (AT_SECURE). No siginh.
+      p.expect(false, launcher, vm, "process", {"noatsecure", "siginh", "ptrace"}, who);
+      // The jail sets no_new_privs and mounts the root nosuid before the exec.
+      p.expect(true, launcher, vm, "process2", {"nnp_transition", "nosuid_transition"},
+               who + ": exec under no_new_privs from a nosuid mount");
+      const std::string entry = object_context(type.substr(0, type.size() - 2) + "_exec_t", "s0");
+      p.expect(true, vm, entry, "file", {"entrypoint"}, type + " entered through its own binary");
+      p.expect(true, launcher, entry, "file", {"execute", "read", "open"}, who + " execs " + type);
+    }
+    const std::string monitor = process_context("bulwark_vm_t", kPair);
+    p.expect(true, launcher, monitor, "unix_stream_socket", {"create", "read", "write"},
+             who + ": vhost-user socketpair under setsockcreatecon");
+    const std::string jail = object_context("bulwark_jail_t", kPair);
+    p.expect(true, launcher, jail, "dir", {"create", "search", "add_name", "relabelto", "relabelfrom"},
+             who + ": jail directories at creation");
+    p.expect(true, launcher, jail, "lnk_file", {"create", "relabelto"}, who + ": jail symlinks at creation");
+    p.expect(true, launcher, jail, "file", {"create", "write", "relabelto"}, who + ": vm.json at creation");
+    // An image the administrator made in a home directory, under /srv or /var/lib: read,
+    // label, and restore at the end (the user of the file is not the launcher's).
+    for (const char* original : {"unconfined_u:object_r:user_home_t:s0", "system_u:object_r:var_t:s0",
+                                 "unconfined_u:object_r:var_lib_t:s0", "unconfined_u:object_r:tmp_t:s0"}) {
+      p.expect(true, launcher, original, "file", {"getattr", "open", "read", "relabelfrom", "relabelto"},
+               who + ": image where it lives, labelled and restored");
+    }
+    for (const std::string& label : {object_context("bulwark_image_t", kPair), object_context("bulwark_content_t", kPair),
+                                     object_context("bulwark_content_t", "s0")}) {
+      p.expect(true, launcher, label, "file", {"relabelto", "relabelfrom"}, who + ": sVirt labels");
+    }
+    p.expect(true, launcher, object_context("bulwark_vhost_sock_t", kPair), "sock_file", {"relabelto"},
+             who + ": vhost-user sockets");
+
+    // What the launcher needed under an enforcing kernel (tests/selinux_guest): a writable
+    // image opened read-write, locked and its label memory written before it is relabelled;
+    // label memory on content; statfs of inputs; /proc/<pid>/status of every process (uid
+    // allocator); cap_last_cap; the kernel log.
+    p.expect(true, launcher, "unconfined_u:object_r:var_t:s0", "file", {"write", "lock", "setattr"},
+             who + ": writable image before labelling");
+    p.expect(true, launcher, object_context("bulwark_content_t", "s0"), "file", {"setattr"}, who + ": label memory");
+    p.expect(true, launcher, object_context("tmpfs_t", "s0"), "filesystem", {"getattr"}, who + ": statfs");
+    p.expect(true, launcher, object_context("proc_t", "s0"), "filesystem", {"getattr"}, who + ": statfs");
+    p.expect(true, launcher, "system_u:system_r:kernel_t:s0", "dir", {"search"}, who + ": /proc/<pid>");
+    p.expect(true, launcher, "system_u:system_r:kernel_t:s0", "file", {"open", "read"}, who + ": /proc/<pid>/status");
+    p.expect(true, launcher, object_context("sysctl_kernel_t", "s0"), "file", {"open", "read"},
+             who + ": /proc/sys/kernel/cap_last_cap");
+    p.expect(true, launcher, object_context("kmsg_device_t", "s0"), "chr_file", {"open", "read"}, who + ": /dev/kmsg");
+
+    // Relabel rights narrowed to Bulwark's labels (and the image homes for restoring): never
+    // configuration, policy, binaries or libraries.
+    for (const char* type : {"etc_t", "selinux_config_t", "policy_config_t", "default_context_t", "file_context_t",
+                             "bin_t", "lib_t", "ld_so_t", "shadow_t", "bulwark_vm_exec_t", "bulwark_dev_blk_exec_t",
+                             "bulwark_launcher_exec_t", "bulwark_conf_t", "bulwark_var_run_t",
+                             "semanage_store_t", "load_policy_exec_t", "usr_t", "user_home_dir_t"}) {
+      const std::string label = object_context(type, "s0");
+      p.expect(false, launcher, label, "file", {"relabelto"}, who + ": never relabels a file to " + std::string(type));
+      p.expect(false, launcher, label, "dir", {"relabelto"}, who + ": never relabels a directory to " + std::string(type));
+    }
+  }
+}
+
 }  // namespace
+
+// Every type carrying `attribute` in the compiled policy.
+std::vector<std::string> types_with_attribute(const char* policy_path, const char* attribute) {
+  std::vector<std::string> found;
+  FILE* file = std::fopen(policy_path, "re");
+  if (file == nullptr) return found;
+  sepol_policy_file_t* pf = nullptr;
+  sepol_policydb_t* db = nullptr;
+  if (sepol_policy_file_create(&pf) == 0 && sepol_policydb_create(&db) == 0) {
+    sepol_policy_file_set_fp(pf, file);
+    if (sepol_policydb_read(db, pf) == 0) {
+      policydb_t* policy = &db->p;
+      auto* attr = static_cast<type_datum_t*>(hashtab_search(policy->p_types.table, const_cast<char*>(attribute)));
+      if (attr != nullptr && attr->flavor == TYPE_ATTRIB) {
+        for (uint32_t i = 0; i < policy->p_types.nprim; ++i) {
+          type_datum_t* type = policy->type_val_to_struct[i];
+          if (type == nullptr || type->flavor == TYPE_ATTRIB) continue;
+          if (ebitmap_get_bit(&policy->type_attr_map[i], attr->s.value - 1)) found.emplace_back(policy->p_type_val_to_name[i]);
+        }
+      }
+    }
+  }
+  if (db != nullptr) sepol_policydb_free(db);
+  if (pf != nullptr) sepol_policy_file_free(pf);
+  std::fclose(file);
+  return found;
+}
 
 int main(int argc, char** argv) {
   if (argc != 2) {
@@ -304,8 +485,22 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  kVmDomains = types_with_attribute(argv[1], "bulwark_vm_domain");
+  kDeviceDomains = types_with_attribute(argv[1], "bulwark_device_domain");
+  std::string names;
+  for (const std::string& type : kVmDomains) names += " " + type;
+  std::printf("per-VM domains (bulwark_vm_domain):%s\n", names.c_str());
   Prover prover;
+  prover.check(!kVmDomains.empty() && !kDeviceDomains.empty(),
+               "no type in bulwark_vm_domain or bulwark_device_domain: the proofs would check nothing");
+  for (const std::string& type : kDeviceDomains) {
+    bool listed = false;
+    for (const std::string& vm : kVmDomains) listed = listed || vm == type;
+    prover.check(listed, type + " is in bulwark_device_domain but not in bulwark_vm_domain");
+  }
   same_vm_works(prover);
+  pair_content(prover);
+  launcher_identity(prover);
   other_vms_are_separated(prover);
   unpaired_images_and_content(prover);
   negative_rules(prover);
