@@ -439,7 +439,12 @@ int run(const std::vector<std::string_view>& args) {
 
   // Steps disks and devices: the device processes run, jailed, before the monitor starts; the
   // monitor gets its end of each one's socketpair as fd 3, 4, ... (its config says which).
-  auto devices = jail::VmDevices::start(*launch, options, *svirt, run_dir);
+  // Under SELinux the VM's processes may not use the launcher's own stdio: the launcher relays
+  // their console and logs through sockets at the VM's level (stdio_relay.h).
+  std::optional<jail::StdioRelay> relay;
+  if (!svirt->socket_context().empty()) relay.emplace(svirt->socket_context());
+  auto devices =
+      jail::VmDevices::start(*launch, options, *svirt, run_dir, relay ? &*relay : nullptr);
   if (!devices.ok()) {
     log::error(devices.error().message());
     return kExitJailFailed;
@@ -456,6 +461,18 @@ int run(const std::vector<std::string_view>& args) {
   jail::JailSpec spec = jail::build_monitor_spec(*launch, options);
   spec.fds.insert(spec.fds.end(), device_fds.begin(), device_fds.end());
   if (!exec_context->empty()) spec.selinux_exec_context = *exec_context;
+  if (relay) {
+    auto io = relay->add_process(STDOUT_FILENO, STDERR_FILENO, launch->vm.serial_input);
+    if (!io.ok()) {
+      log::error("jail step stdio: " + io.error().message());
+      return kExitJailFailed;
+    }
+    for (jail::PassedFd& passed : spec.fds) {
+      if (passed.target == STDIN_FILENO) passed.source = io->in;
+      if (passed.target == STDOUT_FILENO) passed.source = io->out;
+      if (passed.target == STDERR_FILENO) passed.source = io->err;
+    }
+  }
   spec.create_label = svirt->jail_create_label();
   // Step vm-files: the kernel and initrd, opened as the VM user (kept open until the monitor runs).
   auto vm_files = open_vm_inputs(spec);
@@ -482,6 +499,13 @@ int run(const std::vector<std::string_view>& args) {
   }
   log::info("VM " + spec.vm_id + ": monitor running as pid " + std::to_string((*jailed)->pid()));
   devices->close_monitor_ends();
+  if (relay) {
+    if (Status s = relay->start(); !s.ok()) {
+      // The VM would run with nobody reading its console: stop it now.
+      log::error("VM " + spec.vm_id + ": " + s.error().message());
+      return kExitJailFailed;
+    }
+  }
   vm_files->clear();  // the monitor's jail has them bound; sVirt keeps its own dups
 
   int stop_signal = 0;
@@ -490,6 +514,7 @@ int run(const std::vector<std::string_view>& args) {
   // Teardown in reverse order; the reservations go last, once nothing of the VM is left. The
   // devices see their sockets close with the monitor and exit on their own.
   devices->stop(std::chrono::seconds(host.stop_grace_seconds));
+  if (relay) relay->finish(std::chrono::seconds(2));
   if (Status s = (*jailed)->teardown(); !s.ok()) log::error("teardown: " + s.error().message());
   if (Status s = svirt->restore_labels(); !s.ok()) {
     log::error("teardown: " + s.error().message());

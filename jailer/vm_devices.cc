@@ -24,7 +24,8 @@ std::string describe_end(const ProcessEnd& end) {
 }  // namespace
 
 Result<VmDevices> VmDevices::start(const LaunchConfig& config, const MonitorLaunchOptions& options,
-                                   jailer::VmSvirt& svirt, const std::string& run_dir) {
+                                   jailer::VmSvirt& svirt, const std::string& run_dir,
+                                   StdioRelay* relay) {
   VmDevices devices;
   if (config.disks.empty() && !config.rng) return devices;
 
@@ -93,6 +94,13 @@ Result<VmDevices> VmDevices::start(const LaunchConfig& config, const MonitorLaun
     if (!pair.ok()) return pair.error().wrap(step + "svirt");
     UniqueFd monitor_end = std::move(pair->first), device_end = std::move(pair->second);
     launch.null_fd = null_fd.get();
+    if (relay != nullptr) {
+      auto io = relay->add_process(STDERR_FILENO, STDERR_FILENO, false);
+      if (!io.ok()) return io.error().wrap(step + "stdio");
+      launch.stdin_fd = io->in;
+      launch.stdout_fd = io->out;
+      launch.stderr_fd = io->err;
+    }
     launch.socket_fd = device_end.get();
     // What a dead launcher of this VM id left was swept once, from its record (step sweep).
     JailSpec spec = build_device_spec(config, options, launch);

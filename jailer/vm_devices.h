@@ -13,6 +13,7 @@
 #include "jailer/device_spec.h"
 #include "jailer/image_lock.h"
 #include "jailer/jail.h"
+#include "jailer/stdio_relay.h"
 #include "jailer/svirt/vm_svirt.h"
 
 namespace bulwark::jail {
@@ -32,7 +33,8 @@ class VmDevices {
   // process started). On error the devices already started are stopped and their
   // jails removed. The locks are held until this object goes.
   static Result<VmDevices> start(const LaunchConfig& config, const MonitorLaunchOptions& options,
-                                 jailer::VmSvirt& svirt, const std::string& run_dir);
+                                 jailer::VmSvirt& svirt, const std::string& run_dir,
+                                 StdioRelay* relay = nullptr);
 
   VmDevices(VmDevices&&) noexcept = default;
   VmDevices& operator=(VmDevices&&) noexcept = default;

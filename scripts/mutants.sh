@@ -48,6 +48,8 @@ JC="bulwark_jail_config_tests"; JC_RE='^(HostConfigTest|JailConfigTest|JailConfi
 JS="bulwark_jail_spec_tests"; JS_RE='^(JailSpecTest|SweepTest)\.'
 VF="bulwark_vm_file_tests"; VF_RE='^(VmFileOpenerTest|ImageLockTest)\.'
 POL="seccomp_policy_test"; POL_RE='^(PolicyCompiler|PolicyLoader|PolicyRecording|SeccompEnforcement)\.'
+SV="svirt_test"; SV_RE='^(LabelMemory|LabelRecord|VmSvirt|FileLabels)'
+SW="bulwark_jail_spec_tests"; SW_RE='^LabelSweepTest\.'
 PTX="seccomp_policy_text_test"; PTX_RE='(PolicyCondition|PolicyText|NamedConstants)'
 
 read -r -d '' MUTANTS <<EOF || true
@@ -109,6 +111,13 @@ pc-mask-bits :: policy/seccomp_policy/policy_compiler.cc :: comparison.op == Com
 pc-max-insns :: policy/seccomp_policy/policy_compiler.cc :: if (instructions > BPF_MAXINSNS) { :: if (false) { :: $POL :: $POL_RE
 pl-regular-file :: policy/seccomp_policy/policy_loader.cc :: if (!S_ISREG(info.st_mode)) return Error("not a regular file"); :: <delete> :: $POL :: $POL_RE
 pcond-hex-overflow :: policy/seccomp_policy/policy_condition.cc :: if (value > (std::numeric_limits<uint64_t>::max() >> 4)) { :: if (false) { :: $PTX :: $PTX_RE
+lm-shared-only :: jailer/svirt/label_memory.cc :: if (!all_shared) { :: if (!all_shared && false) { :: $SV :: $SV_RE
+lm-shared-label :: jailer/svirt/label_memory.cc :: if (record.label != context) { :: if (record.label != context && false) { :: $SV :: $SV_RE
+lm-lock-exclusive :: jailer/svirt/label_memory.cc :: while (::flock(fd.get(), LOCK_EX) != 0) { :: while (::flock(fd.get(), LOCK_SH) != 0) { :: $SV :: $SV_RE
+lm-last-user :: jailer/svirt/label_memory.cc :: if (record->users.empty()) { :: if (record->users.empty() || true) { :: $SV :: $SV_RE
+lm-below-separator :: jailer/svirt/label_memory.cc :: resolved[dir.size()] == '/'; :: (resolved[dir.size()] == '/' || true); :: $SV :: $SV_RE
+lrec-duplicate-user :: jailer/svirt/label_record.cc :: if (users[j].vm_id == users[i].vm_id) return Error( :: if (users[j].vm_id == users[i].vm_id && false) return Error( :: $SV :: $SV_RE
+sweep-label-inode :: jailer/stale_vm.cc :: if (static_cast<uint64_t>(st.st_dev) != label.dev || static_cast<uint64_t>(st.st_ino) != label.ino) { :: if (false) { :: $SW :: $SW_RE
 EOF
 
 # ---- driver -----------------------------------------------------------------------------------

@@ -172,6 +172,22 @@ TEST_F(LabelMemoryTest, SharedUsersCountAndTheLastOneRestores) {
   EXPECT_FALSE(record(image_).has_value());
 }
 
+// Sharing means one label: a second VM that would give a shared file another label (an operator
+// with different sVirt types per VM, say) is refused and the first VM's label stays.
+TEST_F(LabelMemoryTest, SharedUsersMustAgreeOnTheLabel) {
+  auto a_running = running("vm-a");
+  auto b_running = running("vm-b");
+  LabelMemory a(run_, "vm-a"), b(run_, "vm-b");
+  ASSERT_TRUE(a.acquire(open_image().get(), "base", kShared, LabelAccess::kReadOnlyShared).ok());
+  const std::string other_shared = "system_u:object_r:bulwark_image_t:s0";
+  auto taken = b.acquire(open_image().get(), "base", other_shared, LabelAccess::kReadOnlyShared);
+  ASSERT_FALSE(taken.ok());
+  EXPECT_NE(taken.error().message().find("vm-a"), std::string::npos) << taken.error().message();
+  EXPECT_EQ(label(image_), kShared);
+  EXPECT_EQ(parsed_record(image_).users,
+            (std::vector<LabelUser>{{"vm-a", LabelAccess::kReadOnlyShared}}));
+}
+
 TEST_F(LabelMemoryTest, AFileWithoutALabelGetsNoneBack) {
   ASSERT_EQ(::lremovexattr(image_.c_str(), "security.selinux"), 0);
   {
