@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (README, CI): sets the machine up if needed, then runs
 #  1. every test of the default gcc build: unit, fuzz-corpus replay, test-guest integration,
-#     and the Linux end-to-end boots (label "linux", several minutes each here);
+#     the Linux end-to-end boot (label "linux", several minutes here) and the SELinux-enforcing
+#     guest under QEMU (label "linux", about a minute);
 #  2. the asan preset (clang, ASan + UBSan) on the unit, replay and test-guest tests (not the
 #     SELinux policy proofs: they check the policy, which a sanitizer does not change).
 # Run as root (the tests open /dev/kvm). Set BULWARK_SKIP_ASAN=1 to skip step 2.
@@ -55,7 +56,7 @@ end_phase "gcc: tests without the linux label"
 # once more (minutes of guest code in KVM's instruction emulator); a failure shows in the log
 # either way, and two failures fail the run.
 run_ctest "gcc linux" --test-dir build/default --output-on-failure -L linux --repeat until-pass:2
-end_phase "gcc: linux label (the one Linux boot)"
+end_phase "gcc: linux label (the Linux boot, the enforcing guest)"
 
 if [ "${BULWARK_SKIP_ASAN:-0}" != 1 ]; then
   echo "== asan preset (clang 14, ASan + UBSan): unit and test-guest tests"
