@@ -33,6 +33,7 @@ release=${pkg#linux-image-}
 
 if [ -f "$out/kernel-version" ] && [ "$(cat "$out/kernel-version")" = "$release" ] \
    && [ -s "$out/vmlinuz" ] && [ -s "$out/vmlinux" ] && [ -s "$out/initramfs.cpio" ] \
+   && [ -s "$out/net-modules/virtio_net.ko" ] \
    && [ -f "$out/initramfs-key" ] && [ "$(cat "$out/initramfs-key")" = "$initramfs_key" ]; then
   echo "fetch-linux-assets: $release already prepared in $out"
   exit 0
@@ -44,6 +45,12 @@ dpkg-deb -x "$work"/linux-image-*.deb "$work/kernel"
 dpkg-deb -x "$work"/busybox-static_*.deb "$work/busybox"
 
 cp "$work/kernel/boot/vmlinuz-$release" "$out/vmlinuz"
+# virtio_net and what it needs, for the network tests' QEMU guest (tests/devices/net_guest),
+# in load order: failover, net_failover, virtio_net.
+mkdir -p "$out/net-modules"
+for module in net/core/failover.ko drivers/net/net_failover.ko drivers/net/virtio_net.ko; do
+  cp "$work/kernel/lib/modules/$release/kernel/$module" "$out/net-modules/"
+done
 
 # The bzImage payload is an lz4 (legacy frame) stream: find its magic and decompress.
 offset=$(grep -abo $'\x02\x21\x4c\x18' "$out/vmlinuz" | head -1 | cut -d: -f1)

@@ -37,6 +37,9 @@ declare -A parser_files=(
   [vhost_user_backend_reply]="devices/vhost_user/header_checks.cc devices/vhost_user/payload_parsers.cc"
   [vhost_user_frontend_session]="monitor/vhost_user/vhost_user_frontend.cc monitor/vhost_user/reply_channel.cc"
   [virtqueue]="devices/virtio/split_queue.cc"
+  [net_tx_frame]="devices/net/vnet_header.cc"
+  [net_control_command]="devices/net/control_command.cc"
+  [net_frame_filter]="devices/net/frame_filter.cc"
 )
 
 all_targets=$(sed -n 's/.*bulwark_fuzz_target(\([a-z_0-9]*\)\([ )].*\)*$/\1/p' fuzz/*.cmake | sort -u)

@@ -24,6 +24,7 @@ using detail::named;
 namespace {
 
 constexpr uint64_t kSocketTag = 0;  // epoll tag of the socket; queue i has tag i + 1
+constexpr uint64_t kDeviceTag = uint64_t{1} << 63;  // | token: a fd the device watches
 constexpr int kEventsPerWait = 16;
 
 }  // namespace
@@ -50,6 +51,10 @@ Status BackendServer::run() {
   if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, socket_.get(), &socket_event) != 0) {
     return Error::from_errno("epoll_ctl on the vhost-user socket", errno);
   }
+  if (Status attached = device_.attach_events(*this); !attached.ok()) {
+    log::error("device: " + attached.error().message());
+    return attached.error();
+  }
   epoll_event events[kEventsPerWait];
   for (;;) {
     // With a queue still holding work, only look at what else is ready, do not wait.
@@ -59,6 +64,10 @@ Status BackendServer::run() {
       return Error::from_errno("epoll_wait", errno);
     }
     for (int i = 0; i < n; ++i) {
+      if ((events[i].data.u64 & kDeviceTag) != 0) {
+        device_.on_device_event(static_cast<uint32_t>(events[i].data.u64 & 0xffffffffu));
+        continue;
+      }
       if (events[i].data.u64 != kSocketTag) {
         serve_kick(static_cast<uint16_t>(events[i].data.u64 - 1));
         continue;
@@ -83,6 +92,22 @@ Status BackendServer::run() {
       if (vrings_[index].pending) serve_batch(index);
     }
   }
+}
+
+Status BackendServer::watch(int fd, uint32_t events, uint32_t token) {
+  epoll_event event{};
+  event.events = events;
+  event.data.u64 = kDeviceTag | token;
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) != 0) {
+    return Error::from_errno("epoll_ctl on a device fd", errno);
+  }
+  return ok_status();
+}
+
+void BackendServer::unwatch(int fd) { ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr); }
+
+void BackendServer::wake_queue(uint16_t index) {
+  if (index < vrings_.size() && vrings_[index].queue) vrings_[index].pending = true;
 }
 
 Status BackendServer::handle(vu::Message& message) {

@@ -25,7 +25,7 @@
 
 namespace bulwark::backend {
 
-class BackendServer {
+class BackendServer : private DeviceEvents {
  public:
   // The most chains one queue is served in one turn of the event loop. After a turn the loop
   // looks at the vhost-user socket (one message) and gives every other queue with work its
@@ -95,6 +95,10 @@ class BackendServer {
   bool any_pending() const;
   void fail_queue(uint16_t index, const Error& why);
   bool protocol_features_negotiated() const;
+  // DeviceEvents, for the device's own fds.
+  Status watch(int fd, uint32_t events, uint32_t token) override;
+  void unwatch(int fd) override;
+  void wake_queue(uint16_t index) override;
 
   UniqueFd socket_;
   UniqueFd epoll_;

@@ -54,6 +54,7 @@ Status BackendServer::refresh(uint16_t index) {
   vring.queue.emplace(std::move(*queue));
   // Buffers offered before the ring started would otherwise wait for the next kick.
   vring.pending = true;
+  device_.queue_running(index, true);
   return ok_status();
 }
 
@@ -64,6 +65,7 @@ void BackendServer::stop(uint16_t index) {
   vring.base = vring.queue->next_avail();
   vring.queue.reset();
   vring.pending = false;
+  device_.queue_running(index, false);
 }
 
 void BackendServer::serve_kick(uint16_t index) {

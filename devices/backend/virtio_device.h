@@ -10,6 +10,20 @@
 
 namespace bulwark::backend {
 
+// What a device may ask of the server's event loop besides its queues' kicks: wait on fds of
+// its own (a TAP, a timer) and give a queue a turn, as a kick would. Implemented by the server.
+class DeviceEvents {
+ public:
+  virtual ~DeviceEvents() = default;
+  // Waits (level-triggered) for `events` (EPOLLIN, EPOLLOUT) on `fd`; the server then calls
+  // VirtioDevice::on_device_event(token). Until unwatch(fd), every loop turn that finds the fd
+  // ready calls it again.
+  virtual Status watch(int fd, uint32_t events, uint32_t token) = 0;
+  virtual void unwatch(int fd) = 0;
+  // Serves queue `index` at the loop's next turn if the ring runs (ignored otherwise).
+  virtual void wake_queue(uint16_t index) = 0;
+};
+
 class VirtioDevice {
  public:
   virtual ~VirtioDevice() = default;
@@ -34,6 +48,15 @@ class VirtioDevice {
   // keeps one queue full cannot starve them. Fewer than `budget` means the queue was empty.
   // An Error means the guest broke the queue; the server stops that queue.
   virtual Result<uint32_t> process_queue(uint16_t index, virtio::SplitQueue& queue, uint32_t budget) = 0;
+  // Called once when the server starts serving, before any request: a device with fds of its
+  // own registers them here. An Error ends the session. `events` outlives the session.
+  virtual Status attach_events(DeviceEvents& /*events*/) { return ok_status(); }
+  // A fd the device watches is ready (DeviceEvents::watch).
+  virtual void on_device_event(uint32_t /*token*/) {}
+  // Ring `index` started (it has everything it needs and, with PROTOCOL_FEATURES, is
+  // enabled) or stopped. A frontend that serves part of the device itself (QEMU's virtio-net
+  // control queue) says which rings carry traffic only this way.
+  virtual void queue_running(uint16_t /*index*/, bool /*running*/) {}
 };
 
 }  // namespace bulwark::backend
