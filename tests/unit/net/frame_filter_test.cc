@@ -144,6 +144,8 @@ std::vector<GuestCase> guest_cases() {
       {"foreign_ipv4_source", ips, v4_frame(kForeignV4, udp(5000, 53)), DropReason::kIpv4Source},
       {"dhcp_discover_passes", ips, dhcp, DropReason::kNone},
       {"zero_source_not_dhcp_port", ips, v4_frame(kAnyV4, udp(68, 53)), DropReason::kIpv4Source},
+      // The DHCP exception is for 0.0.0.0 only: a foreign source on DHCP's ports is spoofing.
+      {"foreign_source_on_dhcp_ports", ips, v4_frame(kForeignV4, udp(68, 67, 240)), DropReason::kIpv4Source},
       {"zero_source_tcp_68_67", ips, v4_frame(kAnyV4, udp(68, 67), 6), DropReason::kIpv4Source},
       {"zero_source_fragment", ips,
        cat(eth(kBroadcast, kNic, kEthTypeIpv4), ipv4(kAnyV4, kBcastV4, 17, udp(68, 67), 0x0001)),
