@@ -10,7 +10,7 @@
 #include <cstdio>
 
 #include "bulwark/common/unique_fd.h"
-#include "jailer/svirt/fs_create_context.h"
+#include "jailer/svirt/create_context.h"
 
 namespace bulwark::jail {
 
@@ -46,7 +46,7 @@ Status create_labelled(const jailer::JailCreateLabel& label, const std::string& 
                        Create create) {
   if (label.context.empty()) return create();
   if (label.at_creation) {
-    auto scope = jailer::ScopedFsCreateContext::enter(label.context);
+    auto scope = jailer::ScopedCreateContext::enter(jailer::CreateKind::kFile, label.context);
     if (!scope.ok()) return scope.error().wrap("create " + path);
     Status made = create();
     // A failed reset is an error: the launcher's own next files would carry the VM's label.

@@ -39,7 +39,7 @@ void expect_connected_and_cloexec(const SocketPairEnds& ends) {
 }
 
 TEST(SocketCreateContext, EmptyContextSetsNothingAndStillMakesAPair) {
-  auto guard = ScopedSocketCreateContext::enter("");
+  auto guard = ScopedCreateContext::enter(CreateKind::kSocket, "");
   ASSERT_TRUE(guard.ok());
   EXPECT_FALSE(guard->active());
   EXPECT_TRUE(guard->reset().ok());
@@ -81,7 +81,7 @@ TEST(SocketCreateContext, WithSelinuxBothEndsCarryTheContextAndItIsResetAfter) {
     EXPECT_EQ(trimmed(std::string(peer, size)), own);
   }
   {
-    auto guard = ScopedSocketCreateContext::enter(own);
+    auto guard = ScopedCreateContext::enter(CreateKind::kSocket, own);
     ASSERT_TRUE(guard.ok()) << guard.error().message();
     EXPECT_TRUE(guard->active());
     EXPECT_EQ(thread_attr("sockcreate"), own);
