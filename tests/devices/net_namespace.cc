@@ -51,6 +51,17 @@ void sweep_stale_namespaces() {
   }
 }
 
+Status bind_ipv4(int fd, const std::string& address, uint16_t port) {
+  sockaddr_in local{};
+  local.sin_family = AF_INET;
+  local.sin_port = htons(port);
+  if (::inet_pton(AF_INET, address.c_str(), &local.sin_addr) != 1) return Error("bad address " + address);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
+    return Error::from_errno("bind " + address, errno);
+  }
+  return ok_status();
+}
+
 }  // namespace
 
 Result<NetNamespace> NetNamespace::create(const std::string& host_address, const std::string& host_mac) {
@@ -167,13 +178,7 @@ Result<UniqueFd> NetNamespace::tcp_listener(const std::string& address, uint16_t
     if (!socket.valid()) return Error::from_errno("socket", errno);
     const int on = 1;
     ::setsockopt(socket.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-    sockaddr_in local{};
-    local.sin_family = AF_INET;
-    local.sin_port = htons(port);
-    if (::inet_pton(AF_INET, address.c_str(), &local.sin_addr) != 1) return Error("bad address " + address);
-    if (::bind(socket.get(), reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
-      return Error::from_errno("bind " + address, errno);
-    }
+    BULWARK_TRY(bind_ipv4(socket.get(), address, port));
     if (::listen(socket.get(), 4) != 0) return Error::from_errno("listen", errno);
     return ok_status();
   }));
@@ -187,13 +192,7 @@ Result<UniqueFd> NetNamespace::udp_socket(const std::string& address, uint16_t p
     if (!socket.valid()) return Error::from_errno("socket", errno);
     const int buffer = 8 << 20;
     ::setsockopt(socket.get(), SOL_SOCKET, SO_RCVBUFFORCE, &buffer, sizeof buffer);
-    sockaddr_in local{};
-    local.sin_family = AF_INET;
-    local.sin_port = htons(port);
-    if (::inet_pton(AF_INET, address.c_str(), &local.sin_addr) != 1) return Error("bad address " + address);
-    if (::bind(socket.get(), reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
-      return Error::from_errno("bind " + address, errno);
-    }
+    BULWARK_TRY(bind_ipv4(socket.get(), address, port));
     return ok_status();
   }));
   return socket;
