@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "jailer/host_config.h"
 #include "jailer/jail_config.h"
@@ -24,7 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   std::string_view text = input;
   bulwark::jail::HostConfig host;
-  bulwark::jail::OperatorChoices choices{"vm-1", ""};
+  bulwark::jail::OperatorChoices choices{"vm-1", "", {}};
   if (const size_t nul = input.find('\0'); nul != std::string_view::npos) {
     text = input.substr(nul + 1);
     auto operator_config = bulwark::jail::parse_host_config(input.substr(0, nul));
@@ -50,11 +51,31 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     strict.vm_limits.max_memory_mib = 64;
     strict.vm_limits.max_disks = 1;
     strict.network_namespaces = {"tenant-a"};
+    // One NIC, 1500 bytes, one pair, 1 MB/s and 1000 packets/s each way, one allowed address.
+    strict.net.max_nets = 1;
+    strict.net.rx_bytes_per_sec = strict.net.tx_bytes_per_sec = 1000000;
+    strict.net.rx_packets_per_sec = strict.net.tx_packets_per_sec = 1000;
+    strict.net.allowed_ips["vm-1"]["net0"] = {"10.0.0.2/32"};
     auto copy = *parsed;
     const char* netns = size % 2 == 0 ? "tenant-a" : "tenant-b";
-    if (bulwark::jail::apply_operator_settings(strict, {"vm-1", netns}, copy).ok()) {
+    if (bulwark::jail::apply_operator_settings(strict, {"vm-1", netns, {}}, copy).ok()) {
       if (copy.vm.vcpus > 1 || copy.vm.memory_mib > 64 || copy.disks.size() > 1) std::abort();
       if (copy.jail.netns != "tenant-a") std::abort();
+      if (copy.nets.size() > 1) std::abort();
+      for (const auto& nic : copy.nets) {
+        if (nic.mtu > 1500 || nic.queues != 1 || nic.mac.empty()) std::abort();
+        // Every direction limited, never faster than the ceiling.
+        for (const auto* bucket : {&nic.rate_limiter.rx_bytes, &nic.rate_limiter.tx_bytes}) {
+          if (!bucket->limited() || bucket->size * 1000 > 1000000 * bucket->refill_time_ms) std::abort();
+        }
+        for (const auto* bucket : {&nic.rate_limiter.rx_packets, &nic.rate_limiter.tx_packets}) {
+          if (!bucket->limited() || bucket->size * 1000 > 1000 * bucket->refill_time_ms) std::abort();
+        }
+        // Source addresses are the operator's alone.
+        const std::vector<std::string> expected =
+            nic.id == "net0" ? std::vector<std::string>{"10.0.0.2/32"} : std::vector<std::string>{};
+        if (nic.allowed_ips != expected) std::abort();
+      }
     }
   }
   if (!bulwark::jail::apply_operator_settings(host, choices, *parsed).ok()) return 0;

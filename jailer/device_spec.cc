@@ -9,15 +9,75 @@ namespace {
 constexpr uint64_t kDeviceMemoryOverheadMib = 64;
 constexpr uint64_t kDevicePidsMax = 8;
 
+// "SIZE:REFILL_MS[:BURST]", bulwark-dev-net's bucket argument.
+std::string bucket_argument(const RateBucket& bucket) {
+  std::string text = std::to_string(bucket.size) + ":" + std::to_string(bucket.refill_time_ms);
+  if (bucket.one_time_burst != 0) text += ":" + std::to_string(bucket.one_time_burst);
+  return text;
+}
+
+void add_net_arguments(const DeviceLaunch& device, std::vector<std::string>& argv) {
+  const NetSettings& net = *device.net;
+  for (size_t i = 0; i < device.tap_fds.size(); ++i) {
+    argv.insert(argv.end(), {"--tap-fd", std::to_string(kDeviceFirstTapFd + static_cast<int>(i))});
+  }
+  argv.insert(argv.end(), {"--mac", net.mac, "--mtu", std::to_string(net.mtu), "--queue-pairs",
+                           std::to_string(net.queues)});
+  for (const std::string& prefix : net.allowed_ips) argv.insert(argv.end(), {"--allowed-ip", prefix});
+  if (device.allow_vlan) argv.push_back("--allow-vlan");
+  if (device.allow_mac_change) argv.push_back("--allow-mac-change");
+  const NetRateLimiter& limits = net.rate_limiter;
+  const std::pair<const char*, const RateBucket*> buckets[] = {
+      {"--rx-bytes", &limits.rx_bytes},
+      {"--rx-packets", &limits.rx_packets},
+      {"--tx-bytes", &limits.tx_bytes},
+      {"--tx-packets", &limits.tx_packets}};
+  for (const auto& [flag, bucket] : buckets) {
+    if (bucket->limited()) argv.insert(argv.end(), {flag, bucket_argument(*bucket)});
+  }
+}
+
 }  // namespace
 
 const char* device_selinux_domain(DeviceKind kind) {
-  return kind == DeviceKind::kBlk ? "bulwark_dev_blk_t" : "bulwark_dev_rng_t";
+  switch (kind) {
+    case DeviceKind::kBlk: return "bulwark_dev_blk_t";
+    case DeviceKind::kNet: return "bulwark_dev_net_t";
+    case DeviceKind::kRng: break;
+  }
+  return "bulwark_dev_rng_t";
 }
 
 const char* device_type_name(DeviceKind kind) {
-  return kind == DeviceKind::kBlk ? "vhost-user-blk" : "vhost-user-rng";
+  switch (kind) {
+    case DeviceKind::kBlk: return "vhost-user-blk";
+    case DeviceKind::kNet: return "vhost-user-net";
+    case DeviceKind::kRng: break;
+  }
+  return "vhost-user-rng";
 }
+
+namespace {
+
+const std::string& device_binary(const MonitorLaunchOptions& options, DeviceKind kind) {
+  switch (kind) {
+    case DeviceKind::kBlk: return options.dev_blk_path;
+    case DeviceKind::kNet: return options.dev_net_path;
+    case DeviceKind::kRng: break;
+  }
+  return options.dev_rng_path;
+}
+
+const char* device_program(DeviceKind kind) {
+  switch (kind) {
+    case DeviceKind::kBlk: return "bulwark-dev-blk";
+    case DeviceKind::kNet: return "bulwark-dev-net";
+    case DeviceKind::kRng: break;
+  }
+  return "bulwark-dev-rng";
+}
+
+}  // namespace
 
 JailSpec build_device_spec(const LaunchConfig& config, const MonitorLaunchOptions& options,
                            const DeviceLaunch& device) {
@@ -33,9 +93,10 @@ JailSpec build_device_spec(const LaunchConfig& config, const MonitorLaunchOption
   spec.netns = "";  // always a new, empty network namespace: devices have no network
   spec.record_created = options.record_created;
 
-  const std::string& binary = blk ? options.dev_blk_path : options.dev_rng_path;
+  const std::string& binary = device_binary(options, device.kind);
+  const std::string program = device_program(device.kind);
   spec.exec_host_path = binary;
-  spec.exec_jail_path = blk ? "/bulwark-dev-blk" : "/bulwark-dev-rng";
+  spec.exec_jail_path = "/" + program;
   spec.inputs.push_back({binary, spec.exec_jail_path, false, true});
   for (const std::string& dir : options.library_dirs) {
     struct stat st{};
@@ -44,14 +105,14 @@ JailSpec build_device_spec(const LaunchConfig& config, const MonitorLaunchOption
   spec.symlinks = {{"/lib", "usr/lib"}, {"/lib64", "usr/lib64"}};
   spec.inputs.push_back({options.seccomp_policy_dir, kPolicyJailPath, false, false});
 
-  spec.argv = {blk ? "bulwark-dev-blk" : "bulwark-dev-rng", "--socket-fd",
-               std::to_string(kDeviceSocketFd)};
+  spec.argv = {program, "--socket-fd", std::to_string(kDeviceSocketFd)};
   if (blk) {
     spec.argv.insert(spec.argv.end(), {"--image-fd", std::to_string(kDeviceImageFd), "--queues",
                                        std::to_string(device.disk->queues)});
     if (device.disk->read_only) spec.argv.push_back("--read-only");
     if (!device.disk->serial.empty()) spec.argv.insert(spec.argv.end(), {"--serial", device.disk->serial});
   }
+  if (device.kind == DeviceKind::kNet) add_net_arguments(device, spec.argv);
   spec.argv.insert(spec.argv.end(), {"--seccomp", options.seccomp_record ? "record" : "enforce",
                                      "--seccomp-policy-dir", kPolicyJailPath});
 
@@ -61,7 +122,8 @@ JailSpec build_device_spec(const LaunchConfig& config, const MonitorLaunchOption
   spec.limits.cpu_period_us = 100000;
   spec.limits.cpu_quota_us = settings.cpu_quota_percent * 1000;
   spec.limits.cpuset = settings.cpuset;
-  spec.rlimits.nofile = 64;
+  // A NIC: its TAP queues and a kick, call and error eventfd for each of up to 17 virtqueues.
+  spec.rlimits.nofile = device.kind == DeviceKind::kNet ? 128 : 64;
   spec.rlimits.nproc = kDevicePidsMax;
   // A disk can never grow: a write past its end fails in the kernel even if the device erred.
   spec.rlimits.fsize = blk ? device.image_bytes : 0;
@@ -76,6 +138,9 @@ JailSpec build_device_spec(const LaunchConfig& config, const MonitorLaunchOption
               {relayed ? device.stderr_fd : 2, 2},
               {device.socket_fd, kDeviceSocketFd}};
   if (blk) spec.fds.push_back({device.image_fd, kDeviceImageFd});
+  for (size_t i = 0; i < device.tap_fds.size(); ++i) {
+    spec.fds.push_back({device.tap_fds[i], kDeviceFirstTapFd + static_cast<int>(i)});
+  }
   return spec;
 }
 

@@ -1,4 +1,4 @@
-// The JailSpec of a device process (bulwark-dev-blk, bulwark-dev-rng): the same jail code as the
+// The JailSpec of a device process (bulwark-dev-blk, bulwark-dev-net, bulwark-dev-rng): the same jail code as the
 // monitor, with less in it. Each device has its own jail <base>/<id>.<name>/root, its own cgroup
 // <parent>/<id>.<name>, its own new (empty) network namespace and pid namespace, no /dev nodes,
 // and only what it runs:
@@ -8,7 +8,8 @@
 //   /seccomp              its seccomp policy files (read-only; it installs its own policy)
 //
 // Its vhost-user socket arrives as fd 3 and, for a disk, the image (opened by the launcher as
-// the VM user) as fd 4: the process never opens a path for its data.
+// the VM user) as fd 4; for a NIC, its TAP's queue fds (made by the launcher, jailer/net/
+// tap_device.h) as fds 4, 5, ...: the process never opens a path or a device for its data.
 #pragma once
 
 #include <string>
@@ -20,7 +21,7 @@
 
 namespace bulwark::jail {
 
-enum class DeviceKind { kBlk, kRng };
+enum class DeviceKind { kBlk, kRng, kNet };
 
 struct DeviceLaunch {
   DeviceKind kind = DeviceKind::kBlk;
@@ -33,14 +34,18 @@ struct DeviceLaunch {
   int stdin_fd = -1, stdout_fd = -1, stderr_fd = -1;
   int socket_fd = -1;        // its end of the vhost-user socketpair
   int image_fd = -1;         // for kBlk
+  const NetSettings* net = nullptr;  // for kNet
+  std::vector<int> tap_fds;  // for kNet: one per queue pair
+  bool allow_vlan = false, allow_mac_change = false;  // for kNet: the operator's
 };
 
 inline constexpr int kDeviceSocketFd = 3;
 inline constexpr int kDeviceImageFd = 4;
+inline constexpr int kDeviceFirstTapFd = 4;
 
 // The SELinux domain of each kind (policy/selinux/bulwark.te).
 const char* device_selinux_domain(DeviceKind kind);
-const char* device_type_name(DeviceKind kind);  // "vhost-user-blk", "vhost-user-rng"
+const char* device_type_name(DeviceKind kind);  // "vhost-user-blk", "vhost-user-rng", "vhost-user-net"
 
 JailSpec build_device_spec(const LaunchConfig& config, const MonitorLaunchOptions& options,
                            const DeviceLaunch& device);

@@ -2,6 +2,7 @@
 
 #include "jailer/jail_config.h"
 #include "jailer/json_fields.h"
+#include "jailer/net_config.h"
 #include "monitor/config/message_text.h"
 #include "monitor/config/strict_json.h"
 #include "monitor/config/vm_config.h"
@@ -161,6 +162,10 @@ Status read_top_level(const std::string& key, const json& member, const std::str
     status = read_json_string(member, check_absolute_path, &host.dev_blk);
   } else if (key == "dev_rng") {
     status = read_json_string(member, check_absolute_path, &host.dev_rng);
+  } else if (key == "dev_net") {
+    status = read_json_string(member, check_absolute_path, &host.dev_net);
+  } else if (key == "net") {
+    return read_host_net_config(member, path, host.net);
   } else if (key == "seccomp_policy_dir") {
     status = read_json_string(member, check_absolute_path, &host.seccomp_policy_dir);
   } else if (key == "allow_device_files") {
@@ -217,6 +222,7 @@ std::string describe_host_config(const HostConfig& c) {
   line("monitor", or_default(c.monitor));
   line("dev_blk", or_default(c.dev_blk));
   line("dev_rng", or_default(c.dev_rng));
+  line("dev_net", or_default(c.dev_net));
   line("seccomp_policy_dir", or_default(c.seccomp_policy_dir));
   line("stop_grace_seconds", std::to_string(c.stop_grace_seconds));
   line("vm_limits.max_vcpus", std::to_string(l.max_vcpus));
@@ -227,7 +233,7 @@ std::string describe_host_config(const HostConfig& c) {
   line("vm_limits.pids_max", std::to_string(l.pids_max));
   line("vm_limits.cpu_quota_percent", std::to_string(l.cpu_quota_percent));
   line("vm_limits.cpuset", l.cpuset.empty() ? "(inherit)" : l.cpuset);
-  return text;
+  return text + describe_net_host_config(c.net);
 }
 
 }  // namespace bulwark::jail

@@ -23,10 +23,25 @@
 //                                          and is refused to a second VM (at most 256 dirs,
 //                                          plain components, not "/"; jailer/svirt/label_memory.h)
 //     "monitor": "/usr/libexec/bulwark/bulwark-monitor",   binaries ("" = built-in default)
-//     "dev_blk": "...", "dev_rng": "...",
+//     "dev_blk": "...", "dev_rng": "...", "dev_net": "...",
 //     "seccomp_policy_dir": "...",         the processes' policy files ("" = built-in default)
 //     "allow_device_files": false,         block devices as disk images
 //     "stop_grace_seconds": 10,            SIGTERM to SIGKILL on shutdown, 1..3600
+//     "net": {                             where VMs' NICs go (jailer/net_config.h); absent: no NICs
+//       "tap_netns": "",                   a name in /run/netns the TAPs are made in ("" = the
+//                                          launcher's own namespace)
+//       "bridge": "",                      a bridge in that namespace each TAP joins ("" = none)
+//       "tap_prefix": "bw",                TAP names <prefix><uid>n<index>, 1..3 of [a-z0-9]
+//       "max_nets": 0,                     0..8 NICs per VM
+//       "max_queue_pairs": 1,              1..8
+//       "max_mtu": 1500,                   68..65521 (a TAP's largest)
+//       "allow_vlan": false,               let guests send 802.1Q-tagged frames
+//       "allow_mac_change": false,         let guests change their MAC (control queue)
+//       "rate_limit": {"rx_bytes_per_sec": 0, "tx_bytes_per_sec": 0,   ceilings per NIC and
+//                      "rx_packets_per_sec": 0, "tx_packets_per_sec": 0},  direction (0 = none)
+//       "allowed_ips": {"vm-1": {"net0": ["10.0.0.2/32", "fd00::2/128"]}}  source prefixes a
+//                                          VM's NIC may use (absent: MAC filtering only)
+//     },
 //     "vm_limits": {                       ceilings on what a VM config may ask for, and limits
 //       "max_vcpus": 8,                    1..64
 //       "max_memory_mib": 8192,            1..1048576 (guest RAM)
@@ -43,6 +58,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -68,6 +84,24 @@ struct VmLimits {
   friend bool operator==(const VmLimits&, const VmLimits&) = default;
 };
 
+// The host config's "net" (jailer/net_config.h parses it).
+struct NetHostConfig {
+  std::string tap_netns;
+  std::string bridge;
+  std::string tap_prefix = "bw";
+  uint64_t max_nets = 0;
+  uint64_t max_queue_pairs = 1;
+  uint64_t max_mtu = 1500;
+  bool allow_vlan = false;
+  bool allow_mac_change = false;
+  uint64_t rx_bytes_per_sec = 0, tx_bytes_per_sec = 0;
+  uint64_t rx_packets_per_sec = 0, tx_packets_per_sec = 0;
+  // VM id -> NIC id -> prefixes.
+  std::map<std::string, std::map<std::string, std::vector<std::string>>> allowed_ips;
+
+  friend bool operator==(const NetHostConfig&, const NetHostConfig&) = default;
+};
+
 struct HostConfig {
   std::string base_dir = "/srv/bulwark";
   std::string run_dir = "/run/bulwark";
@@ -83,10 +117,11 @@ struct HostConfig {
   std::vector<std::string> network_namespaces;
   std::vector<std::string> shared_image_dirs;
   // "" = the built-in default (the build's binaries and policy/seccomp).
-  std::string monitor, dev_blk, dev_rng, seccomp_policy_dir;
+  std::string monitor, dev_blk, dev_rng, dev_net, seccomp_policy_dir;
   bool allow_device_files = false;
   uint64_t stop_grace_seconds = 10;
   VmLimits vm_limits;
+  NetHostConfig net;
 
   friend bool operator==(const HostConfig&, const HostConfig&) = default;
 };

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "jailer/json_fields.h"
+#include "jailer/net_config.h"
 #include "jailer/vm_id.h"
 #include "monitor/config/json_config.h"
 #include "monitor/config/message_text.h"
@@ -28,7 +29,7 @@ constexpr const char* kOperatorFields[] = {
     "memory_overhead_mib", "pids_max", "cpu_quota_percent", "cpuset",
     "netns",         "seccomp",   "seccomp_policy_dir", "devices",
     "allow_device_files", "monitor", "dev_blk",     "dev_rng",
-    "shared_image_dirs"};
+    "dev_net",       "net",       "shared_image_dirs"};
 
 bool is_operator_field(std::string_view key) {
   for (const char* name : kOperatorFields) {
@@ -215,8 +216,9 @@ Status validate_launch_config(const LaunchConfig& config) {
     BULWARK_TRY(field(check_disk_serial(disk.serial), (path + "/serial").c_str()));
     if (disk.queues < 1 || disk.queues > kMaxDiskQueues) return Error(path + "/queues: out of range");
   }
-  if ((!config.disks.empty() || config.rng) && jail.id.size() > kMaxVmIdWithDevices) {
-    return Error("--id: at most 59 characters for a VM with devices (their jails are <id>.blkN)");
+  BULWARK_TRY(validate_nets(config.nets));
+  if ((!config.disks.empty() || config.rng || !config.nets.empty()) && jail.id.size() > kMaxVmIdWithDevices) {
+    return Error("--id: at most 59 characters for a VM with devices (their jails are <id>.blkN, <id>.netN)");
   }
   return config::validate_vm_config(config.vm);
 }
@@ -238,6 +240,10 @@ Result<LaunchConfig> parse_launch_config(std::string_view text) {
   if (auto disks = members->find("disks"); disks != members->end()) {
     if (Status s = read_disks(disks->second, launch.disks); !s.ok()) return prefixed(s.error());
     members->erase(disks);
+  }
+  if (auto nets = members->find("nets"); nets != members->end()) {
+    if (Status s = read_nets(nets->second, launch.nets); !s.ok()) return prefixed(s.error());
+    members->erase(nets);
   }
   if (auto rng = members->find("rng"); rng != members->end()) {
     if (Status s = read_json_bool(rng->second, &launch.rng); !s.ok()) {
@@ -305,6 +311,7 @@ Status apply_operator_settings(const HostConfig& host, const OperatorChoices& ch
   jail.netns = choices.netns;
   jail.allow_device_files = host.allow_device_files;
   jail.max_disk_size_mib = limits.max_disk_size_mib;
+  BULWARK_TRY(apply_net_settings(host.net, choices.vm_id, choices.allowed_ips, config));
   if (Status s = validate_launch_config(config); !s.ok()) return s.error().wrap("config");
   return ok_status();
 }

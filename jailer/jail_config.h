@@ -13,6 +13,21 @@
 //                "serial": "vm-1-root",           optional, up to 20 bytes of [A-Za-z0-9_.-]
 //                "queues": 1 } ],                 optional, 1 .. 8
 //   "rng": true                                   a virtio-rng device (optional, default false)
+//   "nets": [ { "id": "net0",                      required, 1..15 bytes of [A-Za-z0-9_-], unique
+//               "mac": "52:54:00:12:34:56",       optional: unicast, not zero; absent: a stable
+//                                                  locally administered MAC derived from VM id + id
+//               "mtu": 1500,                       optional, 68 .. the operator's net.max_mtu
+//               "queues": 1,                       optional, queue pairs, 1 .. net.max_queue_pairs
+//               "rate_limiter": {                  optional, Firecracker's bucket shape, each part
+//                 "rx": {"bandwidth": {"size": BYTES, "refill_time": MS, "one_time_burst": BYTES},
+//                        "ops": {"size": PACKETS, "refill_time": MS}},
+//                 "tx": { ... } } } ]               the same
+//
+// At most net.max_nets NICs (0 unless the operator's host config allows them). Where a NIC's TAP
+// lives (network namespace, bridge, name), which source addresses it may use (allowed_ips) and
+// whether it may use VLAN tags or change its MAC are the operator's (host_config.h "net"); a
+// tenant's rate limit may only be stricter than the operator's ceiling, and with no limit asked
+// the ceiling applies.
 //
 // At most vm_limits.max_disks disks (8 at most). The image is opened as the VM user (a tenant
 // cannot name a file its VM user could not open) and handed to bulwark-dev-blk as an open fd.
@@ -22,6 +37,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -73,10 +89,59 @@ struct DiskSettings {
   friend bool operator==(const DiskSettings&, const DiskSettings&) = default;
 };
 
+inline constexpr size_t kMaxNets = 8;
+inline constexpr uint64_t kMaxNetQueuePairs = 8;
+inline constexpr uint64_t kMinNetMtu = 68;
+inline constexpr uint64_t kMaxNetMtu = 65521;  // a TAP takes 65535 minus its Ethernet header
+
+// A token bucket (Firecracker's RateLimiter bucket): `size` tokens (bytes or packets) refilled
+// over `refill_time_ms`, plus a one-time burst. size 0 = no limit in that dimension.
+struct RateBucket {
+  uint64_t size = 0;
+  uint64_t refill_time_ms = 0;
+  uint64_t one_time_burst = 0;
+
+  bool limited() const { return size != 0; }
+  friend bool operator==(const RateBucket&, const RateBucket&) = default;
+};
+
+// Per direction, from the guest's point of view: rx = toward the guest, tx = from it.
+struct NetRateLimiter {
+  RateBucket rx_bytes, rx_packets, tx_bytes, tx_packets;
+  friend bool operator==(const NetRateLimiter&, const NetRateLimiter&) = default;
+};
+
+struct NetSettings {
+  // The tenant's.
+  std::string id;
+  std::string mac;  // "52:54:00:12:34:56" lower case; filled from the VM id when not given
+  uint64_t mtu = 1500;
+  uint64_t queues = 1;  // queue pairs
+  NetRateLimiter rate_limiter;
+  // The operator's (apply_operator_settings): the source prefixes the device lets through
+  // (empty: MAC filtering only), as parse_ip_prefix accepts them.
+  std::vector<std::string> allowed_ips;
+
+  friend bool operator==(const NetSettings&, const NetSettings&) = default;
+};
+
+// Where a VM's TAPs go, from the host config's "net" (apply_operator_settings).
+struct NetPlacement {
+  std::string tap_netns;  // a name in /run/netns; "" = the launcher's own namespace
+  std::string bridge;     // "" = none
+  std::string tap_prefix = "bw";
+  bool allow_vlan = false;
+  bool allow_mac_change = false;
+
+  friend bool operator==(const NetPlacement&, const NetPlacement&) = default;
+};
+
 struct LaunchConfig {
   JailSettings jail;
   std::vector<DiskSettings> disks;
   bool rng = false;
+  std::vector<NetSettings> nets;
+  NetPlacement net_placement;
   config::VmConfig vm;  // paths as the launcher sees them (outside the jail)
 };
 
@@ -99,6 +164,9 @@ Result<LaunchConfig> parse_launch_config(std::string_view text);
 struct OperatorChoices {
   std::string vm_id;
   std::string netns;
+  // bulwark run --allowed-ips NIC=PREFIX[,PREFIX...]: the source prefixes of that NIC, over the
+  // host config's net.allowed_ips for this VM id.
+  std::map<std::string, std::vector<std::string>> allowed_ips;
 };
 
 // Fills config.jail from the host config and the operator's choices, then checks the tenant's

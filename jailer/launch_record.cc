@@ -115,7 +115,42 @@ bool parse_label(std::string_view value, RecordedLabel* out) {
          decode_path(value.substr(second + 1), &out->path);
 }
 
+bool is_ifname_byte(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_' || c == '.';
+}
+
+// 1..max bytes of [A-Za-z0-9_.-], not "." or "..".
+bool is_plain_name(std::string_view name, size_t max) {
+  if (name.empty() || name.size() > max || name == "." || name == "..") return false;
+  for (char c : name) {
+    if (!is_ifname_byte(c)) return false;
+  }
+  return true;
+}
+
+bool parse_tap(std::string_view value, RecordedTap* out) {
+  const size_t first = value.find(':');
+  if (first == std::string_view::npos) return false;
+  const size_t second = value.find(':', first + 1);
+  if (second == std::string_view::npos) return false;
+  uint64_t ifindex = 0;
+  if (!parse_u64(value.substr(0, first), &ifindex) || ifindex < 1 || ifindex > 0x7fffffff) return false;
+  const std::string_view name = value.substr(first + 1, second - first - 1);
+  const std::string_view netns = value.substr(second + 1);
+  if (!is_plain_name(name, 15)) return false;
+  if (!netns.empty() && !is_plain_name(netns, 255)) return false;
+  out->ifindex = static_cast<int>(ifindex);
+  out->name = std::string(name);
+  out->netns = std::string(netns);
+  return true;
+}
+
 }  // namespace
+
+std::string format_recorded_tap(const RecordedTap& tap) {
+  return std::to_string(tap.ifindex) + ":" + tap.name + ":" + tap.netns;
+}
 
 std::string format_launch_record_label(const RecordedLabel& label) {
   return "label=" + std::to_string(label.dev) + ":" + std::to_string(label.ino) + ":" +
@@ -131,6 +166,7 @@ std::string format_launch_record(const LaunchRecord& record) {
   for (const std::string& path : record.jail_dirs) text += format_launch_record_entry("jail", path);
   for (const std::string& path : record.cgroup_dirs) text += format_launch_record_entry("cgroup", path);
   for (const RecordedLabel& label : record.labels) text += format_launch_record_label(label);
+  for (const RecordedTap& tap : record.taps) text += format_launch_record_entry("tap", format_recorded_tap(tap));
   return text;
 }
 
@@ -167,6 +203,16 @@ Result<LaunchRecord> parse_launch_record(std::string_view text) {
       }
       if (++entries > kMaxLaunchRecordEntries) return Error("launch record: too many entries");
       record.labels.push_back(std::move(label));
+      continue;
+    }
+    if (key == "tap") {
+      RecordedTap tap;
+      if (!parse_tap(value, &tap)) {
+        return Error(where + ": expected tap=<ifindex>:<interface name>:<netns name or nothing>, got " +
+                     config::quoted_text(value));
+      }
+      if (++entries > kMaxLaunchRecordEntries) return Error("launch record: too many entries");
+      record.taps.push_back(std::move(tap));
       continue;
     }
     if (key != "jail" && key != "cgroup") {

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +27,7 @@
 #include "jailer/jail.h"
 #include "jailer/jail_config.h"
 #include "jailer/monitor_spec.h"
+#include "jailer/net_config.h"
 #include "jailer/seccomp_audit.h"
 #include "jailer/stale_vm.h"
 #ifdef BULWARK_HAVE_POLICY_CLI
@@ -57,7 +59,7 @@ const char kUsage[] =
     "Starts bulwark-monitor for the VM in VM.json inside a jail (namespaces, pivot_root,\n"
     "cgroup limits, the VM's own uid/gid, no capabilities) and waits for it.\n"
     "VM.json is the tenant's: what the VM asks for (kernel, initrd, cmdline, memory, vCPUs, disks,\n"
-    "rng), within the operator's ceilings. Everything else is the operator's (jailer/README.md).\n"
+    "NICs, rng), within the operator's ceilings. Everything else is the operator's (jailer/README.md).\n"
     "\n"
     "Operator options (each overrides the host config's field of the same name):\n"
     "  --id ID                    the VM id (required): [A-Za-z0-9-], 1 to 64 characters\n"
@@ -70,6 +72,10 @@ const char kUsage[] =
     "  --monitor PATH             bulwark-monitor binary (default: " BULWARK_DEFAULT_MONITOR ")\n"
     "  --dev-blk PATH             bulwark-dev-blk binary (default: " BULWARK_DEFAULT_DEV_BLK ")\n"
     "  --dev-rng PATH             bulwark-dev-rng binary (default: " BULWARK_DEFAULT_DEV_RNG ")\n"
+    "  --dev-net PATH             bulwark-dev-net binary (default: " BULWARK_DEFAULT_DEV_NET ")\n"
+    "  --allowed-ips NIC=PREFIX[,PREFIX...]\n"
+    "                             the source addresses NIC may use (over the host config's\n"
+    "                             net.allowed_ips for this VM; repeatable, one NIC each)\n"
     "  --seccomp-policy-dir DIR   the monitor's and the devices' policy files\n"
     "                             (default: " BULWARK_DEFAULT_POLICY_DIR ")\n"
     "  --seccomp-record           the monitor and devices report every system call to\n"
@@ -165,7 +171,16 @@ Result<RunCommand> parse_run_args(const std::vector<std::string_view>& args) {
     } else if (arg == "--host-config") {
       command.host_config_path = value;
       command.host_config_given = true;
-    } else if (arg == "--monitor" || arg == "--dev-blk" || arg == "--dev-rng" ||
+    } else if (arg == "--allowed-ips") {
+      std::map<std::string, std::vector<std::string>> one;
+      if (Status s = jail::parse_allowed_ips_flag(value, one); !s.ok()) return s.error().wrap("--allowed-ips");
+      for (auto& [nic, prefixes] : one) {
+        if (command.choices.allowed_ips.contains(nic)) {
+          return Error("--allowed-ips: NIC " + config::quoted_text(nic) + " given twice");
+        }
+        command.choices.allowed_ips[nic] = std::move(prefixes);
+      }
+    } else if (arg == "--monitor" || arg == "--dev-blk" || arg == "--dev-rng" || arg == "--dev-net" ||
                arg == "--seccomp-policy-dir" || arg == "--run-dir" || arg == "--selinux-types" ||
                arg == "--cgroup-root" || arg == "--stop-grace-seconds" || arg == "--base-dir" ||
                arg == "--cgroup-parent" || arg == "--selinux") {
@@ -201,6 +216,8 @@ Result<OperatorSettings> resolve_operator_settings(const RunCommand& command) {
       h.dev_blk = value;
     } else if (flag == "--dev-rng") {
       h.dev_rng = value;
+    } else if (flag == "--dev-net") {
+      h.dev_net = value;
     } else if (flag == "--seccomp-policy-dir") {
       h.seccomp_policy_dir = value;
     } else if (flag == "--run-dir") {
@@ -239,6 +256,7 @@ Result<OperatorSettings> resolve_operator_settings(const RunCommand& command) {
   options.monitor_path = h.monitor.empty() ? BULWARK_DEFAULT_MONITOR : h.monitor;
   options.dev_blk_path = h.dev_blk.empty() ? BULWARK_DEFAULT_DEV_BLK : h.dev_blk;
   options.dev_rng_path = h.dev_rng.empty() ? BULWARK_DEFAULT_DEV_RNG : h.dev_rng;
+  options.dev_net_path = h.dev_net.empty() ? BULWARK_DEFAULT_DEV_NET : h.dev_net;
   options.seccomp_policy_dir =
       h.seccomp_policy_dir.empty() ? BULWARK_DEFAULT_POLICY_DIR : h.seccomp_policy_dir;
   options.cgroup_root = h.cgroup_root;
@@ -366,8 +384,10 @@ int run(const std::vector<std::string_view>& args) {
   }
   // Step sweep: what a launcher of this VM id that was killed recorded as made, where the
   // operator's settings agree; anything else is reported and left alone.
-  auto swept = jail::sweep_recorded_leftovers(
-      run_dir, vm_id, jail::vm_places(host.base_dir, host.cgroup_root, host.cgroup_parent, vm_id));
+  jail::VmPlaces places = jail::vm_places(host.base_dir, host.cgroup_root, host.cgroup_parent, vm_id);
+  places.tap_netns = host.net.tap_netns;
+  places.tap_prefix = host.net.tap_prefix;
+  auto swept = jail::sweep_recorded_leftovers(run_dir, vm_id, places);
   if (!swept.ok()) {
     log::error("jail step sweep: " + swept.error().message());
     return kExitJailFailed;

@@ -24,6 +24,7 @@ struct MonitorLaunchOptions {
   std::string seccomp_policy_dir;  // its policy files on the host (and the devices')
   std::string dev_blk_path;        // bulwark-dev-blk on the host
   std::string dev_rng_path;        // bulwark-dev-rng on the host
+  std::string dev_net_path;        // bulwark-dev-net on the host
   std::string cgroup_root = "/sys/fs/cgroup";
   // Decided outside the jail (the monitor cannot see /sys inside it) when the config says auto.
   bool host_is_emulated = false;

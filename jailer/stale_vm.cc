@@ -1,5 +1,8 @@
 #include "jailer/stale_vm.h"
 
+#include "jailer/net/tap_device.h"
+#include "jailer/net_config.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -160,6 +163,7 @@ VmPlaces vm_places(const std::string& base_dir, const std::string& cgroup_root,
                    const std::string& cgroup_parent, const std::string& vm_id) {
   std::vector<std::string> names = {vm_id, vm_id + ".rng"};
   for (size_t i = 0; i < kMaxDisks; ++i) names.push_back(vm_id + ".blk" + std::to_string(i));
+  for (size_t i = 0; i < kMaxNets; ++i) names.push_back(vm_id + ".net" + std::to_string(i));
   VmPlaces places;
   for (const std::string& name : names) {
     places.jail_dirs.push_back(base_dir + "/" + name);
@@ -168,6 +172,29 @@ VmPlaces vm_places(const std::string& base_dir, const std::string& cgroup_root,
     }
   }
   return places;
+}
+
+// The TAPs a dead launch recorded (their queues closed with its processes, so a non-persistent
+// TAP is normally gone already; one is left only if something still holds a queue).
+Status sweep_taps(const std::string& vm_id, const LaunchRecord& r, const VmPlaces& places, SweepReport& report) {
+  NetPlacement placement;
+  placement.tap_prefix = places.tap_prefix;
+  for (const RecordedTap& tap : r.taps) {
+    const std::string what = "TAP " + config::quoted_text(tap.name) + " in " +
+                             (tap.netns.empty() ? std::string("the launcher's namespace")
+                                                : "netns " + config::quoted_text(tap.netns));
+    bool ours = !places.tap_prefix.empty() && tap.netns == places.tap_netns;
+    bool named = false;
+    for (size_t i = 0; ours && i < kMaxNets; ++i) named = named || tap.name == tap_name(placement, r.uid, i);
+    if (!ours || !named) {
+      report.left_alone.push_back(what + ": not where the operator's settings put VM " + vm_id + "'s TAPs");
+      continue;
+    }
+    auto removed = remove_tap(tap.netns, tap.name, tap.ifindex);
+    if (!removed.ok()) return removed.error().wrap("sweep");
+    if (*removed) report.removed.push_back(what);
+  }
+  return ok_status();
 }
 
 Result<SweepReport> sweep_recorded_leftovers(const std::string& run_dir, const std::string& vm_id,
@@ -208,6 +235,7 @@ Result<SweepReport> sweep_recorded_leftovers(const std::string& run_dir, const s
       if (*removed) report.removed.push_back(leaf);
     }
     BULWARK_TRY(sweep_labels(run_dir, vm_id, r, report));
+    BULWARK_TRY(sweep_taps(vm_id, r, places, report));
   }
   if (::unlinkat(dir->fd(), name.c_str(), 0) != 0 && errno != ENOENT) {
     return Error::from_errno("remove " + (dir->path() / name).string(), errno);

@@ -39,6 +39,9 @@ Result<std::vector<std::string>> remove_stale_reservations(const std::string& ru
 struct VmPlaces {
   std::vector<std::string> jail_dirs;
   std::vector<std::string> cgroup_dirs;
+  // Where the host config's "net" puts its TAPs: <tap_prefix><recorded uid>n<0..7> in tap_netns.
+  std::string tap_netns;
+  std::string tap_prefix;
 };
 VmPlaces vm_places(const std::string& base_dir, const std::string& cgroup_root,
                    const std::string& cgroup_parent, const std::string& vm_id);

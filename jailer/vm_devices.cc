@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include "bulwark/common/log.h"
+#include "jailer/net_config.h"
 #include "jailer/stale_vm.h"
 #include "jailer/svirt/socket_create_context.h"
 #include "jailer/vm_user_files.h"
@@ -27,7 +28,7 @@ Result<VmDevices> VmDevices::start(const LaunchConfig& config, const MonitorLaun
                                    jailer::VmSvirt& svirt, const std::string& run_dir,
                                    StdioRelay* relay) {
   VmDevices devices;
-  if (config.disks.empty() && !config.rng) return devices;
+  if (config.disks.empty() && !config.rng && config.nets.empty()) return devices;
 
   UniqueFd null_fd(::open("/dev/null", O_RDWR | O_CLOEXEC));
   if (!null_fd.valid()) return Error::from_errno("jail step devices: open /dev/null", errno);
@@ -69,6 +70,29 @@ Result<VmDevices> VmDevices::start(const LaunchConfig& config, const MonitorLaun
     images.push_back(std::move(*image));
   }
 
+  // Step taps: each NIC's TAP, made where the operator's settings say and recorded before its
+  // device starts (a TAP made but not recorded goes with the launcher's fds if it dies here).
+  const NetPlacement& placement = config.net_placement;
+  for (size_t i = 0; i < config.nets.size(); ++i) {
+    TapRequest request;
+    request.netns = placement.tap_netns;
+    request.name = tap_name(placement, config.jail.uid, i);
+    request.uid = config.jail.uid;
+    request.gid = config.jail.gid;
+    request.queue_pairs = static_cast<uint16_t>(config.nets[i].queues);
+    request.mtu = static_cast<uint32_t>(config.nets[i].mtu);
+    request.bridge = placement.bridge;
+    auto tap = create_tap(request);
+    if (!tap.ok()) return tap.error().wrap("jail step taps: /nets/" + std::to_string(i));
+    devices.taps_.push_back(std::move(*tap));
+    const Tap& made = devices.taps_.back();
+    if (options.record_created) {
+      BULWARK_TRY(options.record_created("tap", format_recorded_tap({made.ifindex, made.name, made.netns})));
+    }
+    log::info("VM " + config.jail.id + ": NIC " + config.nets[i].id + " is TAP " + made.name +
+              (made.netns.empty() ? std::string() : " in netns " + made.netns) + ", MAC " + config.nets[i].mac);
+  }
+
   std::vector<DeviceLaunch> launches;
   for (size_t i = 0; i < config.disks.size(); ++i) {
     DeviceLaunch launch;
@@ -77,6 +101,16 @@ Result<VmDevices> VmDevices::start(const LaunchConfig& config, const MonitorLaun
     launch.disk = &config.disks[i];
     launch.image_bytes = images[i].size;
     launch.image_fd = images[i].fd.get();
+    launches.push_back(launch);
+  }
+  for (size_t i = 0; i < config.nets.size(); ++i) {
+    DeviceLaunch launch;
+    launch.kind = DeviceKind::kNet;
+    launch.name = "net" + std::to_string(i);
+    launch.net = &config.nets[i];
+    for (const UniqueFd& queue : devices.taps_[i].queues) launch.tap_fds.push_back(queue.get());
+    launch.allow_vlan = placement.allow_vlan;
+    launch.allow_mac_change = placement.allow_mac_change;
     launches.push_back(launch);
   }
   if (config.rng) {
@@ -142,6 +176,18 @@ void VmDevices::stop(std::chrono::milliseconds grace) {
     device.jail.reset();
   }
   running_.clear();
+  // The device processes held the other ends of the queues: with the launcher's closed, a
+  // non-persistent TAP is gone. Deleting by name and ifindex covers one something still holds.
+  for (Tap& tap : taps_) {
+    tap.queues.clear();
+    auto removed = remove_tap(tap.netns, tap.name, tap.ifindex);
+    if (!removed.ok()) {
+      log::error("teardown of TAP " + tap.name + ": " + removed.error().message());
+    } else if (*removed) {
+      log::warn("teardown: TAP " + tap.name + " was still held open; deleted");
+    }
+  }
+  taps_.clear();
 }
 
 }  // namespace bulwark::jail

@@ -1,4 +1,5 @@
-// The device processes of one VM: one jailed bulwark-dev-blk per disk and a bulwark-dev-rng,
+// The device processes of one VM: one jailed bulwark-dev-blk per disk, one bulwark-dev-net per
+// NIC (on a TAP the launcher makes, jailer/net/tap_device.h) and a bulwark-dev-rng,
 // each connected to the monitor by a socketpair the launcher makes (no socket file exists, so
 // nothing else on the host can reach a device). Started before the monitor, stopped after it.
 #pragma once
@@ -13,6 +14,7 @@
 #include "jailer/device_spec.h"
 #include "jailer/image_lock.h"
 #include "jailer/jail.h"
+#include "jailer/net/tap_device.h"
 #include "jailer/stdio_relay.h"
 #include "jailer/svirt/vm_svirt.h"
 
@@ -29,9 +31,11 @@ class VmDevices {
   // only under the operator's allow_device_files; locked QEMU-compatibly, shared read-only or
   // exclusive read-write, its holders named from label memory in sVirt or from a record under
   // <run_dir>/images under selinux: off (image_lock.h); labelled on its fd through label memory
-  // in sVirt, VmSvirt::label_disk) and devices (socketpair, jail labelled at creation, jailed
-  // process started). On error the devices already started are stopped and their
-  // jails removed. The locks are held until this object goes.
+  // in sVirt, VmSvirt::label_disk), taps (each NIC's TAP made where the host config's "net"
+  // says, recorded in the launch record through options.record_created as "tap") and devices
+  // (socketpair, jail labelled at creation, jailed process started). On error the devices
+  // already started are stopped and their jails removed. The locks are held, and the TAPs'
+  // queues kept open, until this object goes.
   static Result<VmDevices> start(const LaunchConfig& config, const MonitorLaunchOptions& options,
                                  jailer::VmSvirt& svirt, const std::string& run_dir,
                                  StdioRelay* relay = nullptr);
@@ -43,8 +47,10 @@ class VmDevices {
   const std::vector<MonitorEnd>& monitor_ends() const { return monitor_ends_; }
   // The monitor holds its ends now.
   void close_monitor_ends();
+  // The TAPs of this VM's NICs, in NIC order.
+  const std::vector<Tap>& taps() const { return taps_; }
   // SIGTERM to each device still running, SIGKILL after `grace`; logs how each one ended and
-  // removes its jail. Idempotent.
+  // removes its jail; then closes the TAPs' queues and deletes any TAP still there. Idempotent.
   void stop(std::chrono::milliseconds grace);
 
  private:
@@ -55,6 +61,7 @@ class VmDevices {
   };
   // Declared first, so destroyed last: after stop() ended the device processes.
   std::vector<ImageLock> image_locks_;
+  std::vector<Tap> taps_;
   std::vector<Running> running_;
   std::vector<MonitorEnd> monitor_ends_;
   std::vector<UniqueFd> monitor_end_fds_;

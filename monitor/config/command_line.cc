@@ -28,6 +28,7 @@ enum class Flag {
   kSeccompPolicyDir,
   kVhostUserBlk,
   kVhostUserRng,
+  kVhostUserNet,
   kConfig,
   kLogLevel,
   kListCpuTemplates,
@@ -44,7 +45,7 @@ struct FlagSpec {
 };
 
 // One table drives both parsing and --help, so they cannot drift apart.
-constexpr std::array<FlagSpec, 18> kFlags{{
+constexpr std::array<FlagSpec, 19> kFlags{{
     {Flag::kKernel, "--kernel", "PATH", "Guest kernel, bzImage or ELF vmlinux (required)"},
     {Flag::kInitrd, "--initrd", "PATH", "Initial ramdisk (default: none)"},
     {Flag::kCmdline, "--cmdline", "STRING",
@@ -69,6 +70,8 @@ constexpr std::array<FlagSpec, 18> kFlags{{
      true},
     {Flag::kVhostUserRng, "--vhost-user-rng", "SOCKET|fd:N",
      "A virtio-rng device served the same way\n(repeatable)", true},
+    {Flag::kVhostUserNet, "--vhost-user-net", "SOCKET|fd:N",
+     "A virtio-net NIC served the same way\n(repeatable)", true},
     {Flag::kConfig, "--config", "FILE",
      "Read the VM config from a JSON file first;\nthe other flags override it"},
     {Flag::kLogLevel, "--log-level", "LEVEL", "debug, info, warn or error (default: info)"},
@@ -212,9 +215,12 @@ Status take_value(Flag flag, std::string_view value, FlagValues& values) {
       values.seccomp_policy_dir = std::string(value);
       return ok_status();
     case Flag::kVhostUserBlk:
-    case Flag::kVhostUserRng: {
-      Result<DeviceConfig> device =
-          parse_device(flag == Flag::kVhostUserBlk ? kVhostUserBlk : kVhostUserRng, value);
+    case Flag::kVhostUserRng:
+    case Flag::kVhostUserNet: {
+      const std::string_view type = flag == Flag::kVhostUserBlk   ? kVhostUserBlk
+                                    : flag == Flag::kVhostUserRng ? kVhostUserRng
+                                                                  : kVhostUserNet;
+      Result<DeviceConfig> device = parse_device(type, value);
       if (!device.ok()) return device.error();
       values.devices.push_back(std::move(*device));
       return ok_status();
@@ -362,7 +368,7 @@ std::string usage_text(std::string_view program) {
       "              \"input\": true},\n"
       "   \"emulated_host_quirks\": \"auto\" | \"on\" | \"off\",\n"
       "   \"seccomp\": \"enforce\" | \"log\" | \"off\", \"seccomp_policy_dir\": \"policy/seccomp\",\n"
-      "   \"devices\": [{\"type\": \"vhost-user-blk\" | \"vhost-user-rng\",\n"
+      "   \"devices\": [{\"type\": \"vhost-user-blk\" | \"vhost-user-rng\" | \"vhost-user-net\",\n"
       "                \"socket\": \"/run/blk.sock\" or \"socket_fd\": 3}]}\n"
       "Devices from flags come after the file's.\n";
   return text;

@@ -15,21 +15,46 @@ constexpr uint64_t kBlockFeatures = (1ULL << 1) | (1ULL << 2) | (1ULL << 4) | (1
 // refuse a GET_CONFIG larger than their own structure, so ask for no more than the fields the
 // supported features use.
 constexpr DeviceProfile kBlock{DeviceKind::kBlock, 2, kTransportFeatures | kBlockFeatures, 60, 8, 256};
+// virtio-net feature bits (virtio 1.x, 5.1.3) that bulwark-dev-net implements: CSUM 0,
+// GUEST_CSUM 1, CTRL_GUEST_OFFLOADS 2, MTU 3, MAC 5, GUEST_TSO4 7, GUEST_TSO6 8, GUEST_ECN 9,
+// HOST_TSO4 11, HOST_TSO6 12, HOST_ECN 13, MRG_RXBUF 15, STATUS 16, CTRL_VQ 17, CTRL_RX 18,
+// GUEST_ANNOUNCE 21, MQ 22, CTRL_MAC_ADDR 23. UFO (10, 14) is not: Linux dropped it, TAPs refuse it.
+constexpr uint64_t kNetFeatures = (1ULL << 0) | (1ULL << 1) | (1ULL << 2) | (1ULL << 3) | (1ULL << 5) |
+                                  (1ULL << 7) | (1ULL << 8) | (1ULL << 9) | (1ULL << 11) | (1ULL << 12) |
+                                  (1ULL << 13) | (1ULL << 15) | (1ULL << 16) | kVirtioNetFCtrlVq |
+                                  (1ULL << 18) | (1ULL << 21) | kVirtioNetFMq | (1ULL << 23);
+// struct virtio_net_config up to mtu (mac 6, status 2, max_virtqueue_pairs 2, mtu 2): SPEED_DUPLEX
+// and RSS are not offered, so nothing past it is asked for. 8 queue pairs and a control queue.
+constexpr DeviceProfile kNet{DeviceKind::kNet, 1, kTransportFeatures | kNetFeatures, 12,
+                             2 * kVirtioNetMaxQueuePairs + 1, 256};
 // virtio-rng has no feature bits of its own and no configuration space.
 constexpr DeviceProfile kRng{DeviceKind::kRng, 4, kTransportFeatures, 0, 1, 256};
 
 }  // namespace
 
-const DeviceProfile& profile_of(DeviceKind kind) { return kind == DeviceKind::kBlock ? kBlock : kRng; }
+const DeviceProfile& profile_of(DeviceKind kind) {
+  switch (kind) {
+    case DeviceKind::kBlock: return kBlock;
+    case DeviceKind::kNet: return kNet;
+    case DeviceKind::kRng: break;
+  }
+  return kRng;
+}
 
 std::optional<DeviceKind> device_kind_from_name(std::string_view name) {
   if (name == "vhost-user-blk") return DeviceKind::kBlock;
   if (name == "vhost-user-rng") return DeviceKind::kRng;
+  if (name == "vhost-user-net") return DeviceKind::kNet;
   return std::nullopt;
 }
 
 std::string_view device_kind_name(DeviceKind kind) {
-  return kind == DeviceKind::kBlock ? "vhost-user-blk" : "vhost-user-rng";
+  switch (kind) {
+    case DeviceKind::kBlock: return "vhost-user-blk";
+    case DeviceKind::kNet: return "vhost-user-net";
+    case DeviceKind::kRng: break;
+  }
+  return "vhost-user-rng";
 }
 
 }  // namespace bulwark::vhost_user

@@ -9,11 +9,11 @@
 
 namespace bulwark::vhost_user {
 
-enum class DeviceKind { kBlock, kRng };
+enum class DeviceKind { kBlock, kRng, kNet };
 
 struct DeviceProfile {
   DeviceKind kind;
-  uint32_t virtio_device_type;  // 2 block, 4 entropy
+  uint32_t virtio_device_type;  // 1 network, 2 block, 4 entropy
   uint64_t supported_features;  // transport bits and device bits the monitor lets through
   uint32_t config_bytes;        // GET_CONFIG size; 0 = the device has no configuration space
   uint16_t max_queues;          // the most queues the monitor exposes
@@ -27,9 +27,18 @@ inline constexpr uint64_t kVirtioFVersion1 = 1ULL << 32;
 // virtio-blk: VIRTIO_BLK_F_MQ and the offset of num_queues in its configuration space.
 inline constexpr uint64_t kVirtioBlkFMq = 1ULL << 12;
 inline constexpr uint32_t kVirtioBlkNumQueuesOffset = 34;
+// virtio-net (virtio 1.x, 5.1.3): CTRL_VQ, MQ, and max_virtqueue_pairs in its configuration.
+inline constexpr uint64_t kVirtioNetFCtrlVq = 1ULL << 17;
+inline constexpr uint64_t kVirtioNetFMq = 1ULL << 22;
+// CTRL_GUEST_OFFLOADS 2, CTRL_RX 18, CTRL_VLAN 19, CTRL_RX_EXTRA 20, GUEST_ANNOUNCE 21,
+// CTRL_MAC_ADDR 23: meaningless without the control queue.
+inline constexpr uint64_t kVirtioNetCtrlDependentFeatures =
+    (1ULL << 2) | (1ULL << 18) | (1ULL << 19) | (1ULL << 20) | (1ULL << 21) | (1ULL << 23);
+inline constexpr uint32_t kVirtioNetMaxPairsOffset = 8;
+inline constexpr uint16_t kVirtioNetMaxQueuePairs = 8;
 
 const DeviceProfile& profile_of(DeviceKind kind);
-// "vhost-user-blk" / "vhost-user-rng" (the config's type names).
+// "vhost-user-blk" / "vhost-user-rng" / "vhost-user-net" (the config's type names).
 std::optional<DeviceKind> device_kind_from_name(std::string_view name);
 std::string_view device_kind_name(DeviceKind kind);
 

@@ -149,6 +149,33 @@ Status VhostUserFrontend::read_device_config() {
     // The guest reads how many queues to set up here: make it what the transport exposes.
     write_le<uint16_t>(config_, kVirtioBlkNumQueuesOffset, num_queues_);
   }
+  if (profile_.kind == DeviceKind::kNet) BULWARK_TRY(size_net_queues());
+  return ok_status();
+}
+
+// virtio-net's queues: a receive and a transmit queue per pair (max_virtqueue_pairs when MQ is
+// offered, else one), then the control queue when CTRL_VQ is offered (virtio 1.x 5.1.2). The
+// backend must serve all of them (GET_QUEUE_NUM counts queues, as bulwark-dev-net answers).
+Status VhostUserFrontend::size_net_queues() {
+  if ((protocol_features_ & bit(kProtocolMq)) == 0) {
+    // Without GET_QUEUE_NUM the backend's queue count is unknown: one pair, and no control
+    // queue, with the features that need it (virtio 1.x 5.1.3.1).
+    offered_features_ &= ~(kVirtioNetFCtrlVq | kVirtioNetFMq | kVirtioNetCtrlDependentFeatures);
+  }
+  uint64_t pairs = 1;
+  if ((offered_features_ & kVirtioNetFMq) != 0) {
+    const uint16_t announced = read_le<uint16_t>(config_, kVirtioNetMaxPairsOffset).value_or(0);
+    if (announced == 0) return Error("the backend's virtio-net configuration announces 0 queue pairs");
+    pairs = std::min<uint64_t>(announced, kVirtioNetMaxQueuePairs);
+    // The guest reads how many pairs to set up here: make it what the transport exposes.
+    write_le<uint16_t>(config_, kVirtioNetMaxPairsOffset, static_cast<uint16_t>(pairs));
+  }
+  const uint64_t queues = 2 * pairs + ((offered_features_ & kVirtioNetFCtrlVq) != 0 ? 1 : 0);
+  if ((protocol_features_ & bit(kProtocolMq)) != 0 && queues > backend_queues_) {
+    return Error("the backend's virtio-net device needs " + std::to_string(queues) + " queues but serves " +
+                 std::to_string(backend_queues_) + " (GET_QUEUE_NUM)");
+  }
+  num_queues_ = static_cast<uint16_t>(queues);
   return ok_status();
 }
 

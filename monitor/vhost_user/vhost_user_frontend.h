@@ -92,6 +92,7 @@ class VhostUserFrontend final : public virtio_pci::VirtioBackend {
   Status handshake();
   Status negotiate_protocol_features(uint64_t backend_features);
   Status read_device_config();
+  Status size_net_queues();
   Status send_memory_table();
   Status start_queue(const virtio_pci::QueueSetup& queue);
   // A request with no natural reply: acknowledged when REPLY_ACK was negotiated.

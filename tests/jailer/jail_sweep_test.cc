@@ -15,6 +15,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "jailer/net/tap_device.h"
 #include "jailer/stale_vm.h"
 #include "jailer/svirt/label_memory.h"
 
@@ -92,7 +93,7 @@ TEST_F(SweepTest, RemovesWhatTheRecordNamesAndLeavesLookAlikes) {
   const std::string monitor_jail = make_jail(id_, kUid);
   const std::string rng_jail = make_jail(id_ + ".rng", kUid);
   const std::string lookalike = make_jail(id_ + ".blk3", kUid);  // no record names it
-  LaunchRecord record{kUid, {monitor_jail, rng_jail}, {}, {}};
+  LaunchRecord record{kUid, {monitor_jail, rng_jail}, {}, {}, {}};
   pid_t recorded_pid = -1, lookalike_pid = -1;
   std::string recorded_leaf, lookalike_leaf;
   if (have_pids_v1_) {
@@ -124,7 +125,7 @@ TEST_F(SweepTest, PathsOutsideTheOperatorsSettingsAreLeftAlone) {
   const std::string victim = dir_ + "/var/lib";
   fs::create_directories(victim + "/root");
   ASSERT_EQ(::chown((victim + "/root").c_str(), kUid, kUid), 0);
-  LaunchRecord record{kUid, {victim}, {}, {}};
+  LaunchRecord record{kUid, {victim}, {}, {}, {}};
   pid_t victim_pid = -1;
   if (have_pids_v1_) {
     auto [leaf, pid] = make_cgroup_with_process("service");
@@ -145,7 +146,7 @@ TEST_F(SweepTest, PathsOutsideTheOperatorsSettingsAreLeftAlone) {
 
 TEST_F(SweepTest, AJailWhoseRootAnotherUidOwnsIsLeftAlone) {
   const std::string jail = make_jail(id_, 41002);
-  write_record(LaunchRecord{41003, {jail}, {}, {}});
+  write_record(LaunchRecord{41003, {jail}, {}, {}, {}});
   auto report = sweep_recorded_leftovers(run_, id_, places());
   ASSERT_TRUE(report.ok()) << report.error().message();
   EXPECT_TRUE(fs::exists(jail + "/root/vm.json"));
@@ -158,7 +159,7 @@ TEST_F(SweepTest, AJailWhoseRootAnotherUidOwnsIsLeftAlone) {
   const std::string target = dir_ + "/elsewhere";
   fs::create_directories(target + "/root");
   fs::create_directory_symlink(target, jail);
-  write_record(LaunchRecord{41003, {jail}, {}, {}});
+  write_record(LaunchRecord{41003, {jail}, {}, {}, {}});
   report = sweep_recorded_leftovers(run_, id_, places());
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(fs::exists(target + "/root"));
@@ -170,7 +171,7 @@ TEST_F(SweepTest, AJailWhoseRootAnotherUidOwnsIsLeftAlone) {
 TEST_F(SweepTest, AJailDirectoryNotOwnedByRootIsLeftAlone) {
   const std::string jail = make_jail(id_, 41005);
   ASSERT_EQ(::chown(jail.c_str(), 41005, 41005), 0);
-  write_record(LaunchRecord{41005, {jail}, {}, {}});
+  write_record(LaunchRecord{41005, {jail}, {}, {}, {}});
   auto report = sweep_recorded_leftovers(run_, id_, places());
   ASSERT_TRUE(report.ok()) << report.error().message();
   EXPECT_TRUE(fs::exists(jail + "/root/vm.json"));
@@ -198,7 +199,7 @@ TEST_F(SweepTest, ARecordFileNamesEachThingAndGoesAwayWithItsLaunch) {
     text << std::ifstream(path).rdbuf();
     auto parsed = parse_launch_record(text.str());
     ASSERT_TRUE(parsed.ok()) << parsed.error().message();
-    EXPECT_EQ(*parsed, (LaunchRecord{41005, {base_ + "/" + id_}, {cgroup_root_ + "/pids/" + parent_ + "/" + id_}, {}}));
+    EXPECT_EQ(*parsed, (LaunchRecord{41005, {base_ + "/" + id_}, {cgroup_root_ + "/pids/" + parent_ + "/" + id_}, {}, {}}));
   }
   EXPECT_FALSE(fs::exists(path));
 }
@@ -347,6 +348,51 @@ TEST_F(LabelSweepTest, AFileReplacedAtTheRecordedPathIsLeftUntouched) {
       << report->left_alone[0];
   EXPECT_EQ(selinux_label(image_), kImage);
   EXPECT_EQ(label_record(image_), forged);
+}
+
+// TAPs: a recorded TAP something still holds (here the test, as a surviving device process
+// would) is deleted only where the operator's settings put this VM's TAPs and only while its
+// name still has the recorded ifindex.
+TEST_F(SweepTest, ARecordedTapIsDeletedOnlyWhereTheOperatorPutsTapsAndWithItsIndex) {
+  const std::string ns = "bwsw-" + tag_;
+  ASSERT_EQ(std::system(("ip netns add " + ns).c_str()), 0);
+  struct NamespaceGuard {
+    std::string name;
+    ~NamespaceGuard() { std::system(("ip netns del " + name).c_str()); }
+  } guard{ns};
+  auto make = [&](const std::string& name) {
+    TapRequest request;
+    request.netns = ns;
+    request.name = name;
+    request.uid = request.gid = 41007;
+    auto tap = create_tap(request);
+    EXPECT_TRUE(tap.ok()) << tap.error().message();
+    return tap.ok() ? std::move(*tap) : Tap{};
+  };
+  auto exists = [&](const std::string& name) {
+    return std::system(("ip -n " + ns + " link show dev " + name + " >/dev/null 2>&1").c_str()) == 0;
+  };
+  Tap ours = make("bw41007n0");
+  Tap other_index = make("bw41007n1");
+  Tap foreign_name = make("xx41007n0");
+  VmPlaces where = places();
+  where.tap_netns = ns;
+  where.tap_prefix = "bw";
+  LaunchRecord record{41007, {}, {}, {}, {{ours.ifindex, ours.name, ns},
+                                         {other_index.ifindex + 1000, other_index.name, ns},
+                                         {foreign_name.ifindex, foreign_name.name, ns},
+                                         {ours.ifindex, ours.name, "elsewhere"}}};
+  write_record(record);
+  auto report = sweep_recorded_leftovers(run_, id_, where);
+  ASSERT_TRUE(report.ok()) << report.error().message();
+  EXPECT_FALSE(exists("bw41007n0")) << "the recorded TAP is still there";
+  EXPECT_TRUE(exists("bw41007n1")) << "a TAP whose index is not the recorded one was deleted";
+  EXPECT_TRUE(exists("xx41007n0")) << "a TAP not named as the operator names them was deleted";
+  ASSERT_EQ(report->removed.size(), 1u);
+  EXPECT_EQ(report->removed[0], "TAP \"bw41007n0\" in netns \"" + ns + "\"");
+  ASSERT_EQ(report->left_alone.size(), 2u);
+  EXPECT_NE(report->left_alone[0].find("xx41007n0"), std::string::npos);
+  EXPECT_NE(report->left_alone[1].find("elsewhere"), std::string::npos);
 }
 
 }  // namespace

@@ -21,7 +21,7 @@ std::string applied_error(const std::string& text, const HostConfig& host = Host
                           const std::string& id = "vm-1", const std::string& netns = "") {
   auto parsed = parse_launch_config(text);
   if (!parsed.ok()) return parsed.error().message();
-  Status s = apply_operator_settings(host, OperatorChoices{id, netns}, *parsed);
+  Status s = apply_operator_settings(host, OperatorChoices{id, netns, {}}, *parsed);
   return s.ok() ? "" : s.error().message();
 }
 
@@ -79,7 +79,7 @@ TEST(JailConfigTest, OperatorSettingsFillTheJail) {
   host.vm_limits.cpuset = "0-1,3";
   auto parsed = parse_launch_config(config_with());
   ASSERT_TRUE(parsed.ok());
-  ASSERT_TRUE(apply_operator_settings(host, {"vm-7", "tenant-a"}, *parsed).ok());
+  ASSERT_TRUE(apply_operator_settings(host, {"vm-7", "tenant-a", {}}, *parsed).ok());
   const JailSettings& jail = parsed->jail;
   EXPECT_EQ(jail.id, "vm-7");
   EXPECT_EQ(jail.uid, 0u);  // allocated later, from the range
@@ -207,7 +207,7 @@ TEST(JailConfigDevicesTest, AVmWithDevicesNeedsRoomInItsIdForTheDeviceJails) {
   const std::string with_rng = config_with(R"("rng": true, )");
   EXPECT_EQ(applied_error(with_rng, HostConfig{}, std::string(59, 'a')), "");
   EXPECT_EQ(applied_error(with_rng, HostConfig{}, std::string(60, 'a')),
-            "config: --id: at most 59 characters for a VM with devices (their jails are <id>.blkN)");
+            "config: --id: at most 59 characters for a VM with devices (their jails are <id>.blkN, <id>.netN)");
 }
 
 }  // namespace

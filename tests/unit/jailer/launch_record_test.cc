@@ -8,7 +8,8 @@ namespace {
 TEST(LaunchRecordTest, RoundTrips) {
   LaunchRecord record{200001, {"/srv/bulwark/vm-1", "/srv/bulwark/vm-1.blk0"},
                       {"/sys/fs/cgroup/memory/bulwark/vm-1"},
-                      {{2049, 131075, "/srv/images/disk one.img"}, {0, 7, "/a/%b/\xc3\xa9"}}};
+                      {{2049, 131075, "/srv/images/disk one.img"}, {0, 7, "/a/%b/\xc3\xa9"}},
+                      {{17, "bw200001n0", "vmnet"}, {2147483647, "bw200001n1", ""}}};
   auto parsed = parse_launch_record(format_launch_record(record));
   ASSERT_TRUE(parsed.ok()) << parsed.error().message();
   EXPECT_EQ(*parsed, record);
@@ -53,4 +54,22 @@ TEST(LaunchRecordTest, AnythingElseIsRefused) {
 }
 
 }  // namespace
+TEST(LaunchRecordTest, TapLinesAreCheckedFieldByField) {
+  const std::string head = "uid=200001\n";
+  auto parsed = parse_launch_record(head + "tap=17:bw200001n0:vmnet\ntap=3:bw200001n1:\n");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message();
+  ASSERT_EQ(parsed->taps.size(), 2u);
+  EXPECT_EQ(parsed->taps[0], (RecordedTap{17, "bw200001n0", "vmnet"}));
+  EXPECT_EQ(parsed->taps[1], (RecordedTap{3, "bw200001n1", ""}));
+  for (const char* bad : {"tap=0:bw0:vmnet", "tap=2147483648:bw0:x", "tap=017:bw0:x", "tap=1:bw0",
+                          "tap=1::x", "tap=1:sixteen-bytes-xx:x", "tap=1:bw/0:x", "tap=1:bw0:../x",
+                          "tap=1:..:x", "tap=1:bw0:a b", "tap=-1:bw0:x"}) {
+    auto refused = parse_launch_record(head + bad + "\n");
+    EXPECT_FALSE(refused.ok()) << bad;
+    if (!refused.ok()) {
+      EXPECT_NE(refused.error().message().find("expected tap="), std::string::npos) << bad;
+    }
+  }
+}
+
 }  // namespace bulwark::jail

@@ -1,0 +1,98 @@
+// A TEST-ONLY stand-in for bulwark-monitor, for the launcher's NIC test (jail_net_test.cc) on
+// hosts without KVM. The real launcher starts it in the monitor's real jail, with the monitor's
+// argv and fds (--monitor points here); it reads /vm.json as the monitor would and plays the
+// guest's virtio-net driver over the launcher-made socket to the jailed bulwark-dev-net (the
+// tests' guest-less driver, tests/devices/net_test_guest.h), so everything between the
+// launcher's host config and a frame on the TAP is the production path:
+//   1. sends one frame whose source MAC is not the NIC's (the device must drop it),
+//   2. then, every 100 ms, an honest UDP frame with payload "BULWARK-GUEST-HELLO",
+//   3. until a frame with payload "BULWARK-NS-HELLO" arrives on its receive queue;
+// then it prints `STANDIN-NET-RX ok` and exits 0. Any failure prints `STANDIN-NET-FAIL <why>`
+// and exits 3; no answer within 30 s exits 4; SIGTERM (the launcher's stop) exits 0.
+#include <unistd.h>
+
+#include <csignal>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "devices/vhost_user/protocol.h"
+#include "monitor/config/json_config.h"
+#include "tests/devices/net_test_guest.h"
+
+namespace {
+
+using namespace bulwark;
+
+int fail(const std::string& why) {
+  std::printf("STANDIN-NET-FAIL %s\n", why.c_str());
+  std::fflush(stdout);
+  return 3;
+}
+
+bool contains(const std::vector<uint8_t>& bytes, const std::string& text) {
+  return std::search(bytes.begin(), bytes.end(), text.begin(), text.end()) != bytes.end();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // PID 1 of its pid namespace: SIGTERM (the launcher's stop) needs a handler to end it.
+  std::signal(SIGTERM, [](int) { ::_exit(0); });
+  std::string config_path;
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::strcmp(argv[i], "--config") == 0) config_path = argv[i + 1];
+  }
+  std::ifstream in(config_path);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto vm = config::parse_vm_config_json(text.str());
+  if (!vm.ok()) return fail("config: " + vm.error().message());
+  int net_fd = -1;
+  for (const config::DeviceConfig& device : vm->devices) {
+    if (device.type == config::kVhostUserNet) net_fd = device.socket_fd;
+  }
+  if (net_fd < 0) return fail("no vhost-user-net device in " + config_path);
+
+  // VIRTIO_NET_F_MAC | MRG_RXBUF | STATUS: the guest learns its MAC from the device.
+  constexpr uint64_t kFeatures = (1ULL << 5) | (1ULL << 15) | (1ULL << 16);
+  auto guest = test::NetTestGuest::start(UniqueFd(net_fd), kFeatures);
+  if (!guest.ok()) return fail("vhost-user: " + guest.error().message());
+  auto config = (*guest)->frontend().call(vhost_user::make_config_request(
+      vhost_user::Request::GET_CONFIG, vhost_user::DeviceConfig{0, 6, 0, std::vector<uint8_t>(6, 0)}));
+  if (!config.ok()) return fail("GET_CONFIG: " + config.error().message());
+  auto parsed = vhost_user::parse_device_config(*config);
+  if (!parsed.ok() || parsed->bytes.size() != 6) return fail("GET_CONFIG: no MAC");
+  test::Mac mac{};
+  std::copy(parsed->bytes.begin(), parsed->bytes.end(), mac.begin());
+  const test::Mac broadcast{0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  const test::Mac foreign{0x02, 0x66, 0x66, 0x66, 0x66, 0x66};
+
+  (*guest)->post_rx_buffers(8, 2048);
+  const std::string spoof = "BULWARK-GUEST-SPOOF";
+  const std::string hello = "BULWARK-GUEST-HELLO";
+  auto spoofed = test::udp_frame(broadcast, foreign, "10.77.0.2", "10.77.0.1", 4000, 4000,
+                                 std::span(reinterpret_cast<const uint8_t*>(spoof.data()), spoof.size()));
+  if (Status s = (*guest)->send_frame(spoofed); !s.ok()) return fail("send: " + s.error().message());
+  auto honest = test::udp_frame(broadcast, mac, "10.77.0.2", "10.77.0.1", 4000, 4000,
+                                std::span(reinterpret_cast<const uint8_t*>(hello.data()), hello.size()));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (Status s = (*guest)->send_frame(honest); !s.ok()) return fail("send: " + s.error().message());
+    auto packet = (*guest)->receive(std::chrono::milliseconds(100));
+    if (packet.ok() && contains(*packet, "BULWARK-NS-HELLO")) {
+      std::printf("STANDIN-NET-RX ok\n");
+      std::fflush(stdout);
+      return 0;
+    }
+  }
+  std::printf("STANDIN-NET-FAIL no frame from the namespace in 30 s\n");
+  std::fflush(stdout);
+  return 4;
+}
