@@ -16,7 +16,7 @@ scripts=$(cd "$(dirname "$0")" && pwd)
 out=${1:-$(cd "$scripts/.." && pwd)/build/linux-assets}
 init_script=$scripts/linux-initramfs/init
 # The drivers the init loads; their dependencies are added from each module's .modinfo.
-modules_wanted="virtio_pci virtio_blk virtio-rng"
+modules_wanted="virtio_pci virtio_blk virtio-rng virtio_net"
 initramfs_key=$( (echo "modules: $modules_wanted"; cat "$init_script") | sha256sum | cut -d' ' -f1)
 mkdir -p "$out"
 work=$(mktemp -d)

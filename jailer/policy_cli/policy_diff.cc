@@ -235,6 +235,22 @@ Result<DiffReport> diff_policy_trees(const std::string& old_dir, const std::stri
   for (const std::string& statement : old_te) {
     if (new_te.count(statement) == 0) lines.narrowing("- " + statement);
   }
+  // An allowxperm list is a limit: when a source, target and class lose their last command, every
+  // ioctl command their allow rules permit passes again.
+  auto ioctl_keys = [](const std::set<std::string>& statements) {
+    std::set<std::string> keys;  // "allowxperm SRC TGT:CLASS ioctl"
+    for (const std::string& statement : statements) {
+      if (statement.starts_with("allowxperm ")) keys.insert(statement.substr(0, statement.rfind(' ')));
+    }
+    return keys;
+  };
+  const std::set<std::string> new_keys = ioctl_keys(new_te);
+  for (const std::string& key : ioctl_keys(old_te)) {
+    if (new_keys.count(key) == 0) {
+      lines.widening(key.substr(std::string("allowxperm ").size()) +
+                     ": no allowxperm command list left, so every ioctl command the allow rules permit passes");
+    }
+  }
   report.lines.insert(report.lines.end(), selinux.lines.begin(), selinux.lines.end());
   report.changed = report.changed || selinux.changed;
   report.widening = report.widening || selinux.widening;

@@ -43,6 +43,7 @@ const std::vector<PolicyKind>& policy_kinds() {
       {"monitor-vcpu", "bulwark-monitor, vCPU threads", "monitor-vcpu.policy"},
       {"dev-blk", "bulwark-dev-blk", "dev-blk.policy"},
       {"dev-rng", "bulwark-dev-rng", "dev-rng.policy"},
+      {"dev-net", "bulwark-dev-net", "dev-net.policy"},
   };
   return kKinds;
 }

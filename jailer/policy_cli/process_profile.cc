@@ -32,6 +32,7 @@ constexpr uint64_t kRepresentativeImageBytes = uint64_t{1} << 30;
 constexpr int kNullFdMarker = 900;
 constexpr int kSocketFdMarker = 901;
 constexpr int kImageFdMarker = 902;
+constexpr int kTapFdMarker = 903;
 
 // One input of the launch that a limit may follow; `apply` changes it in a copy.
 struct Variation {
@@ -60,6 +61,14 @@ jail::LaunchConfig representative_launch() {
   disk.path = "<disk image>";
   config.disks.push_back(disk);
   config.rng = true;
+  // One NIC with one queue pair, as a VM config asks for it (the operator's placement and
+  // allowed_ips left at their defaults).
+  jail::NetSettings net;
+  net.id = "net0";
+  net.mac = "52:54:00:12:34:56";
+  net.mtu = 1500;
+  net.queues = 1;
+  config.nets.push_back(net);
   return config;
 }
 
@@ -68,11 +77,19 @@ jail::MonitorLaunchOptions launch_options(const std::string& seccomp_dir) {
   options.monitor_path = "<bulwark-monitor>";
   options.dev_blk_path = "<bulwark-dev-blk>";
   options.dev_rng_path = "<bulwark-dev-rng>";
+  options.dev_net_path = "<bulwark-dev-net>";
   options.seccomp_policy_dir = seccomp_dir;
   return options;
 }
 
 using SpecBuilder = std::function<jail::JailSpec(const jail::LaunchConfig&, uint64_t image_bytes)>;
+
+// The device kind of a "dev-*" process kind (policy_tree.cc).
+jail::DeviceKind device_kind_of(const std::string& kind_id) {
+  if (kind_id == "dev-blk") return jail::DeviceKind::kBlk;
+  if (kind_id == "dev-net") return jail::DeviceKind::kNet;
+  return jail::DeviceKind::kRng;
+}
 
 SpecBuilder spec_builder(const std::string& kind_id, const std::string& seccomp_dir) {
   if (kind_id == "monitor-main" || kind_id == "monitor-vcpu") {
@@ -80,24 +97,35 @@ SpecBuilder spec_builder(const std::string& kind_id, const std::string& seccomp_
       return jail::build_monitor_spec(config, launch_options(seccomp_dir));
     };
   }
-  const jail::DeviceKind device = kind_id == "dev-blk" ? jail::DeviceKind::kBlk : jail::DeviceKind::kRng;
+  const jail::DeviceKind device = device_kind_of(kind_id);
   return [seccomp_dir, device](const jail::LaunchConfig& config, uint64_t image_bytes) {
     jail::DeviceLaunch launch;
     launch.kind = device;
-    launch.name = device == jail::DeviceKind::kBlk ? "blk0" : "rng";
-    launch.disk = &config.disks.front();
-    launch.image_bytes = image_bytes;
     launch.null_fd = kNullFdMarker;
     launch.socket_fd = kSocketFdMarker;
-    launch.image_fd = kImageFdMarker;
+    switch (device) {
+      case jail::DeviceKind::kBlk:
+        launch.name = "blk0";
+        launch.disk = &config.disks.front();
+        launch.image_bytes = image_bytes;
+        launch.image_fd = kImageFdMarker;
+        break;
+      case jail::DeviceKind::kNet:
+        launch.name = "net0";
+        launch.net = &config.nets.front();
+        launch.tap_fds = {kTapFdMarker};  // one per queue pair
+        break;
+      case jail::DeviceKind::kRng:
+        launch.name = "rng";
+        break;
+    }
     return jail::build_device_spec(config, launch_options(seccomp_dir), launch);
   };
 }
 
 std::string selinux_domain_of(const std::string& kind_id) {
   if (kind_id == "launcher") return kLauncherSelinuxDomain;
-  if (kind_id == "dev-blk") return jail::device_selinux_domain(jail::DeviceKind::kBlk);
-  if (kind_id == "dev-rng") return jail::device_selinux_domain(jail::DeviceKind::kRng);
+  if (kind_id.starts_with("dev-")) return jail::device_selinux_domain(device_kind_of(kind_id));
   return jailer::SvirtTypes{}.vm_domain;
 }
 
@@ -209,6 +237,9 @@ std::string fd_source_text(int source) {
     case kNullFdMarker: return "/dev/null";
     case kSocketFdMarker: return "its end of the vhost-user socketpair with the monitor";
     case kImageFdMarker: return "the disk image, opened by the launcher as the VM user";
+    case kTapFdMarker:
+      return "TAP queue of its NIC (one per queue pair): /dev/net/tun opened and attached to the VM's TAP by "
+             "the launcher";
     default: return "the launcher's fd " + std::to_string(source);
   }
 }
@@ -309,6 +340,13 @@ json selinux_json(const std::string& domain, const ShowOptions& options) {
     access.push_back(entry);
   }
   out["allow"] = access;
+  json ioctls = json::array();
+  for (const DomainAccess& a : domain_ioctl_commands(module, domain)) {
+    json entry{{"target", a.target}, {"class", a.object_class}, {"commands", a.perms}};
+    if (!a.via.empty()) entry["via_attribute"] = a.via;
+    ioctls.push_back(entry);
+  }
+  out["ioctl_commands_only"] = ioctls;
   json calls = json::array();
   for (const InterfaceCall* call : domain_calls(module, domain)) {
     calls.push_back(call->text + "  [" + call->file + ":" + std::to_string(call->line) + "]");
@@ -326,7 +364,9 @@ nlohmann::json build_process_profiles(const ShowOptions& options) {
   doc["representative_vm"] = {{"memory_mib", kRepresentativeMemoryMib},
                               {"disks", 1},
                               {"disk_image_bytes", kRepresentativeImageBytes},
-                              {"rng", true}};
+                              {"rng", true},
+                              {"nets", 1},
+                              {"net_queue_pairs", 1}};
   json processes = json::array();
   for (const PolicyKind& kind : policy_kinds()) {
     json process = std::string(kind.id) == "launcher" ? launcher_profile() : jailed_profile(kind, options);

@@ -71,18 +71,20 @@ bool is_structural(const std::string& word) {
   return kWords.count(word) != 0;
 }
 
+// `allow S T:C P;`, or with `ioctl` (allowxperm) `allowxperm S T:C ioctl CMDS;`.
 void parse_allow(const std::vector<Token>& tokens, size_t& i, const std::string& file,
-                 TeModule& module) {
+                 TeModule& module, bool ioctl_xperm) {
   AllowRule rule;
   rule.file = file;
   rule.line = tokens[i].line;
   size_t j = i + 1;
   const bool ok = read_set(tokens, j, rule.sources) && read_set(tokens, j, rule.targets) &&
                   j < tokens.size() && tokens[j++].text == ":" &&
-                  read_set(tokens, j, rule.classes) && read_set(tokens, j, rule.perms) &&
-                  j < tokens.size() && tokens[j].text == ";";
+                  read_set(tokens, j, rule.classes) &&
+                  (!ioctl_xperm || (j < tokens.size() && tokens[j++].text == "ioctl")) &&
+                  read_set(tokens, j, rule.perms) && j < tokens.size() && tokens[j].text == ";";
   if (ok) {
-    module.allows.push_back(std::move(rule));
+    (ioctl_xperm ? module.ioctl_allows : module.allows).push_back(std::move(rule));
     i = j + 1;
   } else {
     ++i;  // not a statement we understand (e.g. inside a macro definition): skip the word
@@ -158,8 +160,8 @@ void parse_te_text(std::string_view text, const std::string& file, TeModule& mod
   size_t i = 0;
   while (i < tokens.size()) {
     const std::string& word = tokens[i].text;
-    if (word == "allow") {
-      parse_allow(tokens, i, file, module);
+    if (word == "allow" || word == "allowxperm") {
+      parse_allow(tokens, i, file, module, word == "allowxperm");
     } else if (word == "type" || word == "typeattribute") {
       parse_type_attributes(tokens, i, module);
     } else if (is_word_char(word[0]) && i + 1 < tokens.size() && tokens[i + 1].text == "(") {
@@ -174,10 +176,13 @@ void parse_te_text(std::string_view text, const std::string& file, TeModule& mod
   }
 }
 
-std::vector<DomainAccess> domain_access(const TeModule& module, const std::string& domain) {
+namespace {
+
+std::vector<DomainAccess> merged_access(const std::vector<AllowRule>& rules, const TeModule& module,
+                                        const std::string& domain) {
   const std::set<std::string> names = names_of(module, domain);
   std::map<std::tuple<std::string, std::string, std::string>, std::set<std::string>> merged;
-  for (const AllowRule& rule : module.allows) {
+  for (const AllowRule& rule : rules) {
     for (const std::string& source : rule.sources) {
       if (names.count(source) == 0) continue;
       const std::string via = source == domain ? "" : source;
@@ -193,6 +198,16 @@ std::vector<DomainAccess> domain_access(const TeModule& module, const std::strin
     out.push_back({std::get<0>(key), std::get<1>(key), perms, std::get<2>(key)});
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<DomainAccess> domain_access(const TeModule& module, const std::string& domain) {
+  return merged_access(module.allows, module, domain);
+}
+
+std::vector<DomainAccess> domain_ioctl_commands(const TeModule& module, const std::string& domain) {
+  return merged_access(module.ioctl_allows, module, domain);
 }
 
 std::vector<const InterfaceCall*> domain_calls(const TeModule& module, const std::string& domain) {
@@ -213,6 +228,15 @@ std::set<std::string> te_statements(const TeModule& module) {
       for (const std::string& t : rule.targets) {
         for (const std::string& c : rule.classes) {
           for (const std::string& p : rule.perms) out.insert("allow " + s + " " + t + ":" + c + " " + p);
+        }
+      }
+    }
+  }
+  for (const AllowRule& rule : module.ioctl_allows) {
+    for (const std::string& s : rule.sources) {
+      for (const std::string& t : rule.targets) {
+        for (const std::string& c : rule.classes) {
+          for (const std::string& p : rule.perms) out.insert("allowxperm " + s + " " + t + ":" + c + " ioctl " + p);
         }
       }
     }

@@ -1,5 +1,6 @@
 // A deliberately small reader of SELinux type-enforcement (.te) text for audit listings: it
-// finds `allow SRC TGT:CLASS PERMS;` statements (brace sets expanded), the attributes each type
+// finds `allow SRC TGT:CLASS PERMS;` and `allowxperm SRC TGT:CLASS ioctl CMDS;` statements (brace
+// sets expanded), the attributes each type
 // is given (`type T, a;` and `typeattribute T a;`) and reference-policy interface calls such as
 // `kernel_read_system_state(bulwark_vm_t)`, which it keeps as written. It does not expand m4
 // macros or interfaces: a listing says so rather than guessing what they grant.
@@ -31,6 +32,9 @@ struct InterfaceCall {
 
 struct TeModule {
   std::vector<AllowRule> allows;
+  // `allowxperm SRC TGT:CLASS ioctl { 0x54d0 ... }`: perms holds the commands as written. Once a
+  // source, target and class have one, the kernel refuses every ioctl command none of them lists.
+  std::vector<AllowRule> ioctl_allows;
   std::vector<InterfaceCall> calls;
   std::map<std::string, std::set<std::string>> attributes_of;  // type -> its attributes
 };
@@ -50,9 +54,13 @@ struct DomainAccess {
 // merged per target and class; and the interface calls that take the domain as an argument.
 std::vector<DomainAccess> domain_access(const TeModule& module, const std::string& domain);
 std::vector<const InterfaceCall*> domain_calls(const TeModule& module, const std::string& domain);
+// The ioctl commands the allowxperm rules limit `domain` to, merged per target and class (perms:
+// the commands).
+std::vector<DomainAccess> domain_ioctl_commands(const TeModule& module, const std::string& domain);
 
-// Every allow permission as one "SRC TGT:CLASS PERM" string and every interface call as
-// "call TEXT": the unit `bulwark policy diff` compares.
+// Every allow permission as one "allow SRC TGT:CLASS PERM" string, every allowxperm command as
+// "allowxperm SRC TGT:CLASS ioctl CMD" and every interface call as "call TEXT": the unit
+// `bulwark policy diff` compares.
 std::set<std::string> te_statements(const TeModule& module);
 
 }  // namespace bulwark::policy_cli

@@ -80,6 +80,12 @@ void render_selinux(const json& selinux, std::string& out) {
     if (a.contains("via_attribute")) out += "  via " + a["via_attribute"].get<std::string>();
     out += "\n";
   }
+  for (const json& x : selinux["ioctl_commands_only"]) {
+    out += "      " + x["target"].get<std::string>() + ":" + x["class"].get<std::string>() +
+           " ioctl commands only { " + join(x["commands"], " ") + " }";
+    if (x.contains("via_attribute")) out += "  via " + x["via_attribute"].get<std::string>();
+    out += "\n";
+  }
   for (const json& call : selinux["interface_calls"]) out += "      " + call.get<std::string>() + "\n";
 }
 
@@ -139,7 +145,9 @@ std::string render_profiles_text(const nlohmann::json& doc) {
                     "files in " + doc["seccomp_dir"].get<std::string>() + "\n";
   out += "(values for a VM with " + std::to_string(vm["memory_mib"].get<uint64_t>()) + " MiB of RAM, " +
          std::to_string(vm["disks"].get<int>()) + " disk of " +
-         std::to_string(vm["disk_image_bytes"].get<uint64_t>() >> 20) + " MiB and an rng; [follows X] names the " +
+         std::to_string(vm["disk_image_bytes"].get<uint64_t>() >> 20) + " MiB, an rng and " +
+         std::to_string(vm["nets"].get<int>()) + " NIC with " + std::to_string(vm["net_queue_pairs"].get<int>()) +
+         " queue pair; [follows X] names the " +
          "launch input a value changes with)\n";
   for (const json& p : doc["processes"]) {
     out += "\n== " + p["kind"].get<std::string>() + ": " + p["title"].get<std::string>() + " ==\n";

@@ -14,6 +14,9 @@ added anywhere, not only in bulwark.te, is seen:
   only its own binary, ld.so and libraries (nothing any VM domain can write), no access to
   generic host types, no transition out, no ptrace;
 - /dev/kvm, images, content: who may use them;
+- the TAP (tun_tap_device_t, tun_socket): the launcher makes it; among the VM domains only the
+  net device uses it, through the fds it was given (no open), with only the ioctl commands its
+  allowxperm rule lists, and no tun_socket permission but re-attaching its own detached queue;
 - the launcher relabels to exactly Bulwark's labels and the image homes it restores to.
 Exit 1 when one fails.
 """
@@ -50,6 +53,20 @@ HOST_TYPES_DIRS_ONLY = ["var_run_t", "var_t", "etc_t", "root_t", "usr_t", "devic
 WRITE_PERMS = {"write", "append", "create", "unlink", "rename", "link", "setattr", "add_name", "remove_name", "rmdir",
                "reparent", "relabelfrom", "relabelto", "mounton", "execute", "execute_no_trans", "entrypoint",
                "execmod", "map", "quotaon", "swapon"}
+# The only non-unix socket permissions a VM domain has, each with its target exactly as written
+# in the rule (an attribute covering the target does not count): bulwark-dev-net re-attaches a
+# TAP queue it detached itself (TUNSETQUEUE IFF_ATTACH_QUEUE), which the kernel checks against
+# the TAP's tun_socket, labelled with the launcher's context when the launcher created the TAP,
+# and only ever attaches to the TAP the queue came from.
+SOCKET_EXCEPTIONS = {("bulwark_dev_net_t", "tun_socket", LAUNCHER): {"attach_queue"}}
+NET_DEVICE = "bulwark_dev_net_t"
+TUN_DEVICE = "tun_tap_device_t"
+# The TAP ioctls bulwark-dev-net may make (the kernel checks the request's low 16 bits): its
+# allowxperm rule must list only these. TUNSETIFF (0x54ca) and the rest are refused.
+TUN_IOCTLS = {0x54d0: "TUNSETOFFLOAD", 0x54d2: "TUNGETIFF", 0x54d7: "TUNGETVNETHDRSZ", 0x54d8: "TUNSETVNETHDRSZ",
+              0x54d9: "TUNSETQUEUE"}
+TUN_IOCTLS_REFUSED = {0x54ca: "TUNSETIFF", 0x54cb: "TUNSETPERSIST", 0x54cc: "TUNSETOWNER", 0x54cd: "TUNSETLINK",
+                      0x54ce: "TUNSETGROUP", 0x54d5: "TUNATTACHFILTER", 0x54e0: "TUNSETSTEERINGEBPF"}
 # What every domain gets from Debian's base policy that the checks below would otherwise
 # report: (rule target as written, class, permissions allowed).
 BASE_DOMAIN_RULES = [("netlabel_peer_t", "tcp_socket", {"recvfrom"}),
@@ -87,7 +104,8 @@ class Checker:
         """One pass over every rule (a query per check would take minutes): the allow rules
         whose target is a Bulwark type or /dev/kvm, the allow rules whose source covers a
         Bulwark domain, entry points and automatic transitions into Bulwark domains."""
-        interesting = {t for t in self.policy.types() if str(t).startswith("bulwark_") or str(t) == "kvm_device_t"}
+        interesting = {t for t in self.policy.types()
+                       if str(t).startswith("bulwark_") or str(t) in ("kvm_device_t", TUN_DEVICE)}
         covers = {}
         for t in interesting:
             covers.setdefault(str(t), set()).add(str(t))
@@ -102,6 +120,7 @@ class Checker:
         self.by_source = {}
         self.entrypoints = {}
         self.auto_transitions = []
+        self.xperm_rules = []
         for rule in self.policy.terules():
             kind = rule.ruletype.name
             if kind == "allow":
@@ -117,6 +136,8 @@ class Checker:
                             self.entrypoints.setdefault(source, set()).update(self.expand(rule.target))
             elif kind == "type_transition" and str(rule.default).startswith("bulwark_"):
                 self.auto_transitions.append(rule)
+            elif kind == "allowxperm":
+                self.xperm_rules.append(rule)
 
     def sources(self, target, tclass, perms):
         """Every type (attributes expanded) allowed any of perms on target:tclass, and the rule."""
@@ -207,8 +228,9 @@ def check_vm_domain(c, domain, writable):
         tclass = str(rule.tclass)
         if (tclass.endswith("_socket") or tclass == "socket") and tclass not in ("unix_stream_socket",
                                                                                  "unix_dgram_socket"):
-            c.check(False, f"{domain} may use {tclass} {{ {' '.join(sorted(perms))} }} on {rule.target}"
-                           f" (no network, netlink or raw sockets; rule: {rule})")
+            bad = perms - SOCKET_EXCEPTIONS.get((domain, tclass, str(rule.target)), set())
+            c.check(not bad, f"{domain} may use {tclass} {{ {' '.join(sorted(bad))} }} on {rule.target}"
+                             f" (no network, netlink or raw sockets; rule: {rule})")
         if tclass in ("port", "node", "netif", "packet"):
             c.check(False, f"{domain} has {tclass} {{ {' '.join(sorted(perms))} }} on {rule.target} (rule: {rule})")
     for rule, perms in c.rules_of(domain, {"process"}, {"execmem", "execstack", "execheap", "ptrace", "transition",
@@ -236,6 +258,44 @@ def check_vm_domain(c, domain, writable):
                 perms if tclass in FILE_CLASSES else set())
             c.check(not bad, f"{domain} has {tclass} {{ {' '.join(sorted(bad))} }} on host type {target}"
                              f" (read-only directories only; rule: {rule})")
+
+
+def check_tap(c):
+    """The TAP: made by the launcher, used by the net device through its fds only."""
+    c.only({LAUNCHER}, TUN_DEVICE, "chr_file", ["open", "append", "lock", "map", "execute", "setattr", "create"],
+           "only the launcher opens /dev/net/tun; the net device uses the fds it was given",
+           among=c.bulwark_domains)
+    c.only({LAUNCHER, NET_DEVICE}, TUN_DEVICE, "chr_file", ["read", "write", "ioctl", "getattr"],
+           "among the VM processes only the net device uses TAP queues", among=c.bulwark_domains)
+    if NET_DEVICE not in c.device_domains:
+        c.check(False, f"{NET_DEVICE} is not in bulwark_device_domain")
+        return
+    granted = c.sources(TUN_DEVICE, "chr_file", ["read", "write", "ioctl", "getattr"])
+    c.check(NET_DEVICE in granted, f"DENIED but must be allowed: {NET_DEVICE} cannot use its TAP queue fds"
+                                   f" ({TUN_DEVICE}:chr_file read write ioctl getattr)")
+    c.check(LAUNCHER in c.sources(TUN_DEVICE, "chr_file", ["open"]), "the launcher cannot open /dev/net/tun")
+    # The ioctl commands: the union of every allowxperm rule covering the net device and the TAP
+    # (the kernel's rule: with none, every command passes).
+    commands = set()
+    for rule in c.xperm_rules:
+        if (rule.xperm_type == "ioctl" and str(rule.tclass) == "chr_file" and NET_DEVICE in c.expand(rule.source)
+                and TUN_DEVICE in c.expand(rule.target)):
+            commands |= set(rule.perms)
+    c.check(bool(commands), f"ALLOWED but must be denied: {NET_DEVICE} may make every ioctl on {TUN_DEVICE}"
+                            " (no allowxperm rule limits it; TUNSETIFF would pass)")
+    extra = sorted(commands - set(TUN_IOCTLS))
+    c.check(not extra, f"ALLOWED but must be denied: {NET_DEVICE} may make ioctl"
+                       f" {', '.join(TUN_IOCTLS_REFUSED.get(x, hex(x)) + f' ({x:#06x})' for x in extra)}"
+                       f" on {TUN_DEVICE} (only {', '.join(sorted(TUN_IOCTLS.values()))})")
+    missing = sorted(set(TUN_IOCTLS) - commands) if commands else []
+    c.check(not missing, f"DENIED but must be allowed: {NET_DEVICE} ioctl"
+                         f" {', '.join(TUN_IOCTLS[x] for x in missing)} on {TUN_DEVICE}")
+    # tun_socket: no VM domain creates a TAP or joins one (TUNSETIFF: create, relabelfrom, relabelto).
+    for domain in c.vm_domains:
+        for rule, perms in c.rules_of(domain, {"tun_socket"}):
+            bad = perms - SOCKET_EXCEPTIONS.get((domain, "tun_socket", str(rule.target)), set())
+            c.check(not bad, f"ALLOWED but must be denied: {domain} -> {rule.target}:tun_socket"
+                             f" {{ {' '.join(sorted(bad))} }} (rule: {rule})")
 
 
 def main():
@@ -268,6 +328,8 @@ def main():
     c.only({"bulwark_vm_t"}, "kvm_device_t", "chr_file", ["open", "read", "write", "ioctl"],
            "/dev/kvm is only the monitor's", among=c.bulwark_domains)
     c.check("bulwark_vm_t" in c.sources("kvm_device_t", "chr_file", ["open"]), "the monitor cannot open /dev/kvm")
+
+    check_tap(c)
 
     # Images: read and written only by the blk process (and opened by the launcher, which
     # passes the fd and never maps it).

@@ -280,6 +280,76 @@ mutant fc_jail_children \
   "FAIL /srv/bulwark/vm-1/root (dir, made by the launcher) would be relabelled by restorecon to bulwark_jail_t" \
   "FAIL /srv/bulwark/vm-1/root/lib64 (lnk_file, made by the launcher) would be relabelled by restorecon to bulwark_jail_t"
 
+# 6. bulwark-dev-net: its TAP queues only through the fds the launcher passed.
+net="system_u:system_r:bulwark_dev_net_t:s0:c1,c2"
+tun="system_u:object_r:tun_tap_device_t:s0"
+# Opens /dev/net/tun itself (a queue or a TAP of its own).
+copy net_tun_open
+te net_tun_open <<'TE'
+allow bulwark_dev_net_t tun_tap_device_t:chr_file open;
+TE
+mutant net_tun_open \
+  "ALLOWED but must be denied: $net -> $tun : chr_file { open }" \
+  "FAIL ALLOWED but must be denied: bulwark_dev_net_t -> tun_tap_device_t:chr_file { open append"
+# Network sockets of its own.
+copy net_packet_socket
+te net_packet_socket <<'TE'
+allow bulwark_dev_net_t self:packet_socket create_socket_perms;
+allow bulwark_dev_net_t self:netlink_route_socket create_netlink_socket_perms;
+TE
+mutant net_packet_socket \
+  "ALLOWED but must be denied: $net -> $net : packet_socket { create }" \
+  "ALLOWED but must be denied: $net -> $net : netlink_route_socket { create }" \
+  "FAIL bulwark_dev_net_t may use packet_socket { append bind connect create" \
+  "FAIL bulwark_dev_net_t may use netlink_route_socket { append bind connect create"
+# TUNSETIFF at the SELinux level: a TAP of its own (create) or the launcher's TAPs (relabel), as
+# Debian's virt_attach_tun_iface gives QEMU.
+copy net_tunsetiff
+te net_tunsetiff <<'TE'
+allow bulwark_dev_net_t bulwark_launcher_t:tun_socket relabelfrom;
+allow bulwark_dev_net_t self:tun_socket { create relabelto };
+TE
+mutant net_tunsetiff \
+  "ALLOWED but must be denied: $net -> $launcher : tun_socket { relabelfrom }" \
+  "ALLOWED but must be denied: $net -> $net : tun_socket { create }" \
+  "FAIL ALLOWED but must be denied: bulwark_dev_net_t -> bulwark_launcher_t:tun_socket { relabelfrom }" \
+  "FAIL bulwark_dev_net_t may use tun_socket { create relabelto } on bulwark_dev_net_t"
+# Every ioctl command on the TAP (no allowxperm rule), or TUNSETIFF added to it.
+copy net_ioctl_any
+drop net_ioctl_any bulwark.te "allowxperm bulwark_dev_net_t tun_tap_device_t:chr_file ioctl { 0x54d0 0x54d2 0x54d7 0x54d8 0x54d9 };"
+mutant net_ioctl_any \
+  "FAIL ALLOWED but must be denied: bulwark_dev_net_t may make every ioctl on tun_tap_device_t"
+copy net_ioctl_tunsetiff
+edit net_ioctl_tunsetiff bulwark.te "ioctl { 0x54d0 0x54d2" "ioctl { 0x54ca 0x54cc 0x54d0 0x54d2"
+mutant net_ioctl_tunsetiff \
+  "FAIL ALLOWED but must be denied: bulwark_dev_net_t may make ioctl TUNSETIFF (0x54ca), TUNSETOWNER (0x54cc)"
+# Out of the MCS constraints: not mcs_constrained and outside bulwark_mcs.cil's.
+copy net_unconstrained
+sed -i 's/^\tmcs_constrained(bulwark_\$1_t)$/\tifelse(`$1'"'"',`dev_net'"'"',`'"'"',`mcs_constrained(bulwark_$1_t)'"'"')/' \
+  "$work/net_unconstrained/policy/bulwark.if"
+grep -q "dev_net" "$work/net_unconstrained/policy/bulwark.if" ||
+  { echo "proofs_catch.sh: net_unconstrained: update the mutant" >&2; exit 1; }
+edit net_unconstrained bulwark_mcs.cil "(eq t1 bulwark_vm_domain)" "(and (eq t1 bulwark_vm_domain) (neq t1 bulwark_dev_net_t))"
+edit net_unconstrained bulwark_mcs.cil "(eq t2 bulwark_vm_domain)" "(and (eq t2 bulwark_vm_domain) (neq t2 bulwark_dev_net_t))"
+mutant net_unconstrained \
+  "bulwark_dev_net_t is not MCS-constrained" \
+  "ALLOWED across VMs but must be denied: $net -> system_u:system_r:bulwark_vm_t:s0:c2,c3 : unix_stream_socket { read }" \
+  "ALLOWED but must be denied: $net -> system_u:system_r:bulwark_vm_t:s0:c1,c3 : unix_stream_socket { read }"
+# The TAP rule taken back: the positive proof fails.
+copy net_no_tap
+drop net_no_tap bulwark.te "allow bulwark_dev_net_t tun_tap_device_t:chr_file { getattr read write ioctl };"
+mutant net_no_tap \
+  "DENIED but must be allowed: $net -> $tun : chr_file { read }" \
+  "FAIL DENIED but must be allowed: bulwark_dev_net_t cannot use its TAP queue fds"
+# Another VM process (the monitor) with /dev/net/tun.
+copy tun_elsewhere
+te tun_elsewhere <<'TE'
+corenet_rw_tun_tap_dev(bulwark_vm_t)
+TE
+mutant tun_elsewhere \
+  "ALLOWED but must be denied: $vm -> $tun : chr_file { open }" \
+  "FAIL ALLOWED but must be denied: bulwark_vm_t -> tun_tap_device_t:chr_file { open append"
+
 # Run them, $jobs at a time.
 run_one() {
   local name="$1" rc=0

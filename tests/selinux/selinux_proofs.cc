@@ -9,6 +9,8 @@
 // The per-VM domains are found in the policy by attribute (bulwark_vm_domain,
 // bulwark_device_domain), never listed here: a domain added to the module is checked as soon
 // as it joins the attribute (and policy_structure.py fails on a Bulwark domain outside it).
+// Proofs about one device's own data name its domain (net_device: bulwark_dev_net_t and its TAP
+// queue fds) and fail when that domain is not in the attribute.
 
 #include <sepol/policydb/ebitmap.h>
 #include <sepol/policydb/policydb.h>
@@ -36,6 +38,8 @@ const std::vector<std::string> kOtherLevels = {"s0:c2,c3",        "s0:c1,c3",   
 // Filled from the policy's attributes in main().
 std::vector<std::string> kVmDomains;
 std::vector<std::string> kDeviceDomains;
+// Every object class the policy defines (main()).
+std::vector<std::string> kClasses;
 // Objects that belong to one VM.
 const std::vector<std::string> kVmObjects = {"bulwark_image_t", "bulwark_jail_t", "bulwark_vhost_sock_t",
                                              "bulwark_vm_tmpfs_t"};
@@ -439,32 +443,127 @@ void launcher_identity(Prover& p) {
   }
 }
 
+bool contains(const std::vector<std::string>& list, const std::string& item) {
+  for (const std::string& entry : list) {
+    if (entry == item) return true;
+  }
+  return false;
+}
+
+// bulwark-dev-net (LABELS.md): its TAP queues are fds of /dev/net/tun (tun_tap_device_t:s0, one
+// inode for every TAP on the host) that the launcher opened, attached to the VM's TAP and passed
+// at exec; the TAP's tun_socket carries the launcher's context (the kernel labels it with its
+// creator's, selinux_tun_dev_alloc_security). The kernel's checks on a process that holds such
+// an fd: fd use on the opener and chr_file read / write / ioctl (+ the ioctl command, which
+// policy_structure.py checks against the allowxperm rule) / getattr on every call; tun_socket
+// attach_queue for TUNSETQUEUE IFF_ATTACH_QUEUE (re-attach a queue it detached: tun_set_queue);
+// TUNSETIFF would need tun_socket create (a new TAP) or relabelfrom on the TAP's and relabelto
+// on its own context (an existing TAP: selinux_tun_dev_open).
+void net_device(Prover& p) {
+  const char* const domain = "bulwark_dev_net_t";
+  const bool present = contains(kDeviceDomains, domain);
+  p.check(present, std::string(domain) + " is not in bulwark_device_domain (bulwark_device_domain_template(dev_net))");
+  if (!present) return;
+  const std::string net = process_context(domain, kPair);
+  const std::string tun = object_context("tun_tap_device_t", "s0");
+  const std::string vm = process_context("bulwark_vm_t", kPair);
+
+  // Within its VM, as every device: the launcher's socketpair, the monitor's memfd.
+  p.expect(true, net, vm, "unix_stream_socket", {"read", "write", "getattr", "shutdown"}, "its socketpair");
+  p.expect(true, net, vm, "fd", {"use"}, "the memfd and eventfds passed by the monitor");
+  p.expect(true, net, object_context("bulwark_vm_tmpfs_t", kPair), "file", {"read", "write", "map", "getattr"},
+           "its VM's guest RAM");
+  for (const char* level : {"s0:c1,c3", "s0:c3,c4", "s0:c1", "s0", "s0-s0:c1,c2"}) {
+    const std::string why = std::string("another VM's (") + level + ")";
+    p.expect(false, net, process_context("bulwark_vm_t", level), "unix_stream_socket",
+             {"read", "write", "getattr", "connectto"}, why + " socketpair");
+    p.expect(false, net, process_context("bulwark_vm_t", level), "fd", {"use"}, why + " fds");
+    p.expect(false, net, object_context("bulwark_vm_tmpfs_t", level), "file", {"read", "write", "map", "getattr"},
+             why + " guest RAM");
+  }
+
+  // Its TAP queue fds.
+  for (const char* launcher : {kLauncher, kAdminLauncher}) {
+    p.expect(true, net, launcher, "fd", {"use"}, "TAP queue fds opened by the launcher");
+    p.expect(true, net, launcher, "tun_socket", {"attach_queue"},
+             "re-attach a TAP queue it detached (TUNSETQUEUE, VQ_PAIRS_SET)");
+    p.expect(false, net, launcher, "tun_socket", {"relabelfrom", "relabelto", "create", "read", "write", "ioctl"},
+             "no TUNSETIFF onto the launcher's TAPs (selinux_tun_dev_open)");
+  }
+  p.expect(true, net, tun, "chr_file", {"read", "write", "ioctl", "getattr"}, "frames on its TAP queue fds");
+  p.expect(false, net, tun, "chr_file",
+           {"open", "create", "append", "lock", "map", "execute", "setattr", "relabelfrom", "relabelto", "mounton"},
+           "no /dev/net/tun of its own: it opens no queue and makes no TAP");
+  p.expect(false, net, net, "tun_socket", {"create", "relabelfrom", "relabelto", "attach_queue"},
+           "no TAP of its own (TUNSETIFF: create, relabelto)");
+  for (const std::string& other : {std::string(kAdmin), std::string("system_u:system_r:init_t:s0"),
+                                   process_context(domain, "s0:c2,c3"), process_context("bulwark_vm_t", kPair)}) {
+    p.expect(false, net, other, "tun_socket", {"attach_queue", "relabelfrom"}, "a TAP the launcher did not make");
+  }
+  // No network of its own: no socket of any class but unix ones, not even to create it.
+  for (const std::string& cls : kClasses) {
+    if (!cls.ends_with("_socket") && cls != "socket") continue;
+    if (cls == "unix_stream_socket" || cls == "unix_dgram_socket") continue;
+    p.expect(false, net, net, cls, {"create"}, "no network socket (" + cls + ")");
+  }
+
+  // The launcher makes the TAP; no other VM process touches /dev/net/tun.
+  for (const char* launcher : {kLauncher, kAdminLauncher}) {
+    p.expect(true, launcher, tun, "chr_file", {"open", "read", "write", "ioctl", "getattr"},
+             std::string("launcher ") + launcher + " opens /dev/net/tun");
+    p.expect(true, launcher, launcher, "tun_socket", {"create", "relabelfrom", "relabelto"},
+             std::string("launcher ") + launcher + " creates the TAP and attaches its queues (TUNSETIFF)");
+  }
+  for (const std::string& type : kVmDomains) {
+    if (type == domain) continue;
+    p.expect(false, process_context(type, kPair), tun, "chr_file", {"open", "read", "write", "ioctl"},
+             "only the net device uses TAP queues");
+    p.expect(false, process_context(type, kPair), kLauncher, "tun_socket", {"attach_queue", "relabelfrom"},
+             "only the net device uses TAP queues");
+  }
+}
+
 }  // namespace
 
-// Every type carrying `attribute` in the compiled policy.
-std::vector<std::string> types_with_attribute(const char* policy_path, const char* attribute) {
-  std::vector<std::string> found;
+// Runs fn on the compiled policy's policydb.
+template <typename Fn>
+void with_policydb(const char* policy_path, Fn&& fn) {
   FILE* file = std::fopen(policy_path, "re");
-  if (file == nullptr) return found;
+  if (file == nullptr) return;
   sepol_policy_file_t* pf = nullptr;
   sepol_policydb_t* db = nullptr;
   if (sepol_policy_file_create(&pf) == 0 && sepol_policydb_create(&db) == 0) {
     sepol_policy_file_set_fp(pf, file);
-    if (sepol_policydb_read(db, pf) == 0) {
-      policydb_t* policy = &db->p;
-      auto* attr = static_cast<type_datum_t*>(hashtab_search(policy->p_types.table, const_cast<char*>(attribute)));
-      if (attr != nullptr && attr->flavor == TYPE_ATTRIB) {
-        for (uint32_t i = 0; i < policy->p_types.nprim; ++i) {
-          type_datum_t* type = policy->type_val_to_struct[i];
-          if (type == nullptr || type->flavor == TYPE_ATTRIB) continue;
-          if (ebitmap_get_bit(&policy->type_attr_map[i], attr->s.value - 1)) found.emplace_back(policy->p_type_val_to_name[i]);
-        }
-      }
-    }
+    if (sepol_policydb_read(db, pf) == 0) fn(&db->p);
   }
   if (db != nullptr) sepol_policydb_free(db);
   if (pf != nullptr) sepol_policy_file_free(pf);
   std::fclose(file);
+}
+
+// Every type carrying `attribute` in the compiled policy.
+std::vector<std::string> types_with_attribute(const char* policy_path, const char* attribute) {
+  std::vector<std::string> found;
+  with_policydb(policy_path, [&](policydb_t* policy) {
+    auto* attr = static_cast<type_datum_t*>(hashtab_search(policy->p_types.table, const_cast<char*>(attribute)));
+    if (attr == nullptr || attr->flavor != TYPE_ATTRIB) return;
+    for (uint32_t i = 0; i < policy->p_types.nprim; ++i) {
+      type_datum_t* type = policy->type_val_to_struct[i];
+      if (type == nullptr || type->flavor == TYPE_ATTRIB) continue;
+      if (ebitmap_get_bit(&policy->type_attr_map[i], attr->s.value - 1)) found.emplace_back(policy->p_type_val_to_name[i]);
+    }
+  });
+  return found;
+}
+
+// Every object class the compiled policy defines.
+std::vector<std::string> class_names(const char* policy_path) {
+  std::vector<std::string> found;
+  with_policydb(policy_path, [&](policydb_t* policy) {
+    for (uint32_t i = 0; i < policy->p_classes.nprim; ++i) {
+      if (policy->p_class_val_to_name[i] != nullptr) found.emplace_back(policy->p_class_val_to_name[i]);
+    }
+  });
   return found;
 }
 
@@ -487,12 +586,15 @@ int main(int argc, char** argv) {
 
   kVmDomains = types_with_attribute(argv[1], "bulwark_vm_domain");
   kDeviceDomains = types_with_attribute(argv[1], "bulwark_device_domain");
+  kClasses = class_names(argv[1]);
   std::string names;
   for (const std::string& type : kVmDomains) names += " " + type;
   std::printf("per-VM domains (bulwark_vm_domain):%s\n", names.c_str());
   Prover prover;
   prover.check(!kVmDomains.empty() && !kDeviceDomains.empty(),
                "no type in bulwark_vm_domain or bulwark_device_domain: the proofs would check nothing");
+  prover.check(contains(kClasses, "tun_socket") && contains(kClasses, "packet_socket"),
+               "the policy's object classes were not read (no tun_socket, packet_socket)");
   for (const std::string& type : kDeviceDomains) {
     bool listed = false;
     for (const std::string& vm : kVmDomains) listed = listed || vm == type;
@@ -504,6 +606,7 @@ int main(int argc, char** argv) {
   other_vms_are_separated(prover);
   unpaired_images_and_content(prover);
   negative_rules(prover);
+  net_device(prover);
 
   std::printf("selinux proofs: %d assertions, %d failed; %d accesses allowed within a VM and denied across VMs by "
               "the MCS constraints\n",

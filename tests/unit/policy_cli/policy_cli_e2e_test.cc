@@ -42,7 +42,8 @@ TEST(PolicyCliEndToEnd, ShowJsonDescribesEveryProcessKind) {
   const nlohmann::json doc = nlohmann::json::parse(show.out);
   std::vector<std::string> kinds;
   for (const auto& p : doc["processes"]) kinds.push_back(p["kind"]);
-  EXPECT_EQ(kinds, (std::vector<std::string>{"launcher", "monitor-main", "monitor-vcpu", "dev-blk", "dev-rng"}));
+  EXPECT_EQ(kinds,
+            (std::vector<std::string>{"launcher", "monitor-main", "monitor-vcpu", "dev-blk", "dev-rng", "dev-net"}));
   const auto vcpu = bulwark::policy::load_seccomp_policy_file(std::string(BULWARK_SOURCE_POLICY_DIR) +
                                                               "/seccomp/monitor-vcpu.policy");
   ASSERT_TRUE(vcpu.ok());
@@ -67,6 +68,19 @@ TEST(PolicyCliEndToEnd, ShowPrintsTheOperatorSettingsInEffect) {
   EXPECT_NE(show.out.find("id_range = 300000..300099"), std::string::npos) << show.out;
   EXPECT_NE(show.out.find("vm_limits.max_memory_mib = 2048"), std::string::npos) << show.out;
   EXPECT_NE(show.out.find("network_namespaces = (none)"), std::string::npos) << show.out;
+}
+
+// bulwark-dev-net in the installed form of the listing: its domain, its TAP queue fd, its policy.
+TEST(PolicyCliEndToEnd, ShowTextListsTheNetDeviceWithItsTapFd) {
+  const CommandRun show = run("show");
+  ASSERT_EQ(show.exit_code, 0) << show.out;
+  const size_t net = show.out.find("== dev-net: bulwark-dev-net ==");
+  ASSERT_NE(net, std::string::npos) << show.out;
+  const std::string section = show.out.substr(net, show.out.find("\n== ", net + 1) - net);
+  EXPECT_NE(section.find("SELinux domain:  bulwark_dev_net_t"), std::string::npos) << section;
+  EXPECT_NE(section.find("4: TAP queue"), std::string::npos) << section;
+  EXPECT_NE(section.find("dev-net.policy + device-common.policy:"), std::string::npos) << section;
+  EXPECT_NE(section.find("--tap-fd 4"), std::string::npos) << section;
 }
 
 TEST(PolicyCliEndToEnd, DiffOfATreeWithItselfHasNoChanges) {

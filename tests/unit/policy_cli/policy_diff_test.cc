@@ -120,6 +120,39 @@ TEST_F(PolicyDiff, NewSelinuxPermissionIsAWidening) {
   EXPECT_EQ(text.find("signal"), std::string::npos) << text;
 }
 
+// An allowxperm list limits ioctl: a command added to it widens, and so does the list's removal
+// (every command the allow rule permits then passes); a command taken out narrows.
+TEST_F(PolicyDiff, IoctlCommandListsWidenWhenTheyGrowOrGo) {
+  const std::string allow = "allow bulwark_dev_net_t tun_tap_device_t:chr_file { read write ioctl };\n";
+  old_tree.write("selinux/bulwark.te",
+                 allow + "allowxperm bulwark_dev_net_t tun_tap_device_t:chr_file ioctl { 0x54d0 0x54d2 };\n");
+  new_tree.write("selinux/bulwark.te",
+                 allow + "allowxperm bulwark_dev_net_t tun_tap_device_t:chr_file ioctl { 0x54d0 0x54ca };\n");
+  DiffReport report = diff(old_tree, new_tree);
+  std::string text = joined(report);
+  EXPECT_TRUE(report.widening) << text;
+  EXPECT_NE(text.find("WIDENING: + allowxperm bulwark_dev_net_t tun_tap_device_t:chr_file ioctl 0x54ca"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("narrowing: - allowxperm bulwark_dev_net_t tun_tap_device_t:chr_file ioctl 0x54d2"),
+            std::string::npos)
+      << text;
+
+  new_tree.write("selinux/bulwark.te", allow);
+  report = diff(old_tree, new_tree);
+  text = joined(report);
+  EXPECT_TRUE(report.widening) << text;
+  EXPECT_NE(text.find("WIDENING: bulwark_dev_net_t tun_tap_device_t:chr_file ioctl: no allowxperm command list left"),
+            std::string::npos)
+      << text;
+
+  new_tree.write("selinux/bulwark.te",
+                 allow + "allowxperm bulwark_dev_net_t tun_tap_device_t:chr_file ioctl 0x54d0;\n");
+  report = diff(old_tree, new_tree);
+  EXPECT_TRUE(report.changed);
+  EXPECT_FALSE(report.widening) << joined(report);
+}
+
 TEST_F(PolicyDiff, InvalidPolicyIsAnError) {
   new_tree.write("seccomp/monitor-main.policy", "read\n");
   auto report = diff_policy_trees(old_tree.path(), new_tree.path());

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
 #include <string>
 
 #include "jailer/policy_cli/policy_command.h"
@@ -40,7 +42,7 @@ TEST(PolicyShow, TextNamesEveryProcessKindWithItsSyscallCount) {
   const std::string text = show({"show", "--policy-dir", kSeccompDir});
   for (const char* heading : {"== launcher: bulwark (launcher) ==", "== monitor-main: bulwark-monitor, main thread ==",
                               "== monitor-vcpu: bulwark-monitor, vCPU threads ==", "== dev-blk: bulwark-dev-blk ==",
-                              "== dev-rng: bulwark-dev-rng =="}) {
+                              "== dev-rng: bulwark-dev-rng ==", "== dev-net: bulwark-dev-net =="}) {
     EXPECT_NE(text.find(heading), std::string::npos) << heading << "\n" << text;
   }
   EXPECT_NE(text.find("monitor-main.policy + monitor-common.policy: " +
@@ -52,12 +54,14 @@ TEST(PolicyShow, TextNamesEveryProcessKindWithItsSyscallCount) {
             std::string::npos)
       << text;
   EXPECT_NE(text.find("SELinux domain:  bulwark_dev_rng_t"), std::string::npos) << text;
+  EXPECT_NE(text.find("SELinux domain:  bulwark_dev_net_t"), std::string::npos) << text;
+  EXPECT_NE(text.find("4: TAP queue of its NIC"), std::string::npos) << text;
   EXPECT_NE(text.find("/dev/kvm"), std::string::npos) << text;
 }
 
 TEST(PolicyShow, JsonMatchesTheFilesAndTheJailCode) {
   const json doc = json::parse(show({"show", "--json", "--policy-dir", kSeccompDir}));
-  ASSERT_EQ(doc["processes"].size(), 5u);
+  ASSERT_EQ(doc["processes"].size(), 6u);
   for (const char* kind : {"monitor-main", "monitor-vcpu"}) {
     const json* p = process(doc, kind);
     ASSERT_NE(p, nullptr) << kind;
@@ -107,6 +111,52 @@ TEST(PolicyShow, JsonMatchesTheFilesAndTheJailCode) {
   EXPECT_EQ((*launcher)["jailed"], false);
   EXPECT_EQ((*launcher)["seccomp"]["status"], "not filtered");
   EXPECT_EQ((*launcher)["selinux"]["domain"], "bulwark_launcher_t");
+}
+
+// bulwark-dev-net as build_device_spec makes it for the representative NIC: its own jail with
+// no network and no /dev, its socket as fd 3 and its TAP queue as fd 4 (named as such), its
+// domain and what the module lets it do with the TAP fd.
+TEST(PolicyShow, NetDeviceHasItsDomainAndItsTapQueueFd) {
+  const json doc = json::parse(show({"show", "--json", "--policy-dir", kSeccompDir}));
+  const json* net = process(doc, "dev-net");
+  ASSERT_NE(net, nullptr);
+  EXPECT_EQ((*net)["title"], "bulwark-dev-net");
+  EXPECT_EQ((*net)["executable"], "/bulwark-dev-net");
+  EXPECT_TRUE((*net)["dev"].empty()) << "a device process gets no /dev nodes";
+  EXPECT_EQ((*net)["namespaces"]["net"], "always new and empty (jail.netns does not apply)");
+  std::map<int, std::string> fds;
+  for (const json& fd : (*net)["fds"]) fds[fd["fd"].get<int>()] = fd["from"].get<std::string>();
+  EXPECT_EQ(fds[3], "its end of the vhost-user socketpair with the monitor");
+  EXPECT_EQ(fds[4].rfind("TAP queue", 0), 0u) << fds[4];
+  EXPECT_EQ(fds.count(5), 0u) << "one queue pair, one TAP fd";
+  const json& argv = (*net)["argv"];
+  const auto tap_flag = std::find(argv.begin(), argv.end(), "--tap-fd");
+  ASSERT_NE(tap_flag, argv.end()) << argv.dump();
+  EXPECT_EQ(*(tap_flag + 1), "4");
+  EXPECT_NE(std::find(argv.begin(), argv.end(), "52:54:00:12:34:56"), argv.end()) << argv.dump();
+  const json& seccomp = (*net)["seccomp"];
+  ASSERT_EQ(seccomp["status"], "loaded") << seccomp.dump();
+  EXPECT_EQ(seccomp["files"][0], "dev-net.policy");
+  EXPECT_EQ(seccomp["syscall_count"].get<size_t>(), syscall_count("dev-net.policy"));
+
+  // The project's module (policy/selinux, found next to the seccomp directory).
+  const json& selinux = (*net)["selinux"];
+  EXPECT_EQ(selinux["domain"], "bulwark_dev_net_t");
+  ASSERT_TRUE(selinux.contains("allow")) << selinux.dump();
+  bool tap = false;
+  for (const json& a : selinux["allow"]) {
+    if (a["target"] != "tun_tap_device_t") continue;
+    tap = true;
+    EXPECT_EQ(a["class"], "chr_file");
+    EXPECT_EQ(a["perms"], json::array({"getattr", "ioctl", "read", "write"})) << "no open";
+  }
+  EXPECT_TRUE(tap) << selinux.dump();
+  ASSERT_EQ(selinux["ioctl_commands_only"].size(), 1u) << selinux.dump();
+  const json& commands = selinux["ioctl_commands_only"][0]["commands"];
+  EXPECT_NE(std::find(commands.begin(), commands.end(), "0x54d0"), commands.end()) << "TUNSETOFFLOAD";
+  EXPECT_EQ(std::find(commands.begin(), commands.end(), "0x54ca"), commands.end()) << "never TUNSETIFF";
+  const std::string text = show({"show", "--policy-dir", kSeccompDir});
+  EXPECT_NE(text.find("tun_tap_device_t:chr_file ioctl commands only { 0x54d0"), std::string::npos) << text;
 }
 
 TEST(PolicyShow, MissingDevicePolicyIsReportedNotFatal) {

@@ -44,5 +44,28 @@ TEST(SelinuxTe, AttributesAndInterfaceCallsBelongToTheDomain) {
   EXPECT_TRUE(domain_access(module, "unknown_t").empty());
 }
 
+TEST(SelinuxTe, IoctlCommandListsAreKeptApartFromAllowRules) {
+  TeModule module;
+  parse_te_text("type net_t, devices;\n"
+                "allow net_t tun_t:chr_file { read write ioctl };\n"
+                "allowxperm net_t tun_t:chr_file ioctl { 0x54d0 0x54d2 };\n"
+                "allowxperm devices tun_t:chr_file ioctl 0x54d9;\n"
+                "allowxperm net_t tun_t:chr_file { 0x54ca };\n",  // no "ioctl": not understood
+                "x.te", module);
+  ASSERT_EQ(module.allows.size(), 1u);
+  ASSERT_EQ(module.ioctl_allows.size(), 2u);
+  const auto commands = domain_ioctl_commands(module, "net_t");
+  ASSERT_EQ(commands.size(), 2u);
+  EXPECT_EQ(commands[0].target, "tun_t");
+  EXPECT_EQ(commands[0].object_class, "chr_file");
+  EXPECT_EQ(commands[0].perms, (std::set<std::string>{"0x54d0", "0x54d2"}));
+  EXPECT_EQ(commands[1].via, "devices");
+  EXPECT_EQ(domain_access(module, "net_t").size(), 1u);
+  const std::set<std::string> statements = te_statements(module);
+  EXPECT_EQ(statements.count("allowxperm net_t tun_t:chr_file ioctl 0x54d0"), 1u);
+  EXPECT_EQ(statements.count("allowxperm devices tun_t:chr_file ioctl 0x54d9"), 1u);
+  EXPECT_EQ(statements.count("allowxperm net_t tun_t:chr_file ioctl 0x54ca"), 0u);
+}
+
 }  // namespace
 }  // namespace bulwark::policy_cli
