@@ -52,6 +52,8 @@ NET="bulwark_net_parser_tests"; NET_RE='^(ControlCommandTest|FrameFilterTest|Vne
 SV="svirt_test"; SV_RE='^(LabelMemory|LabelRecord|VmSvirt|FileLabels)'
 SW="bulwark_jail_spec_tests"; SW_RE='^LabelSweepTest\.'
 PTX="seccomp_policy_text_test"; PTX_RE='(PolicyCondition|PolicyText|NamedConstants)'
+NC="bulwark_jail_config_tests"; NC_RE='^(NetConfigTest|LaunchRecordTest)\.'
+TAP="bulwark_jail_spec_tests"; TAP_RE='^(TapDeviceTest|SweepTest)\.'
 
 read -r -d '' MUTANTS <<EOF || true
 sq-head :: devices/virtio/split_queue.cc :: if (head >= layout_.size) {\n    return Error("chain head :: if (head > layout_.size) {\n    return Error("chain head :: $VQ :: $VQ_RE
@@ -125,6 +127,17 @@ net-csum-end :: devices/net/vnet_header.cc :: if (end > frame_len) :: if (end > 
 net-hdr-len :: devices/net/vnet_header.cc :: if (h.hdr_len > frame_len) :: if (h.hdr_len > frame_len + 1) :: $NET :: $NET_RE
 net-mac-table-bytes :: devices/net/control_command.cc :: if (size_t{entries} * 6 > r.left()) :: if (size_t{entries} * 6 > r.left() + 6) :: $NET :: $NET_RE
 net-pairs-max :: devices/net/control_command.cc :: if (pairs < 1 || pairs > max_queue_pairs) :: if (pairs < 1 || pairs > max_queue_pairs + 1) :: $NET :: $NET_RE
+nc-max-nets :: jailer/net_config.cc :: if (config.nets.size() > host.max_nets) { :: if (config.nets.size() > host.max_nets + 1) { :: $NC :: $NC_RE
+nc-rate-ceiling :: jailer/net_config.cc :: if (rate > ceiling) { :: if (rate > ceiling + 1) { :: $NC :: $NC_RE
+nc-burst-ceiling :: jailer/net_config.cc :: if (bucket.one_time_burst > ceiling) { :: if (bucket.one_time_burst > ceiling + 1) { :: $NC :: $NC_RE
+nc-no-limit-gets-ceiling :: jailer/net_config.cc :: bucket = RateBucket{ceiling, 1000, 0}; :: bucket = RateBucket{}; :: $NC :: $NC_RE
+nc-operator-field :: jailer/net_config.cc :: } else if (key == "allowed_ips" || key == "tap" :: } else if (key == "allowed_ips-" || key == "tap" :: $NC :: $NC_RE
+nc-mac-multicast :: jailer/net_config.cc :: if (mac->is_multicast()) return Error( :: if (false && mac->is_multicast()) return Error( :: $NC :: $NC_RE
+nc-mtu-ceiling :: jailer/net_config.cc :: if (net.mtu > host.max_mtu) { :: if (net.mtu > host.max_mtu + 1) { :: $NC :: $NC_RE
+lr-tap-index :: jailer/launch_record.cc :: || ifindex < 1 || ifindex > 0x7fffffff) return false; :: || ifindex > 0x7fffffff) return false; :: $NC :: $NC_RE
+tap-excl :: jailer/net/tap_device.cc :: (create ? IFF_TUN_EXCL : 0) :: (create ? 0 : 0) :: $TAP :: $TAP_RE
+tap-remove-index :: jailer/net/tap_device.cc :: if (*index != ifindex) return false; :: <delete> :: $TAP :: $TAP_RE
+tap-sweep-netns :: jailer/stale_vm.cc :: bool ours = !places.tap_prefix.empty() && tap.netns == places.tap_netns; :: bool ours = !places.tap_prefix.empty(); :: $TAP :: $TAP_RE
 sweep-label-inode :: jailer/stale_vm.cc :: if (static_cast<uint64_t>(st.st_dev) != label.dev || static_cast<uint64_t>(st.st_ino) != label.ino) { :: if (false) { :: $SW :: $SW_RE
 EOF
 
