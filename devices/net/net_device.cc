@@ -189,6 +189,9 @@ void NetDevice::set_features(uint64_t negotiated) {
   if (Status pairs = set_active_pairs(1); !pairs.ok()) log::error(pairs.error().message());
   const unsigned offloads = tap_offloads_for(negotiated);
   for (size_t i = 0; i < pairs_.size(); ++i) {
+    // A packet held for want of RX buffers had its header fitted to the old features (a
+    // partial checksum, GSO): the new driver may not have negotiated them. A reset loses it.
+    pairs_[i].rx_held = 0;
     Status set = pairs_[i].tap->set_offloads(offloads);
     if (!set.ok()) log::error("queue pair " + std::to_string(i) + ": " + set.error().message());
   }

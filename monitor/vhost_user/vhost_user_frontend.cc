@@ -166,9 +166,13 @@ Status VhostUserFrontend::size_net_queues() {
   if ((offered_features_ & kVirtioNetFMq) != 0) {
     const uint16_t announced = read_le<uint16_t>(config_, kVirtioNetMaxPairsOffset).value_or(0);
     if (announced == 0) return Error("the backend's virtio-net configuration announces 0 queue pairs");
-    pairs = std::min<uint64_t>(announced, kVirtioNetMaxQueuePairs);
-    // The guest reads how many pairs to set up here: make it what the transport exposes.
-    write_le<uint16_t>(config_, kVirtioNetMaxPairsOffset, static_cast<uint16_t>(pairs));
+    // The control queue follows the device's last pair (index 2 * pairs): exposing fewer pairs
+    // than the device has would put the guest's control queue on one of its receive queues.
+    if (announced > kVirtioNetMaxQueuePairs) {
+      return Error("the backend's virtio-net configuration announces " + std::to_string(announced) +
+                   " queue pairs; the monitor exposes at most " + std::to_string(kVirtioNetMaxQueuePairs));
+    }
+    pairs = announced;
   }
   const uint64_t queues = 2 * pairs + ((offered_features_ & kVirtioNetFCtrlVq) != 0 ? 1 : 0);
   if ((protocol_features_ & bit(kProtocolMq)) != 0 && queues > backend_queues_) {
