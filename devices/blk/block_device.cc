@@ -1,17 +1,12 @@
 #include "devices/blk/block_device.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <linux/falloc.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstring>
 
 #include "bulwark/common/byte_reader.h"
 #include "bulwark/common/log.h"
 #include "devices/backend/feature_bits.h"
-#include "devices/blk/image_io.h"
+#include "devices/blk/raw_disk.h"
 
 namespace bulwark::blk {
 
@@ -37,24 +32,21 @@ constexpr uint32_t kSizeMax = 1u << 20;
 }  // namespace
 
 Result<std::unique_ptr<BlockDevice>> BlockDevice::create(UniqueFd image, BlockDeviceOptions options) {
+  auto disk = RawDisk::open(std::move(image), !options.read_only);
+  if (!disk.ok()) return disk.error();
+  return create(std::move(*disk), std::move(options));
+}
+
+Result<std::unique_ptr<BlockDevice>> BlockDevice::create(std::unique_ptr<DiskBackend> disk, BlockDeviceOptions options) {
   if (options.queues == 0 || options.queues > kMaxQueues) {
     return Error("--queues " + std::to_string(options.queues) + ": from 1 to " + std::to_string(kMaxQueues));
   }
   if (options.serial.size() > kIdBytes) return Error("--serial: at most 20 bytes");
-  const int mode = ::fcntl(image.get(), F_GETFL);
-  if (mode < 0) return Error::from_errno("image fd", errno);
-  if (!options.read_only && (mode & O_ACCMODE) == O_RDONLY) {
-    return Error("the image fd is open read-only; pass --read-only");
-  }
-  // lseek, not fstat: a block device's size shows only this way.
-  const off_t end = ::lseek(image.get(), 0, SEEK_END);
-  if (end < 0) return Error::from_errno("size of the image", errno);
-  const uint64_t bytes = static_cast<uint64_t>(end) / kSectorSize * kSectorSize;
-  return std::unique_ptr<BlockDevice>(new BlockDevice(std::move(image), std::move(options), bytes));
+  return std::unique_ptr<BlockDevice>(new BlockDevice(std::move(disk), std::move(options)));
 }
 
-BlockDevice::BlockDevice(UniqueFd image, BlockDeviceOptions options, uint64_t image_bytes)
-    : image_(std::move(image)), options_(std::move(options)), image_bytes_(image_bytes) {
+BlockDevice::BlockDevice(std::unique_ptr<DiskBackend> disk, BlockDeviceOptions options)
+    : disk_(std::move(disk)), options_(std::move(options)), image_bytes_(disk_->size() / kSectorSize * kSectorSize) {
   const std::span<uint8_t> config(config_);
   write_le<uint64_t>(config, kCfgCapacity, capacity_sectors());
   write_le<uint32_t>(config, kCfgSizeMax, kSizeMax);
@@ -112,7 +104,7 @@ uint8_t BlockDevice::serve(const Request& request, uint64_t& written) {
     case kTypeOut:
       return options_.read_only ? kStatusIoErr : write(request);
     case kTypeFlush:
-      return ::fdatasync(image_.get()) == 0 ? kStatusOk : kStatusIoErr;
+      return disk_->flush() ? kStatusOk : kStatusIoErr;
     case kTypeGetId:
       return get_id(request, written);
     case kTypeDiscard:
@@ -133,7 +125,7 @@ bool BlockDevice::within_image(uint64_t sector, uint64_t bytes, uint64_t& offset
 uint8_t BlockDevice::read(const Request& request, uint64_t& written) {
   uint64_t offset = 0;
   if (!within_image(request.sector, request.data_bytes, offset)) return kStatusIoErr;
-  if (!read_fully(image_.get(), offset, request.in_data)) return kStatusIoErr;
+  if (!disk_->read(offset, request.in_data)) return kStatusIoErr;
   written += request.data_bytes;
   return kStatusOk;
 }
@@ -141,7 +133,7 @@ uint8_t BlockDevice::read(const Request& request, uint64_t& written) {
 uint8_t BlockDevice::write(const Request& request) {
   uint64_t offset = 0;
   if (!within_image(request.sector, request.data_bytes, offset)) return kStatusIoErr;
-  return write_fully(image_.get(), offset, request.out_data) ? kStatusOk : kStatusIoErr;
+  return disk_->write(offset, request.out_data) ? kStatusOk : kStatusIoErr;
 }
 
 uint8_t BlockDevice::get_id(const Request& request, uint64_t& written) {
@@ -167,12 +159,7 @@ uint8_t BlockDevice::discard(const Request& request) {
     const uint64_t length = uint64_t{segment.num_sectors} * kSectorSize;
     if (!within_image(segment.sector, length, offset)) return kStatusIoErr;
     if (length == 0) continue;
-    // A discard is a hint: a file system that cannot punch holes just keeps the data.
-    if (::fallocate(image_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
-                    static_cast<off_t>(length)) != 0 &&
-        errno != EOPNOTSUPP) {
-      return kStatusIoErr;
-    }
+    if (!disk_->discard(offset, length)) return kStatusIoErr;
   }
   return kStatusOk;
 }
@@ -185,26 +172,7 @@ uint8_t BlockDevice::write_zeroes(const Request& request) {
     const uint64_t length = uint64_t{segment.num_sectors} * kSectorSize;
     if (!within_image(segment.sector, length, offset)) return kStatusIoErr;
     if (length == 0) continue;
-    const uint8_t result = zero_range(offset, length);
-    if (result != kStatusOk) return result;
-  }
-  return kStatusOk;
-}
-
-uint8_t BlockDevice::zero_range(uint64_t offset, uint64_t length) {
-  const off_t at = static_cast<off_t>(offset);
-  const off_t len = static_cast<off_t>(length);
-  if (::fallocate(image_.get(), FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, at, len) == 0) return kStatusOk;
-  if (errno != EOPNOTSUPP) return kStatusIoErr;
-  // A punched hole reads back as zeroes too.
-  if (::fallocate(image_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, at, len) == 0) return kStatusOk;
-  if (errno != EOPNOTSUPP) return kStatusIoErr;
-  static const uint8_t zeroes[64 * 1024] = {};
-  while (length > 0) {
-    const uint64_t n = std::min<uint64_t>(length, sizeof zeroes);
-    if (!write_fully(image_.get(), offset, {std::span<const uint8_t>(zeroes, n)})) return kStatusIoErr;
-    offset += n;
-    length -= n;
+    if (!disk_->write_zeroes(offset, length)) return kStatusIoErr;
   }
   return kStatusOk;
 }

@@ -1,6 +1,7 @@
-// virtio-blk (virtio 1.x section 5.2) on a raw image the process received as an open fd.
-// Every request is bounded to the image's size as it was at start-up: a request reaching past
-// the end fails with IOERR and the file is never touched beyond it.
+// virtio-blk (virtio 1.x section 5.2) on a disk (disk_backend.h: a raw image the process received
+// as an open fd, or a qcow2 image and its backing chain). Every request is bounded to the disk's
+// size as it was at start-up: a request reaching past the end fails with IOERR and the image is
+// never touched beyond it.
 #pragma once
 
 #include <array>
@@ -10,6 +11,7 @@
 #include "bulwark/common/unique_fd.h"
 #include "devices/backend/virtio_device.h"
 #include "devices/blk/blk_request.h"
+#include "devices/blk/disk_backend.h"
 
 namespace bulwark::blk {
 
@@ -36,8 +38,10 @@ class BlockDevice : public backend::VirtioDevice {
   static constexpr uint32_t kMaxDiscardSectors = 1u << 21;  // 1 GiB per request
   static constexpr size_t kConfigSize = 60;
 
-  // Checks the options and measures the image (its size is fixed from now on).
+  // Checks the options and measures the image (its size is fixed from now on): a raw image.
   static Result<std::unique_ptr<BlockDevice>> create(UniqueFd image, BlockDeviceOptions options);
+  // On any disk.
+  static Result<std::unique_ptr<BlockDevice>> create(std::unique_ptr<DiskBackend> disk, BlockDeviceOptions options);
 
   uint32_t device_type() const override { return kDeviceType; }
   uint64_t device_features() const override;
@@ -49,7 +53,7 @@ class BlockDevice : public backend::VirtioDevice {
   uint64_t capacity_sectors() const { return image_bytes_ / kSectorSize; }
 
  private:
-  BlockDevice(UniqueFd image, BlockDeviceOptions options, uint64_t image_bytes);
+  BlockDevice(std::unique_ptr<DiskBackend> disk, BlockDeviceOptions options);
   // Serves one parsed request; returns the status byte and adds what it wrote to `written`.
   uint8_t serve(const Request& request, uint64_t& written);
   uint8_t read(const Request& request, uint64_t& written);
@@ -57,11 +61,10 @@ class BlockDevice : public backend::VirtioDevice {
   uint8_t get_id(const Request& request, uint64_t& written);
   uint8_t discard(const Request& request);
   uint8_t write_zeroes(const Request& request);
-  uint8_t zero_range(uint64_t offset, uint64_t length);
   // [sector * 512, + bytes) inside the image, overflow-checked.
   bool within_image(uint64_t sector, uint64_t bytes, uint64_t& offset) const;
 
-  UniqueFd image_;
+  std::unique_ptr<DiskBackend> disk_;
   BlockDeviceOptions options_;
   uint64_t image_bytes_;  // whole sectors only: a partial last sector is not exposed
   std::array<uint8_t, kConfigSize> config_{};
