@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include <sys/epoll.h>
+
 #include "bulwark/common/byte_reader.h"
 #include "bulwark/common/log.h"
 #include "devices/backend/feature_bits.h"
@@ -42,7 +44,15 @@ Result<std::unique_ptr<BlockDevice>> BlockDevice::create(std::unique_ptr<DiskBac
     return Error("--queues " + std::to_string(options.queues) + ": from 1 to " + std::to_string(kMaxQueues));
   }
   if (options.serial.size() > kIdBytes) return Error("--serial: at most 20 bytes");
-  return std::unique_ptr<BlockDevice>(new BlockDevice(std::move(disk), std::move(options)));
+  std::unique_ptr<BlockDevice> device(new BlockDevice(std::move(disk), std::move(options)));
+  const BlockDeviceOptions& o = device->options_;
+  if (o.rate_bytes.limited() || o.rate_ops.limited()) {
+    device->limiter_.emplace(ratelimit::make_bucket(o.rate_bytes), ratelimit::make_bucket(o.rate_ops));
+    auto timer = backend::ThrottleTimer::create();
+    if (!timer.ok()) return timer.error();
+    device->timer_.emplace(std::move(*timer));
+  }
+  return device;
 }
 
 BlockDevice::BlockDevice(std::unique_ptr<DiskBackend> disk, BlockDeviceOptions options)
@@ -72,9 +82,24 @@ uint64_t BlockDevice::device_features() const {
   return features;
 }
 
+Status BlockDevice::attach_events(backend::DeviceEvents& events) {
+  events_ = &events;
+  if (timer_) BULWARK_TRY(events.watch(timer_->fd(), EPOLLIN, 0));
+  return ok_status();
+}
+
+void BlockDevice::on_device_event(uint32_t /*token*/) {
+  if (!timer_) return;
+  timer_->clear();
+  throttled_ = false;
+  for (uint16_t q = 0; q < options_.queues; ++q) events_->wake_queue(q);
+}
+
 Result<uint32_t> BlockDevice::process_queue(uint16_t /*index*/, virtio::SplitQueue& queue, uint32_t budget) {
+  if (throttled_) return 0u;
   uint32_t served = 0;
   for (; served < budget; ++served) {
+    const uint16_t before = queue.next_avail();
     auto chain = queue.pop();
     if (!chain.ok()) return chain.error();
     if (!chain->has_value()) break;
@@ -82,6 +107,19 @@ Result<uint32_t> BlockDevice::process_queue(uint16_t /*index*/, virtio::SplitQue
     const std::span<uint8_t> status = status_byte(request_chain);
     uint64_t written = 0;
     auto request = parse_request(request_chain);
+    if (limiter_ && request.ok()) {
+      // Bytes for what moves data; every request is one operation.
+      const bool data = request->type == kTypeIn || request->type == kTypeOut;
+      const uint64_t bytes = data ? request->data_bytes : 0;
+      const auto now = ratelimit::TokenBucket::Clock::now();
+      if (!limiter_->consume(bytes, 1, now)) {
+        // Back-pressure: the request goes back on the ring until the tokens are there.
+        queue.set_next_avail(before);
+        throttled_ = true;
+        timer_->arm(limiter_->wait_time(bytes, 1, now));
+        break;
+      }
+    }
     uint8_t result = kStatusIoErr;
     if (request.ok()) {
       result = serve(*request, written);

@@ -6,12 +6,15 @@
 
 #include <array>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "bulwark/common/unique_fd.h"
 #include "devices/backend/virtio_device.h"
 #include "devices/blk/blk_request.h"
 #include "devices/blk/disk_backend.h"
+#include "devices/backend/throttle_timer.h"
+#include "devices/ratelimit/bucket_spec.h"
 
 namespace bulwark::blk {
 
@@ -28,6 +31,11 @@ struct BlockDeviceOptions {
   bool read_only = false;
   uint16_t queues = 1;
   std::string serial;  // GET_ID: at most 20 bytes
+  // Limits on the guest's I/O (the same limiter as bulwark-dev-net's): bytes read or written,
+  // and requests of any kind. A request the buckets cannot pay for stays on its ring until they
+  // can (back-pressure; nothing is failed or dropped).
+  ratelimit::BucketSpec rate_bytes;
+  ratelimit::BucketSpec rate_ops;
 };
 
 class BlockDevice : public backend::VirtioDevice {
@@ -49,6 +57,8 @@ class BlockDevice : public backend::VirtioDevice {
   uint16_t max_queue_size() const override { return kMaxQueueSize; }
   std::span<const uint8_t> config_space() const override { return config_; }
   Result<uint32_t> process_queue(uint16_t index, virtio::SplitQueue& queue, uint32_t budget) override;
+  Status attach_events(backend::DeviceEvents& events) override;
+  void on_device_event(uint32_t token) override;
 
   uint64_t capacity_sectors() const { return image_bytes_ / kSectorSize; }
 
@@ -68,6 +78,11 @@ class BlockDevice : public backend::VirtioDevice {
   BlockDeviceOptions options_;
   uint64_t image_bytes_;  // whole sectors only: a partial last sector is not exposed
   std::array<uint8_t, kConfigSize> config_{};
+  // The rate limit, when there is one: requests wait on their ring while throttled_.
+  std::optional<ratelimit::RateLimiter> limiter_;
+  std::optional<backend::ThrottleTimer> timer_;
+  backend::DeviceEvents* events_ = nullptr;
+  bool throttled_ = false;
 };
 
 }  // namespace bulwark::blk

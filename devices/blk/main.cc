@@ -21,7 +21,7 @@ namespace {
 int usage(const std::string& why) {
   std::fprintf(stderr,
                "bulwark-dev-blk: %s\nusage: bulwark-dev-blk %s --image-fd M [--read-only] [--queues Q] "
-               "[--serial ID]\n       (--image PATH instead of --image-fd: for tests and interop)\n",
+               "[--serial ID]\n       [--rate-bytes SIZE:REFILL_MS[:BURST]] [--rate-ops SIZE:REFILL_MS[:BURST]]\n       (--image PATH instead of --image-fd: for tests and interop)\n",
                why.c_str(), bulwark::backend::kCommonUsage);
   return 2;
 }
@@ -51,12 +51,20 @@ int device_main(int argc, char** argv) {
       ++i;
       continue;
     }
-    if (flag != "--image-fd" && flag != "--image" && flag != "--queues" && flag != "--serial") {
+    if (flag != "--image-fd" && flag != "--image" && flag != "--queues" && flag != "--serial" &&
+        flag != "--rate-bytes" && flag != "--rate-ops") {
       return usage("unknown option " + flag);
     }
     auto value = backend::option_value(args, i);
     if (!value.ok()) return usage(value.error().message());
     int number = 0;
+    if (flag == "--rate-bytes" || flag == "--rate-ops") {
+      auto bucket = ratelimit::parse_bucket_spec(*value);
+      if (!bucket) return usage(flag + ": SIZE:REFILL_MS[:BURST], SIZE and REFILL_MS positive");
+      (flag == "--rate-bytes" ? device_options.rate_bytes : device_options.rate_ops) = *bucket;
+      i += 2;
+      continue;
+    }
     if (flag == "--image-fd") {
       if (!parse_number(*value, image_fd)) return usage("--image-fd: not a file descriptor number");
     } else if (flag == "--image") {

@@ -38,23 +38,6 @@ bool parse_number(std::string_view text, T& value) {
   return ec == std::errc() && end == text.data() + text.size() && !text.empty();
 }
 
-// "SIZE:REFILL_MS[:BURST]": a bucket of SIZE tokens refilled in REFILL_MS, with a one-time
-// BURST (Firecracker's RateLimiter bucket).
-bool parse_bucket(std::string_view text, net::BucketSpec& bucket) {
-  std::vector<std::string_view> parts;
-  size_t start = 0;
-  for (;;) {
-    const size_t colon = text.find(':', start);
-    parts.push_back(text.substr(start, colon == std::string_view::npos ? std::string_view::npos : colon - start));
-    if (colon == std::string_view::npos) break;
-    start = colon + 1;
-  }
-  if (parts.size() < 2 || parts.size() > 3) return false;
-  if (!parse_number(parts[0], bucket.size) || !parse_number(parts[1], bucket.refill_time_ms)) return false;
-  if (parts.size() == 3 && !parse_number(parts[2], bucket.one_time_burst)) return false;
-  return bucket.size > 0 && bucket.refill_time_ms > 0;
-}
-
 int device_main(int argc, char** argv) {
   const std::span<char* const> args(argv, static_cast<size_t>(argc));
   backend::DeviceProcessOptions options;
@@ -107,7 +90,9 @@ int device_main(int argc, char** argv) {
     } else if (flag == "--tx-bytes" || flag == "--rx-bytes" || flag == "--tx-packets" || flag == "--rx-packets") {
       net::RateLimitSpec& limit = flag[2] == 't' ? device_options.tx_limit : device_options.rx_limit;
       net::BucketSpec& bucket = flag.find("bytes") != std::string::npos ? limit.bytes : limit.packets;
-      if (!parse_bucket(*value, bucket)) return usage(flag + ": SIZE:REFILL_MS[:BURST], SIZE and REFILL_MS positive");
+      auto parsed = ratelimit::parse_bucket_spec(*value);
+      if (!parsed) return usage(flag + ": SIZE:REFILL_MS[:BURST], SIZE and REFILL_MS positive");
+      bucket = *parsed;
     } else {
       return usage("unknown option " + flag);
     }

@@ -32,12 +32,7 @@ constexpr size_t kPacketBuffer = kVnetHeaderSize + kMaxFrameSize + 1;
 
 std::optional<ratelimit::RateLimiter> make_limiter(const RateLimitSpec& spec) {
   if (!spec.limited()) return std::nullopt;
-  const auto now = ratelimit::TokenBucket::Clock::now();
-  auto bucket = [&](const BucketSpec& b) -> std::optional<ratelimit::TokenBucket> {
-    if (!b.limited()) return std::nullopt;
-    return ratelimit::TokenBucket(b.size, b.one_time_burst, b.refill_time_ms, now);
-  };
-  return ratelimit::RateLimiter(bucket(spec.bytes), bucket(spec.packets));
+  return ratelimit::RateLimiter(ratelimit::make_bucket(spec.bytes), ratelimit::make_bucket(spec.packets));
 }
 
 Result<UniqueFd> make_timer() {

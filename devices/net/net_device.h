@@ -23,17 +23,13 @@
 #include "devices/net/frame_filter.h"
 #include "devices/net/tap_queue.h"
 #include "devices/net/vnet_header.h"
+#include "devices/ratelimit/bucket_spec.h"
 #include "devices/ratelimit/token_bucket.h"
 
 namespace bulwark::net {
 
 // One token bucket as the operator gives it (Firecracker's shape); size 0 = no bucket.
-struct BucketSpec {
-  uint64_t size = 0;
-  uint64_t one_time_burst = 0;
-  uint64_t refill_time_ms = 0;
-  bool limited() const { return size != 0 && refill_time_ms != 0; }
-};
+using BucketSpec = ratelimit::BucketSpec;
 
 struct RateLimitSpec {
   BucketSpec bytes;

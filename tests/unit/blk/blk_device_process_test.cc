@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -273,6 +274,30 @@ TEST_F(BlkDeviceProcessTest, TwoQueuesServeIndependently) {
   ASSERT_TRUE(used.ok()) << used.error().message();
   EXPECT_EQ(*frontend_->guest(status), blk::kStatusOk);
   EXPECT_EQ(0, std::memcmp(frontend_->guest(data), original_.data(), 512));
+  expect_clean_exit();
+}
+
+// The same limiter as bulwark-dev-net's: 64 KiB per 100 ms, so six 64 KiB reads need at least
+// five refills (the bucket starts full). Every request completes: a throttled request waits on
+// its ring, it is never failed or dropped. (The bench, not this test, measures precision.)
+TEST_F(BlkDeviceProcessTest, ARateLimitHoldsRequestsBackInsteadOfFailingThem) {
+  start({"--rate-bytes", "65536:100"});
+  const auto begin = std::chrono::steady_clock::now();
+  for (int i = 0; i < 6; ++i) {
+    const Answer answer = request(blk::kTypeIn, 0, {}, 65536);
+    EXPECT_EQ(answer.status, blk::kStatusOk) << "request " << i;
+    EXPECT_EQ(answer.used, 65536u + 1) << "request " << i;
+  }
+  const auto elapsed = std::chrono::steady_clock::now() - begin;
+  EXPECT_GE(elapsed, std::chrono::milliseconds(450)) << "the limit did not hold requests back";
+  expect_clean_exit();
+}
+
+TEST_F(BlkDeviceProcessTest, ARateLimitOnOperationsCountsEveryRequest) {
+  start({"--rate-ops", "2:100"});
+  const auto begin = std::chrono::steady_clock::now();
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(request(blk::kTypeFlush, 0, {}).status, blk::kStatusOk);
+  EXPECT_GE(std::chrono::steady_clock::now() - begin, std::chrono::milliseconds(180));
   expect_clean_exit();
 }
 

@@ -19,7 +19,7 @@ int DeviceProcess::wait() {
 }
 
 Result<DeviceProcess> start_device_process(const std::string& binary, std::vector<std::string> args,
-                                           int image_fd) {
+                                           int image_fd, const std::vector<int>& more_fds) {
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return Error::from_errno("socketpair", errno);
   UniqueFd ours(pair[0]);
@@ -40,7 +40,14 @@ Result<DeviceProcess> start_device_process(const std::string& binary, std::vecto
     const int socket_copy = ::fcntl(theirs.get(), F_DUPFD_CLOEXEC, 100);
     const int image_copy = image_fd >= 0 ? ::fcntl(image_fd, F_DUPFD_CLOEXEC, 100) : -1;
     if (socket_copy < 0 || ::dup2(socket_copy, 3) < 0) ::_exit(120);
+    // No allocation after fork: a fixed array for the copies.
+    int copies[32];
+    const size_t count = more_fds.size() < 32 ? more_fds.size() : 32;
+    for (size_t i = 0; i < count; ++i) copies[i] = ::fcntl(more_fds[i], F_DUPFD_CLOEXEC, 100);
     if (image_fd >= 0 && (image_copy < 0 || ::dup2(image_copy, 4) < 0)) ::_exit(121);
+    for (size_t i = 0; i < count; ++i) {
+      if (copies[i] < 0 || ::dup2(copies[i], 5 + static_cast<int>(i)) < 0) ::_exit(123);
+    }
     ::execv(binary.c_str(), argv.data());
     ::_exit(122);
   }

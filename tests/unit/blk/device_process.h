@@ -1,5 +1,6 @@
 // Starts a real device process (bulwark-dev-blk / bulwark-dev-rng) on one end of a socketpair,
-// as the launcher would: the socket as fd 3, an optional image as fd 4.
+// as the launcher would: the socket as fd 3, an optional image as fd 4, and `more_fds` as fds 5,
+// 6, ... (a qcow2 disk's backing chain).
 #pragma once
 
 #include <sys/types.h>
@@ -21,6 +22,6 @@ struct DeviceProcess {
 };
 
 Result<DeviceProcess> start_device_process(const std::string& binary, std::vector<std::string> args,
-                                           int image_fd = -1);
+                                           int image_fd = -1, const std::vector<int>& more_fds = {});
 
 }  // namespace bulwark::test
