@@ -14,6 +14,10 @@ packages=(
   lz4 cpio xz-utils
   # reference peers used by tests (QEMU runs the test guests through their PVH entry)
   qemu-system-x86 qemu-system-common qemu-utils
+  # DPDK 22.11 as a vhost-user-net peer (net_dpdk_interop test, bench/vhost_user_net.sh):
+  # dpdk-testpmd is in dpdk-dev; the drivers it loads: virtio_user (frontend), vhost and
+  # af_packet (the benchmark's backend), the ring mempool
+  dpdk-dev librte-net-virtio23 librte-net-vhost23 librte-net-af-packet23 librte-mempool-ring23
   # SELinux policy module: build it and prove its separation offline (no running SELinux needed)
   selinux-policy-dev selinux-policy-default checkpolicy semodule-utils policycoreutils secilc setools python3-setools python3-selinux libsepol-dev
   # tools the scripts use
