@@ -111,6 +111,18 @@ JailSpec build_device_spec(const LaunchConfig& config, const MonitorLaunchOption
                                        std::to_string(device.disk->queues)});
     if (device.disk->read_only) spec.argv.push_back("--read-only");
     if (!device.disk->serial.empty()) spec.argv.insert(spec.argv.end(), {"--serial", device.disk->serial});
+    if (device.disk->rate_bytes.limited()) spec.argv.insert(spec.argv.end(), {"--rate-bytes", bucket_argument(device.disk->rate_bytes)});
+    if (device.disk->rate_ops.limited()) spec.argv.insert(spec.argv.end(), {"--rate-ops", bucket_argument(device.disk->rate_ops)});
+    if (device.disk->format == DiskFormat::kQcow2) {
+      spec.argv.insert(spec.argv.end(), {"--format", "qcow2", "--image-name", device.disk->path,
+                                         "--max-virtual-size", std::to_string(settings.max_disk_size_mib << 20)});
+      for (size_t i = 0; i < device.backing_fds.size() && i < device.disk->backing.size(); ++i) {
+        const BackingImage& member = device.disk->backing[i];
+        spec.argv.insert(spec.argv.end(), {"--backing-fd", std::to_string(kDeviceFirstBackingFd + static_cast<int>(i)),
+                                           "--backing-format", member.format == DiskFormat::kQcow2 ? "qcow2" : "raw",
+                                           "--backing-name", member.path});
+      }
+    }
   }
   if (device.kind == DeviceKind::kNet) add_net_arguments(device, spec.argv);
   spec.argv.insert(spec.argv.end(), {"--seccomp", options.seccomp_record ? "record" : "enforce",
@@ -125,8 +137,15 @@ JailSpec build_device_spec(const LaunchConfig& config, const MonitorLaunchOption
   // A NIC: its TAP queues and a kick, call and error eventfd for each of up to 17 virtqueues.
   spec.rlimits.nofile = device.kind == DeviceKind::kNet ? 128 : 64;
   spec.rlimits.nproc = kDevicePidsMax;
-  // A disk can never grow: a write past its end fails in the kernel even if the device erred.
+  // A raw disk can never grow: a write past its end fails in the kernel even if the device erred.
+  // A qcow2 image grows as clusters are allocated, at most to the operator's ceiling on the
+  // virtual size plus the most metadata that needs (an eighth more covers every cluster size and
+  // refcount width) and the file it already is.
   spec.rlimits.fsize = blk ? device.image_bytes : 0;
+  if (blk && device.disk->format == DiskFormat::kQcow2 && !device.disk->read_only) {
+    const uint64_t ceiling = settings.max_disk_size_mib << 20;
+    spec.rlimits.fsize = device.image_bytes + ceiling + ceiling / 8 + (uint64_t{64} << 20);
+  }
   spec.rlimits.core = 0;
   spec.rlimits.memlock = 0;
 
@@ -138,6 +157,9 @@ JailSpec build_device_spec(const LaunchConfig& config, const MonitorLaunchOption
               {relayed ? device.stderr_fd : 2, 2},
               {device.socket_fd, kDeviceSocketFd}};
   if (blk) spec.fds.push_back({device.image_fd, kDeviceImageFd});
+  for (size_t i = 0; i < device.backing_fds.size(); ++i) {
+    spec.fds.push_back({device.backing_fds[i], kDeviceFirstBackingFd + static_cast<int>(i)});
+  }
   for (size_t i = 0; i < device.tap_fds.size(); ++i) {
     spec.fds.push_back({device.tap_fds[i], kDeviceFirstTapFd + static_cast<int>(i)});
   }

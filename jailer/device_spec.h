@@ -8,7 +8,7 @@
 //   /seccomp              its seccomp policy files (read-only; it installs its own policy)
 //
 // Its vhost-user socket arrives as fd 3 and, for a disk, the image (opened by the launcher as
-// the VM user) as fd 4; for a NIC, its TAP's queue fds (made by the launcher, jailer/net/
+// the VM user) as fd 4 and a qcow2 disk's backing chain as fds 5, 6, ...; for a NIC, its TAP's queue fds (made by the launcher, jailer/net/
 // tap_device.h) as fds 4, 5, ...: the process never opens a path or a device for its data.
 #pragma once
 
@@ -34,6 +34,7 @@ struct DeviceLaunch {
   int stdin_fd = -1, stdout_fd = -1, stderr_fd = -1;
   int socket_fd = -1;        // its end of the vhost-user socketpair
   int image_fd = -1;         // for kBlk
+  std::vector<int> backing_fds;  // for kBlk: a qcow2 disk's chain, nearest first
   const NetSettings* net = nullptr;  // for kNet
   std::vector<int> tap_fds;  // for kNet: one per queue pair
   bool allow_vlan = false, allow_mac_change = false;  // for kNet: the operator's
@@ -42,6 +43,7 @@ struct DeviceLaunch {
 inline constexpr int kDeviceSocketFd = 3;
 inline constexpr int kDeviceImageFd = 4;
 inline constexpr int kDeviceFirstTapFd = 4;
+inline constexpr int kDeviceFirstBackingFd = 5;
 
 // The SELinux domain of each kind (policy/selinux/bulwark.te).
 const char* device_selinux_domain(DeviceKind kind);

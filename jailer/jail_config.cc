@@ -48,6 +48,51 @@ Status check_disk_serial(std::string_view serial) {
   return ok_status();
 }
 
+Status read_format(const json& value, DiskFormat* out) {
+  std::string text;
+  BULWARK_TRY(read_json_string(value, nullptr, &text));
+  if (text == "raw") {
+    *out = DiskFormat::kRaw;
+  } else if (text == "qcow2") {
+    *out = DiskFormat::kQcow2;
+  } else {
+    return Error("expected \"raw\" or \"qcow2\", got " + config::quoted_text(text));
+  }
+  return ok_status();
+}
+
+Status read_backing(const json& value, const std::string& path, std::vector<BackingImage>& chain) {
+  const auto* items = value.get_ptr<const json::array_t*>();
+  if (items == nullptr) return Error(path + ": expected an array, got " + config::describe_json_value(value));
+  if (items->size() > kMaxBackingChain) return Error(path + ": at most 16 backing images");
+  for (size_t i = 0; i < items->size(); ++i) {
+    const std::string item_path = config::json_pointer_child(path, i);
+    const auto* members = (*items)[i].get_ptr<const json::object_t*>();
+    if (members == nullptr) {
+      return Error(item_path + ": expected an object, got " + config::describe_json_value((*items)[i]));
+    }
+    BackingImage image;
+    bool has_path = false;
+    for (const auto& [key, member] : *members) {
+      const std::string field = config::json_pointer_child(item_path, key);
+      Status status = ok_status();
+      if (key == "path") {
+        status = read_json_string(member, config::check_required_path, &image.path);
+        if (status.ok() && image.path.front() != '/') status = Error("expected an absolute path");
+        has_path = true;
+      } else if (key == "format") {
+        status = read_format(member, &image.format);
+      } else {
+        return Error(field + ": unknown field");
+      }
+      if (!status.ok()) return status.error().wrap(field);
+    }
+    if (!has_path) return Error(item_path + "/path: required");
+    chain.push_back(std::move(image));
+  }
+  return ok_status();
+}
+
 Status read_disk(const json& value, const std::string& path, DiskSettings& disk) {
   const auto* members = value.get_ptr<const json::object_t*>();
   if (members == nullptr) {
@@ -67,6 +112,12 @@ Status read_disk(const json& value, const std::string& path, DiskSettings& disk)
       status = read_json_string(member, check_disk_serial, &disk.serial);
     } else if (key == "queues") {
       status = read_json_integer(member, 1, kMaxDiskQueues, &disk.queues);
+    } else if (key == "format") {
+      status = read_format(member, &disk.format);
+    } else if (key == "backing") {
+      BULWARK_TRY(read_backing(member, field, disk.backing));
+    } else if (key == "rate_limiter") {
+      BULWARK_TRY(read_rate_pair(member, field, disk.rate_bytes, disk.rate_ops));
     } else {
       return Error(field + ": unknown field");
     }
@@ -215,6 +266,23 @@ Status validate_launch_config(const LaunchConfig& config) {
     }
     BULWARK_TRY(field(check_disk_serial(disk.serial), (path + "/serial").c_str()));
     if (disk.queues < 1 || disk.queues > kMaxDiskQueues) return Error(path + "/queues: out of range");
+    if (!disk.backing.empty() && disk.format != DiskFormat::kQcow2) {
+      return Error(path + "/backing: only a qcow2 image has a backing chain");
+    }
+    if (disk.backing.size() > kMaxBackingChain) return Error(path + "/backing: at most 16 backing images");
+    for (size_t b = 0; b < disk.backing.size(); ++b) {
+      const std::string member = config::json_pointer_child(path + "/backing", b);
+      if (Status s = config::check_required_path(disk.backing[b].path); !s.ok() || disk.backing[b].path.front() != '/') {
+        return Error(member + "/path: expected an absolute path");
+      }
+      if (disk.backing[b].format == DiskFormat::kRaw && b + 1 < disk.backing.size()) {
+        return Error(member + ": a raw image has no backing image, so it can only be the last");
+      }
+      if (disk.backing[b].path == disk.path) return Error(member + "/path: the disk itself: a loop");
+      for (size_t c = 0; c < b; ++c) {
+        if (disk.backing[c].path == disk.backing[b].path) return Error(member + "/path: listed twice: a loop");
+      }
+    }
   }
   BULWARK_TRY(validate_nets(config.nets));
   if ((!config.disks.empty() || config.rng || !config.nets.empty()) && jail.id.size() > kMaxVmIdWithDevices) {

@@ -8,7 +8,15 @@
 // cgroup_root, seccomp, seccomp_policy_dir and devices. The VM id, uid/gid and MCS pair are the
 // operator's and the allocators' (bulwark run --id; the host config's ranges).
 //
-//   "disks": [ { "path": "/srv/images/vm-1.raw",   absolute path of a raw image, required
+//   "disks": [ { "path": "/srv/images/vm-1.raw",   absolute path of the image, required
+//                "format": "raw",                 optional: "raw" (default) or "qcow2"; never
+//                                                 guessed from the image's bytes
+//                "backing": [ {"path": "/srv/images/base.qcow2", "format": "qcow2"},
+//                             {"path": "/srv/images/base.raw"} ],   optional, qcow2 only: the
+//                                                 chain nearest first (at most 16, only the last
+//                                                 may be raw); each header must name the next
+//                "rate_limiter": {"bandwidth": {"size": BYTES, "refill_time": MS, "one_time_burst": B},
+//                                 "ops": {"size": REQUESTS, "refill_time": MS}},   optional
 //                "read_only": false,              optional
 //                "serial": "vm-1-root",           optional, up to 20 bytes of [A-Za-z0-9_.-]
 //                "queues": 1 } ],                 optional, 1 .. 8
@@ -80,20 +88,6 @@ inline constexpr uint64_t kMaxDiskQueues = 8;
 // The longest VM id that leaves room for a device's jail name ("<id>.blk7").
 inline constexpr size_t kMaxVmIdWithDevices = 59;
 
-struct DiskSettings {
-  std::string path;
-  bool read_only = false;
-  std::string serial;
-  uint64_t queues = 1;
-
-  friend bool operator==(const DiskSettings&, const DiskSettings&) = default;
-};
-
-inline constexpr size_t kMaxNets = 8;
-inline constexpr uint64_t kMaxNetQueuePairs = 8;
-inline constexpr uint64_t kMinNetMtu = 68;
-inline constexpr uint64_t kMaxNetMtu = 65521;  // a TAP takes 65535 minus its Ethernet header
-
 // A token bucket (Firecracker's RateLimiter bucket): `size` tokens (bytes or packets) refilled
 // over `refill_time_ms`, plus a one-time burst. size 0 = no limit in that dimension.
 struct RateBucket {
@@ -104,6 +98,40 @@ struct RateBucket {
   bool limited() const { return size != 0; }
   friend bool operator==(const RateBucket&, const RateBucket&) = default;
 };
+
+inline constexpr size_t kMaxBackingChain = 16;
+
+// How an image's bytes are read: declared by the VM config, never guessed from the content (a
+// "raw" disk whose first bytes are a qcow2 header stays raw).
+enum class DiskFormat { kRaw, kQcow2 };
+
+// One image of a qcow2 disk's backing chain, as the VM config lists it (nearest first).
+struct BackingImage {
+  std::string path;  // absolute
+  DiskFormat format = DiskFormat::kRaw;
+
+  friend bool operator==(const BackingImage&, const BackingImage&) = default;
+};
+
+struct DiskSettings {
+  std::string path;
+  bool read_only = false;
+  std::string serial;
+  uint64_t queues = 1;
+  DiskFormat format = DiskFormat::kRaw;
+  // A qcow2 disk's chain (at most 16): opened read-only as the VM user and passed as fds; the
+  // device checks each header names the next (devices/blk/qcow2_disk.h).
+  std::vector<BackingImage> backing;
+  // The tenant may slow its own disk (bytes read or written, requests): no ceiling needed.
+  RateBucket rate_bytes, rate_ops;
+
+  friend bool operator==(const DiskSettings&, const DiskSettings&) = default;
+};
+
+inline constexpr size_t kMaxNets = 8;
+inline constexpr uint64_t kMaxNetQueuePairs = 8;
+inline constexpr uint64_t kMinNetMtu = 68;
+inline constexpr uint64_t kMaxNetMtu = 65521;  // a TAP takes 65535 minus its Ethernet header
 
 // Per direction, from the guest's point of view: rx = toward the guest, tx = from it.
 struct NetRateLimiter {

@@ -141,8 +141,9 @@ Status read_bucket(const json& value, const std::string& path, RateBucket& bucke
   return ok_status();
 }
 
-// {"bandwidth": bucket, "ops": bucket}
-Status read_direction(const json& value, const std::string& path, RateBucket& bytes, RateBucket& packets) {
+}  // namespace
+
+Status read_rate_pair(const json& value, const std::string& path, RateBucket& bytes, RateBucket& packets) {
   const auto* members = object_or_null(value);
   if (members == nullptr) return expected_object(path, value);
   for (const auto& [key, member] : *members) {
@@ -158,15 +159,17 @@ Status read_direction(const json& value, const std::string& path, RateBucket& by
   return ok_status();
 }
 
+namespace {
+
 Status read_rate_limiter(const json& value, const std::string& path, NetRateLimiter& limiter) {
   const auto* members = object_or_null(value);
   if (members == nullptr) return expected_object(path, value);
   for (const auto& [key, member] : *members) {
     const std::string field = config::json_pointer_child(path, key);
     if (key == "rx") {
-      BULWARK_TRY(read_direction(member, field, limiter.rx_bytes, limiter.rx_packets));
+      BULWARK_TRY(read_rate_pair(member, field, limiter.rx_bytes, limiter.rx_packets));
     } else if (key == "tx") {
-      BULWARK_TRY(read_direction(member, field, limiter.tx_bytes, limiter.tx_packets));
+      BULWARK_TRY(read_rate_pair(member, field, limiter.tx_bytes, limiter.tx_packets));
     } else {
       return Error(field + ": unknown field (rx or tx)");
     }

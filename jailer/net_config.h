@@ -26,6 +26,9 @@ inline constexpr uint64_t kMaxBucketSize = uint64_t{1} << 40;
 
 // host config "/net" (errors name the member: "/net/max_mtu: ...").
 Status read_host_net_config(const nlohmann::json& value, const std::string& path, NetHostConfig& net);
+// {"bandwidth": bucket, "ops": bucket} with Firecracker's bucket fields (size, refill_time in
+// ms, one_time_burst): a NIC's direction or a disk's rate_limiter.
+Status read_rate_pair(const nlohmann::json& value, const std::string& path, RateBucket& bytes, RateBucket& ops);
 // VM config "/nets".
 Status read_nets(const nlohmann::json& value, std::vector<NetSettings>& nets);
 // Rules on the tenant's NICs that need no operator setting: ids unique and well formed, MACs

@@ -42,6 +42,7 @@ Result<VmDevices> VmDevices::start(const LaunchConfig& config, const MonitorLaun
   ImageLock::HolderNames holder_names;
   if (label_memory) holder_names = [&svirt](int fd) { return svirt.label_holders(fd); };
   std::vector<VmUserFile> images;
+  std::vector<std::vector<VmUserFile>> backing_files;  // per disk, nearest first
   for (size_t i = 0; i < config.disks.size(); ++i) {
     const DiskSettings& disk = config.disks[i];
     const std::string step = "jail step disks: /disks/" + std::to_string(i);
@@ -68,6 +69,25 @@ Result<VmDevices> VmDevices::start(const LaunchConfig& config, const MonitorLaun
     auto labelled = svirt.label_disk(image->fd.get(), name, disk.read_only);
     if (!labelled.ok()) return labelled.error().wrap(step + ": label");
     images.push_back(std::move(*image));
+    // A qcow2 disk's backing chain: every member read-only, as the VM user, locked shared and
+    // labelled like a read-only disk. The device checks what the headers name against it.
+    std::vector<VmUserFile> chain;
+    for (size_t b = 0; b < disk.backing.size(); ++b) {
+      const std::string member_step = step + "/backing/" + std::to_string(b);
+      VmUserFileOptions member_options;
+      member_options.access = VmFileAccess::kReadOnly;
+      auto member = open_as_vm_user(disk.backing[b].path, config.jail.uid, config.jail.gid, member_options);
+      if (!member.ok()) return member.error().wrap(member_step);
+      const std::string member_name = config::quoted_text(disk.backing[b].path, 4096);
+      auto member_lock = ImageLock::acquire(member->fd.get(), member_name, ImageLockMode::kReadOnly, config.jail.id,
+                                            lock_records, holder_names);
+      if (!member_lock.ok()) return member_lock.error().wrap(member_step);
+      devices.image_locks_.push_back(std::move(*member_lock));
+      auto member_label = svirt.label_disk(member->fd.get(), member_name, true);
+      if (!member_label.ok()) return member_label.error().wrap(member_step + ": label");
+      chain.push_back(std::move(*member));
+    }
+    backing_files.push_back(std::move(chain));
   }
 
   // Step taps: each NIC's TAP, made where the operator's settings say and recorded before its
@@ -101,6 +121,7 @@ Result<VmDevices> VmDevices::start(const LaunchConfig& config, const MonitorLaun
     launch.disk = &config.disks[i];
     launch.image_bytes = images[i].size;
     launch.image_fd = images[i].fd.get();
+    for (const VmUserFile& member : backing_files[i]) launch.backing_fds.push_back(member.fd.get());
     launches.push_back(launch);
   }
   for (size_t i = 0; i < config.nets.size(); ++i) {

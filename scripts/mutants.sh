@@ -138,6 +138,10 @@ lr-tap-index :: jailer/launch_record.cc :: || ifindex < 1 || ifindex > 0x7ffffff
 tap-excl :: jailer/net/tap_device.cc :: (create ? IFF_TUN_EXCL : 0) :: (create ? 0 : 0) :: $TAP :: $TAP_RE
 tap-remove-index :: jailer/net/tap_device.cc :: if (*index != ifindex) return false; :: <delete> :: $TAP :: $TAP_RE
 tap-sweep-netns :: jailer/stale_vm.cc :: bool ours = !places.tap_prefix.empty() && tap.netns == places.tap_netns; :: bool ours = !places.tap_prefix.empty(); :: $TAP :: $TAP_RE
+blk-rate-limit :: devices/blk/block_device.cc :: if (!limiter_->consume(bytes, 1, now)) { :: if (false && !limiter_->consume(bytes, 1, now)) { :: $BLK :: $BLK_RE
+blk-rate-bytes :: devices/blk/block_device.cc :: const uint64_t bytes = data ? request->data_bytes : 0; :: const uint64_t bytes = data ? 0 : 0; :: $BLK :: $BLK_RE
+vuf-net-max-pairs :: monitor/vhost_user/vhost_user_frontend.cc :: if (announced > kVirtioNetMaxQueuePairs) { :: if (announced > kVirtioNetMaxQueuePairs + 2) { :: bulwark_net_device_tests :: ^NetMonitorFrontend
+vuf-net-queue-count :: monitor/vhost_user/vhost_user_frontend.cc :: && queues > backend_queues_) { :: && queues > backend_queues_ + 4) { :: bulwark_net_device_tests :: ^NetMonitorFrontend
 sweep-label-inode :: jailer/stale_vm.cc :: if (static_cast<uint64_t>(st.st_dev) != label.dev || static_cast<uint64_t>(st.st_ino) != label.ino) { :: if (false) { :: $SW :: $SW_RE
 EOF
 

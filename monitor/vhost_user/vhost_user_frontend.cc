@@ -21,6 +21,10 @@ constexpr uint64_t kWantedProtocolFeatures =
 constexpr uint64_t kMaxReportedQueues = 0xffff;
 // virtio-blk's writeback byte: the only configuration field a driver writes.
 constexpr uint32_t kBlockWritebackOffset = 32;
+// virtio-net's features that give a configuration field meaning (virtio 1.x 5.1.4): MTU 3
+// (mtu), MAC 5 (mac), STATUS 16 (status), MQ 22 (max_virtqueue_pairs). The profile offers
+// none of the others that do (SPEED_DUPLEX, RSS, HASH_REPORT).
+constexpr uint64_t kVirtioNetConfigFeatures = (1ULL << 3) | (1ULL << 5) | (1ULL << 16) | kVirtioNetFMq;
 
 uint64_t bit(unsigned n) { return 1ULL << n; }
 
@@ -114,6 +118,21 @@ Status VhostUserFrontend::negotiate_protocol_features(uint64_t backend_features)
 
 Status VhostUserFrontend::read_device_config() {
   if (profile_.config_bytes == 0) return ok_status();
+  if ((protocol_features_ & bit(kProtocolConfig)) == 0 && profile_.kind == DeviceKind::kNet) {
+    // A virtio-net backend without the CONFIG protocol feature (DPDK's vhost library, and
+    // others written for QEMU, which keeps virtio-net's configuration itself) still serves the
+    // queues. Every field of virtio-net's configuration exists only with its feature, so with
+    // those masked off the guest reads none of it (the all-zero bytes below are never used) and
+    // picks its own MAC; the link is up. The control queue goes too, with the features that need
+    // it: nothing says whether such a backend serves one (DPDK's answers GET_QUEUE_NUM with its
+    // most queue pairs and leaves a control queue to its application), and a driver waits for
+    // every command's answer. One queue pair is left, which every vhost-user-net backend serves.
+    // Our own backends offer CONFIG; virtio-blk cannot do without it (below).
+    offered_features_ &=
+        ~(kVirtioNetConfigFeatures | kVirtioNetFCtrlVq | kVirtioNetCtrlDependentFeatures);
+    config_.assign(profile_.config_bytes, 0);
+    return size_net_queues();
+  }
   if ((protocol_features_ & bit(kProtocolConfig)) == 0) {
     return Error("the backend does not offer the CONFIG protocol feature; the device configuration "
                  "cannot be read");

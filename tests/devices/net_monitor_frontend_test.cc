@@ -5,10 +5,10 @@
 // ring addresses and eventfds the transport would hand over at DRIVER_OK. Each test asserts
 // what a guest would see: the features and configuration space, frames both ways with their
 // bytes intact, control-queue answers, and a device reset after which the device serves again.
-// Last, a device that lies about its queue pairs is refused at connect.
+// Last, a device that lies about its queue pairs is refused at connect, and one without the
+// CONFIG protocol feature (as DPDK's vhost backend) is accepted with one pair and no feature
+// that needs the configuration. GuestRam and NetDriver are in split_ring_driver.h.
 #include <poll.h>
-#include <sys/eventfd.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstring>
 #include <filesystem>
 #include <optional>
@@ -27,6 +28,7 @@
 #include "monitor/vhost_user/vhost_user_frontend.h"
 #include "tests/devices/net_namespace.h"
 #include "tests/devices/net_test_guest.h"
+#include "tests/devices/split_ring_driver.h"
 
 namespace bulwark::test {
 namespace {
@@ -50,7 +52,6 @@ constexpr uint8_t kCtrlClassMac = 1, kCtrlMacAddrSet = 1;
 constexpr uint8_t kCtrlClassMq = 4, kCtrlMqVqPairsSet = 0;
 constexpr uint8_t kCtrlOk = 0, kCtrlErr = 1;
 
-constexpr size_t kVnetHeaderBytes = 12;   // virtio_net_hdr_v1 with num_buffers (VERSION_1)
 constexpr size_t kPacketVnetHeader = 10;  // what PACKET_VNET_HDR puts in front on the namespace side
 
 const Mac kGuestMac{0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
@@ -59,244 +60,9 @@ const Mac kForeignMac{0x52, 0x54, 0x00, 0x66, 0x66, 0x66};
 constexpr const char* kGuestIp = "10.99.0.2";
 constexpr const char* kHostIp = "10.99.0.1";
 
-std::chrono::milliseconds milliseconds_until(std::chrono::steady_clock::time_point deadline) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-}
-
 std::span<const uint8_t> bytes_of(const std::string& text) {
   return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
 }
-
-// Guest RAM as the monitor has it: one memfd, mapped here, as two regions on either side of
-// 4 GiB (RAM below the MMIO hole and above it), so ring and buffer addresses go through the
-// frontend's and the device's translation of both.
-class GuestRam {
- public:
-  static constexpr uint64_t kRegionBytes = 512 << 10;
-  static constexpr uint64_t kHighGpa = 0x100000000ULL;
-
-  static Result<std::unique_ptr<GuestRam>> create() {
-    UniqueFd memfd(::memfd_create("net-monitor-frontend-ram", MFD_CLOEXEC));
-    if (!memfd.valid()) return Error::from_errno("memfd_create", errno);
-    if (::ftruncate(memfd.get(), 2 * kRegionBytes) != 0) return Error::from_errno("ftruncate", errno);
-    void* base = ::mmap(nullptr, 2 * kRegionBytes, PROT_READ | PROT_WRITE, MAP_SHARED, memfd.get(), 0);
-    if (base == MAP_FAILED) return Error::from_errno("mmap", errno);
-    return std::unique_ptr<GuestRam>(new GuestRam(std::move(memfd), static_cast<uint8_t*>(base)));
-  }
-  ~GuestRam() { ::munmap(base_, 2 * kRegionBytes); }
-  GuestRam(const GuestRam&) = delete;
-  GuestRam& operator=(const GuestRam&) = delete;
-
-  const vhost_user::SharedGuestRam& shared() const { return shared_; }
-  // The test's (the monitor's) view of [gpa, gpa+length); the tests only ask for what exists.
-  uint8_t* at(uint64_t gpa, uint64_t length = 1) {
-    const std::optional<uint64_t> host = shared_.host_address(gpa, length);
-    if (!host) {
-      ADD_FAILURE() << "gpa " << gpa << " +" << length << " is outside guest RAM";
-      return base_;
-    }
-    return reinterpret_cast<uint8_t*>(*host);
-  }
-
- private:
-  GuestRam(UniqueFd memfd, uint8_t* base) : memfd_(std::move(memfd)), base_(base) {
-    shared_.memfd = memfd_.get();
-    shared_.regions = {{0, kRegionBytes, base_, 0}, {kHighGpa, kRegionBytes, base_ + kRegionBytes, kRegionBytes}};
-  }
-  UniqueFd memfd_;
-  uint8_t* base_;
-  vhost_user::SharedGuestRam shared_;
-};
-
-// The guest's virtio-net driver, cut down to what the tests need: a split ring of kQueueSize
-// entries per queue (descriptor table, available ring, used ring: virtio 1.x 2.7), one kick and
-// one call eventfd per queue, as the transport would own them. Queue 0's and 1's rings are below
-// 4 GiB, the others' above; TX and control buffers below, RX buffers above.
-class NetDriver {
- public:
-  static constexpr uint16_t kQueueSize = 16;
-  static constexpr uint16_t kDescNext = 1, kDescWrite = 2;
-
-  NetDriver(GuestRam& ram, uint16_t queues) : ram_(ram), queues_(queues) {
-    for (uint16_t q = 0; q < queues; ++q) {
-      Queue& queue = queues_[q];
-      const uint64_t slot = (q < 2 ? 0 : GuestRam::kHighGpa) + 0x1000ULL * (q + 1);
-      queue.desc = slot;
-      queue.avail = slot + 0x200;
-      queue.used = slot + 0x400;
-      queue.kick.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-      queue.call.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    }
-  }
-
-  // What the transport hands the frontend at DRIVER_OK: every queue, enabled.
-  std::vector<QueueSetup> setups() const {
-    std::vector<QueueSetup> out;
-    for (uint16_t q = 0; q < queues_.size(); ++q) {
-      const Queue& queue = queues_[q];
-      out.push_back({q, kQueueSize, queue.desc, queue.avail, queue.used, queue.kick.get(), queue.call.get()});
-    }
-    return out;
-  }
-
-  // A driver setting the device up again after a reset: zeroed rings, its indices from 0.
-  void clear_rings() {
-    for (Queue& queue : queues_) {
-      std::memset(ram_.at(queue.desc, 0x600), 0, 0x600);
-      queue.avail_idx = 0;
-      queue.announced = 0;
-      queue.rx_seen = 0;
-      drain(queue.call.get());
-    }
-  }
-
-  // One TX chain on queue `tx`: a plain 12-byte vnet header, then the frame. Offered and
-  // kicked; the used index that will mean the device returned it.
-  Result<uint16_t> post_tx(uint16_t tx, std::span<const uint8_t> frame) {
-    constexpr uint64_t kTxArea = 0x40000;
-    std::memset(ram_.at(kTxArea, kVnetHeaderBytes), 0, kVnetHeaderBytes);
-    std::memcpy(ram_.at(kTxArea + 0x100, frame.size()), frame.data(), frame.size());
-    write_descriptor(tx, 0, kTxArea, kVnetHeaderBytes, kDescNext, 1);
-    write_descriptor(tx, 1, kTxArea + 0x100, static_cast<uint32_t>(frame.size()), 0, 0);
-    offer(tx, 0);
-    BULWARK_TRY(kick(tx));
-    return queues_[tx].avail_idx;
-  }
-  // post_tx, then waits until the device returned the chain and signalled the call eventfd.
-  // The used length.
-  Result<uint32_t> send(uint16_t tx, std::span<const uint8_t> frame) {
-    auto target = post_tx(tx, frame);
-    if (!target.ok()) return target.error();
-    BULWARK_TRY(wait_used(tx, *target, 3s));
-    return used_element(tx, static_cast<uint16_t>(*target - 1)).second;
-  }
-
-  // Offers `count` RX buffers of `size` bytes on queue `rx` (each a one-descriptor chain) and kicks.
-  Status post_rx(uint16_t rx, uint16_t count, uint32_t size) {
-    Queue& queue = queues_[rx];
-    queue.rx_area = GuestRam::kHighGpa + 0x10000 + 0x10000ULL * (rx / 2);
-    queue.rx_size = size;
-    for (uint16_t i = 0; i < count; ++i) {
-      write_descriptor(rx, i, queue.rx_area + uint64_t{i} * size, size, kDescWrite, 0);
-      offer(rx, i);
-    }
-    return kick(rx);
-  }
-
-  // The next packet (vnet header + frame) from the num_buffers used RX buffers it took, which
-  // are offered again.
-  Result<std::vector<uint8_t>> receive(uint16_t rx, std::chrono::milliseconds timeout) {
-    Queue& queue = queues_[rx];
-    std::vector<uint8_t> packet;
-    uint16_t buffers = 1;
-    for (uint16_t i = 0; i < buffers; ++i) {
-      BULWARK_TRY(wait_used(rx, static_cast<uint16_t>(queue.rx_seen + 1), timeout));
-      const auto [head, length] = used_element(rx, queue.rx_seen++);
-      if (head >= kQueueSize || length > queue.rx_size) {
-        return Error("used RX element: head " + std::to_string(head) + " length " + std::to_string(length));
-      }
-      const uint8_t* data = ram_.at(queue.rx_area + uint64_t{head} * queue.rx_size, queue.rx_size);
-      packet.insert(packet.end(), data, data + length);
-      if (i == 0) {
-        if (length < kVnetHeaderBytes) return Error("an RX buffer without a whole vnet header");
-        buffers = static_cast<uint16_t>(packet[10] | (packet[11] << 8));
-        if (buffers == 0) return Error("num_buffers 0");
-      }
-      offer(rx, static_cast<uint16_t>(head));
-    }
-    BULWARK_TRY(kick(rx));
-    return packet;
-  }
-
-  // One control command (class, command, data) on queue `ctrl`: the ack byte the device wrote.
-  Result<uint8_t> control(uint16_t ctrl, std::span<const uint8_t> command) {
-    constexpr uint64_t kCtrlArea = 0x50000;
-    std::memcpy(ram_.at(kCtrlArea, command.size()), command.data(), command.size());
-    uint8_t* ack = ram_.at(kCtrlArea + 0x800);
-    *ack = 0xee;
-    write_descriptor(ctrl, 0, kCtrlArea, static_cast<uint32_t>(command.size()), kDescNext, 1);
-    write_descriptor(ctrl, 1, kCtrlArea + 0x800, 1, kDescWrite, 0);
-    const uint16_t target = static_cast<uint16_t>(queues_[ctrl].avail_idx + 1);
-    offer(ctrl, 0);
-    BULWARK_TRY(kick(ctrl));
-    BULWARK_TRY(wait_used(ctrl, target, 3s));
-    const auto [head, length] = used_element(ctrl, static_cast<uint16_t>(target - 1));
-    if (head != 0 || length != 1) {
-      return Error("used control element: head " + std::to_string(head) + " length " + std::to_string(length));
-    }
-    return __atomic_load_n(ack, __ATOMIC_ACQUIRE);
-  }
-
-  void write_descriptor(uint16_t q, uint16_t i, uint64_t gpa, uint32_t length, uint16_t flags, uint16_t next) {
-    uint8_t* d = ram_.at(queues_[q].desc + 16ULL * i, 16);
-    std::memcpy(d, &gpa, 8);
-    std::memcpy(d + 8, &length, 4);
-    std::memcpy(d + 12, &flags, 2);
-    std::memcpy(d + 14, &next, 2);
-  }
-  // Puts `head` in the available ring and publishes the new index (release: the descriptors first).
-  void offer(uint16_t q, uint16_t head) {
-    Queue& queue = queues_[q];
-    std::memcpy(ram_.at(queue.avail + 4 + 2ULL * (queue.avail_idx % kQueueSize), 2), &head, 2);
-    ++queue.avail_idx;
-    __atomic_store_n(reinterpret_cast<uint16_t*>(ram_.at(queue.avail + 2, 2)), queue.avail_idx, __ATOMIC_RELEASE);
-  }
-  Status kick(uint16_t q) {
-    const uint64_t one = 1;
-    if (::write(queues_[q].kick.get(), &one, sizeof one) != sizeof one) return Error::from_errno("kick", errno);
-    return ok_status();
-  }
-  uint16_t used_idx(uint16_t q) {
-    return __atomic_load_n(reinterpret_cast<const uint16_t*>(ram_.at(queues_[q].used + 2, 2)), __ATOMIC_ACQUIRE);
-  }
-  // Used element n (the n-th the device returned): head and length.
-  std::pair<uint32_t, uint32_t> used_element(uint16_t q, uint16_t n) {
-    const uint8_t* element = ram_.at(queues_[q].used + 4 + 8ULL * (n % kQueueSize), 8);
-    uint32_t head = 0, length = 0;
-    std::memcpy(&head, element, 4);
-    std::memcpy(&length, element + 4, 4);
-    return {head, length};
-  }
-
-  // Waits until queue q's used index reaches `target` and the device signalled the call
-  // eventfd for it (no EVENT_IDX, no NO_INTERRUPT: every used buffer must come with an
-  // interrupt, or a guest would never look).
-  Status wait_used(uint16_t q, uint16_t target, std::chrono::milliseconds timeout) {
-    Queue& queue = queues_[q];
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (static_cast<int16_t>(queue.announced - target) < 0) {
-      const auto left = milliseconds_until(deadline);
-      if (left.count() <= 0) {
-        return Error("queue " + std::to_string(q) + ": used index " + std::to_string(used_idx(q)) +
-                     " (announced by the call eventfd: " + std::to_string(queue.announced) + "), waited for " +
-                     std::to_string(target));
-      }
-      pollfd p{queue.call.get(), POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 50))) == 1 && drain(queue.call.get())) {
-        // Everything used so far was announced: the device writes the used ring, then signals.
-        queue.announced = used_idx(q);
-      }
-    }
-    return ok_status();
-  }
-
- private:
-  static bool drain(int fd) {
-    uint64_t count = 0;
-    return ::read(fd, &count, sizeof count) == sizeof count;
-  }
-  struct Queue {
-    uint64_t desc = 0, avail = 0, used = 0;
-    UniqueFd kick, call;
-    uint16_t avail_idx = 0;
-    uint16_t announced = 0;  // the used index as of the last call
-    uint16_t rx_seen = 0;    // used RX entries consumed
-    uint64_t rx_area = 0;
-    uint32_t rx_size = 0;
-  };
-  GuestRam& ram_;
-  std::vector<Queue> queues_;
-};
 
 // Reads frames from an AF_PACKET socket on the namespace's side of the TAP until one with
 // `hash` (fnv1a of the Ethernet frame) shows up; every frame seen goes to `seen` when given.
@@ -610,17 +376,30 @@ TEST_F(NetMonitorFrontendTest, APacketHeldAcrossAResetNeverReachesTheNewDriver) 
 }
 
 // A device process that answers the handshake like bulwark-dev-net but lies about its queue
-// pairs (a compromised one may): max_virtqueue_pairs and GET_QUEUE_NUM are its to choose.
+// pairs (a compromised one may): max_virtqueue_pairs and GET_QUEUE_NUM are its to choose. It
+// may also leave out the CONFIG protocol feature, as DPDK's vhost backend does for net (it still
+// answers GET_CONFIG if asked, and counts how often it was).
 class LyingNetBackend {
  public:
-  LyingNetBackend(UniqueFd socket, uint16_t max_pairs, uint64_t queue_num)
-      : socket_(std::move(socket)), max_pairs_(max_pairs), queue_num_(queue_num) {
+  static constexpr uint64_t kProtocolFeatures =
+      bit(vhost_user::kProtocolMq) | bit(vhost_user::kProtocolReplyAck) | bit(vhost_user::kProtocolConfig);
+  static constexpr uint64_t kFeatures =
+      kVersion1 | bit(vhost_user::kFeatureProtocolFeatures) | kMac | kMrgRxbuf | kStatus | kCtrlVq | kMq;
+
+  LyingNetBackend(UniqueFd socket, uint16_t max_pairs, uint64_t queue_num,
+                  uint64_t protocol_features = kProtocolFeatures, uint64_t features = kFeatures)
+      : socket_(std::move(socket)),
+        max_pairs_(max_pairs),
+        queue_num_(queue_num),
+        protocol_features_(protocol_features),
+        features_(features) {
     thread_ = std::thread([this] { serve(); });
   }
   ~LyingNetBackend() {
     ::shutdown(socket_.get(), SHUT_RDWR);
     thread_.join();
   }
+  int get_config_requests() const { return get_config_requests_.load(); }
 
  private:
   void serve() {
@@ -629,17 +408,13 @@ class LyingNetBackend {
       if (!request.ok()) return;
       std::optional<vhost_user::Message> reply;
       switch (static_cast<vhost_user::Request>(request->request)) {
-        case vhost_user::Request::GET_FEATURES:
-          reply = vhost_user::make_u64_reply(*request, kVersion1 | bit(vhost_user::kFeatureProtocolFeatures) | kMac |
-                                                           kMrgRxbuf | kStatus | kCtrlVq | kMq);
-          break;
+        case vhost_user::Request::GET_FEATURES: reply = vhost_user::make_u64_reply(*request, features_); break;
         case vhost_user::Request::GET_PROTOCOL_FEATURES:
-          reply = vhost_user::make_u64_reply(*request, bit(vhost_user::kProtocolMq) |
-                                                           bit(vhost_user::kProtocolReplyAck) |
-                                                           bit(vhost_user::kProtocolConfig));
+          reply = vhost_user::make_u64_reply(*request, protocol_features_);
           break;
         case vhost_user::Request::GET_QUEUE_NUM: reply = vhost_user::make_u64_reply(*request, queue_num_); break;
         case vhost_user::Request::GET_CONFIG: {
+          ++get_config_requests_;
           auto config = vhost_user::parse_device_config(*request);
           if (!config.ok()) return;
           std::memcpy(config->bytes.data(), kGuestMac.data(), 6);
@@ -659,6 +434,9 @@ class LyingNetBackend {
   UniqueFd socket_;
   uint16_t max_pairs_;
   uint64_t queue_num_;
+  uint64_t protocol_features_;
+  uint64_t features_;
+  std::atomic<int> get_config_requests_{0};
   std::thread thread_;
 };
 
@@ -696,6 +474,43 @@ TEST(NetMonitorFrontendLyingDevice, MorePairsThanQueuesServedIsRefusedAtConnect)
   auto honest = connect_to_liar(**ram, 2, 5);
   ASSERT_TRUE(honest.ok()) << honest.error().message();
   EXPECT_EQ((*honest)->num_queues(), 5);
+}
+
+// A net backend without the CONFIG protocol feature (DPDK's vhost library offers none for net)
+// is accepted with every feature that gives a configuration field meaning masked off (MAC, MTU,
+// STATUS, MQ), the control queue and what needs it too: one queue pair, an all-zero
+// configuration the guest has no reason to read, and GET_CONFIG never sent.
+TEST(NetMonitorFrontendLyingDevice, NoConfigProtocolFeatureLeavesOnePairAndNoConfigFeatures) {
+  auto ram = GuestRam::create();
+  ASSERT_TRUE(ram.ok()) << ram.error().message();
+  int pair[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+  UniqueFd ours(pair[0]);
+  constexpr uint64_t kGuestAnnounce = bit(21);
+  // GET_QUEUE_NUM 128: DPDK 22.11 answers VHOST_MAX_QUEUE_PAIRS, whatever the port serves.
+  LyingNetBackend backend(UniqueFd(pair[1]), 2, 128,
+                          bit(vhost_user::kProtocolMq) | bit(vhost_user::kProtocolReplyAck),
+                          LyingNetBackend::kFeatures | kMtu | kCtrlMacAddr | kGuestAnnounce | kCsum);
+  vhost_user::FrontendOptions options;
+  options.name = "vhost-user-net 0 (no config)";
+  options.reply_timeout = 1s;
+  auto frontend = VhostUserFrontend::connect(std::move(ours), DeviceKind::kNet, (*ram)->shared(), options);
+  ASSERT_TRUE(frontend.ok()) << frontend.error().message();
+  const uint64_t offered = (*frontend)->device_features();
+  for (uint64_t masked : {kMac, kMtu, kStatus, kMq, kCtrlVq, kCtrlMacAddr, kGuestAnnounce}) {
+    EXPECT_EQ(offered & masked, 0u) << "feature bit " << __builtin_ctzll(masked) << " offered without a configuration";
+  }
+  for (uint64_t kept : {kVersion1, kMrgRxbuf, kCsum}) {
+    EXPECT_NE(offered & kept, 0u) << "feature bit " << __builtin_ctzll(kept) << " lost";
+  }
+  EXPECT_EQ((*frontend)->num_queues(), 2) << "rx0 tx0";
+  EXPECT_EQ((*frontend)->protocol_features() & bit(vhost_user::kProtocolConfig), 0u);
+  std::array<uint8_t, 12> config;
+  config.fill(0xee);
+  ASSERT_TRUE((*frontend)->read_config(0, config).ok());
+  EXPECT_EQ(config, (std::array<uint8_t, 12>{}));
+  EXPECT_EQ(backend.get_config_requests(), 0);
+  EXPECT_FALSE((*frontend)->failed());
 }
 
 // More pairs than the monitor exposes: the device's control queue sits after its last pair, so

@@ -22,7 +22,7 @@ if(TARGET bulwark-dev-net AND TARGET bulwark_seccomp_policy)
   add_dependencies(bulwark_net_device_tests bulwark-dev-net)
   # The monitor's vhost-user frontend (VhostUserFrontend, no KVM needed) against bulwark-dev-net.
   if(TARGET bulwark_vhost_user_frontend)
-    target_sources(bulwark_net_device_tests PRIVATE net_monitor_frontend_test.cc)
+    target_sources(bulwark_net_device_tests PRIVATE split_ring_driver.cc net_monitor_frontend_test.cc)
     target_link_libraries(bulwark_net_device_tests PRIVATE bulwark_vhost_user_frontend)
   endif()
   gtest_discover_tests(bulwark_net_device_tests
@@ -57,8 +57,10 @@ if(TARGET bulwark-dev-net AND TARGET bulwark_seccomp_policy)
 endif()
 
 # DPDK's virtio_user (dpdk-testpmd, Debian's dpdk-dev) as the vhost-user frontend of
-# bulwark-dev-net on a TAP in a test-made namespace: frames checked at the far side both ways.
-# Skips without root, dpdk-testpmd or its drivers. No hugepages (testpmd runs --no-huge).
+# bulwark-dev-net on a TAP in a test-made namespace, and the monitor's frontend against DPDK's
+# vhost-user backend (net_vhost forwarding to net_af_packet on a veth): frames checked at the
+# far side both ways. Skips without root, dpdk-testpmd or its drivers. No hugepages (testpmd
+# runs --no-huge).
 if(TARGET bulwark-dev-net AND TARGET bulwark_seccomp_policy)
   add_executable(bulwark_net_dpdk_interop_tests
     ${PROJECT_SOURCE_DIR}/tests/integration/monitor_process.cc
@@ -72,6 +74,12 @@ if(TARGET bulwark-dev-net AND TARGET bulwark_seccomp_policy)
   target_compile_definitions(bulwark_net_dpdk_interop_tests PRIVATE
     BULWARK_DEV_NET="$<TARGET_FILE:bulwark-dev-net>")
   add_dependencies(bulwark_net_dpdk_interop_tests bulwark-dev-net)
+  # The monitor's vhost-user frontend against DPDK's vhost-user backend (net_vhost in testpmd).
+  if(TARGET bulwark_vhost_user_frontend)
+    target_sources(bulwark_net_dpdk_interop_tests PRIVATE split_ring_driver.cc)
+    target_link_libraries(bulwark_net_dpdk_interop_tests PRIVATE bulwark_vhost_user_frontend)
+    target_compile_definitions(bulwark_net_dpdk_interop_tests PRIVATE BULWARK_HAVE_VHOST_USER_FRONTEND=1)
+  endif()
   gtest_discover_tests(bulwark_net_dpdk_interop_tests
     PROPERTIES LABELS devices TIMEOUT 60
     DISCOVERY_TIMEOUT 60)

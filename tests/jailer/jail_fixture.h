@@ -95,6 +95,23 @@ inline pid_t jailed_child_of(pid_t launcher) {
   return pid;
 }
 
+// `bulwark run args...` for a launcher whose monitor is a stand-in that never opens /dev/kvm
+// (tests/jailer/standin_monitor.cc). The monitor's jail gets a /dev/kvm node made from the
+// host's; on a host without one, the launcher runs in a mount namespace of its own whose /dev is
+// an overlay with a /dev/kvm node (10:232) added under `scratch`. The host's /dev is not
+// touched, so tests that skip without KVM still do. Returns {program, args}.
+inline std::pair<std::string, std::vector<std::string>> launcher_command_for_standin(
+    const std::string& launcher, std::vector<std::string> args, const std::string& scratch) {
+  if (::access("/dev/kvm", F_OK) == 0) return {launcher, args};
+  fs::create_directories(scratch);
+  args.insert(args.begin(), {"--mount", "--propagation", "private", "--", "sh", "-c",
+                             "set -e; mount -t tmpfs tmpfs \"$0\"; mkdir \"$0/u\" \"$0/w\"; "
+                             "mount -t overlay overlay -o lowerdir=/dev,upperdir=\"$0/u\",workdir=\"$0/w\" /dev; "
+                             "mknod -m 600 /dev/kvm c 10 232; exec \"$@\"",
+                             scratch, launcher});
+  return {"/usr/bin/unshare", args};
+}
+
 class JailTest : public ::testing::Test {
  protected:
   void SetUp() override { prepare(true); }

@@ -117,21 +117,10 @@ class JailNetTest : public JailTest {
     ns_.reset();
     JailTest::TearDown();
   }
-  // bulwark run with the stand-in monitor. The monitor's jail gets a /dev/kvm node made from the
-  // host's; on a host without one, the launcher runs in a mount namespace of its own whose /dev
-  // is an overlay with a /dev/kvm node (10:232) added, which the stand-in never opens. The host's
-  // /dev is not touched, so tests that skip without KVM still do.
   Result<ChildProcess> launch_with_standin() const {
-    std::vector<std::string> args = run_args(config_, {"--monitor", BULWARK_NET_STANDIN});
-    if (::access("/dev/kvm", F_OK) == 0) return ChildProcess::start(BULWARK_JAILER, args);
-    const std::string overlay = dir_ + "/dev-overlay";
-    args.insert(args.begin(), {"--mount", "--propagation", "private", "--", "sh", "-c",
-                               "set -e; mount -t tmpfs tmpfs \"$0\"; mkdir \"$0/u\" \"$0/w\"; "
-                               "mount -t overlay overlay -o lowerdir=/dev,upperdir=\"$0/u\",workdir=\"$0/w\" /dev; "
-                               "mknod -m 600 /dev/kvm c 10 232; exec \"$@\"",
-                               overlay, BULWARK_JAILER});
-    fs::create_directories(overlay);
-    return ChildProcess::start("/usr/bin/unshare", args);
+    auto [program, args] = launcher_command_for_standin(
+        BULWARK_JAILER, run_args(config_, {"--monitor", BULWARK_STANDIN_MONITOR}), dir_ + "/dev-overlay");
+    return ChildProcess::start(program, args);
   }
   // Whether the launcher's jailed monitor (the stand-in, exec'd as /bulwark-monitor) runs.
   static bool wait_for_monitor(ChildProcess& vm) {
@@ -236,6 +225,9 @@ TEST_F(JailNetTest, ALauncherKilledMidRunLeavesNoTapAndTheVmIdLaunchesAgain) {
   auto second = launch_with_standin();
   ASSERT_TRUE(second.ok()) << second.error().message();
   ASSERT_TRUE(wait_for_monitor(*second)) << second->wait(5s).describe();
+  // Past the stand-in's first instructions (its SIGTERM handler: as PID 1 it ignores the signal
+  // without one, and the launcher would wait out its grace period).
+  std::this_thread::sleep_for(200ms);
   ASSERT_TRUE(second->send_signal(SIGTERM).ok());
   ProcessResult result = second->wait(30s);
   EXPECT_FALSE(result.timed_out) << result.describe();
@@ -246,7 +238,7 @@ TEST_F(JailNetTest, ALauncherKilledMidRunLeavesNoTapAndTheVmIdLaunchesAgain) {
 
 TEST_F(JailNetTest, ANicIsRefusedBeforeAnythingExistsWhenTheOperatorAllowsNone) {
   write_host_config();  // no "net": max_nets 0
-  ProcessResult result = run_process(BULWARK_JAILER, run_args(config_, {"--monitor", BULWARK_NET_STANDIN}), {}, 30s);
+  ProcessResult result = run_process(BULWARK_JAILER, run_args(config_, {"--monitor", BULWARK_STANDIN_MONITOR}), {}, 30s);
   EXPECT_TRUE(result.exited && result.exit_code == 1) << result.describe();
   EXPECT_NE(result.err.find("config: /nets: 1 NICs is above the operator's ceiling 0 (net.max_nets)"), std::string::npos)
       << result.err;

@@ -166,7 +166,7 @@ TEST(JailConfigTest, ValidateRefusesEachLimitJustPastItsBoundary) {
             "/seccomp: bulwark run always enforces the monitor's seccomp policy");
   config.vm.seccomp = config::SeccompMode::kEnforce;
 
-  config.disks.assign(kMaxDisks + 1, DiskSettings{"/img/a.raw", false, "", 1});
+  config.disks.assign(kMaxDisks + 1, DiskSettings{"/img/a.raw", false, "", 1, DiskFormat::kRaw, {}, {}, {}});
   EXPECT_EQ(validate_launch_config(config).error().message(), "/disks: at most 8 disks");
   config.disks.resize(kMaxDisks);
   EXPECT_TRUE(validate_launch_config(config).ok()) << validate_launch_config(config).error().message();
@@ -178,8 +178,8 @@ TEST(JailConfigDevicesTest, DisksAndRngAreReadAndNotPassedToTheMonitor) {
              "serial": "disk-b_1.0", "queues": 4}], "rng": true, )"));
   ASSERT_TRUE(parsed.ok()) << parsed.error().message();
   ASSERT_EQ(parsed->disks.size(), 2u);
-  EXPECT_EQ(parsed->disks[0], (DiskSettings{"/img/a.raw", false, "", 1}));
-  EXPECT_EQ(parsed->disks[1], (DiskSettings{"/img/b.raw", true, "disk-b_1.0", 4}));
+  EXPECT_EQ(parsed->disks[0], (DiskSettings{"/img/a.raw", false, "", 1, DiskFormat::kRaw, {}, {}, {}}));
+  EXPECT_EQ(parsed->disks[1], (DiskSettings{"/img/b.raw", true, "disk-b_1.0", 4, DiskFormat::kRaw, {}, {}, {}}));
   EXPECT_TRUE(parsed->rng);
   EXPECT_TRUE(parsed->vm.devices.empty());
 }

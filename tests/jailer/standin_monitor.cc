@@ -1,9 +1,16 @@
-// A TEST-ONLY stand-in for bulwark-monitor, for the launcher's NIC test (jail_net_test.cc) on
-// hosts without KVM. The real launcher starts it in the monitor's real jail, with the monitor's
-// argv and fds (--monitor points here); it reads /vm.json as the monitor would and plays the
-// guest's virtio-net driver over the launcher-made socket to the jailed bulwark-dev-net (the
-// tests' guest-less driver, tests/devices/net_test_guest.h), so everything between the
-// launcher's host config and a frame on the TAP is the production path:
+// A TEST-ONLY stand-in for bulwark-monitor, for the launcher's device tests (jail_net_test.cc,
+// jail_disk_test.cc) on hosts without KVM. The real launcher starts it in the monitor's real
+// jail, with the monitor's argv and fds (--monitor points here); it reads /vm.json as the monitor
+// would and plays the guest's drivers over the launcher-made sockets to the jailed device
+// processes (the tests' guest-less drivers), so everything between the launcher's configs and
+// the bytes on a TAP or in an image file is the production path.
+//
+// With disks (vhost-user-blk), for each disk N in order: reads 4 KiB at offset 0 and prints
+// `STANDIN-BLK N read <first 8 bytes in hex>`, writes 4 KiB of 0x5a at 1 MiB, flushes, prints
+// `STANDIN-BLK N wrote ok`; any failure prints `STANDIN-BLK N fail <why>`. Then, with no NIC,
+// it exits 0.
+//
+// With a NIC (vhost-user-net):
 //   1. sends one frame whose source MAC is not the NIC's (the device must drop it),
 //   2. then, every 100 ms, an honest UDP frame with payload "BULWARK-GUEST-HELLO",
 //   3. until a frame with payload "BULWARK-NS-HELLO" arrives on its receive queue;
@@ -42,6 +49,50 @@ bool contains(const std::vector<uint8_t>& bytes, const std::string& text) {
 
 }  // namespace
 
+// One virtio-blk request on queue 0: header, data, status; the status byte (0xff: no answer).
+uint8_t blk_request(test::TestFrontend& f, uint32_t type, uint64_t sector, uint64_t data, uint32_t bytes, bool in) {
+  const uint64_t header = f.allocate(16);
+  std::memcpy(f.guest(header), &type, 4);
+  std::memset(f.guest(header + 4), 0, 4);
+  std::memcpy(f.guest(header + 8), &sector, 8);
+  std::vector<test::TestFrontend::Buffer> chain{{header, 16, false}};
+  if (bytes > 0) chain.push_back({data, bytes, in});
+  const uint64_t status = f.allocate(1);
+  *f.guest(status) = 0xff;
+  chain.push_back({status, 1, true});
+  if (!f.submit(0, chain).ok()) return 0xff;
+  return *f.guest(status);
+}
+
+void exercise_disk(size_t index, int fd) {
+  const std::string tag = "STANDIN-BLK " + std::to_string(index) + " ";
+  auto frontend = test::TestFrontend::create(UniqueFd(fd));
+  if (!frontend.ok() || !(*frontend)->start(1ULL << 9 /* FLUSH */).ok()) {
+    std::printf("%sfail vhost-user set-up\n", tag.c_str());
+    return;
+  }
+  test::TestFrontend& f = **frontend;
+  const uint64_t buffer = f.allocate(4096);
+  if (blk_request(f, 0 /* IN */, 0, buffer, 4096, true) != 0) {
+    std::printf("%sfail read\n", tag.c_str());
+    return;
+  }
+  std::string hex;
+  for (int i = 0; i < 8; ++i) {
+    char byte[3];
+    std::snprintf(byte, sizeof byte, "%02x", *f.guest(buffer + i));
+    hex += byte;
+  }
+  std::printf("%sread %s\n", tag.c_str(), hex.c_str());
+  std::memset(f.guest(buffer), 0x5a, 4096);
+  if (blk_request(f, 1 /* OUT */, 2048, buffer, 4096, false) != 0 || blk_request(f, 4 /* FLUSH */, 0, 0, 0, false) != 0) {
+    std::printf("%sfail write\n", tag.c_str());
+    return;
+  }
+  std::printf("%swrote ok\n", tag.c_str());
+  std::fflush(stdout);
+}
+
 int main(int argc, char** argv) {
   // PID 1 of its pid namespace: SIGTERM (the launcher's stop) needs a handler to end it.
   std::signal(SIGTERM, [](int) { ::_exit(0); });
@@ -55,10 +106,13 @@ int main(int argc, char** argv) {
   auto vm = config::parse_vm_config_json(text.str());
   if (!vm.ok()) return fail("config: " + vm.error().message());
   int net_fd = -1;
+  size_t disks = 0;
   for (const config::DeviceConfig& device : vm->devices) {
     if (device.type == config::kVhostUserNet) net_fd = device.socket_fd;
+    if (device.type == config::kVhostUserBlk) exercise_disk(disks++, device.socket_fd);
   }
-  if (net_fd < 0) return fail("no vhost-user-net device in " + config_path);
+  std::fflush(stdout);
+  if (net_fd < 0) return 0;
 
   // VIRTIO_NET_F_MAC | MRG_RXBUF | STATUS: the guest learns its MAC from the device.
   constexpr uint64_t kFeatures = (1ULL << 5) | (1ULL << 15) | (1ULL << 16);

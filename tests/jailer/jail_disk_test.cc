@@ -1,0 +1,95 @@
+// `bulwark run` with a qcow2 disk on a raw base, end to end on a host without KVM: the real
+// launcher opens the overlay and its backing chain as the VM's user, locks and passes them to
+// the jailed bulwark-dev-blk, which checks the overlay's header against the chain; a stand-in
+// monitor (standin_monitor.cc) reads and writes through it. qemu-img/qemu-io check the files
+// afterwards: the guest read the base through the overlay, its write is in the overlay, the base
+// is unchanged, the overlay is clean. A header naming a file the config does not list refuses
+// the disk with both names. Root and qemu-img needed; KVM not.
+#include <sys/stat.h>
+
+#include "tests/jailer/jail_fixture.h"
+
+namespace bulwark::test {
+namespace {
+
+std::pair<int, std::string> sh(const std::string& command) {
+  std::string out;
+  FILE* p = ::popen(("timeout 60 " + command + " 2>&1").c_str(), "r");
+  if (p == nullptr) return {-1, ""};
+  char buffer[4096];
+  while (size_t n = std::fread(buffer, 1, sizeof buffer, p)) out.append(buffer, n);
+  const int status = ::pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+class JailDiskTest : public JailTest {
+ protected:
+  void SetUp() override {
+    prepare(false);
+    if (IsSkipped()) return;
+    if (sh("sh -c 'command -v qemu-img && command -v qemu-io'").first != 0) GTEST_SKIP() << "needs qemu-img and qemu-io";
+    images_ = dir_ + "/images";
+    fs::create_directories(images_);
+    ::chmod(images_.c_str(), 0755);
+    kernel_ = dir_ + "/kernel";  // never read: the stand-in monitor boots nothing
+    std::ofstream(kernel_) << "not a kernel";
+    ::chmod(kernel_.c_str(), 0644);
+    base_ = images_ + "/base.raw";
+    overlay_ = images_ + "/vm.qcow2";
+    ASSERT_EQ(sh("qemu-img create -q -f raw " + base_ + " 4M").first, 0);
+    ASSERT_EQ(sh("qemu-io -f raw -c 'write -P 0x11 0 4096' " + base_).first, 0);
+    // The VM's user must be able to open its files (the launcher opens them as that user).
+    ::chmod(base_.c_str(), 0644);
+  }
+  ProcessResult run_vm(const std::string& disks) {
+    const std::string config = write_vm_config(dir_ + "/vm.json", kernel_, ", \"disks\": " + disks);
+    auto [program, args] = launcher_command_for_standin(
+        BULWARK_JAILER, run_args(config, {"--monitor", BULWARK_STANDIN_MONITOR}), dir_ + "/dev-overlay");
+    return run_process(program, args, {}, std::chrono::seconds(60));
+  }
+
+  std::string images_, kernel_, base_, overlay_;
+};
+
+TEST_F(JailDiskTest, AQcow2OverlayReadsItsBaseTakesTheGuestsWritesAndLeavesTheBaseAlone) {
+  ASSERT_EQ(sh("qemu-img create -q -f qcow2 -b " + base_ + " -F raw " + overlay_ + " 4M").first, 0);
+  ::chmod(overlay_.c_str(), 0666);
+  const std::string base_sum = sh("md5sum " + base_).second.substr(0, 32);
+  ProcessResult result = run_vm("[{\"path\": \"" + overlay_ + "\", \"format\": \"qcow2\", \"backing\": [{\"path\": \"" +
+                                base_ + "\", \"format\": \"raw\"}]}]");
+  EXPECT_TRUE(result.exited && result.exit_code == 0) << result.describe();
+  EXPECT_NE(result.out.find("STANDIN-BLK 0 read 1111111111111111"), std::string::npos) << result.describe();
+  EXPECT_NE(result.out.find("STANDIN-BLK 0 wrote ok"), std::string::npos) << result.describe();
+  EXPECT_EQ(sh("md5sum " + base_).second.substr(0, 32), base_sum) << "the base changed";
+  const auto check = sh("qemu-img check -f qcow2 " + overlay_);
+  EXPECT_EQ(check.first, 0) << check.second;
+  const auto seen = sh("qemu-io -f qcow2 -c 'read -P 0x5a 1048576 4096' -c 'read -P 0x11 0 4096' " + overlay_);
+  EXPECT_EQ(seen.second.find("Pattern verification failed"), std::string::npos) << seen.second;
+  expect_nothing_left();
+}
+
+TEST_F(JailDiskTest, AHeaderNamingAFileTheConfigDoesNotListRefusesTheDisk) {
+  ASSERT_EQ(sh("qemu-img create -q -f qcow2 -u -b /etc/shadow -F raw " + overlay_ + " 4M").first, 0);
+  ::chmod(overlay_.c_str(), 0666);
+  ProcessResult result = run_vm("[{\"path\": \"" + overlay_ + "\", \"format\": \"qcow2\", \"backing\": [{\"path\": \"" +
+                                base_ + "\", \"format\": \"raw\"}]}]");
+  EXPECT_NE(result.err.find("its header names the backing file \"/etc/shadow\", not \"" + base_ + "\""),
+            std::string::npos)
+      << result.describe();
+  EXPECT_EQ(result.out.find("STANDIN-BLK 0 read"), std::string::npos) << "the disk was served: " << result.describe();
+  expect_nothing_left();
+}
+
+TEST_F(JailDiskTest, ADiskDeclaredRawIsServedAsRawBytesWhateverItsHeaderSays) {
+  ASSERT_EQ(sh("qemu-img create -q -f qcow2 -u -b /etc/shadow -F raw " + overlay_ + " 4M").first, 0);
+  ASSERT_EQ(::truncate(overlay_.c_str(), 4 << 20), 0);
+  ::chmod(overlay_.c_str(), 0666);
+  ProcessResult result = run_vm("[{\"path\": \"" + overlay_ + "\"}]");
+  EXPECT_TRUE(result.exited && result.exit_code == 0) << result.describe();
+  // "QFI\xfb" then the version: the guest sees the header as bytes, nothing follows from it.
+  EXPECT_NE(result.out.find("STANDIN-BLK 0 read 514649fb00000003"), std::string::npos) << result.describe();
+  expect_nothing_left();
+}
+
+}  // namespace
+}  // namespace bulwark::test
