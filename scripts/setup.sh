@@ -10,6 +10,8 @@ packages=(
   build-essential cmake ninja-build pkg-config clang-14 libclang-rt-14-dev lld-14
   # libraries
   libgtest-dev nlohmann-json3-dev libseccomp-dev libcap-ng-dev libselinux1-dev libssl-dev linux-libc-dev
+  # qcow2 compressed clusters (deflate, zstd)
+  zlib1g-dev libzstd-dev
   # Linux guest assets: unpack the kernel (lz4 payload) and build an initramfs
   lz4 cpio xz-utils
   # reference peers used by tests (QEMU runs the test guests through their PVH entry)
@@ -21,7 +23,7 @@ packages=(
   # SELinux policy module: build it and prove its separation offline (no running SELinux needed)
   selinux-policy-dev selinux-policy-default checkpolicy semodule-utils policycoreutils secilc setools python3-setools python3-selinux libsepol-dev
   # tools the scripts use
-  procps util-linux
+  procps util-linux iproute2
 )
 missing=()
 for p in "${packages[@]}"; do
