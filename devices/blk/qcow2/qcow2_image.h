@@ -1,10 +1,10 @@
 // A qcow2 image served to the guest: guest offsets mapped through the L1 and L2 tables to host
 // clusters, unallocated ranges read from the backing image (or as zeros), writes allocating
 // clusters with refcounts kept consistent, zero clusters, discard, and copy-on-write of clusters
-// shared with internal snapshots (refcount > 1). Metadata is written in an order that leaves the
-// image consistent at every instant (devices/blk/README.md, "qcow2: write order"): data, then
-// refcounts, then the L2 entry, then the L1 entry, with flushes between where a later write
-// would otherwise reach the disk first.
+// shared with internal snapshots (refcount > 1). Metadata reaches the file in an order that
+// leaves the image consistent at every instant (refcounts.cc, "qcow2: write order"): refcounts
+// and data before the L2 tables naming them, L2 tables before L1 entries, with flushes between,
+// and a replaced cluster's refcount dropped only once nothing durable names it.
 //
 // Hostile images: every table offset and size is checked against the file and against each
 // other at open; every entry at use (a data cluster past the end of the file, or overlapping
