@@ -36,12 +36,13 @@ struct Options {
   uint64_t memory_bytes = 64ull << 20;
   double seconds = 5;
   int device_pid = -1;
+  uint64_t max_requests = 0;  // 0: the workloads run for `seconds` only
   std::vector<Workload> workloads = standard_workloads();
 };
 
 constexpr const char* kUsage =
     "usage: bulwark-bench-vhost-user-blk --socket PATH (--image PATH | --image-mib N) [--seconds S]\n"
-    "       [--memory-mib N] [--device-pid PID] [--workloads NAME,NAME...]\n"
+    "       [--memory-mib N] [--device-pid PID] [--max-requests N] [--workloads NAME,NAME...]\n"
     "workloads: randread-4k-qd1 randread-4k-qd32 randwrite-4k-qd1 randwrite-4k-qd32 seqread-128k-qd1 "
     "seqread-128k-qd32\n";
 
@@ -68,6 +69,7 @@ Result<Options> parse_options(std::span<char* const> args) {
       options.memory_bytes = number << 20;
     } else if (flag == "--seconds" && parse_number(value, options.seconds) && options.seconds > 0) {
     } else if (flag == "--device-pid" && parse_number(value, options.device_pid) && options.device_pid > 0) {
+    } else if (flag == "--max-requests" && parse_number(value, options.max_requests) && options.max_requests > 0) {
     } else if (flag == "--workloads") {
       options.workloads.clear();
       std::stringstream names(value);
@@ -183,7 +185,7 @@ int run(const Options& options) {
 
   const auto duration = std::chrono::milliseconds(static_cast<int64_t>(options.seconds * 1000));
   for (const Workload& workload : options.workloads) {
-    auto result = run_workload(client, workload, options.image_bytes, duration);
+    auto result = run_workload(client, workload, options.image_bytes, duration, options.max_requests);
     if (!result.ok()) return std::fprintf(stderr, "error: %s\n", result.error().message().c_str()), 1;
     const double mbps = result->iops() * workload.block_bytes / 1e6;
     std::printf("workload %s: iops=%.0f mbps=%.1f requests=%llu seconds=%.2f\n", workload.name.c_str(),

@@ -38,7 +38,7 @@ std::optional<Workload> find_workload(const std::string& name) {
 }
 
 Result<WorkloadResult> run_workload(BlkClient& client, const Workload& workload, uint64_t image_bytes,
-                                    std::chrono::milliseconds duration) {
+                                    std::chrono::milliseconds duration, uint64_t max_requests) {
   const uint64_t blocks = image_bytes / workload.block_bytes;
   if (blocks == 0) return Error("image smaller than one " + std::to_string(workload.block_bytes) + "-byte block");
   if (workload.queue_depth == 0 || workload.queue_depth > BlkClient::kMaxSlots) return Error("bad queue depth");
@@ -64,10 +64,15 @@ Result<WorkloadResult> run_workload(BlkClient& client, const Workload& workload,
 
   const auto start = std::chrono::steady_clock::now();
   const auto deadline = start + duration;
-  for (uint16_t slot = 0; slot < workload.queue_depth; ++slot) client.submit(slot, next_request());
+  uint16_t in_flight = 0;
+  uint64_t submitted = 0;
+  for (uint16_t slot = 0; slot < workload.queue_depth && (max_requests == 0 || submitted < max_requests); ++slot) {
+    client.submit(slot, next_request());
+    ++in_flight;
+    ++submitted;
+  }
   BULWARK_TRY(client.kick());
   WorkloadResult result;
-  uint16_t in_flight = workload.queue_depth;
   bool submitting = true;
   while (in_flight > 0) {
     auto slot = client.wait_completion();
@@ -75,9 +80,11 @@ Result<WorkloadResult> run_workload(BlkClient& client, const Workload& workload,
     ++result.requests;
     --in_flight;
     if (submitting && std::chrono::steady_clock::now() >= deadline) submitting = false;
+    if (max_requests != 0 && submitted >= max_requests) submitting = false;
     if (submitting) {
       client.submit(*slot, next_request());
       ++in_flight;
+      ++submitted;
       // One kick per request, as a driver that ignores VRING_USED_F_NO_NOTIFY: equal for every backend.
       BULWARK_TRY(client.kick());
     }

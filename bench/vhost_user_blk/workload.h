@@ -31,7 +31,10 @@ struct WorkloadResult {
   double iops() const { return seconds > 0 ? static_cast<double>(requests) / seconds : 0; }
 };
 
+// Runs for `duration`, or until `max_requests` requests have been submitted when that is not 0
+// (bench/vhost_user_blk.sh caps the writes to a fresh qcow2, each of which allocates a cluster,
+// so the image stays a bounded size on /dev/shm).
 Result<WorkloadResult> run_workload(BlkClient& client, const Workload& workload, uint64_t image_bytes,
-                                    std::chrono::milliseconds duration);
+                                    std::chrono::milliseconds duration, uint64_t max_requests = 0);
 
 }  // namespace bulwark::bench
