@@ -15,10 +15,13 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <algorithm>
+#include <map>
 #include <vector>
 
 #include "jailer/host_config.h"
 #include "jailer/jail_config.h"
+#include "jailer/net_config.h"
 #include "jailer/vm_id.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -29,8 +32,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (const size_t nul = input.find('\0'); nul != std::string_view::npos) {
     text = input.substr(nul + 1);
     auto operator_config = bulwark::jail::parse_host_config(input.substr(0, nul));
+    // The operator's --allowed-ips flag text, from the same bytes.
+    std::map<std::string, std::vector<std::string>> flag_ips;
+    if (bulwark::jail::parse_allowed_ips_flag(input.substr(0, std::min<size_t>(nul, 256)), flag_ips).ok()) {
+      if (flag_ips.size() != 1 || flag_ips.begin()->second.empty()) std::abort();
+      choices.allowed_ips = flag_ips;
+    }
     if (operator_config.ok()) {
       host = std::move(*operator_config);
+      if (bulwark::jail::describe_host_config(host).empty()) std::abort();
       if (size % 3 == 0) choices.vm_id = "vm-" + std::string(57, 'a');
       // A listed netns, or one the host config does not list (refused).
       if (!host.network_namespaces.empty()) choices.netns = host.network_namespaces.front();

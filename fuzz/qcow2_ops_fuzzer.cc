@@ -5,7 +5,9 @@
 //
 // Input layout:
 //   byte 0: geometry: bits 0-1 cluster_bits - 9 (512 B .. 4 KiB), bit 2 version 2 (else 3),
-//           bit 3 a backing image (a pattern), bits 4-6 refcount_order (0..6, 7 -> 4)
+//           bit 3 a backing image (a pattern), bits 4-6 refcount_order (0..6, 7 -> 4),
+//           bit 7 a large disk (64 KiB units below: up to 4 MiB, so small clusters with wide
+//           refcounts outgrow the one-cluster refcount table and the table must grow)
 //   byte 1: virtual size in 4 KiB units (1..64, the value mod 64 plus 1)
 //   then operations of 8 bytes: kind (0 read, 1 write, 2 discard, 3 write_zeroes, 4 flush,
 //   5 reopen; the value mod 6), offset u24, length u16 (both scaled into the virtual size),
@@ -100,7 +102,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const bool with_backing = data[0] & 8;
   uint32_t refcount_order = (data[0] >> 4) & 7;
   if (refcount_order == 7 || version == 2) refcount_order = 4;
-  const uint64_t virtual_size = (uint64_t{data[1]} % 64 + 1) * 4096;
+  const uint64_t virtual_size = (uint64_t{data[1]} % 64 + 1) * ((data[0] & 0x80) ? 65536 : 4096);
   MemoryImageFile file(make_image(cluster_bits, version, refcount_order, virtual_size, with_backing), 64 << 20);
   PatternBacking backing(virtual_size / 2 + 1000);
   std::vector<uint8_t> model(virtual_size, 0);

@@ -20,7 +20,7 @@ declare -A parser_files=(
   [boot_plan]="monitor/boot/boot_plan.cc monitor/boot/initrd_placement.cc monitor/boot/zero_page.cc"
   [vm_config_json]="monitor/config/json_config.cc monitor/config/strict_json.cc monitor/config/vm_config.cc"
   [guest_page_walk]="monitor/cpu/guest_page_walk.cc"
-  [jail_config]="jailer/jail_config.cc jailer/json_fields.cc"
+  [jail_config]="jailer/jail_config.cc jailer/json_fields.cc jailer/net_config.cc"
   [host_config]="jailer/host_config.cc"
   [launch_record]="jailer/launch_record.cc"
   [seccomp_audit_record]="jailer/seccomp_audit_record.cc"
@@ -40,6 +40,8 @@ declare -A parser_files=(
   [net_tx_frame]="devices/net/vnet_header.cc"
   [net_control_command]="devices/net/control_command.cc"
   [net_frame_filter]="devices/net/frame_filter.cc"
+  [qcow2_open]="devices/blk/qcow2/qcow2_header.cc devices/blk/qcow2/snapshots.cc devices/blk/qcow2/compressed.cc"
+  [qcow2_ops]="devices/blk/qcow2/qcow2_image.cc devices/blk/qcow2/cluster_map.cc devices/blk/qcow2/refcounts.cc devices/blk/qcow2/table_cache.cc"
 )
 
 all_targets=$(sed -n 's/.*bulwark_fuzz_target(\([a-z_0-9]*\)\([ )].*\)*$/\1/p' fuzz/*.cmake | sort -u)
