@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <sys/epoll.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -33,12 +32,6 @@ constexpr size_t kPacketBuffer = kVnetHeaderSize + kMaxFrameSize + 1;
 std::optional<ratelimit::RateLimiter> make_limiter(const RateLimitSpec& spec) {
   if (!spec.limited()) return std::nullopt;
   return ratelimit::RateLimiter(ratelimit::make_bucket(spec.bytes), ratelimit::make_bucket(spec.packets));
-}
-
-Result<UniqueFd> make_timer() {
-  UniqueFd timer(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
-  if (!timer.valid()) return Error::from_errno("timerfd_create", errno);
-  return timer;
 }
 
 // "52:54:00:12:34:56 -> ff:ff:ff:ff:ff:ff type 0x0806, 42 bytes" for drop log lines.
@@ -80,14 +73,14 @@ Result<std::unique_ptr<NetDevice>> NetDevice::create(NetDeviceOptions options, s
     pairs[i].tx_limiter = make_limiter(options.tx_limit);
     pairs[i].rx_limiter = make_limiter(options.rx_limit);
     if (pairs[i].tx_limiter) {
-      auto timer = make_timer();
+      auto timer = backend::ThrottleTimer::create();
       if (!timer.ok()) return timer.error();
-      pairs[i].tx_timer = std::move(*timer);
+      pairs[i].tx_timer.emplace(std::move(*timer));
     }
     if (pairs[i].rx_limiter) {
-      auto timer = make_timer();
+      auto timer = backend::ThrottleTimer::create();
       if (!timer.ok()) return timer.error();
-      pairs[i].rx_timer = std::move(*timer);
+      pairs[i].rx_timer.emplace(std::move(*timer));
     }
   }
   return std::unique_ptr<NetDevice>(new NetDevice(std::move(options), std::move(pairs)));
@@ -208,8 +201,8 @@ Status NetDevice::write_config(uint32_t offset, std::span<const uint8_t> bytes) 
 Status NetDevice::attach_events(backend::DeviceEvents& events) {
   events_ = &events;
   for (uint32_t i = 0; i < pairs_.size(); ++i) {
-    if (pairs_[i].rx_timer.valid()) BULWARK_TRY(events.watch(pairs_[i].rx_timer.get(), EPOLLIN, i * 4 + kRxTimer));
-    if (pairs_[i].tx_timer.valid()) BULWARK_TRY(events.watch(pairs_[i].tx_timer.get(), EPOLLIN, i * 4 + kTxTimer));
+    if (pairs_[i].rx_timer) BULWARK_TRY(events.watch(pairs_[i].rx_timer->fd(), EPOLLIN, i * 4 + kRxTimer));
+    if (pairs_[i].tx_timer) BULWARK_TRY(events.watch(pairs_[i].tx_timer->fd(), EPOLLIN, i * 4 + kTxTimer));
   }
   return ok_status();
 }
@@ -218,7 +211,6 @@ void NetDevice::on_device_event(uint32_t token) {
   const uint32_t index = token / 4;
   if (index >= pairs_.size() || events_ == nullptr) return;
   Pair& pair = pairs_[index];
-  uint64_t expirations = 0;
   switch (token % 4) {
     case kTapReadable:
       // Watched only while the RX queue waits for the TAP: process_rx watches it again when
@@ -228,28 +220,17 @@ void NetDevice::on_device_event(uint32_t token) {
       events_->wake_queue(static_cast<uint16_t>(2 * index));
       break;
     case kRxTimer: {
-      [[maybe_unused]] ssize_t n = ::read(pair.rx_timer.get(), &expirations, sizeof expirations);
+      pair.rx_timer->clear();
       pair.rx_throttled = false;
       events_->wake_queue(static_cast<uint16_t>(2 * index));
       break;
     }
     case kTxTimer: {
-      [[maybe_unused]] ssize_t n = ::read(pair.tx_timer.get(), &expirations, sizeof expirations);
+      pair.tx_timer->clear();
       pair.tx_throttled = false;
       events_->wake_queue(static_cast<uint16_t>(2 * index + 1));
       break;
     }
-  }
-}
-
-void NetDevice::throttle(int timer_fd, std::chrono::nanoseconds wait) {
-  // A zero it_value would disarm the timer: wait at least a microsecond.
-  const auto ns = std::max<int64_t>(wait.count(), 1000);
-  itimerspec spec{};
-  spec.it_value.tv_sec = ns / 1000000000;
-  spec.it_value.tv_nsec = ns % 1000000000;
-  if (::timerfd_settime(timer_fd, 0, &spec, nullptr) != 0) {
-    log::error("timerfd_settime: " + std::string(std::strerror(errno)));
   }
 }
 
@@ -290,7 +271,7 @@ Result<uint32_t> NetDevice::process_tx(Pair& pair, virtio::SplitQueue& queue, ui
         // Back-pressure: the chain goes back on the ring until the tokens are there.
         queue.set_next_avail(before);
         pair.tx_throttled = true;
-        throttle(pair.tx_timer.get(), pair.tx_limiter->wait_time(frame_len, now));
+        pair.tx_timer->arm(pair.tx_limiter->wait_time(frame_len, now));
         break;
       }
     }
@@ -430,7 +411,7 @@ Result<uint32_t> NetDevice::process_rx(Pair& pair, virtio::SplitQueue& queue, ui
       if (wait.count() > 0) {
         // Back-pressure: the packet stays here and the TAP unread until the tokens are back.
         pair.rx_throttled = true;
-        throttle(pair.rx_timer.get(), wait);
+        pair.rx_timer->arm(wait);
         break;
       }
     }

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "bulwark/common/unique_fd.h"
+#include "devices/backend/throttle_timer.h"
 #include "devices/backend/virtio_device.h"
 #include "devices/net/drop_log.h"
 #include "devices/net/frame_filter.h"
@@ -91,7 +92,7 @@ class NetDevice : public backend::VirtioDevice {
     size_t rx_held = 0;
     std::vector<uint8_t> tx_packet;  // the TX chain's copy: checked and sent from here
     std::optional<ratelimit::RateLimiter> tx_limiter, rx_limiter;
-    UniqueFd tx_timer, rx_timer;
+    std::optional<backend::ThrottleTimer> tx_timer, rx_timer;
     bool tx_throttled = false, rx_throttled = false;
     uint64_t tx_frames = 0, rx_frames = 0;
   };
@@ -110,7 +111,6 @@ class NetDevice : public backend::VirtioDevice {
   // The vnet header of a TAP packet made fit for the guest's features; false to drop it.
   bool adapt_rx_header(std::span<uint8_t> header);
   uint8_t apply_control(std::span<const uint8_t> command);
-  void throttle(int timer_fd, std::chrono::nanoseconds wait);
   unsigned tap_offloads_for(uint64_t guest_features) const;
   void refresh_config();
   // Pairs 0..n-1 carry traffic, the others' TAP queues are detached so the TAP steers no flow
