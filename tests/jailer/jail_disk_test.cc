@@ -8,18 +8,14 @@
 #include <sys/stat.h>
 
 #include "tests/jailer/jail_fixture.h"
+#include "tests/support/shell_command.h"
 
 namespace bulwark::test {
 namespace {
 
 std::pair<int, std::string> sh(const std::string& command) {
-  std::string out;
-  FILE* p = ::popen(("timeout 60 " + command + " 2>&1").c_str(), "r");
-  if (p == nullptr) return {-1, ""};
-  char buffer[4096];
-  while (size_t n = std::fread(buffer, 1, sizeof buffer, p)) out.append(buffer, n);
-  const int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  ShellResult result = run_shell(command);
+  return {result.status, result.output};
 }
 
 class JailDiskTest : public JailTest {
@@ -27,7 +23,7 @@ class JailDiskTest : public JailTest {
   void SetUp() override {
     prepare(false);
     if (IsSkipped()) return;
-    if (sh("sh -c 'command -v qemu-img && command -v qemu-io'").first != 0) GTEST_SKIP() << "needs qemu-img and qemu-io";
+    if (!have_qemu_tools()) GTEST_SKIP() << "needs qemu-img and qemu-io";
     images_ = dir_ + "/images";
     fs::create_directories(images_);
     ::chmod(images_.c_str(), 0755);

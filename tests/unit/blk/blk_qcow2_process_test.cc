@@ -23,6 +23,7 @@
 
 #include "devices/blk/blk_request.h"
 #include "tests/unit/blk/device_process.h"
+#include "tests/support/shell_command.h"
 #include "tests/unit/blk/test_frontend.h"
 
 namespace bulwark::test {
@@ -30,21 +31,16 @@ namespace {
 
 using blk::kSectorSize;
 
-// Runs a shell command (bounded by `timeout`), returning its output and exit status.
+// {exit status, output} of a time-bounded shell command.
 std::pair<int, std::string> sh(const std::string& command) {
-  std::string out;
-  FILE* p = ::popen(("timeout 60 " + command + " 2>&1").c_str(), "r");
-  if (p == nullptr) return {-1, ""};
-  char buffer[4096];
-  while (size_t n = std::fread(buffer, 1, sizeof buffer, p)) out.append(buffer, n);
-  const int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  ShellResult result = run_shell(command);
+  return {result.status, result.output};
 }
 
 class BlkQcow2ProcessTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (sh("sh -c 'command -v qemu-img && command -v qemu-io'").first != 0) GTEST_SKIP() << "needs qemu-img and qemu-io";
+    if (!have_qemu_tools()) GTEST_SKIP() << "needs qemu-img and qemu-io";
     dir_ = std::filesystem::temp_directory_path() /
            ("bulwark-qcow2-test-" + std::to_string(::getpid()) + "-" +
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
