@@ -1,5 +1,6 @@
 #include "monitor/legacy/i8042.h"
 
+#include <array>
 #include <utility>
 
 #include "monitor/legacy/register_access.h"
@@ -27,6 +28,33 @@ constexpr uint8_t kCmdWriteAuxOutput = 0xd3;
 constexpr uint8_t kCmdWriteAuxDevice = 0xd4;
 constexpr uint8_t kCmdPulseFirst = 0xf0;  // 0xf0..0xff: pulse output port bits 3..0 where 0
 
+// Translation (CTR bit 6): set 2 -> set 1 for every byte below 0x80 that Ps2Keyboard sends,
+// as the 8042's table maps them: its keys in each scancode set (the controller translates
+// whatever the keyboard sends, even set 1 or 3 codes) and the scancode set numbers of its
+// 0xf0 0x00 reply. The table also covers the one byte above 0x7f it changes, the ID byte
+// 0x83 (so a translated get-ID answers 0xab 0x41). Other bytes pass unchanged: the
+// keyboard's 0xfa, 0xaa, 0xab, 0xee, 0xfe and 0xe0 are unchanged by the 8042 too.
+struct Set2ToSet1 {
+  uint8_t set2;
+  uint8_t set1;
+};
+constexpr std::array<Set2ToSet1, 12> kTranslation{{
+    {0x01, 0x43}, {0x02, 0x41}, {0x03, 0x3f},  // scancode sets 1, 2, 3
+    {0x14, 0x1d}, {0x11, 0x38}, {0x71, 0x53},  // set 2: left Ctrl, left Alt, Delete
+    {0x1d, 0x11}, {0x38, 0x6a}, {0x53, 0x74},  // set 1: left Ctrl, left Alt, Delete
+    {0x19, 0x71}, {0x64, 0x79},                // set 3: left Alt, Delete (left Ctrl is 0x11)
+    {0x83, 0x41},                              // second get-ID byte
+}};
+constexpr uint8_t kBreakPrefix = 0xf0;  // set 2 / 3 key release; set 1 sets bit 7 instead
+constexpr uint8_t kBreakBit = 0x80;
+
+uint8_t translate_to_set1(uint8_t byte) {
+  for (const auto& entry : kTranslation) {
+    if (entry.set2 == byte) return entry.set1;
+  }
+  return byte;
+}
+
 }  // namespace
 
 I8042::I8042(std::function<void()> on_reset, IrqLine keyboard_irq, IrqLine aux_irq)
@@ -43,7 +71,7 @@ void I8042::port_read(uint16_t offset, std::span<uint8_t> data) {
     value = status();
   }
   fill_byte_read(data, value);
-  update_irqs();
+  finish_access();
 }
 
 void I8042::port_write(uint16_t offset, std::span<const uint8_t> data) {
@@ -53,7 +81,37 @@ void I8042::port_write(uint16_t offset, std::span<const uint8_t> data) {
   } else if (offset == kStatusCommandOffset) {
     write_command(data[0]);
   }
+  finish_access();
+}
+
+bool I8042::inject_ctrl_alt_del() {
+  const bool queued = keyboard_.inject_ctrl_alt_del();
+  finish_access();
+  return queued;
+}
+
+void I8042::finish_access() {
+  // Lower the line first if the buffer was just read, so that the keyboard's next byte is a
+  // new edge rather than a level that never dropped.
   update_irqs();
+  deliver_keyboard_output();
+  update_irqs();
+}
+
+void I8042::deliver_keyboard_output() {
+  bool release = false;
+  while (!output_full_ && (ram_[0] & kCtrKeyboardDisabled) == 0) {
+    const auto byte = keyboard_.take_output();
+    if (!byte) return;
+    if ((ram_[0] & kCtrTranslate) == 0) {
+      put_output(*byte, Source::kKeyboard);
+    } else if (*byte == kBreakPrefix) {
+      release = true;  // the keyboard queues the prefix and its key together
+    } else {
+      put_output(static_cast<uint8_t>(translate_to_set1(*byte) | (release ? kBreakBit : 0)), Source::kKeyboard);
+      release = false;
+    }
+  }
 }
 
 uint8_t I8042::status() const {
@@ -137,7 +195,7 @@ void I8042::write_data(uint8_t value) {
   data_target_ = DataTarget::kKeyboard;
   switch (target) {
     case DataTarget::kKeyboard:
-      put_output(kNoDeviceAnswer, Source::kKeyboard, /*timeout=*/true);
+      keyboard_.receive(value);
       break;
     case DataTarget::kControllerRam:
       ram_[pending_ram_index_ % ram_.size()] = value;

@@ -1,6 +1,8 @@
-// The PC keyboard controller (i8042) as a pure state machine, with no keyboard or mouse
-// attached. It exists so that Linux's i8042 driver probes it quickly and so that the guest
-// can reset the machine through it (reboot=k, and the controller fallback of other paths).
+// The PC keyboard controller (i8042) as a pure state machine, with a minimal PS/2 keyboard
+// (ps2_keyboard.h) on its first port and nothing on the second. It exists so that Linux's
+// i8042 and atkbd drivers probe it quickly, so that the guest can reset the machine through
+// it (reboot=k, and the controller fallback of other paths), and so that the monitor can
+// press Ctrl-Alt-Del for the operator. Its input is the guest's (tenant's) port accesses.
 //
 // Ports: the monitor registers it at base 0x60 with a span of 5 ports. Offset 0 (port 0x60)
 // is the data port, offset 4 (port 0x64) the status (read) / command (write) port. Offsets
@@ -19,14 +21,22 @@
 //    mouse (Linux's AUX loopback probe), 0xf0..0xff pulse output port lines (bit 0 clear in
 //    the command pulses the reset line: 0xfe). Other commands are ignored.
 //  * A reset request (output port bit 0 written as 0, or a pulse of it) calls on_reset once.
-//  * Bytes for a device (port 0x60 with no command expecting a parameter go to the keyboard;
-//    0xd4 + data goes to the mouse) meet no device. As a PS/2 controller does when a device
-//    does not clock, the controller answers 0xfe with the status time-out bit set (and the
-//    AUX bit for the mouse). Linux's PS/2 layer takes that as a failed command at once.
+//  * A byte written to port 0x60 with no command expecting a parameter goes to the keyboard,
+//    whatever the port-disable bit says. The keyboard's bytes (replies and injected keys)
+//    wait in its own FIFO and move into the output buffer whenever that is empty and the
+//    first port is enabled (CTR bit 4 clear). With CTR bit 6 (translation, on by default and
+//    as Linux leaves it) the controller translates them from scancode set 2 to set 1 as an
+//    8042 does: an 0xf0 break prefix is swallowed and sets bit 7 of the next byte, which is
+//    mapped through the set 2 -> set 1 table (kept for the bytes this keyboard can send).
+//  * 0xd4 + data goes to the mouse, which is absent: as a PS/2 controller does when a device
+//    does not clock, the controller answers 0xfe with the status time-out and AUX bits set.
+//    Linux's PS/2 layer takes that as a failed command at once.
 //  * Optional interrupt lines: IRQ 1 is high while the output buffer holds a keyboard-side
 //    byte and CTR bit 0 is set; IRQ 12 likewise for a mouse-side byte and CTR bit 1. With
 //    them wired, Linux's AUX IRQ test passes at once; without them it waits 250 ms and then
-//    decides there is no AUX port. Each line's callback runs only when its level changes.
+//    decides there is no AUX port. Each line's callback runs only when its level changes;
+//    when a read takes a byte and the keyboard has another, the line drops and rises again,
+//    so each keyboard byte is one edge for the (edge-triggered) ISA interrupt.
 #pragma once
 
 #include <array>
@@ -35,6 +45,7 @@
 #include <span>
 
 #include "monitor/legacy/port_io_device.h"
+#include "monitor/legacy/ps2_keyboard.h"
 
 namespace bulwark::legacy {
 
@@ -83,17 +94,24 @@ class I8042 final : public PortIoDevice {
 
   uint64_t resets_requested() const { return resets_requested_; }
 
+  // Presses Ctrl-Alt-Del on the keyboard for the monitor (the operator's request): false when
+  // the keyboard is not scanning (disabled by the guest) or its buffer cannot hold the keys.
+  // The bytes reach the guest as the port and CTR allow. Call it under the same serialisation
+  // as the port accesses (the I/O bus lock).
+  bool inject_ctrl_alt_del();
+
   // Read-only views for diagnostics and the fuzz target's invariant checks.
   uint8_t status() const;
   uint8_t command_byte() const { return ram_[0]; }
   uint8_t output_port() const { return output_port_; }
   bool keyboard_irq_level() const { return keyboard_irq_level_; }
   bool aux_irq_level() const { return aux_irq_level_; }
+  const Ps2Keyboard& keyboard() const { return keyboard_; }
 
  private:
   // What the next byte written to the data port is for.
   enum class DataTarget : uint8_t {
-    kKeyboard,       // no command pending: the byte goes to the (absent) keyboard
+    kKeyboard,       // no command pending: the byte goes to the keyboard
     kControllerRam,  // 0x60..0x7f: pending_ram_index_ says where
     kOutputPort,     // 0xd1
     kKeyboardOutput,  // 0xd2
@@ -108,11 +126,14 @@ class I8042 final : public PortIoDevice {
   void write_output_port(uint8_t value);
   void request_reset();
   void put_output(uint8_t value, Source source, bool timeout = false);
+  void deliver_keyboard_output();
+  void finish_access();
   void update_irqs();
 
   std::function<void()> on_reset_;
   IrqLine keyboard_irq_;
   IrqLine aux_irq_;
+  Ps2Keyboard keyboard_;
 
   std::array<uint8_t, 32> ram_{};  // ram_[0] is the command byte
   uint8_t output_port_ = kDefaultOutputPort;

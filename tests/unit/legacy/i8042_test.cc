@@ -108,14 +108,16 @@ TEST_F(I8042Test, NewCommandCancelsPendingParameter) {
   EXPECT_EQ(resets_, 0);
 }
 
-TEST_F(I8042Test, KeyboardBytesMeetNoDevice) {
-  write_data(0xf2);  // keyboard "get ID"
+TEST_F(I8042Test, KeyboardBytesReachTheKeyboard) {
+  write_data(0xf2);  // keyboard "get ID": answered by the keyboard, no time-out
   const uint8_t s = status();
   EXPECT_TRUE(s & I8042::kStatusOutputFull);
-  EXPECT_TRUE(s & I8042::kStatusTimeout);
+  EXPECT_FALSE(s & I8042::kStatusTimeout);
   EXPECT_FALSE(s & I8042::kStatusAuxData);
-  EXPECT_EQ(data(), I8042::kNoDeviceAnswer);
-  EXPECT_FALSE(status() & I8042::kStatusTimeout);
+  EXPECT_EQ(data(), Ps2Keyboard::kAck);
+  EXPECT_EQ(data(), Ps2Keyboard::kIdFirst);
+  EXPECT_EQ(data(), 0x41);  // 0x83 as the translating controller passes it on
+  EXPECT_FALSE(status() & I8042::kStatusOutputFull);
 }
 
 TEST_F(I8042Test, MouseBytesMeetNoDevice) {

@@ -100,6 +100,21 @@ def kreply(c):
     return kcmd(c) + KST + KRD
 
 
+KINJECT = bytes([0xc0])  # the monitor presses Ctrl-Alt-Del
+
+
+def kbd(*bytes_and_reply_counts):
+    """Bytes to the keyboard, each followed by status+data reads for its reply bytes."""
+    out = b""
+    for value, replies in bytes_and_reply_counts:
+        out += kdata(value) + (KST + KRD) * replies
+    return out
+
+
+def kdrain(n):
+    return (KST + KRD) * n
+
+
 i8042_seeds = {
     # drivers/input/serio/i8042.c probe: flush, CTR reads, self test, AUX checks, MUX check.
     "linux_i8042_probe": b"".join([
@@ -122,6 +137,33 @@ i8042_seeds = {
     "irq_enables": b"".join([kcmd(0x60), kdata(0x03), kcmd(0xd2), kdata(0x1c), KST, KRD,
                              kcmd(0xd3), kdata(0x08), kcmd(0x60), kdata(0x00), KRD]),
     "other_ports_and_wide": bytes([0x02, 0x03, 0x11, 0x04, 0x05, 0x09, 0x1a, 0x28, 0x39, 0x20, 0x0e, 0x0f, 0xfe]),
+    # drivers/input/keyboard/atkbd.c connect on x86 (translated): get ID, deactivate, LEDs off,
+    # typematic, activate; then the monitor's Ctrl-Alt-Del.
+    "linux_atkbd_connect": b"".join([
+        kcmd(0xae), kbd((0xf2, 3), (0xf5, 1), (0xed, 1), (0x00, 1), (0xf3, 1), (0x00, 1), (0xf4, 1)),
+        KINJECT, kdrain(8), kbd((0xed, 1), (0x02, 1)),
+    ]),
+    # atkbd.reset=1 i8042.direct=1: reset, get ID, LEDs, scancode set query, enable, echo.
+    "atkbd_reset_direct": b"".join([
+        kcmd(0x60), kdata(0x05), kbd((0xff, 2), (0xf2, 3), (0xed, 1), (0x02, 1), (0xf0, 1), (0x00, 2), (0xf4, 1),
+                                     (0xee, 1), (0xe8, 1)),
+        KINJECT, kdrain(11),
+    ]),
+    "cad_port_disabled": b"".join([kcmd(0xad), KINJECT, kdata(0xf2), KST, kreply(0x20), kcmd(0xae), kdrain(12)]),
+    "kbd_overflow": b"".join([kcmd(0xad)] + [kdata(0xee)] * 20 + [KINJECT, kcmd(0xae), kdrain(17), KINJECT, KINJECT]),
+    "kbd_scancode_sets": b"".join([
+        kbd((0xf0, 1), (0x01, 1)), KINJECT, kdrain(8), kbd((0xf0, 1), (0x03, 1)), KINJECT, kdrain(9),
+        kbd((0xf0, 1), (0x00, 2), (0xf0, 1), (0x07, 1), (0xf6, 1)), kcmd(0x60), kdata(0x01), KINJECT, kdrain(11),
+    ]),
+    "kbd_disabled_refuses_keys": b"".join([kbd((0xf5, 1)), KINJECT, KST, kbd((0xf4, 1)), KINJECT, kdrain(8)]),
+    "kbd_parameters_like_commands": kbd((0xed, 1), (0xf4, 1), (0xf3, 1), (0xff, 1), (0xf0, 1), (0xff, 1), (0xfe, 1)),
+    "kbd_polled_no_irq": b"".join([kcmd(0x60), kdata(0x44), KINJECT, kdrain(8)]),
+    # Translation switched on in the middle of a set 2 sequence, and a controller reply
+    # replacing an unread keyboard byte.
+    "kbd_translation_midstream": b"".join([
+        kcmd(0x60), kdata(0x05), KINJECT, kdrain(5), kcmd(0x60), kdata(0x45), kdrain(2), kreply(0x20), kdrain(5),
+        kdata(0xf2), kcmd(0xd2), kdata(0x99), kdrain(4), bytes([0x31, 0xf2, 0x21]), kdrain(3),
+    ]),
 }
 
 
