@@ -79,22 +79,17 @@ const char* device_program(DeviceKind kind) {
 
 }  // namespace
 
-JailSpec build_device_spec(const LaunchConfig& config, const MonitorLaunchOptions& options,
-                           const DeviceLaunch& device) {
-  const JailSettings& settings = config.jail;
-  const bool blk = device.kind == DeviceKind::kBlk;
+JailSpec build_helper_process_spec(const JailSettings& settings, const MonitorLaunchOptions& options,
+                                   const std::string& name, const std::string& binary, const std::string& program) {
   JailSpec spec;
-  spec.vm_id = settings.id + "." + device.name;
+  spec.vm_id = settings.id + "." + name;
   spec.uid = settings.uid;
   spec.gid = settings.gid;
   spec.base_dir = settings.base_dir;
   spec.cgroup_root = options.cgroup_root;
   spec.cgroup_parent = settings.cgroup_parent;
-  spec.netns = "";  // always a new, empty network namespace: devices have no network
+  spec.netns = "";  // always a new, empty network namespace: no network
   spec.record_created = options.record_created;
-
-  const std::string& binary = device_binary(options, device.kind);
-  const std::string program = device_program(device.kind);
   spec.exec_host_path = binary;
   spec.exec_jail_path = "/" + program;
   spec.inputs.push_back({binary, spec.exec_jail_path, false, true});
@@ -104,6 +99,20 @@ JailSpec build_device_spec(const LaunchConfig& config, const MonitorLaunchOption
   }
   spec.symlinks = {{"/lib", "usr/lib"}, {"/lib64", "usr/lib64"}};
   spec.inputs.push_back({options.seccomp_policy_dir, kPolicyJailPath, false, false});
+  spec.limits.cpu_period_us = 100000;
+  spec.limits.cpu_quota_us = settings.cpu_quota_percent * 1000;
+  spec.limits.cpuset = settings.cpuset;
+  spec.rlimits.core = 0;
+  spec.rlimits.memlock = 0;
+  return spec;
+}
+
+JailSpec build_device_spec(const LaunchConfig& config, const MonitorLaunchOptions& options,
+                           const DeviceLaunch& device) {
+  const JailSettings& settings = config.jail;
+  const bool blk = device.kind == DeviceKind::kBlk;
+  const std::string program = device_program(device.kind);
+  JailSpec spec = build_helper_process_spec(settings, options, device.name, device_binary(options, device.kind), program);
 
   spec.argv = {program, "--socket-fd", std::to_string(kDeviceSocketFd)};
   if (blk) {
@@ -131,9 +140,6 @@ JailSpec build_device_spec(const LaunchConfig& config, const MonitorLaunchOption
   // Guest RAM is shared with the device: pages it touches first are charged to its cgroup.
   spec.limits.memory_bytes = (config.vm.memory_mib + kDeviceMemoryOverheadMib) << 20;
   spec.limits.pids_max = kDevicePidsMax;
-  spec.limits.cpu_period_us = 100000;
-  spec.limits.cpu_quota_us = settings.cpu_quota_percent * 1000;
-  spec.limits.cpuset = settings.cpuset;
   // A NIC: its TAP queues and a kick, call and error eventfd for each of up to 17 virtqueues.
   spec.rlimits.nofile = device.kind == DeviceKind::kNet ? 128 : 64;
   spec.rlimits.nproc = kDevicePidsMax;
@@ -146,8 +152,6 @@ JailSpec build_device_spec(const LaunchConfig& config, const MonitorLaunchOption
     const uint64_t ceiling = settings.max_disk_size_mib << 20;
     spec.rlimits.fsize = device.image_bytes + ceiling + ceiling / 8 + (uint64_t{64} << 20);
   }
-  spec.rlimits.core = 0;
-  spec.rlimits.memlock = 0;
 
   // stdin from /dev/null, stdout and stderr both to the launcher's stderr (the console is the
   // monitor's stdout alone), directly or through the launcher's relay.

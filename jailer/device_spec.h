@@ -49,6 +49,12 @@ inline constexpr int kDeviceFirstBackingFd = 5;
 const char* device_selinux_domain(DeviceKind kind);
 const char* device_type_name(DeviceKind kind);  // "vhost-user-blk", "vhost-user-rng", "vhost-user-net"
 
+// What every jailed helper process of a VM (a device, bulwark-api) has in common: its jail
+// <base>/<vm id>.<name>, the VM's uid/gid, a new empty network namespace, its binary, the shared
+// libraries and the policy directory read-only, the VM's CPU limits, no core dumps, no memlock.
+JailSpec build_helper_process_spec(const JailSettings& settings, const MonitorLaunchOptions& options,
+                                   const std::string& name, const std::string& binary, const std::string& program);
+
 JailSpec build_device_spec(const LaunchConfig& config, const MonitorLaunchOptions& options,
                            const DeviceLaunch& device);
 

@@ -2,16 +2,13 @@
 
 #include "jailer/jail_config.h"
 #include "jailer/json_fields.h"
+#include "jailer/api/api_host_config.h"
 #include "jailer/net_config.h"
 #include "monitor/config/message_text.h"
 #include "monitor/config/strict_json.h"
 #include "monitor/config/vm_config.h"
 
 namespace bulwark::jail {
-
-namespace {
-
-using nlohmann::json;
 
 Status check_absolute_path(std::string_view path) {
   if (path.empty()) return ok_status();  // the built-in default
@@ -21,6 +18,10 @@ Status check_absolute_path(std::string_view path) {
   }
   return ok_status();
 }
+
+namespace {
+
+using nlohmann::json;
 
 Status check_selinux_type_name(std::string_view name) {
   bool ok = !name.empty() && name.size() <= 64;
@@ -166,6 +167,8 @@ Status read_top_level(const std::string& key, const json& member, const std::str
     status = read_json_string(member, check_absolute_path, &host.dev_net);
   } else if (key == "net") {
     return read_host_net_config(member, path, host.net);
+  } else if (key == "api") {
+    return read_host_api_config(member, path, host.api);
   } else if (key == "seccomp_policy_dir") {
     status = read_json_string(member, check_absolute_path, &host.seccomp_policy_dir);
   } else if (key == "allow_device_files") {
@@ -233,7 +236,7 @@ std::string describe_host_config(const HostConfig& c) {
   line("vm_limits.pids_max", std::to_string(l.pids_max));
   line("vm_limits.cpu_quota_percent", std::to_string(l.cpu_quota_percent));
   line("vm_limits.cpuset", l.cpuset.empty() ? "(inherit)" : l.cpuset);
-  return text + describe_net_host_config(c.net);
+  return text + describe_net_host_config(c.net) + describe_api_host_config(c.api);
 }
 
 }  // namespace bulwark::jail

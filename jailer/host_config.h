@@ -42,6 +42,14 @@
 //       "allowed_ips": {"vm-1": {"net0": ["10.0.0.2/32", "fd00::2/128"]}}  source prefixes a
 //                                          VM's NIC may use (absent: MAC filtering only)
 //     },
+//     "api": {                             the VM's REST API (bulwark run --api-sock; jailer/api)
+//       "binary": "",                      bulwark-api ("" = built-in default)
+//       "socket_gid": -1,                  the API socket's group (mode 0660); -1 = root only (0600)
+//       "image_dirs": [],                  absolute directories API requests' kernel, initrd and
+//                                          drive paths must resolve in (none: the API may not
+//                                          name files; a vm.json can still be given)
+//       "output_dirs": []                  the same for PUT /logger and PUT /metrics paths
+//     },
 //     "vm_limits": {                       ceilings on what a VM config may ask for, and limits
 //       "max_vcpus": 8,                    1..64
 //       "max_memory_mib": 8192,            1..1048576 (guest RAM)
@@ -102,6 +110,15 @@ struct NetHostConfig {
   friend bool operator==(const NetHostConfig&, const NetHostConfig&) = default;
 };
 
+// The host config's "api" (jailer/api/api_host_config.h parses it).
+struct ApiHostConfig {
+  std::string binary;  // "" = the built-in default
+  int64_t socket_gid = -1;
+  std::vector<std::string> image_dirs, output_dirs;
+
+  friend bool operator==(const ApiHostConfig&, const ApiHostConfig&) = default;
+};
+
 struct HostConfig {
   std::string base_dir = "/srv/bulwark";
   std::string run_dir = "/run/bulwark";
@@ -122,6 +139,7 @@ struct HostConfig {
   uint64_t stop_grace_seconds = 10;
   VmLimits vm_limits;
   NetHostConfig net;
+  ApiHostConfig api;
 
   friend bool operator==(const HostConfig&, const HostConfig&) = default;
 };
@@ -129,6 +147,9 @@ struct HostConfig {
 // Parses the whole file; unknown fields and ill-typed values are refused with their JSON path.
 // Errors start with "host config: ". Pure: no system access, so it is fuzzed as it is.
 Result<HostConfig> parse_host_config(std::string_view text);
+
+// A binary's or directory's path in the host config: "" (the built-in default) or absolute.
+Status check_absolute_path(std::string_view path);
 
 // The values in effect, one "name = value" line each (for `bulwark policy show`).
 std::string describe_host_config(const HostConfig& config);

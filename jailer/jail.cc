@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/signalfd.h>
+#include <poll.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -155,12 +157,20 @@ Result<std::unique_ptr<RunningJail>> run_jailed(const JailSpec& spec) {
 }
 
 ProcessEnd RunningJail::wait(const sigset_t& stop_signals, std::chrono::milliseconds grace,
-                             int* stop_signal_received) {
+                             int* stop_signal_received, const WaitHook* hook) {
   sigset_t waited = stop_signals;
   sigaddset(&waited, SIGCHLD);
+  // The signals stay blocked; a signalfd lets one poll() wait for them and the hook's fd at once.
+  UniqueFd signals(::signalfd(-1, &waited, SFD_CLOEXEC | SFD_NONBLOCK));
   // Zero: no SIGKILL scheduled (a plain value: gcc's maybe-uninitialized misfires on optional).
-  std::chrono::steady_clock::time_point kill_at{};
-  bool kill_scheduled = false;
+  std::chrono::steady_clock::time_point kill_at{}, term_at{};
+  bool kill_scheduled = false, term_scheduled = false;
+  auto stop_within = [&](std::chrono::milliseconds period) {
+    ::kill(pid_, SIGTERM);
+    const auto at = std::chrono::steady_clock::now() + period;
+    if (!kill_scheduled || at < kill_at) kill_at = at;
+    kill_scheduled = true;
+  };
   if (stop_signal_received != nullptr) *stop_signal_received = 0;
   for (;;) {
     int status = 0;
@@ -177,16 +187,43 @@ ProcessEnd RunningJail::wait(const sigset_t& stop_signals, std::chrono::millisec
       ::kill(pid_, SIGKILL);
       kill_scheduled = false;
     }
+    if (term_scheduled && std::chrono::steady_clock::now() >= term_at) {
+      term_scheduled = false;
+      stop_within(grace);
+    }
     // Wake at least every 200 ms: SIGCHLD can coalesce and the grace period must end.
-    const timespec tick{0, 200 * 1000 * 1000};
-    siginfo_t info{};
-    const int sig = ::sigtimedwait(&waited, &info, &tick);
-    if (sig > 0 && sig != SIGCHLD && sigismember(&stop_signals, sig)) {
-      if (stop_signal_received != nullptr && *stop_signal_received == 0) *stop_signal_received = sig;
-      ::kill(pid_, SIGTERM);
-      if (!kill_scheduled) {
-        kill_at = std::chrono::steady_clock::now() + grace;
-        kill_scheduled = true;
+    pollfd fds[2] = {{signals.get(), POLLIN, 0}, {hook != nullptr && hook->fd ? hook->fd() : -1, POLLIN, 0}};
+    const int ready = signals.valid() ? ::poll(fds, 2, 200) : 0;
+    if (!signals.valid()) {
+      // No signalfd (fds ran out): the old way, signals only.
+      const timespec tick{0, 200 * 1000 * 1000};
+      siginfo_t info{};
+      const int sig = ::sigtimedwait(&waited, &info, &tick);
+      if (sig > 0 && sig != SIGCHLD && sigismember(&stop_signals, sig)) {
+        if (stop_signal_received != nullptr && *stop_signal_received == 0) *stop_signal_received = sig;
+        stop_within(grace);
+      }
+      continue;
+    }
+    if (ready <= 0) continue;
+    if (fds[0].revents != 0) {
+      signalfd_siginfo info{};
+      while (::read(signals.get(), &info, sizeof(info)) == static_cast<ssize_t>(sizeof(info))) {
+        const int sig = static_cast<int>(info.ssi_signo);
+        if (sig != SIGCHLD && sigismember(&stop_signals, sig)) {
+          if (stop_signal_received != nullptr && *stop_signal_received == 0) *stop_signal_received = sig;
+          stop_within(grace);
+        }
+      }
+    }
+    if (fds[1].fd >= 0 && fds[1].revents != 0) {
+      if (auto asked = hook->on_readable(); asked) {
+        if (asked->terminate_now) {
+          stop_within(asked->after);
+        } else if (!term_scheduled && !kill_scheduled) {
+          term_at = std::chrono::steady_clock::now() + asked->after;
+          term_scheduled = true;
+        }
       }
     }
   }

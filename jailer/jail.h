@@ -19,6 +19,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,6 +39,20 @@ struct ProcessEnd {
   int launcher_exit_code() const { return exited ? exit_code : 128 + signal; }
 };
 
+// A stop asked for by something other than a signal (the API's Shutdown): SIGTERM `after` from
+// now (or now, with terminate_now), then SIGKILL after wait()'s grace.
+struct StopRequest {
+  std::chrono::milliseconds after{0};
+  bool terminate_now = true;
+};
+
+// Something else wait() serves while it waits (the VM's API channel): when fd() (polled each
+// time round; -1 = nothing) is readable, on_readable() runs, and may ask for a stop.
+struct WaitHook {
+  std::function<int()> fd;
+  std::function<std::optional<StopRequest>()> on_readable;
+};
+
 class RunningJail {
  public:
   ~RunningJail();  // kills a process still running, reaps it and tears the jail down
@@ -52,7 +67,7 @@ class RunningJail {
   // (block_launcher_signals()); the first of them to arrive is forwarded as SIGTERM, and after
   // `grace` the process gets SIGKILL. `stop_signal_received` reports whether one came.
   ProcessEnd wait(const sigset_t& stop_signals, std::chrono::milliseconds grace,
-                  int* stop_signal_received);
+                  int* stop_signal_received, const WaitHook* hook = nullptr);
   // SIGTERM, then SIGKILL if it has not ended after `grace`; reaps it. For a process that is
   // not waited for with wait() (device processes). Returns how it ended.
   ProcessEnd stop(std::chrono::milliseconds grace);

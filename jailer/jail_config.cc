@@ -29,7 +29,7 @@ constexpr const char* kOperatorFields[] = {
     "memory_overhead_mib", "pids_max", "cpu_quota_percent", "cpuset",
     "netns",         "seccomp",   "seccomp_policy_dir", "devices",
     "allow_device_files", "monitor", "dev_blk",     "dev_rng",
-    "dev_net",       "net",       "shared_image_dirs"};
+    "dev_net",       "net",       "shared_image_dirs", "control_fd"};
 
 bool is_operator_field(std::string_view key) {
   for (const char* name : kOperatorFields) {
@@ -343,6 +343,27 @@ Status within_ceiling(const char* field, uint64_t value, uint64_t ceiling, const
 
 }  // namespace
 
+JailSettings jail_settings_from_host(const HostConfig& host, const OperatorChoices& choices) {
+  const VmLimits& limits = host.vm_limits;
+  JailSettings jail;
+  jail.id = choices.vm_id;
+  jail.uid = 0;
+  jail.gid = 0;
+  jail.id_range_first = host.id_range_first;
+  jail.id_range_last = host.id_range_last;
+  jail.selinux = host.selinux;
+  jail.base_dir = host.base_dir;
+  jail.cgroup_parent = host.cgroup_parent;
+  jail.memory_overhead_mib = limits.memory_overhead_mib;
+  jail.pids_max = limits.pids_max;
+  jail.cpu_quota_percent = limits.cpu_quota_percent;
+  jail.cpuset = limits.cpuset;
+  jail.netns = choices.netns;
+  jail.allow_device_files = host.allow_device_files;
+  jail.max_disk_size_mib = limits.max_disk_size_mib;
+  return jail;
+}
+
 Status apply_operator_settings(const HostConfig& host, const OperatorChoices& choices,
                                LaunchConfig& config) {
   if (Status s = validate_vm_id(choices.vm_id); !s.ok()) return s.error().wrap("--id");
@@ -363,22 +384,7 @@ Status apply_operator_settings(const HostConfig& host, const OperatorChoices& ch
                  " disks is above the operator's ceiling " + std::to_string(limits.max_disks) +
                  " (vm_limits.max_disks)");
   }
-  JailSettings& jail = config.jail;
-  jail.id = choices.vm_id;
-  jail.uid = 0;
-  jail.gid = 0;
-  jail.id_range_first = host.id_range_first;
-  jail.id_range_last = host.id_range_last;
-  jail.selinux = host.selinux;
-  jail.base_dir = host.base_dir;
-  jail.cgroup_parent = host.cgroup_parent;
-  jail.memory_overhead_mib = limits.memory_overhead_mib;
-  jail.pids_max = limits.pids_max;
-  jail.cpu_quota_percent = limits.cpu_quota_percent;
-  jail.cpuset = limits.cpuset;
-  jail.netns = choices.netns;
-  jail.allow_device_files = host.allow_device_files;
-  jail.max_disk_size_mib = limits.max_disk_size_mib;
+  config.jail = jail_settings_from_host(host, choices);
   BULWARK_TRY(apply_net_settings(host.net, choices.vm_id, choices.allowed_ips, config));
   if (Status s = validate_launch_config(config); !s.ok()) return s.error().wrap("config");
   return ok_status();

@@ -197,6 +197,10 @@ struct OperatorChoices {
   std::map<std::string, std::vector<std::string>> allowed_ips;
 };
 
+// The jail settings of a VM from the operator's side alone (before, or without, a VM config:
+// the API process of a VM configured through the API runs under them). uid/gid stay 0.
+JailSettings jail_settings_from_host(const HostConfig& host, const OperatorChoices& choices);
+
 // Fills config.jail from the host config and the operator's choices, then checks the tenant's
 // requests against the operator's ceilings ("config: /vcpus: 16 is above the operator's ceiling
 // 8 (vm_limits.max_vcpus)") and the whole result with validate_launch_config. A netns the host

@@ -3,12 +3,15 @@
 // exits with the monitor's exit code (128 + signal when the monitor was killed).
 // It never maps or reads guest memory.
 #include <fcntl.h>
+#include <sys/signalfd.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -21,6 +24,9 @@
 
 #include "bulwark/common/log.h"
 #include "bulwark/common/unique_fd.h"
+#include "jailer/api/api_process.h"
+#include "jailer/api/api_socket.h"
+#include "jailer/api/vm_api.h"
 #include "jailer/config_files.h"
 #include "jailer/host_config.h"
 #include "jailer/ids/vm_ids.h"
@@ -32,11 +38,15 @@
 #include "jailer/stale_vm.h"
 #ifdef BULWARK_HAVE_POLICY_CLI
 #include "jailer/policy_cli/policy_command.h"
+#include "jailer/policy_cli/process_profile.h"
+#include "jailer/policy_cli/policy_tree.h"
 #endif
+#include "jailer/vm_cli/vm_command.h"
 #include "jailer/vm_devices.h"
 #include "jailer/svirt/file_labels.h"
 #include "jailer/svirt/security_context.h"
 #include "jailer/svirt/selinux_mode.h"
+#include "jailer/svirt/socket_create_context.h"
 #include "jailer/svirt/vm_svirt.h"
 #include "jailer/vm_id.h"
 #include "jailer/vm_user_files.h"
@@ -54,7 +64,9 @@ constexpr unsigned long kAuditArchX86_64 = 0xc000003e;  // AUDIT_ARCH_X86_64
 
 const char kUsage[] =
     "Usage: bulwark run --id ID [options] VM.json\n"
+    "       bulwark run --id ID --api-sock PATH [options] [VM.json]\n"
     "       bulwark policy show|diff|check|record|minimality ...   (bulwark policy --help)\n"
+    "       bulwark vm info|pause|resume|stop|metrics|policy --api-sock PATH   (bulwark vm --help)\n"
     "\n"
     "Starts bulwark-monitor for the VM in VM.json inside a jail (namespaces, pivot_root,\n"
     "cgroup limits, the VM's own uid/gid, no capabilities) and waits for it.\n"
@@ -67,6 +79,11 @@ const char kUsage[] =
     ";\n"
     "                             built-in defaults when that file does not exist)\n"
     "  --netns NAME               put the VM in /run/netns/NAME (one the host config lists)\n"
+    "  --api-sock PATH            serve the VM's REST API (Firecracker's paths) on a unix socket\n"
+    "                             made at PATH (root and the host config's api.socket_gid);\n"
+    "                             without VM.json the VM is configured through it and started\n"
+    "                             by PUT /actions InstanceStart (api/README.md)\n"
+    "  --api PATH                 bulwark-api binary (default: " BULWARK_DEFAULT_API ")\n"
     "  --base-dir DIR  --run-dir DIR  --cgroup-root DIR  --cgroup-parent PATH\n"
     "  --selinux enforce|auto|off\n"
     "  --monitor PATH             bulwark-monitor binary (default: " BULWARK_DEFAULT_MONITOR ")\n"
@@ -111,6 +128,7 @@ struct RunCommand {
   std::vector<std::pair<std::string, std::string>> overrides;
   jail::OperatorChoices choices;
   bool seccomp_record = false;
+  std::string api_sock;  // --api-sock PATH: the operator's
 };
 
 // "vm=T,image=T,content=T,jail=T" (any subset) onto the default type names.
@@ -168,6 +186,8 @@ Result<RunCommand> parse_run_args(const std::vector<std::string_view>& args) {
     } else if (arg == "--netns") {
       if (Status s = jail::check_netns_name(value); !s.ok()) return s.error().wrap("--netns");
       command.choices.netns = value;
+    } else if (arg == "--api-sock") {
+      command.api_sock = value;
     } else if (arg == "--host-config") {
       command.host_config_path = value;
       command.host_config_given = true;
@@ -183,13 +203,15 @@ Result<RunCommand> parse_run_args(const std::vector<std::string_view>& args) {
     } else if (arg == "--monitor" || arg == "--dev-blk" || arg == "--dev-rng" || arg == "--dev-net" ||
                arg == "--seccomp-policy-dir" || arg == "--run-dir" || arg == "--selinux-types" ||
                arg == "--cgroup-root" || arg == "--stop-grace-seconds" || arg == "--base-dir" ||
-               arg == "--cgroup-parent" || arg == "--selinux") {
+               arg == "--cgroup-parent" || arg == "--selinux" || arg == "--api") {
       command.overrides.emplace_back(std::string(arg), value);
     } else {
       return Error("unknown option " + config::quoted_text(arg));
     }
   }
-  if (command.config_path.empty()) return Error("no config file given");
+  if (command.config_path.empty() && command.api_sock.empty()) {
+    return Error("no config file given (or --api-sock PATH to configure the VM through its API)");
+  }
   if (command.choices.vm_id.empty()) return Error("no VM id given (--id ID)");
   return command;
 }
@@ -199,6 +221,7 @@ struct OperatorSettings {
   jail::HostConfig host;
   jail::MonitorLaunchOptions options;
   jailer::SvirtTypes selinux_types;
+  std::string api_path;  // bulwark-api
 };
 
 Result<OperatorSettings> resolve_operator_settings(const RunCommand& command) {
@@ -218,6 +241,8 @@ Result<OperatorSettings> resolve_operator_settings(const RunCommand& command) {
       h.dev_rng = value;
     } else if (flag == "--dev-net") {
       h.dev_net = value;
+    } else if (flag == "--api") {
+      h.api.binary = value;
     } else if (flag == "--seccomp-policy-dir") {
       h.seccomp_policy_dir = value;
     } else if (flag == "--run-dir") {
@@ -257,6 +282,7 @@ Result<OperatorSettings> resolve_operator_settings(const RunCommand& command) {
   options.dev_blk_path = h.dev_blk.empty() ? BULWARK_DEFAULT_DEV_BLK : h.dev_blk;
   options.dev_rng_path = h.dev_rng.empty() ? BULWARK_DEFAULT_DEV_RNG : h.dev_rng;
   options.dev_net_path = h.dev_net.empty() ? BULWARK_DEFAULT_DEV_NET : h.dev_net;
+  settings.api_path = h.api.binary.empty() ? BULWARK_DEFAULT_API : h.api.binary;
   options.seccomp_policy_dir =
       h.seccomp_policy_dir.empty() ? BULWARK_DEFAULT_POLICY_DIR : h.seccomp_policy_dir;
   options.cgroup_root = h.cgroup_root;
@@ -328,6 +354,77 @@ void add_monitor_device(config::VmConfig& vm, jail::DeviceKind kind, int fd) {
   vm.devices.push_back({jail::device_type_name(kind), fd});
 }
 
+#ifdef BULWARK_HAVE_POLICY_CLI
+// GET /policy: `bulwark policy show --json`'s document for the policy files this VM runs with,
+// plus who this VM's processes are.
+nlohmann::json this_vm_policy(const std::string& seccomp_dir, const std::string& vm_id, uint32_t uid,
+                              const std::string& categories) {
+  policy_cli::ShowOptions show;
+  show.seccomp_dir = seccomp_dir;
+  if (auto tree = policy_cli::locate_policy_tree(seccomp_dir + "/.."); tree.ok() && tree->selinux_dir) {
+    show.selinux_dir = tree->selinux_dir;
+  }
+  nlohmann::json document = policy_cli::build_process_profiles(show);
+  document["vm"] = {{"id", vm_id}, {"uid", uid}, {"gid", uid}, {"selinux_categories", categories}};
+  return document;
+}
+#endif
+
+// The answer to the InstanceStart that started this VM: 204 once the monitor runs, else a fault
+// when the launcher leaves without it.
+class InstanceStartAnswer {
+ public:
+  explicit InstanceStartAnswer(jail::ApiProcess* api) : api_(api) {}
+  InstanceStartAnswer(const InstanceStartAnswer&) = delete;
+  InstanceStartAnswer& operator=(const InstanceStartAnswer&) = delete;
+  ~InstanceStartAnswer() {
+    if (api_ != nullptr) {
+      api_->reply({500, api::Reply::Body::kFault,
+                   "InstanceStart: the VM could not be started (the launcher's log says why); the launcher exits"});
+    }
+  }
+  void succeeded() {
+    if (api_ != nullptr) api_->reply({204, api::Reply::Body::kNone, ""});
+    api_ = nullptr;
+  }
+
+ private:
+  jail::ApiProcess* api_;
+};
+
+// Before InstanceStart: serves the API's commands until one starts a valid VM (returned, its
+// InstanceStart not yet answered: the caller answers once the VM runs) or a stop signal comes or
+// the API is gone for good (nullopt).
+std::optional<jail::LaunchConfig> serve_until_instance_start(jail::ApiProcess& api, jail::VmApi& vm_api,
+                                                             const sigset_t& stop_signals) {
+  UniqueFd signals(::signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!signals.valid()) {
+    log::error("jail step api: signalfd: " + std::string(std::strerror(errno)));
+    return std::nullopt;
+  }
+  for (;;) {
+    if (!api.running() && api.channel_fd() < 0) {
+      log::error("the API process is gone before InstanceStart; nothing can start the VM");
+      return std::nullopt;
+    }
+    pollfd fds[2] = {{signals.get(), POLLIN, 0}, {api.channel_fd(), POLLIN, 0}};
+    if (::poll(fds, 2, 1000) <= 0) continue;
+    if (fds[0].revents != 0) {
+      signalfd_siginfo info{};
+      if (::read(signals.get(), &info, sizeof(info)) == static_cast<ssize_t>(sizeof(info))) {
+        log::info("stopped by signal " + std::to_string(info.ssi_signo) + " before InstanceStart");
+        return std::nullopt;
+      }
+    }
+    if (fds[1].revents == 0) continue;
+    auto command = api.receive();
+    if (!command) continue;
+    jail::VmApiOutcome outcome = vm_api.handle(*command);
+    if (outcome.start_requested) return std::move(*vm_api.assembled());
+    api.reply(outcome.reply);
+  }
+}
+
 int run(const std::vector<std::string_view>& args) {
   // Before anything else: signals that arrive during setup wait for the wait loop.
   const sigset_t stop_signals = jail::block_launcher_signals();
@@ -347,23 +444,31 @@ int run(const std::vector<std::string_view>& args) {
   const jail::HostConfig& host = operator_settings->host;
   jail::MonitorLaunchOptions& options = operator_settings->options;
   const std::string& run_dir = host.run_dir;
-  auto text = jail::read_regular_config_file(command->config_path);
-  if (!text.ok()) {
-    log::error(text.error().message());
-    return kExitUsage;
+  // The VM config: from VM.json, checked whole (against the operator's ceilings too) before
+  // anything is created; or, with --api-sock and no file, assembled from API requests later.
+  std::optional<jail::LaunchConfig> launch;
+  if (!command->config_path.empty()) {
+    auto text = jail::read_regular_config_file(command->config_path);
+    if (!text.ok()) {
+      log::error(text.error().message());
+      return kExitUsage;
+    }
+    auto parsed = jail::parse_launch_config(*text);
+    if (!parsed.ok()) {
+      log::error(parsed.error().message());
+      return kExitUsage;
+    }
+    if (Status s = jail::apply_operator_settings(host, command->choices, *parsed); !s.ok()) {
+      log::error(s.error().message());
+      return kExitUsage;
+    }
+    launch = std::move(*parsed);
   }
-  // The whole config is checked, against the operator's ceilings too, before anything is created.
-  auto launch = jail::parse_launch_config(*text);
-  if (!launch.ok()) {
-    log::error(launch.error().message());
-    return kExitUsage;
-  }
-  if (Status s = jail::apply_operator_settings(host, command->choices, *launch); !s.ok()) {
-    log::error(s.error().message());
-    return kExitUsage;
-  }
-  const std::string& vm_id = launch->jail.id;
-  auto mode = jailer::parse_selinux_mode(launch->jail.selinux);
+  // The VM's jail settings are the operator's alone: the same with or without a VM config yet.
+  jail::JailSettings jail_settings =
+      launch ? launch->jail : jail::jail_settings_from_host(host, command->choices);
+  const std::string vm_id = jail_settings.id;
+  auto mode = jailer::parse_selinux_mode(jail_settings.selinux);
   if (!mode.ok()) {
     log::error(mode.error().message());
     return kExitUsage;
@@ -410,13 +515,13 @@ int run(const std::vector<std::string_view>& args) {
     log::warn("VM " + vm_id + ": removed " + path + ", left by a launcher that died");
   }
   // Step ids: this VM's uid/gid, reserved host-wide until the launcher is done.
-  auto ids = reserve_ids(launch->jail, run_dir);
+  auto ids = reserve_ids(jail_settings, run_dir);
   if (!ids.ok()) {
     log::error("jail step ids: " + ids.error().message());
     return kExitJailFailed;
   }
-  launch->jail.uid = ids->uid();
-  launch->jail.gid = ids->gid();
+  jail_settings.uid = ids->uid();
+  jail_settings.gid = ids->gid();
   // This launch's record: every jail directory and cgroup leaf it makes, for a sweep after a
   // SIGKILL. Removed after the teardown below.
   auto record = jail::LaunchRecordFile::create(run_dir, vm_id, ids->uid());
@@ -457,6 +562,65 @@ int run(const std::vector<std::string_view>& args) {
             std::to_string(ids->gid()) +
             (svirt->pair() ? ", sVirt categories " + svirt->pair()->categories() : ", sVirt off"));
 
+  // Step api (--api-sock): the socket at the operator's path and bulwark-api, jailed, serving it.
+  std::optional<jail::ApiSocket> api_socket;
+  std::optional<jail::ApiProcess> api_process;
+  std::optional<jail::VmApi> vm_api;
+  UniqueFd null_fd(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  if (!command->api_sock.empty()) {
+    auto api_context = svirt->exec_context(jail::kApiSelinuxDomain);
+    if (!api_context.ok()) {
+      log::error("jail step api: " + api_context.error().message());
+      return kExitJailFailed;
+    }
+    // The listening socket carries bulwark-api's context (it accepts on it) when sockets are
+    // labelled at all (SELinux enabled).
+    const std::string listen_context = svirt->socket_context().empty() ? std::string() : *api_context;
+    auto socket = jail::ApiSocket::create(command->api_sock, host.api.socket_gid, listen_context);
+    if (!socket.ok()) {
+      log::error("jail step api: " + socket.error().message());
+      return kExitJailFailed;
+    }
+    api_socket.emplace(std::move(*socket));
+    jail::ApiProcessSettings api_settings;
+    api_settings.binary = operator_settings->api_path;
+    api_settings.jail = jail_settings;
+    api_settings.options = &options;
+    api_settings.listen_fd = api_socket->listen_fd();
+    api_settings.exec_context = *api_context;
+    api_settings.socket_context = svirt->socket_context();
+    api_settings.create_label = svirt->jail_create_label();
+    api_settings.null_fd = null_fd.get();
+    auto started = jail::ApiProcess::start(std::move(api_settings));
+    if (!started.ok()) {
+      log::error(started.error().message());
+      return kExitJailFailed;
+    }
+    api_process.emplace(std::move(*started));
+    vm_api.emplace(host, command->choices, vm_id);
+#ifdef BULWARK_HAVE_POLICY_CLI
+    const std::string policy_dir = options.seccomp_policy_dir;
+    const std::string categories = svirt->pair() ? svirt->pair()->categories() : "";
+    const uint32_t vm_uid = ids->uid();
+    vm_api->set_policy_source([policy_dir, vm_id, categories, vm_uid]() {
+      return this_vm_policy(policy_dir, vm_id, vm_uid, categories);
+    });
+#endif
+    log::info("VM " + vm_id + ": API on " + config::quoted_text(command->api_sock, 256));
+  }
+  // Without a VM config: the API configures the VM until InstanceStart (or a stop signal).
+  // Its InstanceStart is answered once the monitor runs; a launch that fails on the way answers
+  // it with a fault as the launcher leaves (the reason is in the launcher's log).
+  std::optional<InstanceStartAnswer> start_answer;
+  if (!launch) {
+    auto assembled = serve_until_instance_start(*api_process, *vm_api, stop_signals);
+    if (!assembled) return kExitUsage;
+    launch = std::move(*assembled);
+    start_answer.emplace(&*api_process);
+  }
+  launch->jail.uid = ids->uid();
+  launch->jail.gid = ids->gid();
+
   // Steps disks and devices: the device processes run, jailed, before the monitor starts; the
   // monitor gets its end of each one's socketpair as fd 3, 4, ... (its config says which).
   // Under SELinux the VM's processes may not use the launcher's own stdio: the launcher relays
@@ -475,6 +639,21 @@ int run(const std::vector<std::string_view>& args) {
   for (const jail::VmDevices::MonitorEnd& end : devices->monitor_ends()) {
     add_monitor_device(launch->vm, end.kind, next_device_fd);
     device_fds.push_back({end.fd, next_device_fd++});
+  }
+
+  // With an API: the monitor's control channel (pause, resume, Ctrl-Alt-Del, metrics), a
+  // socketpair at the monitor's level like the devices' ones.
+  UniqueFd control_launcher_end, control_monitor_end;
+  if (api_process) {
+    auto pair = jailer::make_labelled_seqpacket_pair(svirt->socket_context());
+    if (!pair.ok()) {
+      log::error("jail step api: monitor control channel: " + pair.error().message());
+      return kExitJailFailed;
+    }
+    control_launcher_end = std::move(pair->first);
+    control_monitor_end = std::move(pair->second);
+    launch->vm.control_fd = next_device_fd;
+    device_fds.push_back({control_monitor_end.get(), next_device_fd++});
   }
 
   options.host_is_emulated = jail::host_kvm_is_emulated();
@@ -519,6 +698,7 @@ int run(const std::vector<std::string_view>& args) {
   }
   log::info("VM " + spec.vm_id + ": monitor running as pid " + std::to_string((*jailed)->pid()));
   devices->close_monitor_ends();
+  control_monitor_end.reset();
   if (relay) {
     if (Status s = relay->start(); !s.ok()) {
       // The VM would run with nobody reading its console: stop it now.
@@ -527,12 +707,27 @@ int run(const std::vector<std::string_view>& args) {
     }
   }
   vm_files->clear();  // the monitor's jail has them bound; sVirt keeps its own dups
+  if (start_answer) start_answer->succeeded();
 
+  // The API, while the VM runs: each command from bulwark-api answered in turn.
+  jail::WaitHook api_hook;
+  if (api_process) {
+    vm_api->set_running(&*launch, control_launcher_end.get());
+    api_hook.fd = [&api_process]() { return api_process->channel_fd(); };
+    api_hook.on_readable = [&api_process, &vm_api]() -> std::optional<jail::StopRequest> {
+      auto received = api_process->receive();
+      if (!received) return std::nullopt;
+      jail::VmApiOutcome outcome = vm_api->handle(*received);
+      api_process->reply(outcome.reply);
+      return outcome.stop;
+    };
+  }
   int stop_signal = 0;
-  const jail::ProcessEnd end =
-      (*jailed)->wait(stop_signals, std::chrono::seconds(host.stop_grace_seconds), &stop_signal);
+  const jail::ProcessEnd end = (*jailed)->wait(stop_signals, std::chrono::seconds(host.stop_grace_seconds),
+                                               &stop_signal, api_process ? &api_hook : nullptr);
   // Teardown in reverse order; the reservations go last, once nothing of the VM is left. The
   // devices see their sockets close with the monitor and exit on their own.
+  if (api_process) api_process->stop(std::chrono::seconds(2));
   devices->stop(std::chrono::seconds(host.stop_grace_seconds));
   if (relay) relay->finish(std::chrono::seconds(2));
   if (Status s = (*jailed)->teardown(); !s.ok()) log::error("teardown: " + s.error().message());
@@ -564,6 +759,10 @@ int main(int argc, char** argv) {
     return policy_cli::run_policy_command(args);
   }
 #endif
+  if (!args.empty() && args[0] == "vm") {
+    args.erase(args.begin());
+    return vm_cli::run_vm_command(args);
+  }
   if (args.empty() || args[0] != "run") {
     std::fputs(kUsage, stderr);
     return kExitUsage;

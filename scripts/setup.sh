@@ -10,6 +10,8 @@ packages=(
   build-essential cmake ninja-build pkg-config clang-14 libclang-rt-14-dev lld-14
   # libraries
   libgtest-dev nlohmann-json3-dev libseccomp-dev libcap-ng-dev libselinux1-dev libssl-dev linux-libc-dev
+  # the API server's HTTP/1.1 request parser (api/http)
+  libhttp-parser-dev
   # qcow2 compressed clusters (deflate, zstd)
   zlib1g-dev libzstd-dev
   # Linux guest assets: unpack the kernel (lz4 payload) and build an initramfs
@@ -24,6 +26,8 @@ packages=(
   selinux-policy-dev selinux-policy-default checkpolicy semodule-utils policycoreutils secilc setools python3-setools python3-selinux libsepol-dev
   # tools the scripts use
   procps util-linux iproute2
+  # the REST API's tests: curl as the control plane, Prometheus's own text parser for GET /metrics
+  curl python3-prometheus-client
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -17,7 +17,7 @@ struct PolicyKind {
   const char* policy_file;  // "monitor-vcpu.policy"; nullptr when the process is not filtered
 };
 
-// launcher, monitor-main, monitor-vcpu, dev-blk, dev-rng, dev-net, in that order.
+// launcher, monitor-main, monitor-vcpu, dev-blk, dev-rng, dev-net, api, in that order.
 const std::vector<PolicyKind>& policy_kinds();
 
 // Files added to other policies only in test builds (never a process's own policy): linted on

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "bulwark/common/hex.h"
+#include "jailer/api/api_process.h"
 #include "jailer/device_spec.h"
 #include "jailer/jail_config.h"
 #include "jailer/jail_profile.h"
@@ -33,6 +34,8 @@ constexpr int kNullFdMarker = 900;
 constexpr int kSocketFdMarker = 901;
 constexpr int kImageFdMarker = 902;
 constexpr int kTapFdMarker = 903;
+constexpr int kApiListenFdMarker = 904;
+constexpr int kApiChannelFdMarker = 905;
 
 // One input of the launch that a limit may follow; `apply` changes it in a copy.
 struct Variation {
@@ -97,6 +100,18 @@ SpecBuilder spec_builder(const std::string& kind_id, const std::string& seccomp_
       return jail::build_monitor_spec(config, launch_options(seccomp_dir));
     };
   }
+  if (kind_id == "api") {
+    return [seccomp_dir](const jail::LaunchConfig& config, uint64_t) {
+      const jail::MonitorLaunchOptions options = launch_options(seccomp_dir);
+      jail::ApiProcessSettings settings;
+      settings.binary = "<bulwark-api>";
+      settings.jail = config.jail;
+      settings.options = &options;
+      settings.listen_fd = kApiListenFdMarker;
+      settings.null_fd = kNullFdMarker;
+      return jail::build_api_spec(settings, kApiChannelFdMarker);
+    };
+  }
   const jail::DeviceKind device = device_kind_of(kind_id);
   return [seccomp_dir, device](const jail::LaunchConfig& config, uint64_t image_bytes) {
     jail::DeviceLaunch launch;
@@ -126,6 +141,7 @@ SpecBuilder spec_builder(const std::string& kind_id, const std::string& seccomp_
 std::string selinux_domain_of(const std::string& kind_id) {
   if (kind_id == "launcher") return kLauncherSelinuxDomain;
   if (kind_id.starts_with("dev-")) return jail::device_selinux_domain(device_kind_of(kind_id));
+  if (kind_id == "api") return jail::kApiSelinuxDomain;
   return jailer::SvirtTypes{}.vm_domain;
 }
 
@@ -210,7 +226,8 @@ json namespaces_json(const std::string& kind_id, const SpecBuilder& build, const
     out["net"] = joins_named ? "new and empty, or the one jail.netns names (/run/netns/NAME)"
                              : "always new and empty (jail.netns does not apply)";
   }
-  out["root"] = "pivot_root into " + base.base_dir + "/<id>" + (kind_id.starts_with("dev-") ? ".<device>" : "") +
+  const std::string instance = kind_id.starts_with("dev-") ? ".<device>" : kind_id == "api" ? ".api" : "";
+  out["root"] = "pivot_root into " + base.base_dir + "/<id>" + instance +
                 "/root (read-only, nosuid, nodev, noexec), the old root detached";
   return out;
 }
@@ -240,6 +257,11 @@ std::string fd_source_text(int source) {
     case kTapFdMarker:
       return "TAP queue of its NIC (one per queue pair): /dev/net/tun opened and attached to the VM's TAP by "
              "the launcher";
+    case kApiListenFdMarker:
+      return "the listening API socket at the operator's path (bulwark run --api-sock), bound by the launcher; "
+             "it accepts the operator's clients on it";
+    case kApiChannelFdMarker:
+      return "its end of the SOCK_SEQPACKET command channel to the launcher (one command per datagram)";
     default: return "the launcher's fd " + std::to_string(source);
   }
 }

@@ -117,6 +117,18 @@ void parse_type_attributes(const std::vector<Token>& tokens, size_t& i, TeModule
   i = j;
 }
 
+// Bulwark's own domain templates (bulwark.if) declare bulwark_PREFIX_t in these attributes: noted,
+// so the rules the module gives an attribute (bulwark_vm_domain's jail and own-socket rules) are
+// listed for each domain the templates declare.
+void note_template_domain(const InterfaceCall& call, TeModule& module) {
+  static const std::map<std::string, std::vector<std::string>> kTemplates = {
+      {"bulwark_vm_domain_template", {"bulwark_vm_domain"}},
+      {"bulwark_device_domain_template", {"bulwark_vm_domain", "bulwark_device_domain"}}};
+  const auto found = kTemplates.find(call.text.substr(0, call.text.find('(')));
+  if (found == kTemplates.end() || call.arguments.size() != 1) return;
+  module.attributes_of["bulwark_" + call.arguments[0] + "_t"].insert(found->second.begin(), found->second.end());
+}
+
 void parse_call(const std::vector<Token>& tokens, size_t& i, const std::string& file,
                 TeModule& module) {
   InterfaceCall call;
@@ -142,6 +154,7 @@ void parse_call(const std::vector<Token>& tokens, size_t& i, const std::string& 
     ++j;
   }
   call.text += ")";
+  note_template_domain(call, module);
   module.calls.push_back(std::move(call));
   i = j + 1;
 }

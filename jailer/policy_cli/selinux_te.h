@@ -3,7 +3,9 @@
 // sets expanded), the attributes each type
 // is given (`type T, a;` and `typeattribute T a;`) and reference-policy interface calls such as
 // `kernel_read_system_state(bulwark_vm_t)`, which it keeps as written. It does not expand m4
-// macros or interfaces: a listing says so rather than guessing what they grant.
+// macros or interfaces: a listing says so rather than guessing what they grant. Of Bulwark's own
+// templates it knows only which attributes they give the domain they declare
+// (`bulwark_vm_domain_template(api)`: bulwark_api_t in bulwark_vm_domain).
 #pragma once
 
 #include <map>

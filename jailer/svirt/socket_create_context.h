@@ -20,5 +20,7 @@ struct SocketPairEnds {
 // ("" = the caller's own context, i.e. SELinux not in use). The socket-create context is reset
 // before returning, whatever happened.
 Result<SocketPairEnds> make_labelled_socketpair(const std::string& context);
+// The same, SOCK_SEQPACKET (message channels: the API process's and the monitor's control).
+Result<SocketPairEnds> make_labelled_seqpacket_pair(const std::string& context);
 
 }  // namespace bulwark::jailer

@@ -174,6 +174,8 @@ Result<VmConfig> read_vm_config(const json& root, bool require_kernel) {
     return [min, max](const json& v) { return read_integer(v, min, max); };
   };
   uint64_t vcpus = config.vcpus;
+  uint64_t control_fd = 0;
+  bool has_control_fd = false;
   BULWARK_TRY(read_object(
       root, "",
       {
@@ -203,8 +205,17 @@ Result<VmConfig> read_vm_config(const json& root, bool require_kernel) {
           {"devices", [&](const json& v, const std::string& path) {
              return read_devices(v, path, config);
            }},
+          {"control_fd",
+           store<uint64_t>(&control_fd, integer(kMinDeviceSocketFd, kMaxDeviceSocketFd), nullptr,
+                           &has_control_fd)},
       }));
   config.vcpus = static_cast<uint32_t>(vcpus);  // read_integer kept it within kMaxVcpus
+  if (has_control_fd) {
+    config.control_fd = static_cast<int>(control_fd);  // within kMaxDeviceSocketFd
+    if (Status s = check_control_fd(config.control_fd, config.devices); !s.ok()) {
+      return s.error().wrap("/control_fd");
+    }
+  }
   if (require_kernel && !has_kernel) return Error("/kernel: required field is missing");
   return config;
 }
@@ -259,6 +270,7 @@ std::string to_json(const VmConfig& config) {
     }
     document["devices"] = std::move(devices);
   }
+  if (config.control_fd != -1) document["control_fd"] = config.control_fd;
   // replace: a command-line path that is not UTF-8 must not make dump() throw.
   return document.dump(2, ' ', /*ensure_ascii=*/false, nlohmann::json::error_handler_t::replace) +
          "\n";

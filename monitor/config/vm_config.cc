@@ -143,6 +143,20 @@ Status check_devices(const std::vector<DeviceConfig>& devices) {
   return ok_status();
 }
 
+Status check_control_fd(int control_fd, const std::vector<DeviceConfig>& devices) {
+  if (control_fd == -1) return ok_status();
+  if (control_fd < kMinDeviceSocketFd || control_fd > kMaxDeviceSocketFd) {
+    return Error(expected_integer_text(kMinDeviceSocketFd, kMaxDeviceSocketFd) + ", got " +
+                 std::to_string(control_fd));
+  }
+  for (size_t i = 0; i < devices.size(); ++i) {
+    if (devices[i].socket_fd == control_fd) {
+      return Error(std::to_string(control_fd) + " is already the socket of device " + std::to_string(i));
+    }
+  }
+  return ok_status();
+}
+
 std::string expected_integer_text(uint64_t min, uint64_t max) {
   return "expected an integer from " + std::to_string(min) + " to " + std::to_string(max);
 }
@@ -178,6 +192,7 @@ Status validate_vm_config(const VmConfig& config) {
   if (!seccomp_mode_from_name(seccomp_mode_name(config.seccomp))) return Error("seccomp: invalid mode");
   if (Status s = check_optional_path(config.seccomp_policy_dir); !s.ok()) return s.error().wrap("seccomp_policy_dir");
   if (Status s = check_devices(config.devices); !s.ok()) return s.error().wrap("devices");
+  if (Status s = check_control_fd(config.control_fd, config.devices); !s.ok()) return s.error().wrap("control_fd");
   if (config.serial == SerialOutput::kFile) {
     if (Status s = check_required_path(config.serial_path); !s.ok()) {
       return s.error().wrap("serial_path");

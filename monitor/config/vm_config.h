@@ -68,6 +68,10 @@ struct VmConfig {
   SeccompMode seccomp = SeccompMode::kEnforce;
   std::string seccomp_policy_dir;     // "" = the directory the monitor was built with
   std::vector<DeviceConfig> devices;  // at most kMaxDevices, PCI slots in this order
+  // The launcher's run-time control channel: an inherited SOCK_SEQPACKET socket carrying
+  // api/command/command.h messages (pause/resume, Ctrl-Alt-Del, metrics). -1 = none. Operator
+  // only: the launcher refuses it in a tenant's file and sets it itself.
+  int control_fd = -1;                // kMinDeviceSocketFd .. kMaxDeviceSocketFd, or -1
 
   friend bool operator==(const VmConfig&, const VmConfig&) = default;
 };
@@ -93,6 +97,8 @@ Status check_device_type(std::string_view type);
 Status check_device(const DeviceConfig& device);  // type, and exactly one of socket/socket_fd
 // Count, each device, and no socket fd used twice.
 Status check_devices(const std::vector<DeviceConfig>& devices);
+// -1, or an fd in range that no device uses as its socket.
+Status check_control_fd(int control_fd, const std::vector<DeviceConfig>& devices);
 // "expected an integer from 1 to 64"
 std::string expected_integer_text(uint64_t min, uint64_t max);
 

@@ -19,6 +19,15 @@ std::string ExitStats::reason_name(uint32_t reason) {
   return "reason " + std::to_string(reason);
 }
 
+std::vector<std::pair<uint32_t, uint64_t>> ExitStats::nonzero_counts() const {
+  std::vector<std::pair<uint32_t, uint64_t>> counts;
+  for (size_t i = 0; i < kSlots; ++i) {
+    const uint64_t n = counts_[i].load(std::memory_order_relaxed);
+    if (n != 0) counts.emplace_back(static_cast<uint32_t>(i), n);
+  }
+  return counts;
+}
+
 std::string ExitStats::summary() const {
   std::string line = "exits:";
   for (size_t i = 0; i < kSlots; ++i) {

@@ -6,6 +6,8 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace bulwark::vmm {
 
@@ -16,6 +18,9 @@ class ExitStats {
   }
   // "exits: IO=487 MMIO=2"
   std::string summary() const;
+  // (reason, count) for every reason counted at least once, in reason order; the last slot
+  // (kSlots - 1) also holds every reason beyond it.
+  std::vector<std::pair<uint32_t, uint64_t>> nonzero_counts() const;
   static std::string reason_name(uint32_t reason);
 
  private:

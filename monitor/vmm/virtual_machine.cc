@@ -33,15 +33,19 @@
 #include "monitor/legacy/cmos_rtc.h"
 #include "monitor/legacy/i8042.h"
 #include "monitor/legacy/uart16550.h"
+#include "monitor/vmm/control_channel.h"
+#include "monitor/vmm/control_dispatch.h"
 #include "monitor/vmm/emulated_host_quirks.h"
 #include "monitor/vmm/exit_codes.h"
 #include "monitor/vmm/exit_stats.h"
 #include "monitor/vmm/io_bus.h"
 #include "monitor/vmm/long_mode_setup.h"
+#include "monitor/vmm/monitor_metrics.h"
 #include "monitor/vmm/monitor_seccomp.h"
 #include "monitor/vmm/register_dump.h"
 #include "monitor/vmm/serial_console.h"
 #include "monitor/vmm/vcpu_exit_handler.h"
+#include "monitor/vmm/vcpu_pause.h"
 #include "monitor/vmm/device_connections.h"
 #include "monitor/vmm/virtio_devices.h"
 #include "monitor/vmm/vm_stop.h"
@@ -66,11 +70,12 @@ constexpr int kQuirkPollMs = 100;
 
 void on_kick_signal(int) {}  // only interrupts KVM_RUN / blocked writes
 
-class RunningVm final : public VirtualMachine {
+class RunningVm final : public VirtualMachine, private VmControls {
  public:
   RunningVm(const config::VmConfig& config, kvm::KvmSystem system, kvm::GuestMemory memory, kvm::Vm vm,
             ConsoleOutput console, bool quirks_on, Clock::time_point started,
-            std::vector<std::unique_ptr<vhost_user::VhostUserFrontend>> frontends)
+            std::vector<std::unique_ptr<vhost_user::VhostUserFrontend>> frontends,
+            std::optional<ControlChannel> control)
       : config_(config),
         system_(std::move(system)),
         memory_(std::move(memory)),
@@ -89,7 +94,9 @@ class RunningVm final : public VirtualMachine {
           return static_cast<int64_t>(now.tv_sec);
         }),
         started_(started),
-        frontends_(std::move(frontends)) {}
+        frontends_(std::move(frontends)),
+        control_(std::move(control)),
+        pause_(config.vcpus, [this] { kick_all_vcpus(); }) {}
 
   Status build(const std::vector<uint8_t>& kernel, const std::vector<uint8_t>& initrd, int& exit_code);
   int run() override;
@@ -100,6 +107,12 @@ class RunningVm final : public VirtualMachine {
   void kick_all_vcpus();
   void pump_console_input(std::deque<uint8_t>& pending);
   void log_summary();
+  // VmControls: the launcher's control channel, served on the main thread.
+  PauseOutcome pause() override;
+  PauseOutcome resume() override;
+  bool send_ctrl_alt_del() override;
+  std::string metrics_text() override;
+  void flush_metrics() override { log_summary(); }
 
   config::VmConfig config_;
   kvm::KvmSystem system_;
@@ -121,6 +134,8 @@ class RunningVm final : public VirtualMachine {
   // Connected before the VM is built; handed to devices_ in build().
   std::vector<std::unique_ptr<vhost_user::VhostUserFrontend>> frontends_;
   std::unique_ptr<VirtioDevices> devices_;  // null without devices
+  std::optional<ControlChannel> control_;    // none without config.control_fd
+  VcpuPause pause_;
 };
 
 Status RunningVm::build(const std::vector<uint8_t>& kernel, const std::vector<uint8_t>& initrd, int& exit_code) {
@@ -198,6 +213,35 @@ Status RunningVm::build(const std::vector<uint8_t>& kernel, const std::vector<ui
   return ok_status();
 }
 
+PauseOutcome RunningVm::pause() {
+  const PauseOutcome outcome = pause_.pause();
+  if (outcome == PauseOutcome::kDone) log::info("paused: every vCPU is stopped");
+  if (outcome == PauseOutcome::kTimedOut) log::warn("pause: a vCPU did not stop in time; the VM keeps running");
+  return outcome;
+}
+
+PauseOutcome RunningVm::resume() {
+  const PauseOutcome outcome = pause_.resume();
+  if (outcome == PauseOutcome::kDone) log::info("resumed");
+  return outcome;
+}
+
+bool RunningVm::send_ctrl_alt_del() {
+  // Under the bus lock, as the vCPUs' port accesses; the i8042 raises IRQ 1 through its
+  // keyboard line (KVM_IRQ_LINE) as for any keyboard byte.
+  return bus_.with_devices_locked([this] { return i8042_.inject_ctrl_alt_del(); });
+}
+
+std::string RunningVm::metrics_text() {
+  MonitorMetrics metrics;
+  for (const auto& [reason, count] : exit_stats_.nonzero_counts())
+    metrics.vcpu_exits.push_back({ExitStats::reason_name(reason), count});
+  metrics.vcpus = vcpus_.size();
+  metrics.paused = pause_.paused();
+  metrics.uptime = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_);
+  return format_prometheus_metrics(metrics);
+}
+
 void RunningVm::kick_all_vcpus() {
   for (size_t i = 0; i < threads_.size(); ++i) {
     vcpus_[i].run_page()->immediate_exit = 1;
@@ -216,6 +260,7 @@ void RunningVm::guarded_vcpu_thread(size_t index) {
   } catch (const std::exception& e) {
     stop_.request(kExitHostError, "vCPU " + std::to_string(index) + ": " + e.what());
   }
+  pause_.thread_exited(index);  // a pause never waits for a vCPU that has ended
 }
 
 void RunningVm::vcpu_thread(size_t index) {
@@ -230,6 +275,9 @@ void RunningVm::vcpu_thread(size_t index) {
     }
   }
   while (!stop_.requested()) {
+    // Paused (the control channel's SetVmState): wait here, outside KVM_RUN, until resumed.
+    pause_.park_if_requested(index);
+    if (stop_.requested()) break;
     if (index == 0 && !first_run_logged_.exchange(true)) {
       log::debug("timing: first KVM_RUN " +
                  std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_).count()) +
@@ -310,8 +358,13 @@ int RunningVm::run() {
     }
     threads_.push_back(threads.back().native_handle());
   }
-  stop_.set_kick([this] { kick_all_vcpus(); });
-  if (stop_.requested()) kick_all_vcpus();
+  // A stop also releases vCPUs parked by a pause.
+  auto stop_all = [this] {
+    pause_.release_for_stop();
+    kick_all_vcpus();
+  };
+  stop_.set_kick(stop_all);
+  if (stop_.requested()) stop_all();
   if (seccomp_) {
     // The main thread's own policy, last: no thread is created and no file opened after this.
     if (auto installed = policy::install_seccomp_filter(seccomp_->main_thread); !installed.ok())
@@ -322,11 +375,20 @@ int RunningVm::run() {
   std::deque<uint8_t> pending;
   std::vector<pollfd> fds;
   while (!stop_.requested()) {
-    fds.assign(3, pollfd{});
+    fds.assign(4, pollfd{});
     fds[0] = {stop_.wake_fd(), POLLIN, 0};
     fds[1] = {signal_fd.get(), POLLIN, 0};
-    nfds_t count = 2;
-    if (input_open && pending.size() < kMaxPendingInput) fds[count++] = {STDIN_FILENO, POLLIN, 0};
+    size_t count = 2;
+    size_t stdin_slot = 0;    // 0: not polled this time
+    size_t control_slot = 0;  // likewise
+    if (input_open && pending.size() < kMaxPendingInput) {
+      stdin_slot = count;
+      fds[count++] = {STDIN_FILENO, POLLIN, 0};
+    }
+    if (control_ && control_->is_open()) {
+      control_slot = count;
+      fds[count++] = {control_->fd(), POLLIN, 0};
+    }
     fds.resize(count);  // device entries follow the fixed ones
     const size_t first_device_fd = fds.size();
     if (devices_) devices_->add_pollfds(fds);
@@ -344,7 +406,8 @@ int RunningVm::run() {
         stop_.request(kExitStoppedBySignal, std::string("stopped by ") + (info.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM"));
       }
     }
-    if (count == 3 && (fds[2].revents & (POLLIN | POLLHUP | POLLERR))) {
+    if (control_slot != 0 && fds[control_slot].revents != 0) control_->serve(fds[control_slot].revents, *this);
+    if (stdin_slot != 0 && (fds[stdin_slot].revents & (POLLIN | POLLHUP | POLLERR))) {
       uint8_t buffer[512];
       const size_t room = std::min(sizeof buffer, kMaxPendingInput - pending.size());
       const ssize_t n = ::read(STDIN_FILENO, buffer, room);
@@ -406,6 +469,12 @@ Result<std::unique_ptr<VirtualMachine>> VirtualMachine::create(const config::VmC
   // Device sockets first: a path nobody listens on is a configuration error.
   auto device_sockets = open_device_sockets(config.devices);
   if (!device_sockets.ok()) return device_sockets.error();
+  std::optional<ControlChannel> control;
+  if (config.control_fd != -1) {
+    auto adopted = ControlChannel::adopt(config.control_fd);
+    if (!adopted.ok()) return adopted.error();
+    control = std::move(*adopted);
+  }
 
   exit_code = kExitHostError;
   const auto layout = boot::GuestLayout::for_ram_size(config.memory_mib << 20);
@@ -426,7 +495,8 @@ Result<std::unique_ptr<VirtualMachine>> VirtualMachine::create(const config::VmC
   if (quirks) log::info("host KVM runs guest code in its emulator: emulated-host workarounds on");
 
   auto running = std::make_unique<RunningVm>(config, std::move(*system), std::move(*memory), std::move(*vm),
-                                             std::move(*console), quirks, process_start, std::move(*frontends));
+                                             std::move(*console), quirks, process_start, std::move(*frontends),
+                                             std::move(control));
   auto built = running->build(*kernel, initrd, exit_code);
   if (!built.ok()) return built.error();
   return std::unique_ptr<VirtualMachine>(std::move(running));

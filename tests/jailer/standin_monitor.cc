@@ -10,12 +10,17 @@
 // `STANDIN-BLK N wrote ok`; any failure prints `STANDIN-BLK N fail <why>`. Then, with no NIC,
 // it exits 0.
 //
+// With "standin.wait" in the kernel command line it then prints `STANDIN-RUNNING vcpus=N
+// memory_mib=M disks=D` and waits for SIGTERM (the API tests' running VM), serving the
+// launcher's control channel when it has one (serve_control below).
+//
 // With a NIC (vhost-user-net):
 //   1. sends one frame whose source MAC is not the NIC's (the device must drop it),
 //   2. then, every 100 ms, an honest UDP frame with payload "BULWARK-GUEST-HELLO",
 //   3. until a frame with payload "BULWARK-NS-HELLO" arrives on its receive queue;
 // then it prints `STANDIN-NET-RX ok` and exits 0. Any failure prints `STANDIN-NET-FAIL <why>`
 // and exits 3; no answer within 30 s exits 4; SIGTERM (the launcher's stop) exits 0.
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -29,6 +34,7 @@
 #include <string>
 #include <thread>
 
+#include "api/command/command.h"
 #include "devices/vhost_user/protocol.h"
 #include "monitor/config/json_config.h"
 #include "tests/devices/net_test_guest.h"
@@ -96,6 +102,43 @@ void exercise_disk(size_t index, int fd) {
   std::fflush(stdout);
 }
 
+// The launcher's control channel, as the monitor serves it (monitor/vmm/control_dispatch.h):
+// pause/resume print STANDIN-PAUSED / STANDIN-RESUMED; Ctrl-Alt-Del prints
+// STANDIN-CTRL-ALT-DEL and ends the VM as a guest that reboots would; metrics answer one gauge.
+int serve_control(int fd) {
+  bool paused = false;
+  std::vector<uint8_t> buffer(api::kMaxMessageBytes);
+  for (;;) {
+    const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), 0);
+    if (n <= 0) return 0;  // the launcher went away
+    auto command = api::decode_command(std::span<const uint8_t>(buffer.data(), static_cast<size_t>(n)));
+    api::Reply reply{204, api::Reply::Body::kNone, ""};
+    bool end = false;
+    if (!command.ok()) {
+      reply = {400, api::Reply::Body::kFault, "malformed command"};
+    } else if (const auto* set = std::get_if<api::SetVmState>(&*command)) {
+      if (set->paused == paused) {
+        reply = {400, api::Reply::Body::kFault, paused ? "already paused" : "already running"};
+      } else {
+        paused = set->paused;
+        std::printf(paused ? "STANDIN-PAUSED\n" : "STANDIN-RESUMED\n");
+      }
+    } else if (std::holds_alternative<api::SendCtrlAltDel>(*command)) {
+      std::printf("STANDIN-CTRL-ALT-DEL\n");
+      end = true;
+    } else if (std::holds_alternative<api::GetMetrics>(*command)) {
+      reply = {200, api::Reply::Body::kPrometheus,
+               std::string("# TYPE bulwark_monitor_paused gauge\nbulwark_monitor_paused ") + (paused ? "1" : "0") + "\n"};
+    } else {
+      reply = {400, api::Reply::Body::kFault, "not a monitor command"};
+    }
+    std::fflush(stdout);
+    const std::vector<uint8_t> bytes = api::encode_reply(reply);
+    if (::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) < 0) return 0;
+    if (end) return 0;
+  }
+}
+
 int main(int argc, char** argv) {
   // PID 1 of its pid namespace: SIGTERM (the launcher's stop) needs a handler to end it.
   std::signal(SIGTERM, [](int) { ::_exit(0); });
@@ -113,6 +156,15 @@ int main(int argc, char** argv) {
   for (const config::DeviceConfig& device : vm->devices) {
     if (device.type == config::kVhostUserNet) net_fd = device.socket_fd;
     if (device.type == config::kVhostUserBlk) exercise_disk(disks++, device.socket_fd);
+  }
+  // "standin.wait" on the VM's command line (the API tests): stay running, as a guest would,
+  // until the launcher stops it.
+  if (vm->cmdline.find("standin.wait") != std::string::npos) {
+    std::printf("STANDIN-RUNNING vcpus=%llu memory_mib=%llu disks=%zu\n", static_cast<unsigned long long>(vm->vcpus),
+                static_cast<unsigned long long>(vm->memory_mib), disks);
+    std::fflush(stdout);
+    if (vm->control_fd >= 0) return serve_control(vm->control_fd);
+    for (;;) ::pause();
   }
   std::fflush(stdout);
   if (net_fd < 0) return 0;

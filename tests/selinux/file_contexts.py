@@ -193,7 +193,8 @@ def main():
         created = [("/srv/bulwark/vm-1", "dir"), ("/srv/bulwark/vm-1/root", "dir"), ("/srv/bulwark/vm-1/root/usr", "dir"),
                    ("/srv/bulwark/vm-1/root/lib", "lnk_file"), ("/srv/bulwark/vm-1/root/vm.json", "file")]
         binaries = {"bulwark-monitor": "bulwark_vm_t", "bulwark-dev-blk": "bulwark_dev_blk_t",
-                    "bulwark-dev-rng": "bulwark_dev_rng_t", "bulwark-dev-net": "bulwark_dev_net_t"}
+                    "bulwark-dev-rng": "bulwark_dev_rng_t", "bulwark-dev-net": "bulwark_dev_net_t",
+                    "bulwark-api": "bulwark_api_t"}
         origin = "built-in default paths (no bulwark policy show output given)"
     c.check(bool(binaries), "policy show named no jailed binary")
 

@@ -17,6 +17,10 @@ added anywhere, not only in bulwark.te, is seen:
 - the TAP (tun_tap_device_t, tun_socket): the launcher makes it; among the VM domains only the
   net device uses it, through the fds it was given (no open), with only the ioctl commands its
   allowxperm rule lists, and no tun_socket permission but re-attaching its own detached queue;
+- the API process (bulwark_api_t): a VM domain but no device, with no rule on the guest's RAM,
+  the monitor's fds, vhost-user sockets, images, content, /dev/kvm or TAPs; its only socket peers
+  besides itself the monitor's stdio relay sockets (read, write, getattr); its socket file per-VM
+  (bulwark_vm_object) and used by no VM domain; the launcher makes its sockets and is no client;
 - the launcher relabels to exactly Bulwark's labels and the image homes it restores to.
 Exit 1 when one fails.
 """
@@ -36,7 +40,7 @@ NEVER_RELABELTO = {"etc_t", "selinux_config_t", "policy_config_t", "default_cont
                    "semanage_store_t", "load_policy_exec_t", "bin_t", "lib_t", "ld_so_t", "shadow_t", "usr_t",
                    "bulwark_conf_t", "bulwark_var_run_t", "bulwark_launcher_exec_t", "bulwark_vm_tmpfs_t"}
 FILE_TYPES = ["bulwark_image_t", "bulwark_content_t", "bulwark_jail_t", "bulwark_var_run_t",
-              "bulwark_vhost_sock_t", "bulwark_vm_tmpfs_t", "bulwark_conf_t"]
+              "bulwark_vhost_sock_t", "bulwark_vm_tmpfs_t", "bulwark_conf_t", "bulwark_api_sock_t"]
 FILE_CLASSES = ["file", "dir", "lnk_file", "sock_file", "fifo_file", "chr_file", "blk_file"]
 
 # Generic host types a VM process has no business with. No access at all:
@@ -61,6 +65,14 @@ WRITE_PERMS = {"write", "append", "create", "unlink", "rename", "link", "setattr
 SOCKET_EXCEPTIONS = {("bulwark_dev_net_t", "tun_socket", LAUNCHER): {"attach_queue"}}
 NET_DEVICE = "bulwark_dev_net_t"
 TUN_DEVICE = "tun_tap_device_t"
+API = "bulwark_api_t"
+API_SOCK = "bulwark_api_sock_t"
+# What the API process holds nothing of (its guest's and the host's data and devices).
+API_NEVER = ["bulwark_vm_tmpfs_t", "bulwark_vhost_sock_t", "bulwark_image_t", "bulwark_content_t", "kvm_device_t",
+             TUN_DEVICE, "bulwark_var_run_t", API_SOCK]
+# The API process's socket rules on other types, exactly (its own sockets come from
+# bulwark_vm_domain's self rule): the stdio relay socketpairs, labelled as its VM's monitor.
+API_SOCKET_PEERS = {("bulwark_vm_t", "unix_stream_socket"): {"getattr", "read", "write"}}
 # The TAP ioctls bulwark-dev-net may make (the kernel checks the request's low 16 bits): its
 # allowxperm rule must list only these. TUNSETIFF (0x54ca) and the rest are refused.
 TUN_IOCTLS = {0x54d0: "TUNSETOFFLOAD", 0x54d2: "TUNGETIFF", 0x54d7: "TUNGETVNETHDRSZ", 0x54d8: "TUNSETVNETHDRSZ",
@@ -71,7 +83,8 @@ TUN_IOCTLS_REFUSED = {0x54ca: "TUNSETIFF", 0x54cb: "TUNSETPERSIST", 0x54cc: "TUN
 # report: (rule target as written, class, permissions allowed).
 BASE_DOMAIN_RULES = [("netlabel_peer_t", "tcp_socket", {"recvfrom"}),
                      ("unconfined_domain_type", "tcp_socket", {"recvfrom"}),
-                     ("textrel_shlib_t", "file", {"execmod", "execute", "getattr", "ioctl", "map", "open", "read"})]
+                     ("textrel_shlib_t", "file", {"execmod", "execute", "getattr", "ioctl", "map", "open", "read"}),
+                     ("setrans_t", "unix_stream_socket", {"connectto"})]
 
 
 class Checker:
@@ -298,6 +311,34 @@ def check_tap(c):
                              f" {{ {' '.join(sorted(bad))} }} (rule: {rule})")
 
 
+def check_api(c):
+    """bulwark-api: a VM domain that is no device and holds nothing of its guest."""
+    if API not in c.vm_domains:
+        c.check(False, f"{API} is not in bulwark_vm_domain (bulwark_vm_domain_template(api))")
+        return
+    c.check(API not in c.device_domains, f"{API} is in bulwark_device_domain (it would get the devices' rules)")
+    attributes = {str(a) for a in c.policy.lookup_type(API_SOCK).attributes()}
+    c.check("bulwark_vm_object" in attributes, f"{API_SOCK} is not in bulwark_vm_object: another VM could reach it")
+    for target in API_NEVER:
+        for rule, perms in c.rules_of(API):
+            if target in c.expand(rule.target):
+                c.check(False, f"ALLOWED but must be denied: {API} -> {target}:{rule.tclass}"
+                               f" {{ {' '.join(sorted(perms))} }} (rule: {rule})")
+    for rule, perms in c.rules_of(API, {"unix_stream_socket", "unix_dgram_socket", "fd"}):
+        tclass = str(rule.tclass)
+        for target in sorted(c.expand(rule.target)):
+            if target == API or (tclass == "fd" and target == LAUNCHER):
+                continue
+            bad = perms - API_SOCKET_PEERS.get((target, tclass), set())
+            c.check(not bad, f"ALLOWED but must be denied: {API} -> {target}:{tclass} {{ {' '.join(sorted(bad))} }}"
+                             f" (rule: {rule})")
+    # No other VM domain on its socket file or connecting to it; the launcher makes, never connects.
+    c.only({LAUNCHER}, API_SOCK, "sock_file", ["create", "write", "unlink", "setattr", "getattr"],
+           "only the launcher and the operator's clients use the API socket file", among=c.bulwark_domains)
+    c.only({API}, API, "unix_stream_socket", ["connectto", "accept"],
+           "no other Bulwark domain connects to the API process", among=c.bulwark_domains)
+
+
 def main():
     if len(sys.argv) != 2:
         print(__doc__)
@@ -330,6 +371,7 @@ def main():
     c.check("bulwark_vm_t" in c.sources("kvm_device_t", "chr_file", ["open"]), "the monitor cannot open /dev/kvm")
 
     check_tap(c)
+    check_api(c)
 
     # Images: read and written only by the blk process (and opened by the launcher, which
     # passes the fd and never maps it).

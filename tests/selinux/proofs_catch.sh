@@ -350,6 +350,106 @@ mutant tun_elsewhere \
   "ALLOWED but must be denied: $vm -> $tun : chr_file { open }" \
   "FAIL ALLOWED but must be denied: bulwark_vm_t -> tun_tap_device_t:chr_file { open append"
 
+# 7. bulwark-api: its own sockets only, nothing of its guest, no other VM reaches it.
+api="system_u:system_r:bulwark_api_t:s0:c1,c2"
+api_sock="system_u:object_r:bulwark_api_sock_t:s0:c1,c2"
+# Guest RAM and the monitor's fds (what a device gets).
+copy api_guest_memory
+te api_guest_memory <<'TE'
+allow bulwark_api_t bulwark_vm_tmpfs_t:file { getattr read write map };
+allow bulwark_api_t bulwark_vm_t:fd use;
+TE
+mutant api_guest_memory \
+  "ALLOWED but must be denied: $api -> system_u:object_r:bulwark_vm_tmpfs_t:s0:c1,c2 : file { read }" \
+  "ALLOWED but must be denied: $api -> $vm : fd { use }" \
+  "FAIL ALLOWED but must be denied: bulwark_api_t -> bulwark_vm_tmpfs_t:file { getattr map read write }"
+# Made a device: the devices' vhost-user sockets and memfd come with the attribute.
+copy api_as_device
+te api_as_device <<'TE'
+typeattribute bulwark_api_t bulwark_device_domain;
+TE
+mutant api_as_device \
+  "FAIL bulwark_api_t is in bulwark_device_domain" \
+  "ALLOWED but must be denied: $api -> system_u:object_r:bulwark_vm_tmpfs_t:s0:c1,c2 : file { read }" \
+  "ALLOWED but must be denied: $vm -> $api : unix_stream_socket { connectto }"
+# /dev/kvm, the TAPs and the images.
+copy api_devices
+te api_devices <<'TE'
+allow bulwark_api_t kvm_device_t:chr_file { open read write ioctl };
+corenet_rw_tun_tap_dev(bulwark_api_t)
+allow bulwark_api_t bulwark_image_t:file { read write getattr };
+TE
+mutant api_devices \
+  "ALLOWED but must be denied: $api -> system_u:object_r:kvm_device_t:s0 : chr_file { open }" \
+  "ALLOWED but must be denied: $api -> $tun : chr_file { read }" \
+  "ALLOWED but must be denied: $api -> system_u:object_r:bulwark_image_t:s0:c1,c2 : file { read }" \
+  "FAIL ALLOWED but must be denied: bulwark_api_t -> kvm_device_t:chr_file" \
+  "FAIL ALLOWED but must be denied: bulwark_api_t -> tun_tap_device_t:chr_file { open append"
+# A network of its own.
+copy api_network
+te api_network <<'TE'
+allow bulwark_api_t self:tcp_socket create_stream_socket_perms;
+corenet_tcp_bind_all_ports(bulwark_api_t)
+TE
+mutant api_network \
+  "ALLOWED but must be denied: $api -> $api : tcp_socket { create }" \
+  "FAIL bulwark_api_t may use tcp_socket { accept append bind connect create"
+# The monitor (guest-facing) connects to the API and drives the VM's launcher through it.
+copy api_monitor_connect
+te api_monitor_connect <<'TE'
+allow bulwark_vm_t bulwark_api_t:unix_stream_socket connectto;
+TE
+mutant api_monitor_connect \
+  "ALLOWED but must be denied: $vm -> $api : unix_stream_socket { connectto }" \
+  "FAIL ALLOWED but must be denied: bulwark_vm_t -> bulwark_api_t:unix_stream_socket { connectto accept }"
+# Out of the MCS constraints: another VM's API process connects to this one's socket.
+copy api_unconstrained
+sed -i 's/^\tmcs_constrained(bulwark_\$1_t)$/\tifelse(`$1'"'"',`api'"'"',`'"'"',`mcs_constrained(bulwark_$1_t)'"'"')/' \
+  "$work/api_unconstrained/policy/bulwark.if"
+grep -q "api" "$work/api_unconstrained/policy/bulwark.if" ||
+  { echo "proofs_catch.sh: api_unconstrained: update the mutant" >&2; exit 1; }
+edit api_unconstrained bulwark_mcs.cil "(eq t1 bulwark_vm_domain)" "(and (eq t1 bulwark_vm_domain) (neq t1 bulwark_api_t))"
+edit api_unconstrained bulwark_mcs.cil "(eq t2 bulwark_vm_domain)" "(and (eq t2 bulwark_vm_domain) (neq t2 bulwark_api_t))"
+mutant api_unconstrained \
+  "bulwark_api_t is not MCS-constrained" \
+  "ALLOWED but must be denied: system_u:system_r:bulwark_api_t:s0:c3,c4 -> $api : unix_stream_socket { connectto }"
+# The socket file not per-VM, and every VM domain may write it.
+copy api_sock_any_vm
+edit api_sock_any_vm bulwark.te "type bulwark_api_sock_t, bulwark_vm_object, bulwark_file_type;" "type bulwark_api_sock_t, bulwark_file_type;"
+te api_sock_any_vm <<'TE'
+allow bulwark_vm_domain bulwark_api_sock_t:sock_file { getattr write };
+TE
+mutant api_sock_any_vm \
+  "ALLOWED across VMs but must be denied: $api -> system_u:object_r:bulwark_api_sock_t:s0:c2,c3 : sock_file { getattr }" \
+  "FAIL bulwark_api_sock_t is not in bulwark_vm_object" \
+  "FAIL ALLOWED but must be denied: bulwark_api_t -> bulwark_api_sock_t:sock_file"
+# The accepted-connection exception widened: to processes with a range (no longer "at one
+# level"), and to every VM domain (the monitor reads a socket at s0).
+copy api_exception_ranges
+edit api_exception_ranges bulwark_mcs.cil "(and (eq l1 h1) (dom l1 h2))" "(dom l1 h2)"
+mutant api_exception_ranges \
+  "ALLOWED across VMs but must be denied: system_u:system_r:bulwark_api_t:s0:c1,c2-s0:c0.c1023 -> $api : unix_stream_socket { read }"
+copy api_exception_every_domain
+edit api_exception_every_domain bulwark_mcs.cil "(and (eq t1 bulwark_api_t) (eq t2 bulwark_api_t))" "(eq t1 t2)"
+mutant api_exception_every_domain \
+  "ALLOWED across VMs but must be denied: $vm -> system_u:system_r:bulwark_vm_t:s0 : unix_stream_socket { read }"
+# The exception reaching connect and accept: the strict constraint on the lifecycle permissions
+# dropped.
+copy api_exception_connect
+perl -0pi -e 's/\(mlsconstrain \(unix_stream_socket \(create bind connect listen accept connectto [^\n]*\n[^\n]*\n[^\n]*\n//' \
+  "$work/api_exception_connect/policy/bulwark_mcs.cil"
+grep -q "(create bind connect listen accept connectto" "$work/api_exception_connect/policy/bulwark_mcs.cil" &&
+  { echo "proofs_catch.sh: api_exception_connect: update the mutant" >&2; exit 1; }
+mutant api_exception_connect \
+  "ALLOWED but must be denied: $api -> system_u:system_r:bulwark_api_t:s0 : unix_stream_socket { connectto }" \
+  "ALLOWED but must be denied: system_u:system_r:bulwark_api_t:s0:c1,c2,c3 -> $api : unix_stream_socket { accept }"
+# The exception taken back: a client at s0 connects, but the API process cannot read its connection.
+copy api_no_exception
+edit api_no_exception bulwark_mcs.cil "(and (and (eq t1 bulwark_api_t) (eq t2 bulwark_api_t)) (and (eq l1 h1) (dom l1 h2)))" \
+  "(and (eq l1 l2) (eq h1 h2))"
+mutant api_no_exception \
+  "DENIED but must be allowed: $api -> system_u:system_r:bulwark_api_t:s0 : unix_stream_socket { read }"
+
 # Run them, $jobs at a time.
 run_one() {
   local name="$1" rc=0

@@ -10,17 +10,21 @@
 // bulwark_device_domain), never listed here: a domain added to the module is checked as soon
 // as it joins the attribute (and policy_structure.py fails on a Bulwark domain outside it).
 // Proofs about one device's own data name its domain (net_device: bulwark_dev_net_t and its TAP
-// queue fds) and fail when that domain is not in the attribute.
+// queue fds) and fail when that domain is not in the attribute; so do the API process's
+// (api_process: bulwark_api_t, in bulwark_vm_domain and not a device).
 
 #include <sepol/policydb/ebitmap.h>
 #include <sepol/policydb/policydb.h>
 #include <sepol/policydb/services.h>
 #include <sepol/sepol.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <optional>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -42,7 +46,7 @@ std::vector<std::string> kDeviceDomains;
 std::vector<std::string> kClasses;
 // Objects that belong to one VM.
 const std::vector<std::string> kVmObjects = {"bulwark_image_t", "bulwark_jail_t", "bulwark_vhost_sock_t",
-                                             "bulwark_vm_tmpfs_t"};
+                                             "bulwark_vm_tmpfs_t", "bulwark_api_sock_t"};
 const std::vector<std::string> kProcessClasses = {"process", "fd", "unix_stream_socket", "unix_dgram_socket",
                                                   "sem",     "shm", "msgq",              "msg"};
 const std::vector<std::string> kFileClasses = {"file", "dir", "lnk_file", "sock_file", "fifo_file"};
@@ -50,6 +54,11 @@ const char* const kLauncher = "system_u:system_r:bulwark_launcher_t:s0-s0:c0.c10
 // The launcher as an administrator starts it: the user and role of the shell it came from.
 const char* const kAdmin = "unconfined_u:unconfined_r:unconfined_t:s0-s0:c0.c1023";
 const char* const kAdminLauncher = "unconfined_u:unconfined_r:bulwark_launcher_t:s0-s0:c0.c1023";
+const char* const kApiDomain = "bulwark_api_t";
+// What bulwark_mcs.cil never lets the API process do on a connection at another level than its
+// pair (the exception is for using one, not for making, joining or relabelling one).
+const std::vector<std::string> kSocketLifecyclePerms = {"create",   "bind",        "connect",   "listen", "accept",
+                                                        "connectto", "relabelfrom", "relabelto", "setattr"};
 
 std::string process_context(const std::string& type, const std::string& level) {
   return "system_u:system_r:" + type + ":" + level;
@@ -263,16 +272,61 @@ void pair_content(Prover& p) {
   }
 }
 
+// The categories of one MCS level ("s0", "s0:c1,c2", "s0:c0.c1023"; every level here is s0).
+std::set<int> categories_of(const std::string& level) {
+  std::set<int> categories;
+  const size_t colon = level.find(':');
+  if (colon == std::string::npos) return categories;
+  std::stringstream list(level.substr(colon + 1));
+  std::string item;
+  while (std::getline(list, item, ',')) {
+    const size_t dot = item.find('.');
+    const int first = std::stoi(item.substr(1, dot == std::string::npos ? std::string::npos : dot - 1));
+    const int last = dot == std::string::npos ? first : std::stoi(item.substr(dot + 2));
+    for (int c = first; c <= last; ++c) categories.insert(c);
+  }
+  return categories;
+}
+
+// bulwark_mcs.cil's one exception to pair-equal levels: bulwark-api at one level may use a
+// connection of its type whose whole range that level dominates (a client's level, copied by the
+// kernel onto the accepted end). `source` and `target` are levels, each a level or a range.
+bool api_connection_exception(const std::string& source, const std::string& target) {
+  const size_t dash = source.find('-');
+  if (dash != std::string::npos && categories_of(source.substr(0, dash)) != categories_of(source.substr(dash + 1))) {
+    return false;  // a process with a range
+  }
+  const std::set<int> mine = categories_of(source.substr(0, dash));
+  const size_t target_dash = target.find('-');
+  const std::set<int> high = categories_of(target_dash == std::string::npos ? target : target.substr(target_dash + 1));
+  return std::includes(mine.begin(), mine.end(), high.begin(), high.end());
+}
+
+// expect_separated, except where bulwark_mcs.cil lets bulwark-api use a connection at another
+// level: there, only the lifecycle permissions must be denied (api_process proves the rest).
+void expect_separated_vm(Prover& p, const std::string& source_type, const std::string& source_level,
+                         const std::string& target_type, const std::string& target_level, const std::string& cls) {
+  const std::string source = process_context(source_type, source_level);
+  const std::string target = process_context(target_type, target_level);
+  if (source_type == kApiDomain && target_type == kApiDomain && cls == "unix_stream_socket" &&
+      api_connection_exception(source_level, target_level)) {
+    p.expect(false, source, target, cls, kSocketLifecyclePerms,
+             "across levels the API process may only use a connection it accepted");
+    return;
+  }
+  const std::string same_level_target = process_context(target_type, source_level);
+  p.expect_separated(source, target, same_level_target, cls);
+}
+
 void other_vms_are_separated(Prover& p) {
   for (const std::string& level : kOtherLevels) {
     for (const std::string& source : kVmDomains) {
       const std::string mine = process_context(source, kPair);
-      const std::string theirs_source = process_context(source, level);
       for (const std::string& target : kVmDomains) {
         for (const std::string& cls : kProcessClasses) {
           // Both directions: this VM towards the other and the other towards this one.
-          p.expect_separated(mine, process_context(target, level), process_context(target, kPair), cls);
-          p.expect_separated(theirs_source, process_context(target, kPair), process_context(target, level), cls);
+          expect_separated_vm(p, source, kPair, target, level, cls);
+          expect_separated_vm(p, source, level, target, kPair, cls);
         }
       }
       for (const std::string& object : kVmObjects) {
@@ -523,6 +577,127 @@ void net_device(Prover& p) {
   }
 }
 
+// bulwark-api (LABELS.md): one per VM, jailed like a device but no device (the monitor never
+// reaches it, it maps no guest memory). The launcher makes its two sockets under setsockcreatecon
+// of its context at the VM's pair: fd 3, listening, bound at the operator's path (the socket file
+// bulwark_api_sock_t at the pair), and fd 4, the SOCK_SEQPACKET command channel (a socketpair,
+// class unix_stream_socket), whose other end the launcher keeps. A connection it accepts carries
+// its type and the client's level (selinux_socket_unix_stream_connect copies the client's level
+// onto the server's end), which bulwark_mcs.cil lets it use when its pair dominates that level.
+void api_process(Prover& p) {
+  const bool present = contains(kVmDomains, kApiDomain);
+  p.check(present, std::string(kApiDomain) + " is not in bulwark_vm_domain (bulwark_vm_domain_template(api))");
+  p.check(!contains(kDeviceDomains, kApiDomain),
+          std::string(kApiDomain) + " is in bulwark_device_domain: it would get the devices' vhost-user sockets and "
+                                    "guest RAM");
+  if (!present) return;
+  const std::string api = process_context(kApiDomain, kPair);
+  const std::string vm = process_context("bulwark_vm_t", kPair);
+  const std::string sock_file = object_context("bulwark_api_sock_t", kPair);
+  const std::string run_dir = object_context("bulwark_var_run_t", "s0");
+  const std::vector<std::string> use = {"read", "write", "getattr", "getopt", "setopt", "shutdown"};
+
+  // Its own sockets, as the launcher made them, and its jail.
+  p.expect(true, api, api, "unix_stream_socket", {"accept", "read", "write", "getattr", "getopt", "setopt", "shutdown"},
+           "its listening socket (fd 3) and command channel (fd 4)");
+  for (const char* launcher : {kLauncher, kAdminLauncher}) {
+    p.expect(true, api, launcher, "fd", {"use"}, "fds 3 and 4, passed by the launcher");
+  }
+  p.expect(true, api, object_context("bulwark_jail_t", kPair), "file", {"open", "read", "getattr"}, "its jail's files");
+  // Connections from API clients at a level its pair dominates (s0, s0-s0:c1,c2): used, never
+  // connected to, accepted on, listened on, bound or relabelled.
+  for (const char* level : {"s0", "s0-s0:c1,c2", "s0:c1"}) {
+    const std::string connection = process_context(kApiDomain, level);
+    p.expect(true, api, connection, "unix_stream_socket", use, std::string("a connection from a client at ") + level);
+    p.expect(false, api, connection, "unix_stream_socket", kSocketLifecyclePerms,
+             std::string("a socket at ") + level + " is only ever a client's connection");
+  }
+  // The base policy's MCS rule refuses a connection its pair does not dominate (an administrator's
+  // shell at s0-s0:c0.c1023): clients connect at s0 (bulwark_api_connect, LABELS.md).
+  p.expect(false, api, process_context(kApiDomain, "s0-s0:c0.c1023"), "unix_stream_socket", {"read", "write"},
+           "a connection at a level its pair does not dominate (Debian's h1 dom h2)");
+  // Its stdio under SELinux: the launcher's relay socketpairs, labelled as its VM's monitor.
+  p.expect(true, api, vm, "unix_stream_socket", {"read", "write", "getattr"}, "stdio relay socketpairs");
+  p.expect(false, api, vm, "unix_stream_socket", {"connectto", "accept", "bind", "listen"},
+           "the monitor is no peer of the API process");
+
+  // The launcher makes both sockets and the socket file; it is no client.
+  for (const char* launcher : {kLauncher, kAdminLauncher}) {
+    const std::string who = std::string("launcher ") + launcher;
+    p.expect(true, launcher, api, "unix_stream_socket",
+             {"create", "bind", "listen", "read", "write", "getattr", "shutdown"},
+             who + ": bulwark-api's sockets under setsockcreatecon");
+    p.expect(false, launcher, api, "unix_stream_socket", {"connectto", "accept"}, who + " is no API client");
+    p.expect(true, launcher, sock_file, "sock_file", {"create", "getattr", "setattr", "unlink"},
+             who + ": the socket file at bind (setfscreatecon), its group and mode, its removal");
+    p.expect(true, launcher, run_dir, "dir", {"search", "write", "add_name", "remove_name"},
+             who + ": the operator's API socket directory (bulwark_var_run_t)");
+  }
+  // An operator's client connects: an administrator (unconfined) at its range, a service at s0.
+  for (const char* client : {kAdmin, "unconfined_u:unconfined_r:unconfined_t:s0"}) {
+    p.expect(true, client, sock_file, "sock_file", {"getattr", "write"}, std::string("client ") + client);
+    p.expect(true, client, api, "unix_stream_socket", {"connectto"}, std::string("client ") + client);
+  }
+
+  // No other VM's process reaches it: not its socket file, its sockets or its fds.
+  for (const char* level : {"s0:c1,c3", "s0:c2,c3", "s0:c3,c4"}) {
+    for (const std::string& type : kVmDomains) {
+      const std::string other = process_context(type, level);
+      const std::string why = std::string("another VM's ") + type + " (" + level + ")";
+      p.expect(false, other, api, "unix_stream_socket", {"connectto", "accept", "read", "write", "getattr"},
+               why + " connects to or uses the API socket");
+      p.expect(false, other, sock_file, "sock_file", {"getattr", "write", "open", "unlink"}, why + ": the socket file");
+      p.expect(false, other, api, "fd", {"use"}, why + ": the API process's fds");
+    }
+  }
+  // Within its VM: the monitor and devices cannot connect to it, and no process touches another.
+  const std::vector<std::string> process_perms = {"ptrace", "signal", "sigkill", "sigstop", "signull",
+                                                  "getattr", "setsched", "share", "transition", "dyntransition"};
+  for (const std::string& type : kVmDomains) {
+    if (type == kApiDomain) continue;
+    const std::string peer = process_context(type, kPair);
+    p.expect(false, peer, api, "unix_stream_socket", {"connectto"}, type + " connects to the API process");
+    p.expect(false, peer, sock_file, "sock_file", {"write"}, type + " writes the API socket file");
+    p.expect(false, peer, api, "process", process_perms, type + " touches the API process");
+    p.expect(false, api, peer, "process", process_perms, "the API process touches " + type);
+    p.expect(false, api, peer, "unix_stream_socket", {"connectto"}, "the API process connects to " + type);
+  }
+
+  // Nothing of the guest's or the host's: no guest RAM (its own VM's either), monitor fds, /dev/kvm,
+  // image, content, TAP, vhost-user socket, network.
+  for (const char* level : {kPair, "s0:c3,c4", "s0"}) {
+    const std::string why = std::string(" at ") + level;
+    p.expect(false, api, object_context("bulwark_vm_tmpfs_t", level), "file",
+             {"open", "read", "write", "map", "getattr"}, "guest RAM" + why);
+    p.expect(false, api, object_context("bulwark_image_t", level), "file",
+             {"open", "read", "write", "append", "map", "getattr", "lock"}, "disk images" + why);
+    p.expect(false, api, object_context("bulwark_content_t", level), "file", {"open", "read", "map", "getattr"},
+             "read-only disks, kernels and initrds" + why);
+    p.expect(false, api, object_context("bulwark_vhost_sock_t", level), "sock_file", {"write", "getattr"},
+             "vhost-user sockets" + why);
+    p.expect(false, api, object_context("bulwark_vhost_sock_t", level), "dir", {"search", "getattr"},
+             "vhost-user socket directories" + why);
+  }
+  p.expect(false, api, vm, "fd", {"use"}, "the monitor's memfd and eventfds");
+  for (const std::string& device : kDeviceDomains) {
+    p.expect(false, api, process_context(device, kPair), "unix_stream_socket", {"connectto", "read", "write"},
+             "a device's vhost-user socket");
+  }
+  p.expect(false, api, object_context("kvm_device_t", "s0"), "chr_file", {"open", "read", "write", "ioctl", "getattr"},
+           "/dev/kvm");
+  p.expect(false, api, object_context("tun_tap_device_t", "s0"), "chr_file",
+           {"open", "read", "write", "ioctl", "getattr"}, "TAP queues");
+  p.expect(false, api, kLauncher, "tun_socket", {"attach_queue", "relabelfrom", "create"}, "the launcher's TAPs");
+  p.expect(false, api, api, "tun_socket", {"create", "relabelto"}, "a TAP of its own");
+  p.expect(false, api, kLauncher, "unix_stream_socket", {"connectto", "read", "write"},
+           "the launcher's own sockets (its command channel carries the API process's context)");
+  for (const std::string& cls : kClasses) {
+    if (!cls.ends_with("_socket") && cls != "socket") continue;
+    if (cls == "unix_stream_socket" || cls == "unix_dgram_socket") continue;
+    p.expect(false, api, api, cls, {"create"}, "no network socket (" + cls + ")");
+  }
+}
+
 }  // namespace
 
 // Runs fn on the compiled policy's policydb.
@@ -607,6 +782,7 @@ int main(int argc, char** argv) {
   unpaired_images_and_content(prover);
   negative_rules(prover);
   net_device(prover);
+  api_process(prover);
 
   std::printf("selinux proofs: %d assertions, %d failed; %d accesses allowed within a VM and denied across VMs by "
               "the MCS constraints\n",

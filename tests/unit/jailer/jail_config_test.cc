@@ -40,7 +40,7 @@ TEST(JailConfigTest, EveryOperatorSettingIsRefusedByName) {
        {"jail", "id", "uid", "gid", "id_range", "selinux", "base_dir", "run_dir", "cgroup_root",
         "cgroup_parent", "memory_overhead_mib", "pids_max", "cpu_quota_percent", "cpuset", "netns",
         "seccomp", "seccomp_policy_dir", "devices", "allow_device_files", "monitor",
-        "shared_image_dirs"}) {
+        "shared_image_dirs", "control_fd"}) {
     const std::string text = std::string(R"({"kernel": "/k", ")") + field + R"(": 1})";
     EXPECT_EQ(error_of(text), std::string("config: /") + field +
                                   ": an operator setting; a VM config may not set it (the host "
@@ -51,6 +51,14 @@ TEST(JailConfigTest, EveryOperatorSettingIsRefusedByName) {
   EXPECT_NE(error_of(R"({"kernel": "/k", "jail": {"id": "lib", "base_dir": "/var"}})")
                 .find("config: /jail: an operator setting"),
             std::string::npos);
+}
+
+// The monitor's control channel is the launcher's to give: a tenant naming an fd there could
+// point the monitor at any socket the launcher happens to pass it.
+TEST(JailConfigTest, ControlFdIsRefusedInATenantFile) {
+  EXPECT_EQ(error_of(config_with(R"("control_fd": 3, )")),
+            "config: /control_fd: an operator setting; a VM config may not set it (the host config "
+            "/etc/bulwark/host.json and bulwark run's flags do)");
 }
 
 TEST(JailConfigTest, ErrorsNameTheJsonPath) {

@@ -43,7 +43,8 @@ TEST(PolicyCliEndToEnd, ShowJsonDescribesEveryProcessKind) {
   std::vector<std::string> kinds;
   for (const auto& p : doc["processes"]) kinds.push_back(p["kind"]);
   EXPECT_EQ(kinds,
-            (std::vector<std::string>{"launcher", "monitor-main", "monitor-vcpu", "dev-blk", "dev-rng", "dev-net"}));
+            (std::vector<std::string>{"launcher", "monitor-main", "monitor-vcpu", "dev-blk", "dev-rng", "dev-net",
+                                      "api"}));
   const auto vcpu = bulwark::policy::load_seccomp_policy_file(std::string(BULWARK_SOURCE_POLICY_DIR) +
                                                               "/seccomp/monitor-vcpu.policy");
   ASSERT_TRUE(vcpu.ok());
@@ -81,6 +82,23 @@ TEST(PolicyCliEndToEnd, ShowTextListsTheNetDeviceWithItsTapFd) {
   EXPECT_NE(section.find("4: TAP queue"), std::string::npos) << section;
   EXPECT_NE(section.find("dev-net.policy + device-common.policy:"), std::string::npos) << section;
   EXPECT_NE(section.find("--tap-fd 4"), std::string::npos) << section;
+}
+
+// bulwark-api in the installed form of the listing: its domain, its two sockets, its policy.
+TEST(PolicyCliEndToEnd, ShowTextListsTheApiProcessWithItsSockets) {
+  const CommandRun show = run("show");
+  ASSERT_EQ(show.exit_code, 0) << show.out;
+  const size_t api = show.out.find("== api: bulwark-api ==");
+  ASSERT_NE(api, std::string::npos) << show.out;
+  const size_t next = show.out.find("\n== ", api + 1);
+  const std::string section = show.out.substr(api, next == std::string::npos ? std::string::npos : next - api);
+  EXPECT_NE(section.find("SELinux domain:  bulwark_api_t  (system_u:system_r:bulwark_api_t:s0:cA,cB"),
+            std::string::npos)
+      << section;
+  EXPECT_NE(section.find("3: the listening API socket"), std::string::npos) << section;
+  EXPECT_NE(section.find("4: its end of the SOCK_SEQPACKET command channel"), std::string::npos) << section;
+  EXPECT_NE(section.find("Seccomp:         api.policy"), std::string::npos) << section;
+  EXPECT_EQ(section.find("bulwark_vm_tmpfs_t"), std::string::npos) << "no guest RAM\n" << section;
 }
 
 TEST(PolicyCliEndToEnd, DiffOfATreeWithItselfHasNoChanges) {

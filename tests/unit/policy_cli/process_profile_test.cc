@@ -42,7 +42,8 @@ TEST(PolicyShow, TextNamesEveryProcessKindWithItsSyscallCount) {
   const std::string text = show({"show", "--policy-dir", kSeccompDir});
   for (const char* heading : {"== launcher: bulwark (launcher) ==", "== monitor-main: bulwark-monitor, main thread ==",
                               "== monitor-vcpu: bulwark-monitor, vCPU threads ==", "== dev-blk: bulwark-dev-blk ==",
-                              "== dev-rng: bulwark-dev-rng ==", "== dev-net: bulwark-dev-net =="}) {
+                              "== dev-rng: bulwark-dev-rng ==", "== dev-net: bulwark-dev-net ==",
+                              "== api: bulwark-api =="}) {
     EXPECT_NE(text.find(heading), std::string::npos) << heading << "\n" << text;
   }
   EXPECT_NE(text.find("monitor-main.policy + monitor-common.policy: " +
@@ -56,12 +57,13 @@ TEST(PolicyShow, TextNamesEveryProcessKindWithItsSyscallCount) {
   EXPECT_NE(text.find("SELinux domain:  bulwark_dev_rng_t"), std::string::npos) << text;
   EXPECT_NE(text.find("SELinux domain:  bulwark_dev_net_t"), std::string::npos) << text;
   EXPECT_NE(text.find("4: TAP queue of its NIC"), std::string::npos) << text;
+  EXPECT_NE(text.find("SELinux domain:  bulwark_api_t"), std::string::npos) << text;
   EXPECT_NE(text.find("/dev/kvm"), std::string::npos) << text;
 }
 
 TEST(PolicyShow, JsonMatchesTheFilesAndTheJailCode) {
   const json doc = json::parse(show({"show", "--json", "--policy-dir", kSeccompDir}));
-  ASSERT_EQ(doc["processes"].size(), 6u);
+  ASSERT_EQ(doc["processes"].size(), 7u);
   for (const char* kind : {"monitor-main", "monitor-vcpu"}) {
     const json* p = process(doc, kind);
     ASSERT_NE(p, nullptr) << kind;
@@ -157,6 +159,56 @@ TEST(PolicyShow, NetDeviceHasItsDomainAndItsTapQueueFd) {
   EXPECT_EQ(std::find(commands.begin(), commands.end(), "0x54ca"), commands.end()) << "never TUNSETIFF";
   const std::string text = show({"show", "--policy-dir", kSeccompDir});
   EXPECT_NE(text.find("tun_tap_device_t:chr_file ioctl commands only { 0x54d0"), std::string::npos) << text;
+}
+
+// bulwark-api as build_api_spec makes it: its own jail <id>.api with no network and no /dev,
+// the listening API socket as fd 3 and the command channel to the launcher as fd 4 (named as
+// such), its policy api.policy and its domain, which the module lets use its own sockets and
+// touch nothing of the guest's.
+TEST(PolicyShow, ApiProcessHasItsPolicyDomainAndSockets) {
+  const json doc = json::parse(show({"show", "--json", "--policy-dir", kSeccompDir}));
+  const json* api = process(doc, "api");
+  ASSERT_NE(api, nullptr);
+  EXPECT_EQ((*api)["title"], "bulwark-api");
+  EXPECT_EQ((*api)["jailed"], true);
+  EXPECT_EQ((*api)["executable"], "/bulwark-api");
+  EXPECT_TRUE((*api)["dev"].empty()) << "the API process gets no /dev nodes";
+  EXPECT_EQ((*api)["namespaces"]["net"], "always new and empty (jail.netns does not apply)");
+  EXPECT_NE((*api)["namespaces"]["root"].get<std::string>().find("/<id>.api/root"), std::string::npos)
+      << (*api)["namespaces"].dump();
+  EXPECT_EQ((*api)["capabilities"], json::array());
+  std::map<int, std::string> fds;
+  for (const json& fd : (*api)["fds"]) fds[fd["fd"].get<int>()] = fd["from"].get<std::string>();
+  EXPECT_EQ(fds[0], "/dev/null");
+  EXPECT_EQ(fds[3].rfind("the listening API socket", 0), 0u) << fds[3];
+  EXPECT_EQ(fds[4].rfind("its end of the SOCK_SEQPACKET command channel to the launcher", 0), 0u) << fds[4];
+  EXPECT_EQ(fds.count(5), 0u) << (*api)["fds"].dump();
+  // Its limits do not follow the guest: it never maps guest memory.
+  EXPECT_EQ((*api)["cgroup"]["memory_max_bytes"]["follows"], json::array()) << (*api)["cgroup"].dump();
+  EXPECT_EQ((*api)["rlimits"]["RLIMIT_FSIZE"]["value"], 0) << "it writes no files";
+  const json& seccomp = (*api)["seccomp"];
+  ASSERT_EQ(seccomp["status"], "loaded") << seccomp.dump();
+  EXPECT_EQ(seccomp["files"][0], "api.policy");
+  EXPECT_EQ(seccomp["syscall_count"].get<size_t>(), syscall_count("api.policy"));
+
+  const json& selinux = (*api)["selinux"];
+  EXPECT_EQ(selinux["domain"], "bulwark_api_t");
+  EXPECT_EQ(selinux["context"], "system_u:system_r:bulwark_api_t:s0:cA,cB (the VM's category pair)");
+  ASSERT_TRUE(selinux.contains("allow")) << selinux.dump();
+  bool own_sockets = false;
+  for (const json& a : selinux["allow"]) {
+    const std::string target = a["target"];
+    EXPECT_NE(target, "bulwark_vm_tmpfs_t") << "no guest RAM: " << selinux.dump();
+    EXPECT_NE(target, "kvm_device_t") << selinux.dump();
+    EXPECT_NE(target, "bulwark_image_t") << selinux.dump();
+    EXPECT_NE(target, "tun_tap_device_t") << selinux.dump();
+    EXPECT_NE(a.value("via_attribute", ""), "bulwark_device_domain") << "not a device: " << selinux.dump();
+    if (target == "self" && a["class"] == "unix_stream_socket") {
+      own_sockets = true;
+      EXPECT_EQ(a.value("via_attribute", ""), "bulwark_vm_domain");
+    }
+  }
+  EXPECT_TRUE(own_sockets) << selinux.dump();
 }
 
 TEST(PolicyShow, MissingDevicePolicyIsReportedNotFatal) {

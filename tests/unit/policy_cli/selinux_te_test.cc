@@ -22,6 +22,30 @@ TEST(SelinuxTe, ExpandsBraceSetsAndIgnoresOtherRuleKinds) {
   EXPECT_EQ(statements.count("allow a_t c_t:file write"), 0u);
 }
 
+// The API process is declared by bulwark_vm_domain_template(api), a device by
+// bulwark_device_domain_template: each is listed with the rules of the attributes they give it,
+// and the API process with none of the devices'.
+TEST(SelinuxTe, BulwarkTemplatesGiveTheirDomainsTheirAttributes) {
+  TeModule module;
+  parse_te_text("bulwark_device_domain_template(dev_net)\n"
+                "bulwark_vm_domain_template(api)\n"
+                "allow bulwark_vm_domain self:unix_stream_socket { read write };\n"
+                "allow bulwark_device_domain bulwark_vm_tmpfs_t:file { read map };\n"
+                "allow bulwark_api_t bulwark_vm_t:unix_stream_socket write;\n",
+                "bulwark.te", module);
+  const auto api = domain_access(module, "bulwark_api_t");
+  ASSERT_EQ(api.size(), 2u);
+  EXPECT_EQ(api[0].target, "bulwark_vm_t");
+  EXPECT_EQ(api[0].via, "");
+  EXPECT_EQ(api[1].target, "self");
+  EXPECT_EQ(api[1].via, "bulwark_vm_domain");
+  const auto net = domain_access(module, "bulwark_dev_net_t");
+  ASSERT_EQ(net.size(), 2u);
+  EXPECT_EQ(net[0].target, "bulwark_vm_tmpfs_t");
+  EXPECT_EQ(net[0].via, "bulwark_device_domain");
+  EXPECT_TRUE(domain_access(module, "bulwark_dev_rng_t").empty()) << "not declared here";
+}
+
 TEST(SelinuxTe, AttributesAndInterfaceCallsBelongToTheDomain) {
   TeModule module;
   parse_te_text("type vm_t, domains_a, domains_b;\n"

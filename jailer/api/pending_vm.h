@@ -1,0 +1,50 @@
+// The VM an API client configures before InstanceStart (Firecracker's pre-boot flow: PUT
+// /boot-source, /machine-config, /drives/{id}, /network-interfaces/{id}, /entropy), kept as
+// the typed values bulwark-api sent. vm_json() writes the vm.json a tenant would have written,
+// so the assembled VM goes through exactly the checks a vm.json does (parse_launch_config, then
+// apply_operator_settings against the operator's ceilings): one code path. Each PUT is checked
+// at once the same way (a trial assembly), so a bad value is refused by the request that sent it.
+// File names in requests are the operator's control plane's, resolved only inside the host
+// config's api.image_dirs (api_host_config.h); the files are later opened as the VM's user.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "api/command/command.h"
+#include "bulwark/common/result.h"
+#include "jailer/host_config.h"
+#include "jailer/jail_config.h"
+
+namespace bulwark::jail {
+
+class PendingVm {
+ public:
+  PendingVm(const HostConfig& host, OperatorChoices choices) : host_(host), choices_(std::move(choices)) {}
+
+  // PutBootSource, PutMachineConfig, PutDrive, PutNetworkInterface, PutEntropy: 204, or a 400
+  // fault that leaves the pending VM as it was.
+  api::Reply apply(const api::Command& command);
+  // InstanceStart: the whole VM, checked; errors as a vm.json's ("config: /memory_mib: ...").
+  Result<LaunchConfig> assemble() const;
+  // GET /machine-config: Firecracker's MachineConfiguration.
+  api::Reply machine_config() const;
+  // GET /vm/config before start: Firecracker's FullVmConfiguration of what was PUT so far.
+  api::Reply vm_config() const;
+  // The vm.json text (its kernel may be missing: assemble() then refuses it).
+  std::string vm_json() const;
+
+ private:
+  Status check_with(const PendingVm& trial) const;
+
+  const HostConfig& host_;
+  OperatorChoices choices_;
+  bool have_boot_source_ = false;
+  api::PutBootSource boot_source_;  // paths resolved
+  api::PutMachineConfig machine_{};
+  std::vector<api::PutDrive> drives_;  // in PUT order; the root device goes first in the VM
+  std::vector<api::PutNetworkInterface> nets_;
+  bool entropy_ = false;
+};
+
+}  // namespace bulwark::jail

@@ -1,0 +1,230 @@
+#include "jailer/api/vm_api.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <vector>
+
+#include "api/routes/router.h"
+
+namespace bulwark::jail {
+
+namespace {
+
+using ordered_json = nlohmann::ordered_json;
+
+constexpr int kMonitorReplyTimeoutMs = 5000;
+
+api::Reply fault(uint16_t status, const std::string& message) { return {status, api::Reply::Body::kFault, message}; }
+api::Reply json_reply(const ordered_json& body) {
+  return {200, api::Reply::Body::kJson, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+}
+const api::Reply kNoContent{204, api::Reply::Body::kNone, ""};
+
+const char* state_name(VmApiState state) {
+  switch (state) {
+    case VmApiState::kNotStarted: return "Not started";
+    case VmApiState::kRunning: return "Running";
+    case VmApiState::kPaused: break;
+  }
+  return "Paused";
+}
+
+bool is_pre_boot(const api::Command& command) {
+  return std::holds_alternative<api::PutBootSource>(command) || std::holds_alternative<api::PutMachineConfig>(command) ||
+         std::holds_alternative<api::PutDrive>(command) || std::holds_alternative<api::PutNetworkInterface>(command) ||
+         std::holds_alternative<api::PutEntropy>(command) || std::holds_alternative<api::InstanceStart>(command);
+}
+
+bool is_monitor_command(const api::Command& command) {
+  return std::holds_alternative<api::SetVmState>(command) || std::holds_alternative<api::SendCtrlAltDel>(command) ||
+         std::holds_alternative<api::FlushMetrics>(command);
+}
+
+ordered_json bucket_json(const RateBucket& bucket) {
+  ordered_json out = {{"size", bucket.size}, {"refill_time", bucket.refill_time_ms}};
+  if (bucket.one_time_burst != 0) out["one_time_burst"] = bucket.one_time_burst;
+  return out;
+}
+
+ordered_json limiter_json(const RateBucket& bytes, const RateBucket& ops) {
+  ordered_json out = ordered_json::object();
+  if (bytes.limited()) out["bandwidth"] = bucket_json(bytes);
+  if (ops.limited()) out["ops"] = bucket_json(ops);
+  return out;
+}
+
+}  // namespace
+
+VmApi::VmApi(const HostConfig& host, OperatorChoices choices, std::string vm_id)
+    : pending_(host, std::move(choices)), vm_id_(std::move(vm_id)) {}
+
+void VmApi::set_running(const LaunchConfig* config, int control_fd) {
+  running_ = config;
+  control_fd_ = control_fd;
+  state_ = VmApiState::kRunning;
+  started_at_ = std::chrono::steady_clock::now();
+}
+
+VmApiOutcome VmApi::handle(const api::Command& command) {
+  ++requests_;
+  VmApiOutcome outcome;
+  if (is_pre_boot(command)) {
+    if (state_ != VmApiState::kNotStarted) {
+      outcome.reply = fault(400, std::string(api::command_name(command)) +
+                                     ": the VM has started; pre-boot resources cannot change now");
+    } else if (std::holds_alternative<api::InstanceStart>(command)) {
+      auto launch = pending_.assemble();
+      if (!launch.ok()) {
+        outcome.reply = fault(400, "InstanceStart: " + launch.error().message());
+      } else {
+        assembled_ = std::move(*launch);
+        outcome.start_requested = true;
+        outcome.reply = kNoContent;  // the caller replaces it if the launch fails
+      }
+    } else {
+      outcome.reply = pending_.apply(command);
+    }
+  } else if (std::holds_alternative<api::GetInstanceInfo>(command)) {
+    outcome.reply = instance_info();
+  } else if (std::holds_alternative<api::GetMachineConfig>(command)) {
+    if (running_ == nullptr) {
+      outcome.reply = pending_.machine_config();
+    } else {
+      outcome.reply = json_reply({{"vcpu_count", running_->vm.vcpus},
+                                  {"mem_size_mib", running_->vm.memory_mib},
+                                  {"smt", false},
+                                  {"track_dirty_pages", false}});
+    }
+  } else if (std::holds_alternative<api::GetVmConfig>(command)) {
+    outcome.reply = running_ == nullptr ? pending_.vm_config() : running_vm_config();
+  } else if (std::holds_alternative<api::GetMetrics>(command)) {
+    outcome.reply = metrics();
+  } else if (std::holds_alternative<api::GetPolicy>(command)) {
+    outcome.reply = policy_ ? json_reply(policy_()) : fault(501, "GET /policy: this launcher was built without the policy CLI");
+  } else if (state_ == VmApiState::kNotStarted) {
+    outcome.reply = fault(400, std::string(api::command_name(command)) + ": the VM has not started (PUT /actions InstanceStart first)");
+  } else if (const auto* shutdown = std::get_if<api::Shutdown>(&command)) {
+    // Ctrl-Alt-Del first, so the guest syncs and reboots (which ends the VM); the monitor is
+    // stopped after timeout_s either way. Without a control channel: SIGTERM now.
+    const auto after = std::chrono::seconds(shutdown->timeout_s);
+    api::Reply cad = relay_to_monitor(api::SendCtrlAltDel{});
+    outcome.stop = StopRequest{after, cad.status != 204};
+    outcome.reply = kNoContent;
+  } else if (is_monitor_command(command)) {
+    outcome.reply = relay_to_monitor(command);
+    if (outcome.reply.status == 204) {
+      if (const auto* set = std::get_if<api::SetVmState>(&command)) {
+        state_ = set->paused ? VmApiState::kPaused : VmApiState::kRunning;
+      }
+    }
+  } else {
+    // PATCH /drives, PATCH /network-interfaces, PUT /logger, PUT /metrics.
+    outcome.reply = fault(501, std::string(api::command_name(command)) + ": not supported yet");
+  }
+  if (outcome.reply.status >= 400) ++refused_;
+  return outcome;
+}
+
+api::Reply VmApi::relay_to_monitor(const api::Command& command) {
+  if (control_fd_ < 0) {
+    return fault(501, std::string(api::command_name(command)) + ": this monitor has no control channel");
+  }
+  const std::vector<uint8_t> bytes = api::encode_command(command);
+  if (::send(control_fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) < 0) {
+    return fault(503, "the monitor's control channel is closed (errno " + std::to_string(errno) + ")");
+  }
+  pollfd fd{control_fd_, POLLIN, 0};
+  if (::poll(&fd, 1, kMonitorReplyTimeoutMs) <= 0) {
+    // Replies would come out of step: the channel is given up.
+    control_fd_ = -1;
+    return fault(504, "the monitor did not answer within 5 s; its control channel is closed");
+  }
+  std::vector<uint8_t> buffer(api::kMaxMessageBytes + 1);
+  const ssize_t n = ::recv(control_fd_, buffer.data(), buffer.size(), MSG_TRUNC);
+  if (n <= 0 || static_cast<size_t>(n) > api::kMaxMessageBytes) {
+    control_fd_ = -1;
+    return fault(503, "the monitor's control channel failed");
+  }
+  // The monitor runs the guest: its reply is decoded as hostile.
+  auto reply = api::decode_reply(std::span<const uint8_t>(buffer.data(), static_cast<size_t>(n)));
+  if (!reply.ok()) {
+    control_fd_ = -1;
+    return fault(500, "the monitor's reply was refused: " + reply.error().message());
+  }
+  return *reply;
+}
+
+api::Reply VmApi::instance_info() const {
+  return json_reply({{"id", vm_id_},
+                     {"state", state_name(state_)},
+                     {"vmm_version", api::bulwark_version()},
+                     {"app_name", "bulwark"}});
+}
+
+api::Reply VmApi::running_vm_config() const {
+  const LaunchConfig& c = *running_;
+  ordered_json boot = {{"kernel_image_path", c.vm.kernel}};
+  if (!c.vm.initrd.empty()) boot["initrd_path"] = c.vm.initrd;
+  if (!c.vm.cmdline.empty()) boot["boot_args"] = c.vm.cmdline;
+  ordered_json drives = ordered_json::array();
+  for (size_t i = 0; i < c.disks.size(); ++i) {
+    const DiskSettings& disk = c.disks[i];
+    ordered_json d = {{"drive_id", "blk" + std::to_string(i)},
+                      {"path_on_host", disk.path},
+                      {"is_root_device", i == 0},
+                      {"is_read_only", disk.read_only},
+                      {"format", disk.format == DiskFormat::kQcow2 ? "qcow2" : "raw"}};
+    ordered_json limiter = limiter_json(disk.rate_bytes, disk.rate_ops);
+    if (!limiter.empty()) d["rate_limiter"] = std::move(limiter);
+    drives.push_back(std::move(d));
+  }
+  ordered_json nets = ordered_json::array();
+  for (const NetSettings& net : c.nets) {
+    ordered_json n = {{"iface_id", net.id}, {"guest_mac", net.mac}};
+    ordered_json rx = limiter_json(net.rate_limiter.rx_bytes, net.rate_limiter.rx_packets);
+    ordered_json tx = limiter_json(net.rate_limiter.tx_bytes, net.rate_limiter.tx_packets);
+    if (!rx.empty()) n["rx_rate_limiter"] = std::move(rx);
+    if (!tx.empty()) n["tx_rate_limiter"] = std::move(tx);
+    nets.push_back(std::move(n));
+  }
+  ordered_json body = {{"boot-source", std::move(boot)},
+                       {"machine-config",
+                        {{"vcpu_count", c.vm.vcpus}, {"mem_size_mib", c.vm.memory_mib}, {"smt", false}, {"track_dirty_pages", false}}},
+                       {"drives", std::move(drives)},
+                       {"network-interfaces", std::move(nets)}};
+  if (c.rng) body["entropy"] = ordered_json::object();
+  return json_reply(body);
+}
+
+api::Reply VmApi::metrics() {
+  std::string text;
+  auto gauge = [&text](const std::string& name, const std::string& help, const std::string& value) {
+    text += "# HELP " + name + " " + help + "\n# TYPE " + name + " gauge\n" + name + " " + value + "\n";
+  };
+  auto counter = [&text](const std::string& name, const std::string& help, uint64_t value) {
+    text += "# HELP " + name + " " + help + "\n# TYPE " + name + " counter\n" + name + " " + std::to_string(value) + "\n";
+  };
+  text += "# HELP bulwark_vm_state The VM's state (1 for the current one).\n# TYPE bulwark_vm_state gauge\n";
+  for (VmApiState s : {VmApiState::kNotStarted, VmApiState::kRunning, VmApiState::kPaused}) {
+    text += std::string("bulwark_vm_state{state=\"") + state_name(s) + "\"} " + (s == state_ ? "1" : "0") + "\n";
+  }
+  const double uptime = running_ == nullptr ? 0.0
+      : std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_).count();
+  gauge("bulwark_vm_uptime_seconds", "Seconds since the monitor started.", std::to_string(uptime));
+  if (running_ != nullptr) {
+    gauge("bulwark_vm_disks", "Disks (one bulwark-dev-blk each).", std::to_string(running_->disks.size()));
+    gauge("bulwark_vm_nics", "NICs (one bulwark-dev-net each).", std::to_string(running_->nets.size()));
+  }
+  counter("bulwark_api_commands_total", "Commands the launcher took from bulwark-api.", requests_);
+  counter("bulwark_api_refused_total", "Commands answered with an error status.", refused_);
+  // The monitor's own counters (vCPU exits by reason, ...), when it has a control channel.
+  if (control_fd_ >= 0 && running_ != nullptr) {
+    api::Reply monitor = relay_to_monitor(api::GetMetrics{});
+    if (monitor.status == 200 && monitor.body_kind == api::Reply::Body::kPrometheus) text += monitor.body;
+  }
+  return {200, api::Reply::Body::kPrometheus, text};
+}
+
+}  // namespace bulwark::jail

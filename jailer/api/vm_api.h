@@ -1,0 +1,62 @@
+// The launcher's side of the VM's API: what each typed command from bulwark-api (api_process.h)
+// does. Before InstanceStart it configures a PendingVm; after, it answers from the running VM's
+// settings and relays the run-time commands (PATCH /vm, SendCtrlAltDel, metrics) to the
+// monitor's control channel, when the monitor has one. It never parses HTTP or request JSON: the
+// commands arrive typed, and every JSON body it answers with is one it writes.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "api/command/command.h"
+#include "jailer/api/pending_vm.h"
+#include "jailer/jail.h"
+#include "jailer/jail_config.h"
+
+namespace bulwark::jail {
+
+enum class VmApiState { kNotStarted, kRunning, kPaused };
+
+struct VmApiOutcome {
+  api::Reply reply;
+  bool start_requested = false;       // InstanceStart with a valid VM: assembled() has it
+  std::optional<StopRequest> stop;    // Shutdown
+};
+
+class VmApi {
+ public:
+  VmApi(const HostConfig& host, OperatorChoices choices, std::string vm_id);
+
+  // `policy` answers GET /policy (the launcher's policy CLI, this VM's jail filled in).
+  void set_policy_source(std::function<nlohmann::json()> policy) { policy_ = std::move(policy); }
+  // The VM runs: answers come from `config` (kept alive by the caller) from now on; `control_fd`
+  // is the monitor's control channel (-1: none, run-time commands answer 501).
+  void set_running(const LaunchConfig* config, int control_fd);
+
+  VmApiOutcome handle(const api::Command& command);
+  // After start_requested: the VM InstanceStart assembled, checked.
+  std::optional<LaunchConfig>& assembled() { return assembled_; }
+  VmApiState state() const { return state_; }
+
+ private:
+  api::Reply relay_to_monitor(const api::Command& command);
+  api::Reply instance_info() const;
+  api::Reply running_vm_config() const;
+  api::Reply metrics();
+
+  PendingVm pending_;
+  std::string vm_id_;
+  VmApiState state_ = VmApiState::kNotStarted;
+  std::optional<LaunchConfig> assembled_;
+  const LaunchConfig* running_ = nullptr;
+  int control_fd_ = -1;
+  std::function<nlohmann::json()> policy_;
+  std::chrono::steady_clock::time_point started_at_{};
+  uint64_t requests_ = 0, refused_ = 0;
+};
+
+}  // namespace bulwark::jail
