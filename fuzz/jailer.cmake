@@ -12,3 +12,8 @@ bulwark_fuzz_target(launch_record
 bulwark_fuzz_target(seccomp_audit_record
   SOURCES ${PROJECT_SOURCE_DIR}/fuzz/seccomp_audit_record_fuzzer.cc
   LIBS bulwark_jail_config)
+# The launcher's records of its VM processes' stderr lines (jailer/log_line.h, line_splitter.h):
+# pure code in the config library, no relay process.
+bulwark_fuzz_target(log_line
+  SOURCES ${PROJECT_SOURCE_DIR}/fuzz/log_line_fuzzer.cc
+  LIBS bulwark_jail_config)

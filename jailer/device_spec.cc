@@ -154,11 +154,10 @@ JailSpec build_device_spec(const LaunchConfig& config, const MonitorLaunchOption
   }
 
   // stdin from /dev/null, stdout and stderr both to the launcher's stderr (the console is the
-  // monitor's stdout alone), directly or through the launcher's relay.
-  const bool relayed = device.stdin_fd >= 0;
-  spec.fds = {{relayed ? device.stdin_fd : device.null_fd, 0},
-              {relayed ? device.stdout_fd : 2, 1},
-              {relayed ? device.stderr_fd : 2, 2},
+  // monitor's stdout alone), directly or through the launcher's relays.
+  spec.fds = {{device.stdin_fd >= 0 ? device.stdin_fd : device.null_fd, 0},
+              {device.stdout_fd >= 0 ? device.stdout_fd : 2, 1},
+              {device.stderr_fd >= 0 ? device.stderr_fd : 2, 2},
               {device.socket_fd, kDeviceSocketFd}};
   if (blk) spec.fds.push_back({device.image_fd, kDeviceImageFd});
   for (size_t i = 0; i < device.backing_fds.size(); ++i) {

@@ -29,8 +29,8 @@ struct DeviceLaunch {
   const DiskSettings* disk = nullptr;  // for kBlk
   uint64_t image_bytes = 0;  // for kBlk: RLIMIT_FSIZE, so the image can never grow
   int null_fd = -1;          // /dev/null for its stdin
-  // Its fds 0, 1, 2 when the launcher relays them (stdio_relay.h, under SELinux); -1: stdin
-  // from null_fd, stdout and stderr the launcher's stderr.
+  // Its fds 0, 1, 2 when the launcher relays them (stdio_relay.h under SELinux, log_relay.h for
+  // stdout and stderr); each -1: stdin from null_fd, stdout or stderr the launcher's stderr.
   int stdin_fd = -1, stdout_fd = -1, stderr_fd = -1;
   int socket_fd = -1;        // its end of the vhost-user socketpair
   int image_fd = -1;         // for kBlk

@@ -164,7 +164,7 @@ ProcessEnd RunningJail::wait(const sigset_t& stop_signals, std::chrono::millisec
   UniqueFd signals(::signalfd(-1, &waited, SFD_CLOEXEC | SFD_NONBLOCK));
   // Zero: no SIGKILL scheduled (a plain value: gcc's maybe-uninitialized misfires on optional).
   std::chrono::steady_clock::time_point kill_at{}, term_at{};
-  bool kill_scheduled = false, term_scheduled = false;
+  bool kill_scheduled = false, term_scheduled = false, stop_signal_seen = false;
   auto stop_within = [&](std::chrono::milliseconds period) {
     ::kill(pid_, SIGTERM);
     const auto at = std::chrono::steady_clock::now() + period;
@@ -187,6 +187,7 @@ ProcessEnd RunningJail::wait(const sigset_t& stop_signals, std::chrono::millisec
       ::kill(pid_, SIGKILL);
       kill_scheduled = false;
     }
+    if (hook != nullptr && hook->on_tick) hook->on_tick();
     if (term_scheduled && std::chrono::steady_clock::now() >= term_at) {
       term_scheduled = false;
       stop_within(grace);
@@ -211,8 +212,17 @@ ProcessEnd RunningJail::wait(const sigset_t& stop_signals, std::chrono::millisec
       while (::read(signals.get(), &info, sizeof(info)) == static_cast<ssize_t>(sizeof(info))) {
         const int sig = static_cast<int>(info.ssi_signo);
         if (sig != SIGCHLD && sigismember(&stop_signals, sig)) {
+          const bool first = !stop_signal_seen;
+          stop_signal_seen = true;
           if (stop_signal_received != nullptr && *stop_signal_received == 0) *stop_signal_received = sig;
-          stop_within(grace);
+          if (first && hook != nullptr && hook->on_stop_signal && hook->on_stop_signal()) {
+            if (!term_scheduled && !kill_scheduled) {
+              term_at = std::chrono::steady_clock::now() + grace;
+              term_scheduled = true;
+            }
+          } else {
+            stop_within(grace);
+          }
         }
       }
     }

@@ -48,9 +48,14 @@ struct StopRequest {
 
 // Something else wait() serves while it waits (the VM's API channel): when fd() (polled each
 // time round; -1 = nothing) is readable, on_readable() runs, and may ask for a stop.
+// On the first stop signal, on_stop_signal() (when set) may start a graceful stop of its own
+// (the guest's Ctrl-Alt-Del) and return true: SIGTERM then follows after wait()'s grace, and
+// SIGKILL after another.
 struct WaitHook {
   std::function<int()> fd;
   std::function<std::optional<StopRequest>()> on_readable;
+  std::function<bool()> on_stop_signal;
+  std::function<void()> on_tick;  // each time round (at least every 200 ms): periodic work
 };
 
 class RunningJail {

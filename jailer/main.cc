@@ -26,12 +26,15 @@
 #include "bulwark/common/unique_fd.h"
 #include "jailer/api/api_process.h"
 #include "jailer/api/api_socket.h"
+#include "jailer/api/monitor_control.h"
 #include "jailer/api/vm_api.h"
 #include "jailer/config_files.h"
 #include "jailer/host_config.h"
 #include "jailer/ids/vm_ids.h"
 #include "jailer/jail.h"
 #include "jailer/jail_config.h"
+#include "jailer/log_line.h"
+#include "jailer/log_relay.h"
 #include "jailer/monitor_spec.h"
 #include "jailer/net_config.h"
 #include "jailer/seccomp_audit.h"
@@ -98,6 +101,11 @@ const char kUsage[] =
     "  --seccomp-record           the monitor and devices report every system call to\n"
     "                             `bulwark policy record` instead of refusing any (testing only)\n"
     "  --stop-grace-seconds N     SIGTERM to SIGKILL delay on shutdown (default: 10)\n"
+    "  --log-format text|json     the launcher's stderr: each line a VM process writes as\n"
+    "                             \"bulwark[ID/PROCESS]: LINE\" (text, the default) or every\n"
+    "                             record, the launcher's own too, one JSON object a line\n"
+    "                             (time, level, vm, process, message); each VM process's lines\n"
+    "                             are rate-limited (100 a second, bursts of 1000)\n"
     "  --selinux-types vm=T,image=T,content=T,jail=T\n"
     "                             sVirt type names, any subset (default: bulwark_vm_t,\n"
     "                             bulwark_image_t, bulwark_content_t, bulwark_jail_t;\n"
@@ -129,6 +137,7 @@ struct RunCommand {
   jail::OperatorChoices choices;
   bool seccomp_record = false;
   std::string api_sock;  // --api-sock PATH: the operator's
+  jail::LogFormat log_format = jail::LogFormat::kText;  // --log-format
 };
 
 // "vm=T,image=T,content=T,jail=T" (any subset) onto the default type names.
@@ -188,6 +197,10 @@ Result<RunCommand> parse_run_args(const std::vector<std::string_view>& args) {
       command.choices.netns = value;
     } else if (arg == "--api-sock") {
       command.api_sock = value;
+    } else if (arg == "--log-format") {
+      auto format = jail::parse_log_format(value);
+      if (!format.ok()) return format.error().wrap("--log-format");
+      command.log_format = *format;
     } else if (arg == "--host-config") {
       command.host_config_path = value;
       command.host_config_given = true;
@@ -435,6 +448,12 @@ int run(const std::vector<std::string_view>& args) {
     std::fprintf(stderr, "Try 'bulwark --help'.\n");
     return kExitUsage;
   }
+  // From here on every record of the launcher has the shape the operator chose.
+  if (command->log_format == jail::LogFormat::kJson) {
+    log::set_record_formatter([vm_id = command->choices.vm_id](log::Level level, std::string_view message) {
+      return jail::format_launcher_json(vm_id, log::level_name(level), message, std::chrono::system_clock::now());
+    });
+  }
   // The operator's settings first: the host config (root-owned) with the flags over it.
   auto operator_settings = resolve_operator_settings(*command);
   if (!operator_settings.ok()) {
@@ -562,6 +581,19 @@ int run(const std::vector<std::string_view>& args) {
             std::to_string(ids->gid()) +
             (svirt->pair() ? ", sVirt categories " + svirt->pair()->categories() : ", sVirt off"));
 
+  // Step logs: every VM process writes its diagnostics to a channel of the log relay, which
+  // stamps each line with the VM id and the process's name on the launcher's stderr
+  // (log_relay.h). Forked now, while the launcher is single-threaded, before any VM process.
+  jail::LogRelaySettings log_settings;
+  log_settings.vm_id = vm_id;
+  log_settings.format = command->log_format;
+  log_settings.socket_context = svirt->socket_context();
+  auto logs = jail::LogRelay::start(std::move(log_settings));
+  if (!logs.ok()) {
+    log::error("jail step logs: " + logs.error().message());
+    return kExitJailFailed;
+  }
+
   // Step api (--api-sock): the socket at the operator's path and bulwark-api, jailed, serving it.
   std::optional<jail::ApiSocket> api_socket;
   std::optional<jail::ApiProcess> api_process;
@@ -576,7 +608,12 @@ int run(const std::vector<std::string_view>& args) {
     // The listening socket carries bulwark-api's context (it accepts on it) when sockets are
     // labelled at all (SELinux enabled).
     const std::string listen_context = svirt->socket_context().empty() ? std::string() : *api_context;
-    auto socket = jail::ApiSocket::create(command->api_sock, host.api.socket_gid, listen_context);
+    // The socket file: bulwark_api_sock_t at the VM's pair, so another VM's processes cannot
+    // reach it (policy/selinux); clients connect at s0 (api/README.md).
+    const std::string file_context = listen_context.empty() || !svirt->pair()
+        ? std::string()
+        : "system_u:object_r:bulwark_api_sock_t:s0:" + svirt->pair()->categories();
+    auto socket = jail::ApiSocket::create(command->api_sock, host.api.socket_gid, listen_context, file_context);
     if (!socket.ok()) {
       log::error("jail step api: " + socket.error().message());
       return kExitJailFailed;
@@ -588,9 +625,16 @@ int run(const std::vector<std::string_view>& args) {
     api_settings.options = &options;
     api_settings.listen_fd = api_socket->listen_fd();
     api_settings.exec_context = *api_context;
-    api_settings.socket_context = svirt->socket_context();
+    api_settings.socket_context = listen_context;  // both ends of its channel carry its context
     api_settings.create_label = svirt->jail_create_label();
     api_settings.null_fd = null_fd.get();
+    // Kept by the launcher: a restarted bulwark-api gets the same channel.
+    auto api_log = logs->add_process("api", true);
+    if (!api_log.ok()) {
+      log::error("jail step api: " + api_log.error().message());
+      return kExitJailFailed;
+    }
+    api_settings.stderr_fd = *api_log;
     auto started = jail::ApiProcess::start(std::move(api_settings));
     if (!started.ok()) {
       log::error(started.error().message());
@@ -628,7 +672,7 @@ int run(const std::vector<std::string_view>& args) {
   std::optional<jail::StdioRelay> relay;
   if (!svirt->socket_context().empty()) relay.emplace(svirt->socket_context());
   auto devices =
-      jail::VmDevices::start(*launch, options, *svirt, run_dir, relay ? &*relay : nullptr);
+      jail::VmDevices::start(*launch, options, *svirt, run_dir, relay ? &*relay : nullptr, &*logs);
   if (!devices.ok()) {
     log::error(devices.error().message());
     return kExitJailFailed;
@@ -641,10 +685,10 @@ int run(const std::vector<std::string_view>& args) {
     device_fds.push_back({end.fd, next_device_fd++});
   }
 
-  // With an API: the monitor's control channel (pause, resume, Ctrl-Alt-Del, metrics), a
-  // socketpair at the monitor's level like the devices' ones.
+  // The monitor's control channel (pause, resume, Ctrl-Alt-Del, metrics), a socketpair at the
+  // monitor's level like the devices' ones.
   UniqueFd control_launcher_end, control_monitor_end;
-  if (api_process) {
+  {
     auto pair = jailer::make_labelled_seqpacket_pair(svirt->socket_context());
     if (!pair.ok()) {
       log::error("jail step api: monitor control channel: " + pair.error().message());
@@ -661,7 +705,8 @@ int run(const std::vector<std::string_view>& args) {
   spec.fds.insert(spec.fds.end(), device_fds.begin(), device_fds.end());
   if (!exec_context->empty()) spec.selinux_exec_context = *exec_context;
   if (relay) {
-    auto io = relay->add_process(STDOUT_FILENO, STDERR_FILENO, launch->vm.serial_input);
+    // The console alone: the monitor's stderr is its log channel, below.
+    auto io = relay->add_process(STDOUT_FILENO, STDOUT_FILENO, launch->vm.serial_input);
     if (!io.ok()) {
       log::error("jail step stdio: " + io.error().message());
       return kExitJailFailed;
@@ -669,8 +714,16 @@ int run(const std::vector<std::string_view>& args) {
     for (jail::PassedFd& passed : spec.fds) {
       if (passed.target == STDIN_FILENO) passed.source = io->in;
       if (passed.target == STDOUT_FILENO) passed.source = io->out;
-      if (passed.target == STDERR_FILENO) passed.source = io->err;
     }
+  }
+  // Its stderr (never its stdout: the guest console, byte for byte) to the log relay.
+  auto monitor_log = logs->add_process("monitor");
+  if (!monitor_log.ok()) {
+    log::error("jail step logs: " + monitor_log.error().message());
+    return kExitJailFailed;
+  }
+  for (jail::PassedFd& passed : spec.fds) {
+    if (passed.target == STDERR_FILENO) passed.source = *monitor_log;
   }
   spec.create_label = svirt->jail_create_label();
   // Step vm-files: the kernel and initrd, opened as the VM user (kept open until the monitor runs).
@@ -699,6 +752,7 @@ int run(const std::vector<std::string_view>& args) {
   log::info("VM " + spec.vm_id + ": monitor running as pid " + std::to_string((*jailed)->pid()));
   devices->close_monitor_ends();
   control_monitor_end.reset();
+  logs->close_started();
   if (relay) {
     if (Status s = relay->start(); !s.ok()) {
       // The VM would run with nobody reading its console: stop it now.
@@ -709,11 +763,24 @@ int run(const std::vector<std::string_view>& args) {
   vm_files->clear();  // the monitor's jail has them bound; sVirt keeps its own dups
   if (start_answer) start_answer->succeeded();
 
-  // The API, while the VM runs: each command from bulwark-api answered in turn.
+  // A stop signal first asks the guest to shut down (Ctrl-Alt-Del through the monitor's control
+  // channel); SIGTERM follows after the grace period if it has not ended by then.
+  int control_fd = control_launcher_end.get();
   jail::WaitHook api_hook;
+  api_hook.on_stop_signal = [&control_fd, &vm_id]() {
+    const api::Reply reply = jail::monitor_request(control_fd, api::SendCtrlAltDel{});
+    if (reply.status == 204) {
+      log::info("VM " + vm_id + ": stop signal: Ctrl-Alt-Del sent to the guest");
+      return true;
+    }
+    log::info("VM " + vm_id + ": stop signal: no Ctrl-Alt-Del (" + reply.body + "); stopping the monitor");
+    return false;
+  };
+  // The API, while the VM runs: each command from bulwark-api answered in turn.
   if (api_process) {
     vm_api->set_running(&*launch, control_launcher_end.get());
     api_hook.fd = [&api_process]() { return api_process->channel_fd(); };
+    api_hook.on_tick = [&vm_api]() { vm_api->tick(); };
     api_hook.on_readable = [&api_process, &vm_api]() -> std::optional<jail::StopRequest> {
       auto received = api_process->receive();
       if (!received) return std::nullopt;
@@ -723,13 +790,14 @@ int run(const std::vector<std::string_view>& args) {
     };
   }
   int stop_signal = 0;
-  const jail::ProcessEnd end = (*jailed)->wait(stop_signals, std::chrono::seconds(host.stop_grace_seconds),
-                                               &stop_signal, api_process ? &api_hook : nullptr);
+  const jail::ProcessEnd end =
+      (*jailed)->wait(stop_signals, std::chrono::seconds(host.stop_grace_seconds), &stop_signal, &api_hook);
   // Teardown in reverse order; the reservations go last, once nothing of the VM is left. The
   // devices see their sockets close with the monitor and exit on their own.
   if (api_process) api_process->stop(std::chrono::seconds(2));
   devices->stop(std::chrono::seconds(host.stop_grace_seconds));
   if (relay) relay->finish(std::chrono::seconds(2));
+  logs->finish(std::chrono::seconds(2));
   if (Status s = (*jailed)->teardown(); !s.ok()) log::error("teardown: " + s.error().message());
   if (Status s = svirt->restore_labels(); !s.ok()) {
     log::error("teardown: " + s.error().message());

@@ -22,11 +22,21 @@ std::string describe_end(const ProcessEnd& end) {
   return "was killed by signal " + std::to_string(end.signal);
 }
 
+// The process name on the device's log records: "dev-blk:blk0", "dev-net:net0", "dev-rng".
+std::string device_log_name(const DeviceLaunch& launch) {
+  switch (launch.kind) {
+    case DeviceKind::kBlk: return "dev-blk:" + launch.name;
+    case DeviceKind::kNet: return "dev-net:" + launch.name;
+    case DeviceKind::kRng: break;
+  }
+  return "dev-rng";
+}
+
 }  // namespace
 
 Result<VmDevices> VmDevices::start(const LaunchConfig& config, const MonitorLaunchOptions& options,
                                    jailer::VmSvirt& svirt, const std::string& run_dir,
-                                   StdioRelay* relay) {
+                                   StdioRelay* relay, LogRelay* logs) {
   VmDevices devices;
   if (config.disks.empty() && !config.rng && config.nets.empty()) return devices;
 
@@ -155,6 +165,12 @@ Result<VmDevices> VmDevices::start(const LaunchConfig& config, const MonitorLaun
       launch.stdin_fd = io->in;
       launch.stdout_fd = io->out;
       launch.stderr_fd = io->err;
+    }
+    if (logs != nullptr) {
+      auto channel = logs->add_process(device_log_name(launch));
+      if (!channel.ok()) return channel.error().wrap(step + "logs");
+      launch.stdout_fd = *channel;
+      launch.stderr_fd = *channel;
     }
     launch.socket_fd = device_end.get();
     // What a dead launcher of this VM id left was swept once, from its record (step sweep).

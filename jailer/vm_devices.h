@@ -14,6 +14,7 @@
 #include "jailer/device_spec.h"
 #include "jailer/image_lock.h"
 #include "jailer/jail.h"
+#include "jailer/log_relay.h"
 #include "jailer/net/tap_device.h"
 #include "jailer/stdio_relay.h"
 #include "jailer/svirt/vm_svirt.h"
@@ -35,10 +36,11 @@ class VmDevices {
   // says, recorded in the launch record through options.record_created as "tap") and devices
   // (socketpair, jail labelled at creation, jailed process started). On error the devices
   // already started are stopped and their jails removed. The locks are held, and the TAPs'
-  // queues kept open, until this object goes.
+  // queues kept open, until this object goes. With `logs`, each device's stdout and stderr
+  // are its channel of the log relay, named "dev-blk:blk0", "dev-net:net0", "dev-rng".
   static Result<VmDevices> start(const LaunchConfig& config, const MonitorLaunchOptions& options,
                                  jailer::VmSvirt& svirt, const std::string& run_dir,
-                                 StdioRelay* relay = nullptr);
+                                 StdioRelay* relay = nullptr, LogRelay* logs = nullptr);
 
   VmDevices(VmDevices&&) noexcept = default;
   VmDevices& operator=(VmDevices&&) noexcept = default;

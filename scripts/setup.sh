@@ -38,6 +38,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# The OpenAPI linter (CTest api.openapi_lint): Redocly's CLI from the npm registry, pinned, into
+# build/tools. Node and npm from Debian unless the machine already has them (e.g. NodeSource's).
+if ! command -v npm >/dev/null 2>&1; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+if [ ! -x build/tools/node_modules/.bin/redocly ]; then
+  npm install --silent --no-audit --no-fund --prefix build/tools @redocly/cli@1.34.20 >/dev/null
+fi
 # apt-get download (used for the guest kernel) needs package lists even when nothing was missing.
 if ! apt-cache show linux-image-cloud-amd64 >/dev/null 2>&1; then apt-get update -qq; fi
 

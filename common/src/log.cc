@@ -9,6 +9,8 @@ namespace bulwark::log {
 namespace {
 std::string g_program = "bulwark";
 std::atomic<Level> g_min_level{Level::kInfo};
+RecordFormatter g_formatter;
+}  // namespace
 
 const char* level_name(Level level) {
   switch (level) {
@@ -19,10 +21,10 @@ const char* level_name(Level level) {
   }
   return "?";
 }
-}  // namespace
 
 void set_program_name(std::string_view name) { g_program = std::string(name); }
 void set_min_level(Level level) { g_min_level = level; }
+void set_record_formatter(RecordFormatter formatter) { g_formatter = std::move(formatter); }
 
 std::string format_line(std::string_view program, Level level, std::string_view message) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -52,7 +54,7 @@ std::string format_line(std::string_view program, Level level, std::string_view 
 void write(Level level, std::string_view message) {
   if (level < g_min_level.load()) return;
   // One write() per record so records from vCPU threads do not interleave.
-  const std::string line = format_line(g_program, level, message);
+  const std::string line = g_formatter ? g_formatter(level, message) : format_line(g_program, level, message);
   const char* p = line.data();
   size_t left = line.size();
   while (left > 0) {

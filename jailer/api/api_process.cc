@@ -35,7 +35,9 @@ JailSpec build_api_spec(const ApiProcessSettings& settings, int api_end) {
   spec.rlimits.nofile = kApiOpenFiles;
   spec.rlimits.nproc = kApiPids;
   spec.rlimits.fsize = 0;  // it writes no files
-  spec.fds = {{settings.null_fd, 0}, {2, 1}, {2, 2}, {settings.listen_fd, kApiListenFd}, {api_end, kApiLauncherFd}};
+  const int output = settings.stderr_fd >= 0 ? settings.stderr_fd : 2;
+  spec.fds = {{settings.null_fd, 0}, {output, 1}, {output, 2}, {settings.listen_fd, kApiListenFd},
+              {api_end, kApiLauncherFd}};
   if (!settings.exec_context.empty()) spec.selinux_exec_context = settings.exec_context;
   spec.create_label = settings.create_label;
   return spec;

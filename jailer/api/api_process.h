@@ -37,7 +37,8 @@ struct ApiProcessSettings {
   std::string exec_context;    // SELinux exec context ("" = none)
   std::string socket_context;  // the launcher<->api socketpair's context ("" = none)
   jailer::JailCreateLabel create_label;  // the jail's files' label
-  int null_fd = -1;    // its stdin; stdout and stderr go to the launcher's stderr
+  int null_fd = -1;    // its stdin
+  int stderr_fd = -1;  // its stdout and stderr (log_relay.h's channel); -1: the launcher's stderr
   int restarts_allowed = 1;
 };
 

@@ -7,14 +7,14 @@
 #include <vector>
 
 #include "api/routes/router.h"
+#include "jailer/api/api_host_config.h"
+#include "jailer/api/monitor_control.h"
 
 namespace bulwark::jail {
 
 namespace {
 
 using ordered_json = nlohmann::ordered_json;
-
-constexpr int kMonitorReplyTimeoutMs = 5000;
 
 api::Reply fault(uint16_t status, const std::string& message) { return {status, api::Reply::Body::kFault, message}; }
 api::Reply json_reply(const ordered_json& body) {
@@ -38,9 +38,10 @@ bool is_pre_boot(const api::Command& command) {
 }
 
 bool is_monitor_command(const api::Command& command) {
-  return std::holds_alternative<api::SetVmState>(command) || std::holds_alternative<api::SendCtrlAltDel>(command) ||
-         std::holds_alternative<api::FlushMetrics>(command);
+  return std::holds_alternative<api::SetVmState>(command) || std::holds_alternative<api::SendCtrlAltDel>(command);
 }
+
+constexpr auto kMetricsPeriod = std::chrono::seconds(60);
 
 ordered_json bucket_json(const RateBucket& bucket) {
   ordered_json out = {{"size", bucket.size}, {"refill_time", bucket.refill_time_ms}};
@@ -58,7 +59,7 @@ ordered_json limiter_json(const RateBucket& bytes, const RateBucket& ops) {
 }  // namespace
 
 VmApi::VmApi(const HostConfig& host, OperatorChoices choices, std::string vm_id)
-    : pending_(host, std::move(choices)), vm_id_(std::move(vm_id)) {}
+    : pending_(host, std::move(choices)), vm_id_(std::move(vm_id)), host_(host) {}
 
 void VmApi::set_running(const LaunchConfig* config, int control_fd) {
   running_ = config;
@@ -112,6 +113,16 @@ VmApiOutcome VmApi::handle(const api::Command& command) {
     api::Reply cad = relay_to_monitor(api::SendCtrlAltDel{});
     outcome.stop = StopRequest{after, cad.status != 204};
     outcome.reply = kNoContent;
+  } else if (const auto* put = std::get_if<api::PutMetrics>(&command)) {
+    outcome.reply = put_metrics(*put);
+  } else if (std::holds_alternative<api::FlushMetrics>(command)) {
+    if (!metrics_file_) {
+      outcome.reply = fault(400, "FlushMetrics: no metrics file (PUT /metrics first)");
+    } else {
+      metrics_file_->append(metrics_json_line());
+      relay_to_monitor(command);  // the monitor logs its own summary; its answer changes nothing
+      outcome.reply = kNoContent;
+    }
   } else if (is_monitor_command(command)) {
     outcome.reply = relay_to_monitor(command);
     if (outcome.reply.status == 204) {
@@ -120,41 +131,14 @@ VmApiOutcome VmApi::handle(const api::Command& command) {
       }
     }
   } else {
-    // PATCH /drives, PATCH /network-interfaces, PUT /logger, PUT /metrics.
+    // PATCH /drives, PATCH /network-interfaces, PUT /logger.
     outcome.reply = fault(501, std::string(api::command_name(command)) + ": not supported yet");
   }
   if (outcome.reply.status >= 400) ++refused_;
   return outcome;
 }
 
-api::Reply VmApi::relay_to_monitor(const api::Command& command) {
-  if (control_fd_ < 0) {
-    return fault(501, std::string(api::command_name(command)) + ": this monitor has no control channel");
-  }
-  const std::vector<uint8_t> bytes = api::encode_command(command);
-  if (::send(control_fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) < 0) {
-    return fault(503, "the monitor's control channel is closed (errno " + std::to_string(errno) + ")");
-  }
-  pollfd fd{control_fd_, POLLIN, 0};
-  if (::poll(&fd, 1, kMonitorReplyTimeoutMs) <= 0) {
-    // Replies would come out of step: the channel is given up.
-    control_fd_ = -1;
-    return fault(504, "the monitor did not answer within 5 s; its control channel is closed");
-  }
-  std::vector<uint8_t> buffer(api::kMaxMessageBytes + 1);
-  const ssize_t n = ::recv(control_fd_, buffer.data(), buffer.size(), MSG_TRUNC);
-  if (n <= 0 || static_cast<size_t>(n) > api::kMaxMessageBytes) {
-    control_fd_ = -1;
-    return fault(503, "the monitor's control channel failed");
-  }
-  // The monitor runs the guest: its reply is decoded as hostile.
-  auto reply = api::decode_reply(std::span<const uint8_t>(buffer.data(), static_cast<size_t>(n)));
-  if (!reply.ok()) {
-    control_fd_ = -1;
-    return fault(500, "the monitor's reply was refused: " + reply.error().message());
-  }
-  return *reply;
-}
+api::Reply VmApi::relay_to_monitor(const api::Command& command) { return monitor_request(control_fd_, command); }
 
 api::Reply VmApi::instance_info() const {
   return json_reply({{"id", vm_id_},
@@ -225,6 +209,46 @@ api::Reply VmApi::metrics() {
     if (monitor.status == 200 && monitor.body_kind == api::Reply::Body::kPrometheus) text += monitor.body;
   }
   return {200, api::Reply::Body::kPrometheus, text};
+}
+
+api::Reply VmApi::put_metrics(const api::PutMetrics& request) {
+  if (metrics_file_) return fault(400, "PutMetrics: the metrics file is already set");
+  auto path = resolve_in_operator_dirs(host_.api.output_dirs, request.metrics_path, "metrics_path", "api.output_dirs");
+  if (!path.ok()) return fault(400, path.error().message());
+  auto file = MetricsFile::open(*path);
+  if (!file.ok()) return fault(400, file.error().message());
+  metrics_file_.emplace(std::move(*file));
+  next_flush_ = std::chrono::steady_clock::now() + kMetricsPeriod;
+  return kNoContent;
+}
+
+void VmApi::tick() {
+  if (!metrics_file_ || std::chrono::steady_clock::now() < next_flush_) return;
+  metrics_file_->append(metrics_json_line());
+  next_flush_ = std::chrono::steady_clock::now() + kMetricsPeriod;
+}
+
+std::string VmApi::metrics_json_line() {
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  const double uptime = running_ == nullptr ? 0.0
+      : std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_).count();
+  ordered_json line = {{"utc_timestamp_ms", std::chrono::duration_cast<std::chrono::milliseconds>(now).count()},
+                       {"vm", vm_id_},
+                       {"state", state_name(state_)},
+                       {"uptime_seconds", uptime},
+                       {"api", {{"commands", requests_}, {"refused", refused_}}},
+                       {"metrics_lines_dropped", metrics_file_ ? metrics_file_->dropped() : 0}};
+  if (running_ != nullptr) {
+    line["disks"] = running_->disks.size();
+    line["nics"] = running_->nets.size();
+  }
+  // The monitor's counters stay its Prometheus text, carried as one escaped string: the launcher
+  // does not parse what the monitor (which runs the guest) says.
+  if (control_fd_ >= 0 && running_ != nullptr) {
+    api::Reply monitor = relay_to_monitor(api::GetMetrics{});
+    if (monitor.status == 200) line["monitor_prometheus"] = monitor.body;
+  }
+  return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace bulwark::jail

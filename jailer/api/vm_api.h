@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/command/command.h"
+#include "jailer/api/metrics_file.h"
 #include "jailer/api/pending_vm.h"
 #include "jailer/jail.h"
 #include "jailer/jail_config.h"
@@ -38,6 +39,8 @@ class VmApi {
   void set_running(const LaunchConfig* config, int control_fd);
 
   VmApiOutcome handle(const api::Command& command);
+  // Called often (at least every 200 ms) while the VM runs: the periodic metrics flush.
+  void tick();
   // After start_requested: the VM InstanceStart assembled, checked.
   std::optional<LaunchConfig>& assembled() { return assembled_; }
   VmApiState state() const { return state_; }
@@ -47,6 +50,8 @@ class VmApi {
   api::Reply instance_info() const;
   api::Reply running_vm_config() const;
   api::Reply metrics();
+  std::string metrics_json_line();
+  api::Reply put_metrics(const api::PutMetrics& request);
 
   PendingVm pending_;
   std::string vm_id_;
@@ -57,6 +62,9 @@ class VmApi {
   std::function<nlohmann::json()> policy_;
   std::chrono::steady_clock::time_point started_at_{};
   uint64_t requests_ = 0, refused_ = 0;
+  const HostConfig& host_;
+  std::optional<MetricsFile> metrics_file_;
+  std::chrono::steady_clock::time_point next_flush_{};
 };
 
 }  // namespace bulwark::jail

@@ -37,7 +37,9 @@ class JailApiTest : public JailTest {
     std::ofstream(disk_) << std::string(1 << 21, '\x11');
     ::chmod(disk_.c_str(), 0666);
     socket_ = dir_ + "/api.sock";
-    write_host_config(", \"api\": {\"image_dirs\": [\"" + images_ + "\"]}");
+    out_ = dir_ + "/out";
+    fs::create_directories(out_);
+    write_host_config(", \"api\": {\"image_dirs\": [\"" + images_ + "\"], \"output_dirs\": [\"" + out_ + "\"]}");
   }
   Result<ChildProcess> start_launcher(const std::vector<std::string>& extra = {}) {
     std::vector<std::string> args{"run", "--host-config", host_config_path(), "--id", id_, "--monitor",
@@ -67,7 +69,7 @@ class JailApiTest : public JailTest {
     answer.status = std::atoi(result.output.c_str() + last + 1);
     return answer;
   }
-  std::string images_, kernel_, disk_, socket_;
+  std::string images_, kernel_, disk_, socket_, out_;
 };
 
 TEST_F(JailApiTest, FirecrackersGettingStartedRequestsStartTheVmAndShutdownStopsIt) {
@@ -117,6 +119,14 @@ TEST_F(JailApiTest, FirecrackersGettingStartedRequestsStartTheVmAndShutdownStops
       "print(s[0].labels[\"state\"], int(fams[\"bulwark_vm_disks\"].samples[0].value))' " + dir_ + "/metrics.txt");
   EXPECT_EQ(parsed.status, 0) << parsed.output << metrics.body;
   EXPECT_EQ(parsed.output, "Running 1\n") << metrics.body;
+
+  // Metrics as JSON lines in a file the operator's output_dirs allow (Firecracker's PUT /metrics).
+  EXPECT_EQ(http("PUT", "/metrics", R"({"metrics_path": "/etc/metrics.json"})").status, 400);
+  EXPECT_EQ(http("PUT", "/metrics", R"({"metrics_path": "metrics.json"})").status, 204);
+  EXPECT_EQ(http("PUT", "/actions", R"({"action_type": "FlushMetrics"})").status, 204);
+  ShellResult line = run_shell("/usr/bin/python3 -c 'import json,sys; d = json.loads(open(sys.argv[1]).readline()); "
+                               "print(d[\"state\"], d[\"disks\"], d[\"vm\"])' " + out_ + "/metrics.json");
+  EXPECT_EQ(line.output, "Running 1 " + id_ + "\n");
 
   // The operator's CLI on the same socket.
   ShellResult cli_info = run_shell(std::string(BULWARK_JAILER) + " vm info --api-sock " + socket_, 30);
@@ -217,6 +227,9 @@ TEST_F(JailApiTest, AKilledApiProcessIsRestartedOnceAndTheVmRunsOnWithoutIt) {
   ASSERT_TRUE(launcher->send_signal(SIGTERM).ok());
   ProcessResult end = launcher->wait(std::chrono::seconds(30));
   EXPECT_TRUE(end.exited) << end.describe();
+  // The stop signal asked the guest first: Ctrl-Alt-Del, and the VM ended by itself.
+  EXPECT_NE(end.out.find("STANDIN-CTRL-ALT-DEL"), std::string::npos) << end.describe();
+  EXPECT_EQ(end.exit_code, 0) << end.describe();
   EXPECT_NE(end.err.find("restarting it"), std::string::npos) << end.describe();
   EXPECT_NE(end.err.find("not again"), std::string::npos) << end.describe();
   expect_nothing_left();

@@ -7,6 +7,7 @@
 #   - every test guest on bulwark-monitor directly (as tests/integration runs them),
 #   - the virtio test guests through `bulwark run` (jailed monitor, bulwark-dev-blk,
 #     bulwark-dev-rng), including hostile guests that break the device's rules,
+#   - bulwark-api serving a jailed guest's API (curl's requests, a refusal, pause, shutdown),
 #   - the stock Debian kernel booted jailed with a disk and an rng
 #     (tests/linux/boot_linux_test.sh, unless --no-linux),
 # then `bulwark policy minimality`: every allowed call or alternative that no run made must have
@@ -88,6 +89,29 @@ grep -q "VIRTIO-TEST PASS" "$work/last.out" || { cat "$work/last.out"; fail "the
 for hostile in "case=loop" "case=outside dir=in" "case=avail_ahead" "case=queue_size" "case=msix"; do
   jailed virtio_hostile "$hostile"
 done
+
+echo "== the REST API: bulwark-api recorded while a jailed guest runs (bulwark run --api-sock)"
+cat >"$work/host.json" <<JSON
+{ "api": { "image_dirs": ["$work", "$guests"] } }
+JSON
+cat >"$work/vm.json" <<JSON
+{ "kernel": "$guests/spin.elf", "memory_mib": 64, "serial": { "kind": "stdout", "input": false },
+  "disks": [ { "path": "$work/disk.raw", "serial": "minimality" } ], "rng": true }
+JSON
+record 60 "$bulwark" run --id "minimality-api-$$" --host-config "$work/host.json" --seccomp-record \
+  --api-sock "$work/api.sock" "$work/vm.json" &
+api_run=$!
+for _ in $(seq 100); do [ -S "$work/api.sock" ] && break; sleep 0.1; done
+api() { curl -s --max-time 10 --unix-socket "$work/api.sock" "$@" >/dev/null; }
+api http://localhost/
+api http://localhost/vm/config
+api http://localhost/metrics
+api http://localhost/no-such-path                       # a refusal (logged)
+api -X PATCH http://localhost/vm -d '{"state": "Paused"}'
+api -X PATCH http://localhost/vm -d '{"state": "Resumed"}'
+api -X PUT http://localhost/actions -d '{"action_type": "Shutdown", "timeout_s": 2}'
+wait "$api_run"
+echo "  api: exit $?"
 
 if [ "$linux" = 1 ]; then
   echo "== Linux (bzImage, 2 vCPUs), jailed with a disk and an rng, recorded: the end-to-end boot"

@@ -1,6 +1,7 @@
 // Minimal leveled logging to stderr, one record per message, prefixed with the program name.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -11,6 +12,15 @@ enum class Level { kDebug, kInfo, kWarn, kError };
 void set_program_name(std::string_view name);
 void set_min_level(Level level);
 void write(Level level, std::string_view message);
+
+// "debug", "info", "warning", "error": the level as records name it.
+const char* level_name(Level level);
+
+// Another shape for this program's own records than format_line()'s (the launcher's
+// --log-format json): `formatter` returns the whole record, newline included. Set it before any
+// thread starts; an empty function restores format_line().
+using RecordFormatter = std::function<std::string(Level level, std::string_view message)>;
+void set_record_formatter(RecordFormatter formatter);
 
 // The bytes write() puts on stderr for one record: "program: level: message\n". Defence in
 // depth against log injection (callers still quote what they echo): every record starts at

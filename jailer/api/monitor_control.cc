@@ -1,0 +1,47 @@
+#include "jailer/api/monitor_control.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <string>
+#include <vector>
+
+namespace bulwark::jail {
+
+namespace {
+
+api::Reply fault(uint16_t status, const std::string& message) { return {status, api::Reply::Body::kFault, message}; }
+
+}  // namespace
+
+api::Reply monitor_request(int& control_fd, const api::Command& command, std::chrono::milliseconds timeout) {
+  if (control_fd < 0) {
+    return fault(501, std::string(api::command_name(command)) + ": this monitor has no control channel");
+  }
+  const std::vector<uint8_t> bytes = api::encode_command(command);
+  if (::send(control_fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) < 0) {
+    control_fd = -1;
+    return fault(503, "the monitor's control channel is closed (errno " + std::to_string(errno) + ")");
+  }
+  pollfd fd{control_fd, POLLIN, 0};
+  if (::poll(&fd, 1, static_cast<int>(timeout.count())) <= 0) {
+    control_fd = -1;
+    return fault(504, "the monitor did not answer within " + std::to_string(timeout.count()) +
+                          " ms; its control channel is given up");
+  }
+  std::vector<uint8_t> buffer(api::kMaxMessageBytes + 1);
+  const ssize_t n = ::recv(control_fd, buffer.data(), buffer.size(), MSG_TRUNC | MSG_DONTWAIT);
+  if (n <= 0 || static_cast<size_t>(n) > api::kMaxMessageBytes) {
+    control_fd = -1;
+    return fault(503, "the monitor's control channel failed");
+  }
+  auto reply = api::decode_reply(std::span<const uint8_t>(buffer.data(), static_cast<size_t>(n)));
+  if (!reply.ok()) {
+    control_fd = -1;
+    return fault(500, "the monitor's reply was refused: " + reply.error().message());
+  }
+  return *reply;
+}
+
+}  // namespace bulwark::jail
