@@ -42,6 +42,12 @@ declare -A parser_files=(
   [net_frame_filter]="devices/net/frame_filter.cc"
   [qcow2_open]="devices/blk/qcow2/qcow2_header.cc devices/blk/qcow2/snapshots.cc devices/blk/qcow2/compressed.cc"
   [qcow2_ops]="devices/blk/qcow2/qcow2_image.cc devices/blk/qcow2/cluster_map.cc devices/blk/qcow2/refcounts.cc devices/blk/qcow2/table_cache.cc"
+  [api_http_request]="api/http/http_request_reader.cc"
+  [api_command]="api/command/command_codec.cc api/command/reply_codec.cc api/command/wire_record.cc api/command/wire_text.cc"
+  [api_route]="api/routes/router.cc api/routes/bodies.cc api/routes/json_body.cc"
+  [api_http_response]="jailer/vm_cli/api_response.cc"
+  [monitor_control]="monitor/vmm/control_dispatch.cc"
+  [log_line]="jailer/log_line.cc jailer/line_splitter.cc"
 )
 
 all_targets=$(sed -n 's/.*bulwark_fuzz_target(\([a-z_0-9]*\)\([ )].*\)*$/\1/p' fuzz/*.cmake | sort -u)

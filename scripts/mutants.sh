@@ -54,6 +54,7 @@ SW="bulwark_jail_spec_tests"; SW_RE='^LabelSweepTest\.'
 PTX="seccomp_policy_text_test"; PTX_RE='(PolicyCondition|PolicyText|NamedConstants)'
 NC="bulwark_jail_config_tests"; NC_RE='^(NetConfigTest|LaunchRecordTest)\.'
 TAP="bulwark_jail_spec_tests"; TAP_RE='^(TapDeviceTest|SweepTest)\.'
+VAPI="bulwark_vm_api_tests"; VAPI_RE='^(ApiOperatorDirs|PendingVmTest|VmApiTest)\.'
 
 read -r -d '' MUTANTS <<EOF || true
 sq-head :: devices/virtio/split_queue.cc :: if (head >= layout_.size) {\n    return Error("chain head :: if (head > layout_.size) {\n    return Error("chain head :: $VQ :: $VQ_RE
@@ -142,6 +143,12 @@ blk-rate-limit :: devices/blk/block_device.cc :: if (!limiter_->consume(bytes, 1
 blk-rate-bytes :: devices/blk/block_device.cc :: const uint64_t bytes = data ? request->data_bytes : 0; :: const uint64_t bytes = data ? 0 : 0; :: $BLK :: $BLK_RE
 vuf-net-max-pairs :: monitor/vhost_user/vhost_user_frontend.cc :: if (announced > kVirtioNetMaxQueuePairs) { :: if (announced > kVirtioNetMaxQueuePairs + 2) { :: bulwark_net_device_tests :: ^NetMonitorFrontend
 vuf-net-queue-count :: monitor/vhost_user/vhost_user_frontend.cc :: && queues > backend_queues_) { :: && queues > backend_queues_ + 4) { :: bulwark_net_device_tests :: ^NetMonitorFrontend
+api-dir-dotdot :: jailer/api/api_host_config.cc :: if (part.empty() || part == "." || part == "..") return true; :: if (part.empty() || part == ".") return true; :: $VAPI :: $VAPI_RE
+api-dir-prefix :: jailer/api/api_host_config.cc :: name.starts_with(dir) && name[dir.size()] == '/' :: name.starts_with(dir) :: $VAPI :: $VAPI_RE
+api-preboot-check :: jailer/api/pending_vm.cc :: if (Status s = check_with(trial); !s.ok()) return fault(s.error().message()); :: <delete> :: $VAPI :: $VAPI_RE
+api-preboot-after-start :: jailer/api/vm_api.cc :: if (state_ != VmApiState::kNotStarted) { :: if (false) { :: $VAPI :: $VAPI_RE
+api-http-body-limit :: api/http/http_request_reader.cc :: p->content_length > s.limits.max_body_bytes) :: p->content_length > s.limits.max_body_bytes + 4096) :: api_http_test :: ^HttpRequestReader
+api-wire-text-length :: api/command/wire_text.cc :: if (text.size() > rule.max_bytes) :: if (text.size() > rule.max_bytes + 1) :: api_command_test :: ^(ApiCommandRefusal|ApiCommandRoundTrip|ApiReply)
 sweep-label-inode :: jailer/stale_vm.cc :: if (static_cast<uint64_t>(st.st_dev) != label.dev || static_cast<uint64_t>(st.st_ino) != label.ino) { :: if (false) { :: $SW :: $SW_RE
 EOF
 
