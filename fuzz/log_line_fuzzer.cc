@@ -51,6 +51,17 @@ void check_line(const jail::LineSplitter::Line& line) {
   const std::string_view level = jail::relayed_line_level(line.text);
   if (json["level"] != level) std::abort();
   if (level != "info" && level != "debug" && level != "warning" && level != "error") std::abort();
+
+  // The launcher's own records and the dropped-lines report take the same shapes: a line a
+  // process wrote used as the launcher's message, and its length as a count.
+  const std::string launcher = jail::format_launcher_json("vm-7", level, line.text, now);
+  check_one_clean_line(launcher);
+  if (!nlohmann::json::parse(launcher, nullptr, false).is_object()) std::abort();
+  for (jail::LogFormat format : {jail::LogFormat::kText, jail::LogFormat::kJson}) {
+    check_one_clean_line(jail::format_dropped_lines(format, source, line.text.size(), now));
+  }
+  // The flag's parser sees arbitrary text too.
+  (void)jail::parse_log_format(line.text);
 }
 
 }  // namespace

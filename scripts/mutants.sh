@@ -147,7 +147,7 @@ api-dir-dotdot :: jailer/api/api_host_config.cc :: if (part.empty() || part == "
 api-dir-prefix :: jailer/api/api_host_config.cc :: name.starts_with(dir) && name[dir.size()] == '/' :: name.starts_with(dir) :: $VAPI :: $VAPI_RE
 api-preboot-check :: jailer/api/pending_vm.cc :: if (Status s = check_with(trial); !s.ok()) return fault(s.error().message()); :: <delete> :: $VAPI :: $VAPI_RE
 api-preboot-after-start :: jailer/api/vm_api.cc :: if (state_ != VmApiState::kNotStarted) { :: if (false) { :: $VAPI :: $VAPI_RE
-api-http-body-limit :: api/http/http_request_reader.cc :: p->content_length > s.limits.max_body_bytes) :: p->content_length > s.limits.max_body_bytes + 4096) :: api_http_test :: ^HttpRequestReader
+api-http-body-limit :: api/http/http_request_reader.cc :: p->content_length > s.limits.max_body_bytes) :: p->content_length > s.limits.max_body_bytes + 4096) :: api_http_test :: HttpRequestReader
 api-wire-text-length :: api/command/wire_text.cc :: if (text.size() > rule.max_bytes) :: if (text.size() > rule.max_bytes + 1) :: api_command_test :: ^(ApiCommandRefusal|ApiCommandRoundTrip|ApiReply)
 sweep-label-inode :: jailer/stale_vm.cc :: if (static_cast<uint64_t>(st.st_dev) != label.dev || static_cast<uint64_t>(st.st_ino) != label.ino) { :: if (false) { :: $SW :: $SW_RE
 EOF
