@@ -156,6 +156,12 @@ Result<std::unique_ptr<RunningJail>> run_jailed(const JailSpec& spec) {
   return jail;
 }
 
+std::string describe_process_end(const ProcessEnd& end) {
+  if (end.exited) return "exited with status " + std::to_string(end.exit_code);
+  if (end.signal == SIGSYS) return "was killed by seccomp (SIGSYS)";
+  return "was killed by signal " + std::to_string(end.signal);
+}
+
 ProcessEnd RunningJail::wait(const sigset_t& stop_signals, std::chrono::milliseconds grace,
                              int* stop_signal_received, const WaitHook* hook) {
   sigset_t waited = stop_signals;

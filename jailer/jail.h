@@ -58,6 +58,9 @@ struct WaitHook {
   std::function<void()> on_tick;  // each time round (at least every 200 ms): periodic work
 };
 
+// "exited with status N", "was killed by seccomp (SIGSYS)", "was killed by signal N".
+std::string describe_process_end(const ProcessEnd& end);
+
 class RunningJail {
  public:
   ~RunningJail();  // kills a process still running, reaps it and tears the jail down

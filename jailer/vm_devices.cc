@@ -16,12 +16,6 @@ namespace bulwark::jail {
 
 namespace {
 
-std::string describe_end(const ProcessEnd& end) {
-  if (end.exited) return "exited with status " + std::to_string(end.exit_code);
-  if (end.signal == SIGSYS) return "was killed by seccomp (SIGSYS)";
-  return "was killed by signal " + std::to_string(end.signal);
-}
-
 // The process name on the device's log records: "dev-blk:blk0", "dev-net:net0", "dev-rng".
 std::string device_log_name(const DeviceLaunch& launch) {
   switch (launch.kind) {
@@ -201,7 +195,7 @@ void VmDevices::stop(std::chrono::milliseconds grace) {
   for (Running& device : running_) {
     if (!device.jail) continue;
     const ProcessEnd end = device.jail->stop(grace);
-    const std::string text = "device " + device.name + " " + describe_end(end);
+    const std::string text = "device " + device.name + " " + describe_process_end(end);
     if (end.exited && end.exit_code == 0) {
       log::info(text);
     } else {

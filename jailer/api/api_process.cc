@@ -18,12 +18,6 @@ constexpr uint64_t kApiMemoryBytes = uint64_t{64} << 20;
 constexpr uint64_t kApiPids = 4;
 constexpr uint64_t kApiOpenFiles = 64;  // 16 clients, the two sockets, stdio, the policy files
 
-std::string describe(const ProcessEnd& end) {
-  if (end.exited) return "exited with status " + std::to_string(end.exit_code);
-  if (end.signal == SIGSYS) return "was killed by seccomp (SIGSYS)";
-  return "was killed by signal " + std::to_string(end.signal);
-}
-
 }  // namespace
 
 JailSpec build_api_spec(const ApiProcessSettings& settings, int api_end) {
@@ -102,7 +96,7 @@ void ApiProcess::handle_end() {
   const ProcessEnd end = jail_->stop(std::chrono::seconds(2));
   if (Status s = jail_->teardown(); !s.ok()) log::error("teardown of the API process: " + s.error().message());
   jail_.reset();
-  const std::string what = "VM " + settings_.jail.id + ": API process " + describe(end);
+  const std::string what = "VM " + settings_.jail.id + ": API process " + describe_process_end(end);
   if (!end.exited && end.signal == SIGSYS) {
     log::error(what + "; not restarted (a process killed by its policy is never restarted); the VM runs on "
                "without its API");
@@ -123,7 +117,7 @@ void ApiProcess::stop(std::chrono::milliseconds grace) {
   channel_.reset();
   if (!jail_) return;
   const ProcessEnd end = jail_->stop(grace);
-  if (!(end.exited && end.exit_code == 0)) log::warn("VM " + settings_.jail.id + ": API process " + describe(end));
+  if (!(end.exited && end.exit_code == 0)) log::warn("VM " + settings_.jail.id + ": API process " + describe_process_end(end));
   if (Status s = jail_->teardown(); !s.ok()) log::error("teardown of the API process: " + s.error().message());
   jail_.reset();
 }
