@@ -1,5 +1,7 @@
 #include "jailer/api/monitor_control.h"
 
+#include "jailer/api/replies.h"
+
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -11,7 +13,7 @@ namespace bulwark::jail {
 
 namespace {
 
-api::Reply fault(uint16_t status, const std::string& message) { return {status, api::Reply::Body::kFault, message}; }
+api::Reply fault(uint16_t status, const std::string& message) { return fault_reply(status, message); }
 
 }  // namespace
 

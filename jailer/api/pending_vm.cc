@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "jailer/api/api_host_config.h"
+#include "jailer/api/replies.h"
 
 namespace bulwark::jail {
 
@@ -10,10 +11,7 @@ namespace {
 
 using ordered_json = nlohmann::ordered_json;
 
-api::Reply fault(const std::string& message) { return {400, api::Reply::Body::kFault, message}; }
-api::Reply json_reply(const ordered_json& body) {
-  return {200, api::Reply::Body::kJson, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
-}
+api::Reply fault(const std::string& message) { return fault_reply(400, message); }
 
 ordered_json bucket_json(const api::TokenBucket& bucket) {
   ordered_json out = {{"size", bucket.size}, {"refill_time", bucket.refill_time_ms}};
@@ -154,7 +152,7 @@ api::Reply PendingVm::apply(const api::Command& command) {
     }
     trial.entropy_ = true;
   } else {
-    return {500, api::Reply::Body::kFault, "not a pre-boot command"};
+    return fault_reply(500, "not a pre-boot command");
   }
   if (Status s = check_with(trial); !s.ok()) return fault(s.error().message());
   boot_source_ = trial.boot_source_;
@@ -163,7 +161,7 @@ api::Reply PendingVm::apply(const api::Command& command) {
   drives_ = std::move(trial.drives_);
   nets_ = std::move(trial.nets_);
   entropy_ = trial.entropy_;
-  return {204, api::Reply::Body::kNone, ""};
+  return no_content_reply();
 }
 
 namespace {

@@ -9,6 +9,7 @@
 #include "api/routes/router.h"
 #include "jailer/api/api_host_config.h"
 #include "jailer/api/monitor_control.h"
+#include "jailer/api/replies.h"
 
 namespace bulwark::jail {
 
@@ -16,11 +17,8 @@ namespace {
 
 using ordered_json = nlohmann::ordered_json;
 
-api::Reply fault(uint16_t status, const std::string& message) { return {status, api::Reply::Body::kFault, message}; }
-api::Reply json_reply(const ordered_json& body) {
-  return {200, api::Reply::Body::kJson, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
-}
-const api::Reply kNoContent{204, api::Reply::Body::kNone, ""};
+api::Reply fault(uint16_t status, const std::string& message) { return fault_reply(status, message); }
+const api::Reply kNoContent = no_content_reply();
 
 const char* state_name(VmApiState state) {
   switch (state) {
