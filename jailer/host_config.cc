@@ -19,6 +19,26 @@ Status check_absolute_path(std::string_view path) {
   return ok_status();
 }
 
+Status read_absolute_dirs(const nlohmann::json& value, const std::string& path, size_t max_dirs,
+                          std::vector<std::string>& dirs) {
+  const auto* items = value.get_ptr<const nlohmann::json::array_t*>();
+  if (items == nullptr) {
+    return Error(path + ": expected an array of absolute directories, got " +
+                 config::describe_json_value(value));
+  }
+  if (items->size() > max_dirs) return Error(path + ": at most " + std::to_string(max_dirs) + " directories");
+  dirs.clear();
+  for (size_t i = 0; i < items->size(); ++i) {
+    std::string dir;
+    // The jail base dir's rule: absolute, plain components, not "/" (which would cover all).
+    if (Status s = read_json_string((*items)[i], check_base_dir, &dir); !s.ok()) {
+      return s.error().wrap(config::json_pointer_child(path, i));
+    }
+    dirs.push_back(std::move(dir));
+  }
+  return ok_status();
+}
+
 namespace {
 
 using nlohmann::json;
@@ -109,23 +129,7 @@ Status read_network_namespaces(const json& value, const std::string& path, HostC
 }
 
 Status read_shared_image_dirs(const json& value, const std::string& path, HostConfig& host) {
-  const auto* items = value.get_ptr<const json::array_t*>();
-  if (items == nullptr) {
-    return Error(path + ": expected an array of absolute directories, got " +
-                 config::describe_json_value(value));
-  }
-  if (items->size() > 256) return Error(path + ": at most 256 directories");
-  host.shared_image_dirs.clear();
-  for (size_t i = 0; i < items->size(); ++i) {
-    std::string dir;
-    const std::string item_path = config::json_pointer_child(path, i);
-    // The jail base dir's rule: absolute, plain components, not "/" (which would share all).
-    if (Status s = read_json_string((*items)[i], check_base_dir, &dir); !s.ok()) {
-      return s.error().wrap(item_path);
-    }
-    host.shared_image_dirs.push_back(std::move(dir));
-  }
-  return ok_status();
+  return read_absolute_dirs(value, path, 256, host.shared_image_dirs);
 }
 
 Status read_top_level(const std::string& key, const json& member, const std::string& path,

@@ -71,6 +71,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "bulwark/common/result.h"
 
 namespace bulwark::jail {
@@ -147,6 +149,11 @@ struct HostConfig {
 // Parses the whole file; unknown fields and ill-typed values are refused with their JSON path.
 // Errors start with "host config: ". Pure: no system access, so it is fuzzed as it is.
 Result<HostConfig> parse_host_config(std::string_view text);
+
+// A host config list of directories (shared_image_dirs, api.image_dirs, ...): an array of at most
+// `max_dirs` absolute paths of plain components, not "/". Errors name the JSON path.
+Status read_absolute_dirs(const nlohmann::json& value, const std::string& path, size_t max_dirs,
+                          std::vector<std::string>& dirs);
 
 // A binary's or directory's path in the host config: "" (the built-in default) or absolute.
 Status check_absolute_path(std::string_view path);

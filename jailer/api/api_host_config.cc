@@ -14,24 +14,6 @@ using json = nlohmann::json;
 constexpr size_t kMaxApiDirs = 64;
 constexpr int64_t kMaxGid = 2147483646;
 
-Status read_dirs(const json& value, const std::string& path, std::vector<std::string>& dirs) {
-  const auto* items = value.get_ptr<const json::array_t*>();
-  if (items == nullptr) {
-    return Error(path + ": expected an array of absolute directories, got " + config::describe_json_value(value));
-  }
-  if (items->size() > kMaxApiDirs) return Error(path + ": at most 64 directories");
-  dirs.clear();
-  for (size_t i = 0; i < items->size(); ++i) {
-    std::string dir;
-    // The jail base dir's rule: absolute, plain components, not "/" (which would allow all).
-    if (Status s = read_json_string((*items)[i], check_base_dir, &dir); !s.ok()) {
-      return s.error().wrap(config::json_pointer_child(path, i));
-    }
-    dirs.push_back(std::move(dir));
-  }
-  return ok_status();
-}
-
 bool has_bad_component(std::string_view name) {
   size_t pos = 0;
   while (pos <= name.size()) {
@@ -63,9 +45,9 @@ Status read_host_api_config(const json& value, const std::string& path, ApiHostC
         api.socket_gid = static_cast<int64_t>(gid);
       }
     } else if (key == "image_dirs") {
-      BULWARK_TRY(read_dirs(member, field, api.image_dirs));
+      BULWARK_TRY(read_absolute_dirs(member, field, kMaxApiDirs, api.image_dirs));
     } else if (key == "output_dirs") {
-      BULWARK_TRY(read_dirs(member, field, api.output_dirs));
+      BULWARK_TRY(read_absolute_dirs(member, field, kMaxApiDirs, api.output_dirs));
     } else {
       return Error(field + ": unknown field");
     }
