@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 packages=(
   # build
   build-essential cmake ninja-build pkg-config clang-14 libclang-rt-14-dev lld-14
+  # ld.lld on PATH: gcc's -fuse-ld=lld (links the tests 2-4 times faster than ld.bfd)
+  lld
   # libraries
   libgtest-dev nlohmann-json3-dev libseccomp-dev libcap-ng-dev libselinux1-dev libssl-dev linux-libc-dev
   # the API server's HTTP/1.1 request parser (api/http)

@@ -5,6 +5,8 @@
 // allowed) and every byte the guest wrote before its last completed FLUSH reads back.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <random>
@@ -88,7 +90,11 @@ class PowerCutFile final : public ImageFile {
 TEST(Qcow2Crash, PowerCutsLeaveNoCorruptionAndKeepFlushedWrites) {
   REQUIRE_QEMU_TOOLS();
   const uint64_t size = 1 << 20;
-  int iterations = 0;
+  // 200 cuts by default, spread over the four image kinds; the asan run asks for fewer (the
+  // sanitizers need no more to see a memory error, and each cut runs qemu-img check).
+  const char* env = std::getenv("BULWARK_QCOW2_CRASH_ITERATIONS");
+  const int wanted = env != nullptr ? std::max(4, std::atoi(env)) : 200;
+  const int rounds = wanted / 4;
   for (uint32_t cs : {512u, 4096u}) {
     for (bool snapshot : {false, true}) {
       TempDir dir;
@@ -99,7 +105,7 @@ TEST(Qcow2Crash, PowerCutsLeaveNoCorruptionAndKeepFlushedWrites) {
       }
       const auto start = read_file(dir.file("img.qcow2"));
       std::mt19937 rng(cs * 2 + snapshot);
-      for (int round = 0; round < 50; ++round, ++iterations) {
+      for (int round = 0; round < rounds; ++round) {
         const std::string what = "cs=" + std::to_string(cs) + " snapshot=" + std::to_string(snapshot) +
                                  " round=" + std::to_string(round);
         PowerCutFile file(start);
@@ -176,7 +182,6 @@ TEST(Qcow2Crash, PowerCutsLeaveNoCorruptionAndKeepFlushedWrites) {
       }
     }
   }
-  EXPECT_EQ(iterations, 200);
 }
 
 }  // namespace
