@@ -20,6 +20,8 @@ fresh_gib=${BENCH_FRESH_GIB:-16}
 # stop after this many requests (or the SECONDS, whichever comes first): at most 2 GiB of
 # /dev/shm, and with 16 GiB virtual fewer than 1 in 8 writes finds its cluster already there.
 fresh_max_writes=${BENCH_FRESH_MAX_WRITES:-32768}
+# Extra bulwark-dev-blk options (e.g. --poll-us 0 to compare without ring polling).
+ours_args=${BENCH_OURS_ARGS:-}
 # CPU placement matters more than anything else at queue depth 1 (a cross-CPU eventfd wake-up
 # costs far more than a same-CPU one on some hosts), so it is fixed and printed. Default: the
 # frontend on CPU 0 and the device process (all its threads) on CPU 1, like a vCPU and a device
@@ -58,7 +60,7 @@ start_device() {
   local driver=raw ours_format=()
   if [ "$format" != raw ]; then driver=qcow2; ours_format=(--format qcow2 --image-name "$image"); fi
   case $name in
-    ours) "${prefix[@]}" "$devblk" --socket "$tmp/ours.sock" --image-fd 3 "${ours_format[@]}" --seccomp enforce \
+    ours) "${prefix[@]}" "$devblk" --socket "$tmp/ours.sock" --image-fd 3 "${ours_format[@]}" --seccomp enforce ${ours_args} \
             3<>"$image" 2>>"$tmp/ours.err" & ;;
     qsd) "${prefix[@]}" qemu-storage-daemon \
            --blockdev "driver=file,node-name=f,filename=$image,cache.direct=off" \
@@ -108,11 +110,29 @@ run_backend() {
   fi
 }
 
+# BENCH_WAIT_QUIET=1: before each workload, wait (up to 30 s) until the host's CPUs are at
+# least 90% idle over a second, so builds or tests running meanwhile do not land in one side's
+# numbers only; how many workloads started on a busy host is printed.
+wait_quiet=${BENCH_WAIT_QUIET:-0}
+busy_starts=0
+cpu_idle_percent() {
+  local a b
+  read -r _ a < /proc/stat; sleep 1; read -r _ b < /proc/stat
+  awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " "); t = 0
+    for (i = 1; i <= 8; i++) t += y[i] - x[i]; print t > 0 ? int(100 * (y[4] - x[4]) / t) : 100 }'
+}
+wait_for_quiet() {
+  [ "$wait_quiet" = 1 ] || return 0
+  for _ in $(seq 30); do [ "$(cpu_idle_percent)" -ge 90 ] && return 0; done
+  busy_starts=$((busy_starts + 1))
+}
+
 start_time=$(date +%s)
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 # Interleaved per workload, so a change in host load during the run hits both backends alike.
 for format in $formats; do
   for workload in $workloads; do
+    wait_for_quiet
     run_backend ours "$format" "$workload"
     run_backend qsd "$format" "$workload"
   done
@@ -123,10 +143,11 @@ echo "virtio-blk over vhost-user, ${seconds} s per workload, 1 queue, images on 
 echo "  raw: ${image_mib} MiB; qcow2-prealloc: ${image_mib} MiB, preallocation=full, 64 KiB clusters;"
 echo "  qcow2-fresh: empty, ${fresh_gib} GiB virtual, 64 KiB clusters, writes capped at ${fresh_max_writes} requests"
 echo "  (reads of it read unallocated clusters); qemu-storage-daemon with cache.direct=off and its"
-echo "  default qcow2 caches, bulwark-dev-blk --seccomp enforce with its defaults"
+echo "  default qcow2 caches, bulwark-dev-blk --seccomp enforce with its defaults ${ours_args}"
 echo "  CPUs: frontend ${frontend_cpus:-any}, device process ${device_cpus:-any};" \
   "load average before ${load_before}, after ${load_after}; $(( $(date +%s) - start_time )) s in all"
 echo "  a fresh image and device process per workload and backend, alternating; MB/s = 10^6 bytes/s"
+[ "$wait_quiet" = 1 ] && echo "  BENCH_WAIT_QUIET: $busy_starts workloads started on a busy host (CPUs under 90% idle for 30 s)"
 for side in ours qsd; do
   case $side in ours) label=bulwark-dev-blk ;; *) label=qemu-storage-daemon ;; esac
   echo "  $label: correctness (write, read back; raw: cross-checked with the file) passed in" \

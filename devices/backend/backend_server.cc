@@ -4,6 +4,8 @@
 #include <sys/epoll.h>
 
 #include <algorithm>
+#include <chrono>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -58,13 +60,31 @@ Status BackendServer::run() {
   epoll_event events[kEventsPerWait];
   for (;;) {
     // With a queue still holding work, only look at what else is ready, do not wait.
-    const int n = ::epoll_wait(epoll_.get(), events, kEventsPerWait, any_pending() ? 0 : -1);
+    int timeout = any_pending() ? 0 : -1;
+    if (timeout < 0 && poll_.enabled()) {
+      // Out of work: poll the rings a while before paying for a wake-up. The idle spell runs
+      // from the first turn without work to the first that has some (a wake-up for a kick
+      // whose chain polling already served does not end it).
+      if (!idle_since_) idle_since_ = Clock::now();
+      if (poll_rings(*idle_since_ + poll_.window())) {
+        end_idle();
+        // The kicks of what polling found are read (and the socket looked at) every few turns.
+        if (++polled_turns_ < kPolledTurnsPerLook) {
+          serve_pending();
+          continue;
+        }
+        timeout = 0;
+      }
+    }
+    polled_turns_ = 0;
+    const int n = ::epoll_wait(epoll_.get(), events, kEventsPerWait, timeout);
     if (n < 0) {
       if (errno == EINTR) continue;
       return Error::from_errno("epoll_wait", errno);
     }
     for (int i = 0; i < n; ++i) {
       if ((events[i].data.u64 & kDeviceTag) != 0) {
+        end_idle();
         device_.on_device_event(static_cast<uint32_t>(events[i].data.u64 & 0xffffffffu));
         continue;
       }
@@ -72,6 +92,7 @@ Status BackendServer::run() {
         serve_kick(static_cast<uint16_t>(events[i].data.u64 - 1));
         continue;
       }
+      end_idle();
       auto message = vu::receive_message(socket_.get());
       if (!message.ok()) {
         if (message.error().message().find("closed") != std::string::npos) {
@@ -87,11 +108,23 @@ Status BackendServer::run() {
         return handled.error();
       }
     }
-    // One bounded turn per queue with work, then back to the socket and the kicks.
-    for (uint16_t index = 0; index < vrings_.size(); ++index) {
-      if (vrings_[index].pending) serve_batch(index);
-    }
+    if (serve_pending()) end_idle();
   }
+}
+
+bool BackendServer::serve_pending() {
+  // One bounded turn per queue with work, then back to the socket and the kicks.
+  bool served = false;
+  for (uint16_t index = 0; index < vrings_.size(); ++index) {
+    if (vrings_[index].pending) served |= serve_batch(index) > 0;
+  }
+  return served;
+}
+
+void BackendServer::end_idle() {
+  if (!idle_since_) return;
+  poll_.record(Clock::now() - *idle_since_);
+  idle_since_.reset();
 }
 
 Status BackendServer::watch(int fd, uint32_t events, uint32_t token) {

@@ -3,6 +3,9 @@
 // untrusted; a malformed one ends the session with an Error that names the request. A queue
 // the guest breaks is stopped (and reported on its ERR eventfd) while the others carry on.
 // Queues are served in bounded batches (kChainsPerTurn), round-robin with the socket.
+// With polling on (set_poll_max), the loop busy-polls the running rings' available indexes for
+// an adaptive window (poll_window.h) before it blocks: a request the guest posts meanwhile is
+// served without waiting for its kick to wake the process.
 //
 // Syscalls it makes while serving (for the device processes' seccomp policies): epoll_create1,
 // epoll_ctl, epoll_wait, recvmsg, sendmsg, read and write (eventfds, log lines on stderr),
@@ -11,6 +14,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -18,6 +22,7 @@
 #include "bulwark/common/result.h"
 #include "bulwark/common/unique_fd.h"
 #include "devices/backend/feature_bits.h"
+#include "devices/backend/poll_window.h"
 #include "devices/backend/virtio_device.h"
 #include "devices/vhost_user/protocol.h"
 #include "devices/virtio/mapped_memory.h"
@@ -39,6 +44,13 @@ class BackendServer : private DeviceEvents {
   // Serves until the frontend disconnects (Ok) or breaks the protocol (Error, also logged).
   Status run();
 
+  // The longest the loop busy-polls the rings before it blocks (the operator's --poll-us);
+  // 0 (the default) never polls. Before run().
+  void set_poll_max(std::chrono::nanoseconds max) { poll_ = PollWindow(max); }
+  // While polling keeps finding work, the loop skips epoll_wait for at most this many turns
+  // in a row: the socket, the device's fds and the (unread) kicks are still looked at.
+  static constexpr uint32_t kPolledTurnsPerLook = 8;
+
   // The most memory slots a SET_MEM_TABLE may carry (GET_MAX_MEM_SLOTS).
   static constexpr uint64_t kMaxMemSlots = vhost_user::kMaxMemoryRegions;
   // GET_PROTOCOL_FEATURES: multiqueue, REPLY_ACK and the config space messages, nothing else.
@@ -47,6 +59,7 @@ class BackendServer : private DeviceEvents {
                                                        feature_bit(vhost_user::kProtocolConfig);
 
  private:
+  using Clock = std::chrono::steady_clock;
   // One virtqueue as the frontend set it up.
   struct Vring {
     uint16_t size = 0;
@@ -61,6 +74,11 @@ class BackendServer : private DeviceEvents {
     // started, or the last turn used its whole batch. Cleared when a turn finds it empty.
     bool pending = false;
     std::optional<virtio::SplitQueue> queue;  // present while the ring runs
+    // The available ring's index in guest memory (valid while `queue` is), for polling.
+    const uint16_t* avail_index = nullptr;
+    // Polling looks for the available index moving past this: where the device stopped taking
+    // chains (next_avail, or further when it left some on the ring, e.g. throttled).
+    uint16_t polled_from = 0;
   };
 
   Status handle(vhost_user::Message& message);
@@ -91,8 +109,17 @@ class BackendServer : private DeviceEvents {
   void serve_kick(uint16_t index);
   // One turn of ring `index`: at most chains_per_turn_ chains, then the call eventfd if the
   // guest wants it. The queue stays pending while a turn uses its whole batch.
-  void serve_batch(uint16_t index);
+  // Returns how many chains it served.
+  uint32_t serve_batch(uint16_t index);
   bool any_pending() const;
+  // One turn of every pending queue; whether any served a chain.
+  bool serve_pending();
+  // Work came: the idle spell (if one was running) ends and sizes the next poll window.
+  void end_idle();
+  // Polls the running rings until one's available index moves (marks it pending, true) or
+  // the window ends (false).
+  bool poll_rings(Clock::time_point deadline);
+  uint16_t read_avail_index(const Vring& vring) const;
   void fail_queue(uint16_t index, const Error& why);
   bool protocol_features_negotiated() const;
   // DeviceEvents, for the device's own fds.
@@ -111,6 +138,9 @@ class BackendServer : private DeviceEvents {
   uint32_t chains_per_turn_;
   std::optional<virtio::MappedGuestMemory> memory_;
   std::vector<Vring> vrings_;
+  PollWindow poll_{std::chrono::nanoseconds{0}};
+  std::optional<Clock::time_point> idle_since_;  // set while the loop has found no work
+  uint32_t polled_turns_ = 0;  // turns in a row served from polling without epoll_wait
 };
 
 }  // namespace bulwark::backend

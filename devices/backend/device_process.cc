@@ -144,8 +144,9 @@ int run_device_main(int (*body)(int, char**), int argc, char** argv) {
   return run_main_guarded([&] { return body(argc, argv); }, kDeviceExitResourceExhausted, kDeviceExitFailed);
 }
 
-int serve_frontend(UniqueFd socket, VirtioDevice& device) {
+int serve_frontend(UniqueFd socket, VirtioDevice& device, std::chrono::nanoseconds poll_max) {
   BackendServer server(std::move(socket), device);
+  server.set_poll_max(poll_max);
   return server.run().ok() ? 0 : 1;
 }
 

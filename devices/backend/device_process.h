@@ -3,6 +3,7 @@
 // seccomp policy the process installs on itself, and serving the frontend.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <span>
 #include <string>
@@ -61,6 +62,8 @@ int run_device_main(int (*body)(int, char**), int argc, char** argv);
 
 // Serves the frontend until it disconnects. The process's exit code: 0 after a clean
 // disconnect, 1 after a protocol error.
-int serve_frontend(UniqueFd socket, VirtioDevice& device);
+// `poll_max`: the longest the loop busy-polls the rings before blocking (0: never; see
+// BackendServer::set_poll_max).
+int serve_frontend(UniqueFd socket, VirtioDevice& device, std::chrono::nanoseconds poll_max = {});
 
 }  // namespace bulwark::backend

@@ -51,6 +51,14 @@ Status BackendServer::refresh(uint16_t index) {
   if (epoll_.valid() && ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, vring.kick.get(), &event) != 0) {
     return Error::from_errno("queue " + std::to_string(index) + ": the kick fd cannot be waited on", errno);
   }
+  // SplitQueue::create checked the available ring lies in guest memory, 2-byte aligned.
+  auto avail_header = map.translate(*avail, 4);
+  if (!avail_header) {
+    fail_queue(index, Error("the available ring lies outside the shared memory"));
+    return ok_status();
+  }
+  vring.avail_index = reinterpret_cast<const uint16_t*>(avail_header->data() + 2);
+  vring.polled_from = vring.base;
   vring.queue.emplace(std::move(*queue));
   // Buffers offered before the ring started would otherwise wait for the next kick.
   vring.pending = true;
@@ -64,6 +72,7 @@ void BackendServer::stop(uint16_t index) {
   if (epoll_.valid()) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, vring.kick.get(), nullptr);
   vring.base = vring.queue->next_avail();
   vring.queue.reset();
+  vring.avail_index = nullptr;
   vring.pending = false;
   device_.queue_running(index, false);
 }
@@ -77,22 +86,56 @@ void BackendServer::serve_kick(uint16_t index) {
   vring.pending = true;
 }
 
-void BackendServer::serve_batch(uint16_t index) {
+uint32_t BackendServer::serve_batch(uint16_t index) {
   Vring& vring = vrings_[index];
   if (!vring.queue) {
     vring.pending = false;
-    return;
+    return 0;
   }
   Result<uint32_t> served = device_.process_queue(index, *vring.queue, chains_per_turn_);
   // What the device completed before any error still reaches the guest.
   if (vring.queue->should_notify()) signal_eventfd(vring.call.get());
   if (!served.ok()) {
     fail_queue(index, served.error());
-    return;
+    return 0;
   }
   // A full batch: more may be waiting, and no kick will say so (the guest kicked once, or
   // EVENT_IDX told it not to). A short one: the queue is empty until the next kick.
   vring.pending = *served >= chains_per_turn_;
+  // Polling waits for chains past those the device has seen: a device that left some on the
+  // ring (throttled) is not woken again and again for them.
+  if (!vring.pending && poll_.enabled()) {
+    const uint16_t next = vring.queue->next_avail();
+    const uint16_t avail = read_avail_index(vring);
+    vring.polled_from = *served == 0 && avail != next ? avail : next;
+  }
+  return *served;
+}
+
+uint16_t BackendServer::read_avail_index(const Vring& vring) const {
+  // The guest writes it at any time: one aligned load, never torn or cached (little-endian
+  // host, as SplitQueue assumes).
+  return __atomic_load_n(vring.avail_index, __ATOMIC_RELAXED);
+}
+
+bool BackendServer::poll_rings(Clock::time_point deadline) {
+  for (;;) {
+    bool found = false;
+    for (Vring& vring : vrings_) {
+      if (!vring.queue || vring.avail_index == nullptr) continue;
+      if (read_avail_index(vring) != vring.polled_from) {
+        vring.pending = true;
+        found = true;
+      }
+    }
+    if (found) return true;
+    if (Clock::now() >= deadline) return false;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();  // spin-wait hint: yields the core to a hyperthread sibling
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+  }
 }
 
 bool BackendServer::any_pending() const {

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 
 #include <cerrno>
+#include <chrono>
 #include <charconv>
 #include <cstdio>
 #include <span>
@@ -23,10 +24,16 @@ extern "C" const char* __lsan_default_options() { return "detect_leaks=0"; }  //
 
 namespace {
 
+// --poll-us: the longest the event loop busy-polls the rings before it blocks (README.md,
+// "Polling"). The default is QEMU's iothread default (poll-max-ns 32768) rounded; the window
+// adapts below it, so an idle disk polls nothing.
+constexpr int kDefaultPollUs = 32;
+constexpr int kMaxPollUs = 1000;
+
 int usage(const std::string& why) {
   std::fprintf(stderr,
                "bulwark-dev-blk: %s\nusage: bulwark-dev-blk %s --image-fd M [--read-only] [--queues Q] "
-               "[--serial ID]\n       [--rate-bytes SIZE:REFILL_MS[:BURST]] [--rate-ops SIZE:REFILL_MS[:BURST]]\n       [--format raw|qcow2] [--image-name PATH] [--max-virtual-size BYTES]\n"
+               "[--serial ID] [--poll-us N]\n       [--rate-bytes SIZE:REFILL_MS[:BURST]] [--rate-ops SIZE:REFILL_MS[:BURST]]\n       [--format raw|qcow2] [--image-name PATH] [--max-virtual-size BYTES]\n"
                "       [--backing-fd N --backing-format raw|qcow2 --backing-name PATH]... (nearest first)\n"
                "       (--image PATH instead of --image-fd: for tests and interop)\n",
                why.c_str(), bulwark::backend::kCommonUsage);
@@ -48,6 +55,7 @@ int device_main(int argc, char** argv) {
   blk::DiskFormat format = blk::DiskFormat::kRaw;
   std::string image_name;
   uint64_t max_virtual_size = 0;
+  int poll_us = kDefaultPollUs;
   struct Backing {
     int fd = -1;
     bool has_format = false;
@@ -75,7 +83,7 @@ int device_main(int argc, char** argv) {
       continue;
     }
     if (flag != "--image-fd" && flag != "--image" && flag != "--queues" && flag != "--serial" &&
-        flag != "--rate-bytes" && flag != "--rate-ops" &&
+        flag != "--rate-bytes" && flag != "--rate-ops" && flag != "--poll-us" &&
         flag != "--format" && flag != "--image-name" && flag != "--max-virtual-size" && flag != "--backing-fd" &&
         flag != "--backing-format" && flag != "--backing-name") {
       return usage("unknown option " + flag);
@@ -90,7 +98,12 @@ int device_main(int argc, char** argv) {
       i += 2;
       continue;
     }
-    if (flag == "--format") {
+    if (flag == "--poll-us") {
+      if (!parse_number(*value, number) || number > kMaxPollUs) {
+        return usage("--poll-us: microseconds from 0 (no polling) to " + std::to_string(kMaxPollUs));
+      }
+      poll_us = number;
+    } else if (flag == "--format") {
       if (!parse_format(*value, format)) return usage("--format: raw or qcow2");
     } else if (flag == "--image-name") {
       image_name = *value;
@@ -161,7 +174,7 @@ int device_main(int argc, char** argv) {
   if (Status sandboxed = backend::install_device_seccomp(options, "dev-blk.policy"); !sandboxed.ok()) {
     return backend::exit_for_startup_error(sandboxed.error());
   }
-  return backend::serve_frontend(std::move(*socket), **device);
+  return backend::serve_frontend(std::move(*socket), **device, std::chrono::microseconds(poll_us));
 }
 
 }  // namespace
