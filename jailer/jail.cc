@@ -1,6 +1,7 @@
 #include "jailer/jail.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <sys/signalfd.h>
@@ -10,7 +11,9 @@
 
 #include <cerrno>
 #include <thread>
+#include <atomic>
 #include <cstring>
+#include <iterator>
 #include <utility>
 
 #include "bulwark/common/unique_fd.h"
@@ -44,6 +47,42 @@ Status validate_spec(const JailSpec& spec) {
   return ok_status();
 }
 
+// The page the jailed child writes its step readings into (jail_child.h's ChildStamp): shared
+// with the launcher, and gone from the child at its execve.
+class SharedStamps {
+ public:
+  SharedStamps() {
+    void* page = ::mmap(nullptr, kBytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (page != MAP_FAILED) stamps_ = static_cast<uint64_t*>(page);
+  }
+  ~SharedStamps() {
+    if (stamps_ != nullptr) ::munmap(stamps_, kBytes);
+  }
+  SharedStamps(const SharedStamps&) = delete;
+  SharedStamps& operator=(const SharedStamps&) = delete;
+  uint64_t* stamps() const { return stamps_; }
+
+ private:
+  static constexpr size_t kBytes = 4096;
+  static_assert(kChildStampCount * sizeof(uint64_t) <= kBytes);
+  uint64_t* stamps_ = nullptr;
+};
+
+// The child's phases from its readings, the last (exec) ending at `exec_seen` (its error pipe
+// closed). Nothing when a reading is missing.
+void add_child_phases(uint64_t* stamps, uint64_t exec_seen, std::vector<LaunchPhase>& phases) {
+  if (stamps == nullptr) return;
+  uint64_t read[kChildStampCount];
+  for (size_t i = 0; i < kChildStampCount; ++i) {
+    read[i] = std::atomic_ref<uint64_t>(stamps[i]).load(std::memory_order_relaxed);
+    if (read[i] == 0) return;
+  }
+  const char* names[] = {"selinux_label", "mounts", "pivot_root", "fds", "uid", "seccomp"};
+  static_assert(std::size(names) == kChildStampCount - 1);
+  for (size_t i = 1; i < kChildStampCount; ++i) phases.push_back({names[i - 1], elapsed_ns(read[i - 1], read[i])});
+  phases.push_back({"exec", elapsed_ns(read[kStampSeccomp], exec_seen)});
+}
+
 }  // namespace
 
 sigset_t block_launcher_signals() {
@@ -65,6 +104,12 @@ Result<std::unique_ptr<RunningJail>> run_jailed(const JailSpec& spec) {
 
   // Step validate.
   if (Status s = validate_spec(spec); !s.ok()) return step_error("validate", s.error());
+  uint64_t mark = monotonic_ns();
+  auto phase_done = [&jail, &mark](const char* name) {
+    const uint64_t now = monotonic_ns();
+    jail->phases_.push_back({name, elapsed_ns(mark, now)});
+    mark = now;
+  };
 
   // Step jail-dir: <base>/<id>/root, owned by the VM's uid, 0700; labelled at creation, as is
   // everything step jail-files makes (spec.create_label, jail_dir.h).
@@ -93,6 +138,7 @@ Result<std::unique_ptr<RunningJail>> run_jailed(const JailSpec& spec) {
     netns_fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!netns_fd.valid()) return step_error("netns", Error::from_errno(path, errno));
   }
+  phase_done("jail_dir");
 
   // Step cgroup: <parent>/<id> with the limits.
   auto cgroup = VmCgroup::create(spec.cgroup_root, spec.cgroup_parent, spec.vm_id, spec.limits);
@@ -103,6 +149,7 @@ Result<std::unique_ptr<RunningJail>> run_jailed(const JailSpec& spec) {
       if (Status s = spec.record_created("cgroup", dir); !s.ok()) return step_error("cgroup", s.error());
     }
   }
+  phase_done("cgroup");
 
   // Step clone: new namespaces; the child waits on `go` until it is in its cgroup.
   int go_pipe[2], error_pipe[2];
@@ -117,6 +164,11 @@ Result<std::unique_ptr<RunningJail>> run_jailed(const JailSpec& spec) {
   std::vector<int> input_tree_fds;
   for (const UniqueFd& tree : *input_trees) input_tree_fds.push_back(tree.get());
   const unsigned long flags = jail_namespace_flags(spec) | SIGCHLD;  // jail_profile.h
+  // The child reads the clock only when no filter is installed before its execve (the
+  // monitor's case: it installs its own policy): behind a filter, a reading can be a system call
+  // the filter refuses (hosts whose clocksource the vDSO cannot read).
+  SharedStamps shared;
+  uint64_t* stamps = spec.seccomp_program.empty() ? shared.stamps() : nullptr;
   // A fork-like clone (no new stack): the launcher is single-threaded here.
   const long pid = ::syscall(SYS_clone, flags, nullptr, nullptr, nullptr, nullptr);
   if (pid < 0) return step_error("clone", Error::from_errno("clone", errno));
@@ -124,18 +176,20 @@ Result<std::unique_ptr<RunningJail>> run_jailed(const JailSpec& spec) {
     go_write.release();  // not closed: the child must not run its destructors' side effects
     error_read.release();
     run_jailed_child(spec, ChildChannels{go_read.release(), error_write.release(),
-                                         netns_fd.release(), input_tree_fds});
+                                         netns_fd.release(), input_tree_fds, stamps});
   }
   jail->pid_ = static_cast<pid_t>(pid);
   jail->reaped_ = false;
   go_read.reset();
   error_write.reset();
   netns_fd.reset();
+  phase_done("namespaces");
 
   // Step cgroup-attach: the child is in its cgroup before it does anything.
   if (Status s = jail->cgroup_->add_process(jail->pid_); !s.ok()) {
     return step_error("cgroup-attach", s.error());
   }
+  phase_done("cgroup_attach");
   const char go = 'g';
   if (::write(go_write.get(), &go, 1) != 1) {
     return step_error("clone", Error::from_errno("signal the child", errno));
@@ -153,6 +207,7 @@ Result<std::unique_ptr<RunningJail>> run_jailed(const JailSpec& spec) {
     if (child_error.size() > 4096) break;
   }
   if (!child_error.empty()) return Error(child_error);
+  add_child_phases(stamps, monotonic_ns(), jail->phases_);
   return jail;
 }
 

@@ -23,10 +23,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "bulwark/common/result.h"
 #include "jailer/cgroup.h"
 #include "jailer/jail_spec.h"
+#include "jailer/launch_phases.h"
 
 namespace bulwark::jail {
 
@@ -70,6 +72,9 @@ class RunningJail {
   pid_t pid() const { return pid_; }
   const std::string& root_dir() const { return root_dir_; }
   const VmCgroup* cgroup() const { return cgroup_ ? &*cgroup_ : nullptr; }
+  // How long each step of run_jailed took (launch_phases.h; api/README.md names them): the
+  // child's steps only when no seccomp filter was installed before its execve.
+  const std::vector<LaunchPhase>& launch_phases() const { return phases_; }
 
   // Waits for the process. The caller has blocked `stop_signals` (and SIGCHLD) in every thread
   // (block_launcher_signals()); the first of them to arrive is forwarded as SIGTERM, and after
@@ -93,6 +98,7 @@ class RunningJail {
   std::string instance_dir_;  // "" until created
   std::string root_dir_;
   std::optional<VmCgroup> cgroup_;
+  std::vector<LaunchPhase> phases_;
 };
 
 // Starts spec's program in its jail. On error nothing is left behind. Call it from a

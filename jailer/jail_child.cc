@@ -17,6 +17,7 @@
 #include <grp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -25,6 +26,7 @@
 #include "jailer/cgroup.h"
 #include "jailer/jail_dir.h"
 #include "jailer/jail_profile.h"
+#include "jailer/launch_phases.h"
 
 namespace bulwark::jail {
 
@@ -34,6 +36,11 @@ namespace {
 constexpr int kErrorFdSlot = 1000;
 
 int g_error_fd = -1;
+uint64_t* g_stamps = nullptr;
+
+void stamp(ChildStamp which) {
+  if (g_stamps != nullptr) std::atomic_ref<uint64_t>(g_stamps[which]).store(monotonic_ns(), std::memory_order_relaxed);
+}
 
 [[noreturn]] void fail(const char* step, const std::string& what, int errno_value) {
   std::string message = std::string("jail step ") + step + ": " + what;
@@ -248,8 +255,10 @@ void run_jailed_child(const JailSpec& spec, const ChildChannels& channels) {
   if (g_error_fd < 0) ::_exit(127);
   ::close(channels.error_fd);
 
+  g_stamps = channels.stamps;
   reset_signals();
   wait_for_go(channels.go_fd);
+  stamp(kStampGo);
 
   if (channels.netns_fd >= 0) {
     check(::setns(channels.netns_fd, CLONE_NEWNET) == 0, "netns", "join /run/netns/" + spec.netns);
@@ -257,6 +266,7 @@ void run_jailed_child(const JailSpec& spec, const ChildChannels& channels) {
   }
   check(::sethostname(spec.vm_id.data(), spec.vm_id.size()) == 0, "hostname", "sethostname");
   apply_selinux_context(spec);
+  stamp(kStampLabel);
 
   // Mounts: nothing made below propagates back to the host.
   check(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0, "mount-private",
@@ -273,12 +283,17 @@ void run_jailed_child(const JailSpec& spec, const ChildChannels& channels) {
     }
     bind_input(input, tree_fd, root);
   }
+  stamp(kStampMounts);
   enter_root(root);
+  stamp(kStampPivotRoot);
 
   set_rlimits(spec.rlimits);
   arrange_fds(spec);
+  stamp(kStampFds);
   drop_privileges(spec);
+  stamp(kStampUid);
   install_seccomp(spec);
+  stamp(kStampSeccomp);
 
   std::vector<char*> argv;
   for (const std::string& arg : spec.argv) argv.push_back(const_cast<char*>(arg.c_str()));

@@ -5,6 +5,8 @@
 // close-on-exec pipe simply closes.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <span>
 #include <vector>
 
@@ -14,6 +16,19 @@
 
 namespace bulwark::jail {
 
+// The child's clock readings (CLOCK_MONOTONIC ns, launch_phases.h), each taken as the step it
+// names is done, into a page shared with the launcher (MAP_SHARED; gone from the child at execve).
+enum ChildStamp : size_t {
+  kStampGo,          // the launcher's go byte read (the child is in its cgroup)
+  kStampLabel,       // named netns joined, hostname set, SELinux exec label written
+  kStampMounts,      // mounts private, root bound, /dev nodes, inputs bound
+  kStampPivotRoot,   // root remounted read-only, pivot_root, old root detached
+  kStampFds,         // rlimits set, fds arranged
+  kStampUid,         // capabilities, securebits, groups, gid, uid, pdeathsig, no_new_privs
+  kStampSeccomp,     // the filter installed: execve is next
+  kChildStampCount,
+};
+
 struct ChildChannels {
   int go_fd = -1;     // read end: one byte once the launcher has set up the cgroup
   int error_fd = -1;  // write end, close-on-exec
@@ -21,6 +36,7 @@ struct ChildChannels {
   // One detached mount (open_tree) per entry of spec.inputs that check_vm_access, in order,
   // made in the launcher's mount namespace by detach_tenant_inputs; empty when none.
   std::span<const int> input_trees;
+  uint64_t* stamps = nullptr;  // kChildStampCount readings, or nullptr
 };
 
 // Before clone: a detached copy of each tenant input's mount, made from the fd the launcher

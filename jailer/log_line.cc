@@ -66,6 +66,23 @@ std::string_view relayed_line_level(std::string_view line) {
   return "info";
 }
 
+Result<RelayLevel> parse_relay_level(std::string_view firecracker_level) {
+  if (firecracker_level.empty() || firecracker_level == "Info") return RelayLevel::kInfo;
+  if (firecracker_level == "Error") return RelayLevel::kError;
+  if (firecracker_level == "Warning") return RelayLevel::kWarning;
+  if (firecracker_level == "Debug" || firecracker_level == "Trace") return RelayLevel::kDebug;
+  if (firecracker_level == "Off") return RelayLevel::kOff;
+  return Error("level: expected Error, Warning, Info, Debug, Trace or Off, got " + config::quoted_text(firecracker_level));
+}
+
+bool relay_level_passes(RelayLevel minimum, std::string_view line_level) {
+  RelayLevel level = RelayLevel::kInfo;
+  if (line_level == "debug") level = RelayLevel::kDebug;
+  if (line_level == "warning") level = RelayLevel::kWarning;
+  if (line_level == "error") level = RelayLevel::kError;
+  return minimum != RelayLevel::kOff && level >= minimum;
+}
+
 std::string rfc3339_utc_ms(std::chrono::system_clock::time_point time) {
   const auto since_epoch = std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch());
   auto seconds = since_epoch.count() / 1000;

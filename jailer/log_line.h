@@ -36,6 +36,17 @@ struct LogSource {
 // error: that level. Any other line: "info".
 std::string_view relayed_line_level(std::string_view line);
 
+// The least level the log relay passes on (PUT /logger's "level"): a relayed line whose level
+// (relayed_line_level: a line not in log.h's shape counts as info) is below it is not written.
+enum class RelayLevel : uint8_t { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3, kOff = 4 };
+
+// Firecracker's level names as bulwark-api forwards them: Error, Warning, Info, Debug, Trace (as
+// Debug: Bulwark's processes log nothing finer) or Off; "" is Info (Firecracker's default).
+Result<RelayLevel> parse_relay_level(std::string_view firecracker_level);
+
+// Whether a line (or record) of `line_level` (relayed_line_level's) passes `minimum`.
+bool relay_level_passes(RelayLevel minimum, std::string_view line_level);
+
 // RFC 3339, UTC, milliseconds: "2024-05-01T12:34:56.789Z".
 std::string rfc3339_utc_ms(std::chrono::system_clock::time_point time);
 

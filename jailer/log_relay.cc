@@ -56,6 +56,36 @@ LogRelay& LogRelay::operator=(LogRelay&& other) noexcept {
 
 LogRelay::~LogRelay() { finish(std::chrono::seconds(2)); }
 
+namespace {
+
+// One control message, with `fd` passed along when it is not -1.
+Status send_control(int control, const std::string& message, int fd) {
+  iovec iov{const_cast<char*>(message.data()), message.size()};
+  alignas(cmsghdr) char control_data[CMSG_SPACE(sizeof(int))] = {};
+  msghdr header{};
+  header.msg_iov = &iov;
+  header.msg_iovlen = 1;
+  if (fd >= 0) {
+    header.msg_control = control_data;
+    header.msg_controllen = sizeof control_data;
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&header);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(cmsg), &fd, sizeof fd);
+  }
+  ssize_t sent;
+  do {
+    sent = ::sendmsg(control, &header, MSG_NOSIGNAL);
+  } while (sent < 0 && errno == EINTR);
+  if (sent != static_cast<ssize_t>(message.size())) {
+    return Error::from_errno("the log relay process is gone", sent < 0 ? errno : EPIPE);
+  }
+  return ok_status();
+}
+
+}  // namespace
+
 Result<int> LogRelay::add_process(std::string_view name, bool keep) {
   if (pid_ < 0) return Error("log relay: not running");
   if (name.empty() || name.size() > kMaxLogProcessName) {
@@ -70,29 +100,16 @@ Result<int> LogRelay::add_process(std::string_view name, bool keep) {
 
   std::string message(1, kLogRelayAdd);
   message.append(name);
-  iovec iov{message.data(), message.size()};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr header{};
-  header.msg_iov = &iov;
-  header.msg_iovlen = 1;
-  header.msg_control = control;
-  header.msg_controllen = sizeof control;
-  cmsghdr* cmsg = CMSG_FIRSTHDR(&header);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-  const int passed = pair->second.get();
-  std::memcpy(CMSG_DATA(cmsg), &passed, sizeof passed);
-  ssize_t sent;
-  do {
-    sent = ::sendmsg(control_.get(), &header, MSG_NOSIGNAL);
-  } while (sent < 0 && errno == EINTR);
-  if (sent != static_cast<ssize_t>(message.size())) {
-    return Error::from_errno("the log relay process is gone", sent < 0 ? errno : EPIPE).wrap(what);
-  }
+  if (Status s = send_control(control_.get(), message, pair->second.get()); !s.ok()) return s.error().wrap(what);
   const int fd = pair->first.get();
   (keep ? kept_ends_ : started_ends_).push_back(std::move(pair->first));
   return fd;
+}
+
+Status LogRelay::configure(RelayLevel minimum, bool show_level, int file) {
+  if (pid_ < 0) return Error("log relay: not running");
+  const std::string message{kLogRelayLevel, static_cast<char>(minimum), static_cast<char>(show_level ? 1 : 0)};
+  return send_control(control_.get(), message, file);
 }
 
 void LogRelay::close_started() { started_ends_.clear(); }

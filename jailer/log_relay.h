@@ -56,6 +56,12 @@ class LogRelay {
   // close_started(), or, with `keep` (a process that may be started again), until finish().
   Result<int> add_process(std::string_view name, bool keep = false);
 
+  // PUT /logger: from now on only lines of `minimum` or above are written (log_line.h says how a
+  // line's level is known), with `show_level` the text records carry "[level] " before the
+  // line, and, when `file` is valid (opened by the launcher: output_file.h), every record is
+  // written there too, after the launcher's stderr. The relay takes its own copy of `file`.
+  Status configure(RelayLevel minimum, bool show_level, int file);
+
   // The processes got their channels: the launcher's copies of those not kept close, so each
   // stream ends when its process does.
   void close_started();
@@ -78,9 +84,11 @@ class LogRelay {
 // to finish or the launcher is gone, writes records to `output_fd`, and exits.
 [[noreturn]] void run_log_relay_process(int control_fd, int output_fd, const LogRelaySettings& settings);
 
-// The control messages: 'A' + name with the channel's fd; 'F' + grace in ms (uint32, native).
+// The control messages: 'A' + name with the channel's fd; 'F' + grace in ms (uint32, native);
+// 'L' + RelayLevel byte + show_level byte (0/1), with the log file's fd or none.
 inline constexpr char kLogRelayAdd = 'A';
 inline constexpr char kLogRelayFinish = 'F';
+inline constexpr char kLogRelayLevel = 'L';
 inline constexpr size_t kMaxLogProcessName = 64;
 
 }  // namespace bulwark::jail

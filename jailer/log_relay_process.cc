@@ -31,13 +31,15 @@ constexpr int kOutputFd = 4;
 // their streams end soon; this bounds the wait for them.
 constexpr auto kOrphanGrace = std::chrono::seconds(10);
 
-void write_record(const std::string& record) {
+void write_all(int fd, const std::string& record) {
   const char* data = record.data();
   size_t left = record.size();
   while (left > 0) {
-    const ssize_t n = ::write(kOutputFd, data, left);
+    const ssize_t n = ::write(fd, data, left);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // the launcher's stderr is gone: drop, as a closed pipe would
+    // The launcher's stderr is gone, or the log FIFO (non-blocking) is full or has no reader:
+    // drop, as a closed pipe would. The relay never waits on a reader.
+    if (n <= 0) return;
     data += n;
     left -= static_cast<size_t>(n);
   }
@@ -58,13 +60,23 @@ class Relay {
 
  private:
   LogSource source(const Stream& stream) const { return {settings_.vm_id, stream.name}; }
-  void receive_control();
+  bool receive_control();
   void write_lines(Stream& stream, std::vector<LineSplitter::Line>& lines);
   void read_stream(Stream& stream);
   void end_stream(Stream& stream);
   void stop_at(std::chrono::steady_clock::time_point deadline);
 
+  void write_record(const std::string& record) {
+    write_all(kOutputFd, record);
+    if (log_file_.valid()) write_all(log_file_.get(), record);
+  }
+
   const LogRelaySettings& settings_;
+  // PUT /logger (log_relay.h's configure): the least level written, "[level] " on text records,
+  // and the operator-approved file every record also goes to.
+  RelayLevel minimum_ = RelayLevel::kDebug;
+  bool show_level_ = false;
+  UniqueFd log_file_;
   std::vector<Stream> streams_;
   bool control_open_ = true;
   bool stopping_ = false;
@@ -77,7 +89,8 @@ void Relay::stop_at(std::chrono::steady_clock::time_point deadline) {
   deadline_ = deadline;
 }
 
-void Relay::receive_control() {
+// Takes one control message; false when none was waiting (or the control socket closed).
+bool Relay::receive_control() {
   char data[1 + kMaxLogProcessName + 1];
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)];
   iovec iov{data, sizeof data};
@@ -87,7 +100,7 @@ void Relay::receive_control() {
   header.msg_control = control;
   header.msg_controllen = sizeof control;
   const ssize_t n = ::recvmsg(kControlFd, &header, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return false;
   std::vector<UniqueFd> fds;
   for (cmsghdr* cmsg = CMSG_FIRSTHDR(&header); n > 0 && cmsg != nullptr; cmsg = CMSG_NXTHDR(&header, cmsg)) {
     if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS) continue;
@@ -101,29 +114,44 @@ void Relay::receive_control() {
   if (n <= 0) {
     control_open_ = false;
     stop_at(std::chrono::steady_clock::now() + kOrphanGrace);
-    return;
+    return false;
   }
   const auto size = static_cast<size_t>(n);
   if (data[0] == kLogRelayAdd && fds.size() == 1 && size >= 2 && size <= 1 + kMaxLogProcessName &&
       (header.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) == 0) {
     streams_.push_back({std::move(fds[0]), std::string(data + 1, size - 1), LineSplitter(kMaxRelayedLineBytes),
                         LineRateLimiter(settings_.lines_per_second, settings_.burst, std::chrono::steady_clock::now())});
+  } else if (data[0] == kLogRelayLevel && size == 3 && fds.size() <= 1 &&
+             static_cast<uint8_t>(data[1]) <= static_cast<uint8_t>(RelayLevel::kOff) &&
+             static_cast<uint8_t>(data[2]) <= 1 && (header.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) == 0) {
+    minimum_ = static_cast<RelayLevel>(data[1]);
+    show_level_ = data[2] == 1;
+    if (fds.size() == 1) log_file_ = std::move(fds[0]);
   } else if (data[0] == kLogRelayFinish && size == 1 + sizeof(uint32_t)) {
     uint32_t grace_ms = 0;
     std::memcpy(&grace_ms, data + 1, sizeof grace_ms);
     stop_at(std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms));
   }
+  return true;
 }
 
 void Relay::write_lines(Stream& stream, std::vector<LineSplitter::Line>& lines) {
   for (const LineSplitter::Line& line : lines) {
+    // Below the level PUT /logger set: not written, and not counted against the rate limit.
+    const std::string_view level = relayed_line_level(line.text);
+    if (!relay_level_passes(minimum_, level)) continue;
     const LineRateLimiter::Decision decision = stream.limiter.on_line(std::chrono::steady_clock::now());
     const auto now = std::chrono::system_clock::now();
-    if (decision.report_dropped > 0) {
+    if (decision.report_dropped > 0 && relay_level_passes(minimum_, "warning")) {
       write_record(format_dropped_lines(settings_.format, source(stream), decision.report_dropped, now));
     }
     if (decision.write_line) {
-      write_record(format_relayed_line(settings_.format, source(stream), line.text, line.cut, now));
+      // show_level: the level as the relay knows it, ahead of the line (JSON records always
+      // carry it as "level").
+      const std::string text = show_level_ && settings_.format == LogFormat::kText
+                                   ? "[" + std::string(level) + "] " + line.text
+                                   : line.text;
+      write_record(format_relayed_line(settings_.format, source(stream), text, line.cut, now));
     }
   }
   lines.clear();
@@ -146,7 +174,7 @@ void Relay::end_stream(Stream& stream) {
   std::vector<LineSplitter::Line> lines;
   stream.splitter.finish(lines);
   write_lines(stream, lines);
-  if (const uint64_t dropped = stream.limiter.take_dropped(); dropped > 0) {
+  if (const uint64_t dropped = stream.limiter.take_dropped(); dropped > 0 && relay_level_passes(minimum_, "warning")) {
     write_record(format_dropped_lines(settings_.format, source(stream), dropped, std::chrono::system_clock::now()));
   }
   stream.fd.reset();
@@ -172,11 +200,16 @@ void Relay::run() {
       break;
     }
     const size_t first_stream = control_open_ ? 1 : 0;
-    // Streams first: a channel added below is not in this round's poll set.
+    // Control first, every message waiting: a PUT /logger the launcher sent before a line was
+    // written applies to that line. A channel added here is appended to streams_, past this
+    // round's poll set, so the indexes below stay those of the poll set.
+    if (first_stream == 1 && fds[0].revents != 0) {
+      while (control_open_ && receive_control()) {
+      }
+    }
     for (size_t i = 0; i + first_stream < fds.size(); ++i) {
       if (fds[i + first_stream].revents != 0) read_stream(streams_[i]);
     }
-    if (first_stream == 1 && fds[0].revents != 0) receive_control();
     std::erase_if(streams_, [](const Stream& stream) { return stream.ended; });
   }
   // The grace is over: what was read is told, each count of dropped lines too.

@@ -642,6 +642,11 @@ int run(const std::vector<std::string_view>& args) {
     }
     api_process.emplace(std::move(*started));
     vm_api.emplace(host, command->choices, vm_id);
+    // PUT /logger: the relay's level and log file (the launcher opens the file, the relay writes).
+    jail::LogRelay* relay_for_api = &*logs;
+    vm_api->set_log_control([relay_for_api](jail::RelayLevel level, bool show_level, int file) {
+      return relay_for_api->configure(level, show_level, file);
+    });
 #ifdef BULWARK_HAVE_POLICY_CLI
     const std::string policy_dir = options.seccomp_policy_dir;
     const std::string categories = svirt->pair() ? svirt->pair()->categories() : "";
@@ -671,12 +676,17 @@ int run(const std::vector<std::string_view>& args) {
   // their console and logs through sockets at the VM's level (stdio_relay.h).
   std::optional<jail::StdioRelay> relay;
   if (!svirt->socket_context().empty()) relay.emplace(svirt->socket_context());
+  // Launch phase timings (GET /metrics): the device processes, the tenant's files, then the
+  // monitor's jail steps (jail.h).
+  std::vector<jail::LaunchPhase> launch_phases;
+  uint64_t phase_start = jail::monotonic_ns();
   auto devices =
       jail::VmDevices::start(*launch, options, *svirt, run_dir, relay ? &*relay : nullptr, &*logs);
   if (!devices.ok()) {
     log::error(devices.error().message());
     return kExitJailFailed;
   }
+  launch_phases.push_back({"device_processes", jail::elapsed_ns(phase_start, jail::monotonic_ns())});
   constexpr int kFirstMonitorDeviceFd = 3;
   int next_device_fd = kFirstMonitorDeviceFd;
   std::vector<jail::PassedFd> device_fds;
@@ -727,6 +737,7 @@ int run(const std::vector<std::string_view>& args) {
   }
   spec.create_label = svirt->jail_create_label();
   // Step vm-files: the kernel and initrd, opened as the VM user (kept open until the monitor runs).
+  phase_start = jail::monotonic_ns();
   auto vm_files = open_vm_inputs(spec);
   if (!vm_files.ok()) {
     log::error(vm_files.error().message());
@@ -736,6 +747,7 @@ int run(const std::vector<std::string_view>& args) {
     log::error(s.error().message());
     return kExitJailFailed;
   }
+  launch_phases.push_back({"vm_files", jail::elapsed_ns(phase_start, jail::monotonic_ns())});
 
   // Opened before the monitor starts so a seccomp kill's kernel record can be found afterwards.
   auto kernel_log = jail::KernelLogCursor::open_at_end();
@@ -778,6 +790,9 @@ int run(const std::vector<std::string_view>& args) {
   };
   // The API, while the VM runs: each command from bulwark-api answered in turn.
   if (api_process) {
+    const std::vector<jail::LaunchPhase>& jail_phases = (*jailed)->launch_phases();
+    launch_phases.insert(launch_phases.end(), jail_phases.begin(), jail_phases.end());
+    vm_api->set_launch_phases(std::move(launch_phases));
     vm_api->set_running(&*launch, control_launcher_end.get());
     api_hook.fd = [&api_process]() { return api_process->channel_fd(); };
     api_hook.on_tick = [&vm_api]() { vm_api->tick(); };

@@ -55,6 +55,7 @@ PTX="seccomp_policy_text_test"; PTX_RE='(PolicyCondition|PolicyText|NamedConstan
 NC="bulwark_jail_config_tests"; NC_RE='^(NetConfigTest|LaunchRecordTest)\.'
 TAP="bulwark_jail_spec_tests"; TAP_RE='^(TapDeviceTest|SweepTest)\.'
 VAPI="bulwark_vm_api_tests"; VAPI_RE='^(ApiOperatorDirs|PendingVmTest|VmApiTest)\.'
+SNAP="bulwark_snapshot_tests"; SNAP_RE='^(Snapshot|StateKey|MemoryChunks|State)'
 
 read -r -d '' MUTANTS <<EOF || true
 sq-head :: devices/virtio/split_queue.cc :: if (head >= layout_.size) {\n    return Error("chain head :: if (head > layout_.size) {\n    return Error("chain head :: $VQ :: $VQ_RE
@@ -149,6 +150,11 @@ api-preboot-check :: jailer/api/pending_vm.cc :: if (Status s = check_with(trial
 api-preboot-after-start :: jailer/api/vm_api.cc :: if (state_ != VmApiState::kNotStarted) { :: if (false) { :: $VAPI :: $VAPI_RE
 api-http-body-limit :: api/http/http_request_reader.cc :: p->content_length > s.limits.max_body_bytes) :: p->content_length > s.limits.max_body_bytes + 4096) :: api_http_test :: HttpRequestReader
 api-wire-text-length :: api/command/wire_text.cc :: if (text.size() > rule.max_bytes) :: if (text.size() > rule.max_bytes + 1) :: api_command_test :: ^(ApiCommandRefusal|ApiCommandRoundTrip|ApiReply)
+snap-mac-check :: snapshot/state_parser.cc :: if (!macs_equal(*mac, file.subspan(body))) :: if (false && !macs_equal(*mac, file.subspan(body))) :: $SNAP :: $SNAP_RE
+snap-key-vm :: snapshot/state_parser.cc :: if (key.vm_id() != expect.vm_id)\n    return Error("snapshot state: the key is VM " :: if (false)\n    return Error("snapshot state: the key is VM " :: $SNAP :: $SNAP_RE
+snap-section-length :: snapshot/state_parser.cc :: if (!range_within(at, length, body.size())) :: if (!range_within(at, length / 2, body.size())) :: $SNAP :: $SNAP_RE
+snap-trailing :: snapshot/state_parser.cc :: if (at != body.size()) return Error( :: if (false) return Error( :: $SNAP :: $SNAP_RE
+snap-chunk-mac :: snapshot/memory_chunks.cc :: if (!macs_equal(*mac, table_.macs[index])) :: if (false && !macs_equal(*mac, table_.macs[index])) :: $SNAP :: $SNAP_RE
 sweep-label-inode :: jailer/stale_vm.cc :: if (static_cast<uint64_t>(st.st_dev) != label.dev || static_cast<uint64_t>(st.st_ino) != label.ino) { :: if (false) { :: $SW :: $SW_RE
 EOF
 

@@ -126,8 +126,9 @@ struct PatchNetworkInterface {  // PATCH /network-interfaces/{iface_id}
 };
 struct PutLogger {  // PUT /logger
   std::string log_path;  // a name resolved inside the host config's api.output_dirs
-  std::string level;     // "" or Error, Warning, Info, Debug (Firecracker's)
+  std::string level;     // "" (Info) or Error, Warning, Info, Debug, Trace, Off (Firecracker's)
   bool show_level = false, show_log_origin = false;
+  std::string module;    // Firecracker's module filter: the launcher refuses any but ""
   friend bool operator==(const PutLogger&, const PutLogger&) = default;
 };
 struct PutMetrics {  // PUT /metrics

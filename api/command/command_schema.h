@@ -196,6 +196,7 @@ struct Schema<PutLogger> {
     v.text(2, "level", c.level, kShortTextRule);
     v.boolean(3, "show_level", c.show_level);
     v.boolean(4, "show_log_origin", c.show_log_origin);
+    v.text(5, "module", c.module, kShortTextRule);
   }
 };
 

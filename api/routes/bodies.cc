@@ -310,17 +310,19 @@ Result<PutLogger> put_logger(const json& body) {
   BULWARK_TRY(fields.text("level", kOptional, kShortTextRule, level));
   if (!level.empty()) {
     // Firecracker reads levels without regard to case, and "Warn" as "Warning".
-    static constexpr std::array<std::string_view, 4> kLevels{"Error", "Warning", "Info", "Debug"};
+    static constexpr std::array<std::string_view, 6> kLevels{"Error", "Warning", "Info", "Debug", "Trace", "Off"};
     for (std::string_view known : kLevels) {
       if (ascii_equal_ignoring_case(level, known)) out.level = known;
     }
     if (ascii_equal_ignoring_case(level, "Warn")) out.level = "Warning";
     if (out.level.empty())
-      return fields.field_error("level", "expected one of Error, Warning, Info, Debug, got \"" +
+      return fields.field_error("level", "expected one of Error, Warning, Info, Debug, Trace, Off, got \"" +
                                              echo_text(level) + "\"");
   }
   BULWARK_TRY(fields.boolean("show_level", kOptional, out.show_level));
   BULWARK_TRY(fields.boolean("show_log_origin", kOptional, out.show_log_origin));
+  // Carried to the launcher, which says whether it can honour it (jailer/api/vm_api.cc).
+  BULWARK_TRY(fields.text("module", kOptional, kShortTextRule, out.module));
   BULWARK_TRY(fields.only_known_fields());
   return out;
 }

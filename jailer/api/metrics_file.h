@@ -1,8 +1,7 @@
 // PUT /metrics {"metrics_path"}: the VM's metrics as JSON lines appended to a file or FIFO the
 // API client names inside the operator's api.output_dirs (Firecracker's metrics style: one object
-// per flush, every 60 s and on PUT /actions FlushMetrics). The launcher (root) opens the path
-// itself, so it takes only a regular file or a FIFO, never follows a final symlink, and never
-// blocks on a FIFO nobody reads (the line is dropped and counted instead).
+// per flush, every 60 s and on PUT /actions FlushMetrics), opened by output_file.h's rules: a
+// line a full FIFO cannot take is dropped and counted.
 #pragma once
 
 #include <string>

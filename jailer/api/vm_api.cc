@@ -9,6 +9,7 @@
 #include "api/routes/router.h"
 #include "jailer/api/api_host_config.h"
 #include "jailer/api/monitor_control.h"
+#include "jailer/api/output_file.h"
 #include "jailer/api/replies.h"
 
 namespace bulwark::jail {
@@ -40,6 +41,13 @@ bool is_monitor_command(const api::Command& command) {
 }
 
 constexpr auto kMetricsPeriod = std::chrono::seconds(60);
+
+// Nanoseconds as Prometheus's seconds, to the nanosecond.
+std::string seconds_text(uint64_t nanoseconds) {
+  std::string fraction = std::to_string(nanoseconds % 1'000'000'000u);
+  fraction.insert(0, 9 - fraction.size(), '0');
+  return std::to_string(nanoseconds / 1'000'000'000u) + "." + fraction;
+}
 
 ordered_json bucket_json(const RateBucket& bucket) {
   ordered_json out = {{"size", bucket.size}, {"refill_time", bucket.refill_time_ms}};
@@ -100,6 +108,8 @@ VmApiOutcome VmApi::handle(const api::Command& command) {
     outcome.reply = running_ == nullptr ? pending_.vm_config() : running_vm_config();
   } else if (std::holds_alternative<api::GetMetrics>(command)) {
     outcome.reply = metrics();
+  } else if (const auto* logger = std::get_if<api::PutLogger>(&command)) {
+    outcome.reply = put_logger(*logger);  // before or after start: the relay runs from the first
   } else if (std::holds_alternative<api::GetPolicy>(command)) {
     outcome.reply = policy_ ? json_reply(policy_()) : fault(501, "GET /policy: this launcher was built without the policy CLI");
   } else if (state_ == VmApiState::kNotStarted) {
@@ -129,7 +139,7 @@ VmApiOutcome VmApi::handle(const api::Command& command) {
       }
     }
   } else {
-    // PATCH /drives, PATCH /network-interfaces, PUT /logger.
+    // PATCH /drives, PATCH /network-interfaces.
     outcome.reply = fault(501, std::string(api::command_name(command)) + ": not supported yet");
   }
   if (outcome.reply.status >= 400) ++refused_;
@@ -199,6 +209,13 @@ api::Reply VmApi::metrics() {
     gauge("bulwark_vm_disks", "Disks (one bulwark-dev-blk each).", std::to_string(running_->disks.size()));
     gauge("bulwark_vm_nics", "NICs (one bulwark-dev-net each).", std::to_string(running_->nets.size()));
   }
+  if (!launch_phases_.empty()) {
+    text += "# HELP bulwark_launch_phase_seconds Seconds each step of this VM's launch took (CLOCK_MONOTONIC).\n"
+            "# TYPE bulwark_launch_phase_seconds gauge\n";
+    for (const LaunchPhase& phase : launch_phases_) {
+      text += "bulwark_launch_phase_seconds{phase=\"" + phase.name + "\"} " + seconds_text(phase.nanoseconds) + "\n";
+    }
+  }
   counter("bulwark_api_commands_total", "Commands the launcher took from bulwark-api.", requests_);
   counter("bulwark_api_refused_total", "Commands answered with an error status.", refused_);
   // The monitor's own counters (vCPU exits by reason, ...), when it has a control channel.
@@ -220,6 +237,35 @@ api::Reply VmApi::put_metrics(const api::PutMetrics& request) {
   return kNoContent;
 }
 
+api::Reply VmApi::put_logger(const api::PutLogger& request) {
+  // What Bulwark cannot honour is refused, never ignored (api/README.md).
+  if (!request.module.empty()) {
+    return fault(400, "PutLogger: module: Bulwark's log has no module paths to filter by (each record names the "
+                      "process it comes from); leave module out");
+  }
+  if (request.show_log_origin) {
+    return fault(400, "PutLogger: show_log_origin: the launcher relays each process's lines as opaque text and "
+                      "does not know their source file and line (each record names its process); set it false");
+  }
+  auto level = parse_relay_level(request.level);
+  if (!level.ok()) return fault(400, "PutLogger: " + level.error().message());
+  if (!log_control_) return fault(501, "PutLogger: this launcher has no log relay");
+  if (logger_set_) return fault(400, "PutLogger: the logger is already configured (once per VM, as in Firecracker)");
+  UniqueFd file;
+  if (!request.log_path.empty()) {
+    auto path = resolve_in_operator_dirs(host_.api.output_dirs, request.log_path, "log_path", "api.output_dirs");
+    if (!path.ok()) return fault(400, path.error().message());
+    auto opened = open_output_file(*path, "log_path");
+    if (!opened.ok()) return fault(400, opened.error().message());
+    file = std::move(*opened);
+  }
+  if (Status s = log_control_(*level, request.show_level, file.valid() ? file.get() : -1); !s.ok()) {
+    return fault(500, "PutLogger: " + s.error().message());
+  }
+  logger_set_ = true;
+  return kNoContent;
+}
+
 void VmApi::tick() {
   if (!metrics_file_ || std::chrono::steady_clock::now() < next_flush_) return;
   metrics_file_->append(metrics_json_line());
@@ -236,6 +282,11 @@ std::string VmApi::metrics_json_line() {
                        {"uptime_seconds", uptime},
                        {"api", {{"commands", requests_}, {"refused", refused_}}},
                        {"metrics_lines_dropped", metrics_file_ ? metrics_file_->dropped() : 0}};
+  if (!launch_phases_.empty()) {
+    ordered_json phases = ordered_json::object();
+    for (const LaunchPhase& phase : launch_phases_) phases[phase.name] = static_cast<double>(phase.nanoseconds) / 1e9;
+    line["launch_phase_seconds"] = std::move(phases);
+  }
   if (running_ != nullptr) {
     line["disks"] = running_->disks.size();
     line["nics"] = running_->nets.size();

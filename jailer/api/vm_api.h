@@ -9,6 +9,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -17,6 +18,8 @@
 #include "jailer/api/pending_vm.h"
 #include "jailer/jail.h"
 #include "jailer/jail_config.h"
+#include "jailer/launch_phases.h"
+#include "jailer/log_line.h"
 
 namespace bulwark::jail {
 
@@ -34,6 +37,12 @@ class VmApi {
 
   // `policy` answers GET /policy (the launcher's policy CLI, this VM's jail filled in).
   void set_policy_source(std::function<nlohmann::json()> policy) { policy_ = std::move(policy); }
+  // PUT /logger's effect: tells the VM's log relay its least level, show_level, and the log file
+  // the launcher opened (-1: none; the relay takes its own copy). main.cc: LogRelay::configure.
+  using LogControl = std::function<Status(RelayLevel, bool show_level, int file)>;
+  void set_log_control(LogControl control) { log_control_ = std::move(control); }
+  // How long each launch step took (launch_phases.h), served by GET /metrics and PUT /metrics.
+  void set_launch_phases(std::vector<LaunchPhase> phases) { launch_phases_ = std::move(phases); }
   // The VM runs: answers come from `config` (kept alive by the caller) from now on; `control_fd`
   // is the monitor's control channel (-1: none, run-time commands answer 501).
   void set_running(const LaunchConfig* config, int control_fd);
@@ -52,6 +61,7 @@ class VmApi {
   api::Reply metrics();
   std::string metrics_json_line();
   api::Reply put_metrics(const api::PutMetrics& request);
+  api::Reply put_logger(const api::PutLogger& request);
 
   PendingVm pending_;
   std::string vm_id_;
@@ -65,6 +75,9 @@ class VmApi {
   const HostConfig& host_;
   std::optional<MetricsFile> metrics_file_;
   std::chrono::steady_clock::time_point next_flush_{};
+  LogControl log_control_;
+  bool logger_set_ = false;
+  std::vector<LaunchPhase> launch_phases_;
 };
 
 }  // namespace bulwark::jail

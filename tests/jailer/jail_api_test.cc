@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <map>
 #include <regex>
 #include <thread>
 
@@ -159,6 +160,122 @@ TEST_F(JailApiTest, FirecrackersGettingStartedRequestsStartTheVmAndShutdownStops
   EXPECT_TRUE(end.exited && end.exit_code == 0) << end.describe();
   EXPECT_NE(end.out.find("STANDIN-CTRL-ALT-DEL"), std::string::npos) << end.describe();
   EXPECT_NE(::access(socket_.c_str(), F_OK), 0) << "the API socket was left behind";
+  expect_nothing_left();
+}
+
+// api/README.md's launch phases, in launch order.
+const std::vector<std::string> kLaunchPhases = {"device_processes", "vm_files", "jail_dir", "cgroup", "namespaces",
+                                                "cgroup_attach", "selinux_label", "mounts", "pivot_root", "fds",
+                                                "uid", "seccomp", "exec"};
+
+TEST_F(JailApiTest, GetMetricsTimesEachLaunchPhaseOnceWithinTheLaunch) {
+  auto launcher = start_launcher();
+  ASSERT_TRUE(launcher.ok()) << launcher.error().message();
+  EXPECT_EQ(http("PUT", "/boot-source", R"({"kernel_image_path": "kernel", "boot_args": "standin.wait"})").status, 204);
+  EXPECT_EQ(http("PUT", "/drives/rootfs",
+                 R"({"drive_id": "rootfs", "path_on_host": ")" + disk_ + R"(", "is_root_device": true, "is_read_only": true})")
+                .status,
+            204);
+  // The launch is inside this request: InstanceStart is answered once the monitor runs.
+  const auto before = std::chrono::steady_clock::now();
+  HttpAnswer start = http("PUT", "/actions", R"({"action_type": "InstanceStart"})");
+  const double launch_wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - before).count();
+  ASSERT_EQ(start.status, 204) << start.body;
+  ASSERT_TRUE(launcher->wait_for_stdout("STANDIN-RUNNING", std::chrono::seconds(30)));
+
+  HttpAnswer metrics = http("GET", "/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  std::ofstream(dir_ + "/metrics.txt") << metrics.body;
+  // Prometheus's own parser: each sample of the family as "phase value".
+  ShellResult parsed = run_shell(
+      "/usr/bin/python3 -c 'import sys\nfrom prometheus_client.parser import text_string_to_metric_families as p\n"
+      "fams = {f.name: f for f in p(open(sys.argv[1]).read())}\n"
+      "f = fams[\"bulwark_launch_phase_seconds\"]\nassert f.type == \"gauge\"\n"
+      "print(\"\\n\".join(\"%s %.9f\" % (s.labels[\"phase\"], s.value) for s in f.samples))' " + dir_ + "/metrics.txt");
+  ASSERT_EQ(parsed.status, 0) << parsed.output << metrics.body;
+  std::map<std::string, int> seen;
+  double sum = 0;
+  std::istringstream lines(parsed.output);
+  for (std::string phase; lines >> phase;) {
+    double value = -1;
+    lines >> value;
+    ++seen[phase];
+    EXPECT_GE(value, 0.0) << phase;
+    sum += value;
+  }
+  for (const std::string& phase : kLaunchPhases) EXPECT_EQ(seen[phase], 1) << phase << "\n" << metrics.body;
+  EXPECT_EQ(seen.size(), kLaunchPhases.size()) << parsed.output;
+  EXPECT_GT(sum, 0.0);
+  EXPECT_LT(sum, launch_wall) << parsed.output;
+
+  // The same phases in PUT /metrics' JSON lines.
+  EXPECT_EQ(http("PUT", "/metrics", R"({"metrics_path": "metrics.json"})").status, 204);
+  EXPECT_EQ(http("PUT", "/actions", R"({"action_type": "FlushMetrics"})").status, 204);
+  ShellResult json = run_shell("/usr/bin/python3 -c 'import json,sys; d = json.loads(open(sys.argv[1]).readline()); "
+                               "print(\" \".join(d[\"launch_phase_seconds\"].keys()), "
+                               "min(d[\"launch_phase_seconds\"].values()) >= 0)' " + out_ + "/metrics.json");
+  std::string expected;
+  for (const std::string& phase : kLaunchPhases) expected += phase + " ";
+  EXPECT_EQ(json.output, expected + "True\n");
+
+  EXPECT_EQ(http("PUT", "/actions", R"({"action_type": "Shutdown", "timeout_s": 20})").status, 204);
+  ProcessResult end = launcher->wait(std::chrono::seconds(30));
+  EXPECT_TRUE(end.exited && end.exit_code == 0) << end.describe();
+  expect_nothing_left();
+}
+
+// PUT /logger: the least level the log relay passes on, for the launcher's stderr and the file
+// it names. bulwark-api's refusals are warnings ("bulwark-api: warning: refused ..."); a disk
+// declared qcow2 that is not makes bulwark-dev-blk write an error.
+TEST_F(JailApiTest, PutLoggerAtErrorKeepsWarningsOutAndErrorsGoToTheFileToo) {
+  auto launcher = start_launcher();
+  ASSERT_TRUE(launcher.ok()) << launcher.error().message();
+  HttpAnswer bad_level = http("PUT", "/logger", R"({"log_path": "vm.log", "level": "Loud"})");
+  EXPECT_EQ(bad_level.status, 400);
+  EXPECT_NE(bad_level.body.find("level"), std::string::npos) << bad_level.body;
+  HttpAnswer outside = http("PUT", "/logger", R"({"log_path": "/etc/vm.log", "level": "Error"})");
+  EXPECT_EQ(outside.status, 400);
+  EXPECT_NE(outside.body.find("api.output_dirs"), std::string::npos) << outside.body;
+  HttpAnswer origin = http("PUT", "/logger", R"({"log_path": "vm.log", "show_log_origin": true})");
+  EXPECT_EQ(origin.status, 400);
+  EXPECT_NE(origin.body.find("show_log_origin"), std::string::npos) << origin.body;
+  HttpAnswer module = http("PUT", "/logger", R"({"log_path": "vm.log", "module": "vmm"})");
+  EXPECT_EQ(module.status, 400);
+  EXPECT_FALSE(fs::exists(out_ + "/vm.log")) << "a refused PUT /logger created its file";
+
+  HttpAnswer logger = http("PUT", "/logger", R"({"log_path": "vm.log", "level": "error", "show_level": false})");
+  EXPECT_EQ(logger.status, 204) << logger.body;
+  EXPECT_EQ(http("PUT", "/logger", R"({"log_path": "vm.log", "level": "Info"})").status, 400) << "once per VM";
+  // A warning now: filtered out.
+  EXPECT_EQ(http("PUT", "/machine-config", R"({"vcpu_count": "many"})").status, 400);
+  EXPECT_EQ(http("PUT", "/boot-source", R"({"kernel_image_path": "kernel", "boot_args": "standin.wait"})").status, 204);
+  EXPECT_EQ(http("PUT", "/drives/rootfs",
+                 R"({"drive_id": "rootfs", "path_on_host": ")" + disk_ +
+                     R"(", "is_root_device": true, "is_read_only": true, "format": "qcow2"})")
+                .status,
+            204);
+  http("PUT", "/actions", R"({"action_type": "InstanceStart"})");  // dev-blk refuses the image
+  ASSERT_TRUE(launcher->send_signal(SIGTERM).ok());
+  ProcessResult end = launcher->wait(std::chrono::seconds(30));
+
+  const std::string file = read_text(out_ + "/vm.log");
+  const std::string error_record = "bulwark[" + id_ + "/dev-blk:blk0]: bulwark-dev-blk: error: ";
+  EXPECT_NE(file.find(error_record), std::string::npos) << "file:\n" << file << end.describe();
+  EXPECT_NE(end.err.find(error_record), std::string::npos) << end.describe();
+  std::istringstream file_lines(file);
+  for (std::string line; std::getline(file_lines, line);) {
+    EXPECT_NE(line.find(": error: "), std::string::npos) << "below Error in the file: " << line;
+  }
+  // On the launcher's stderr: bulwark-api's refusals before PUT /logger, none after it.
+  bool refusal_before = false, refusal_after = false;
+  std::istringstream err_lines(end.err);
+  for (std::string line; std::getline(err_lines, line);) {
+    if (line.find("warning: refused") == std::string::npos) continue;
+    if (line.find("/logger") != std::string::npos) refusal_before = true;
+    if (line.find("/machine-config") != std::string::npos) refusal_after = true;
+  }
+  EXPECT_TRUE(refusal_before) << end.describe();
+  EXPECT_FALSE(refusal_after) << end.describe();
   expect_nothing_left();
 }
 

@@ -46,7 +46,7 @@ inline std::vector<NamedCommand> command_examples() {
   out.push_back(
       {"PatchNetworkInterface", 15,
        PatchNetworkInterface{"net-1", RateLimiter{{}, TokenBucket{0, 0, 10}}, full_limiter()}});
-  out.push_back({"PutLogger", 16, PutLogger{"fc.log", "Debug", true, true}});
+  out.push_back({"PutLogger", 16, PutLogger{"fc.log", "Debug", true, true, "vmm::logger"}});
   out.push_back({"PutMetrics", 17, PutMetrics{"metrics.fifo"}});
   out.push_back({"GetMetrics", 18, GetMetrics{}});
   out.push_back({"GetPolicy", 19, GetPolicy{}});

@@ -205,8 +205,21 @@ std::vector<RefusalCase> refusal_cases() {
            .text(2, "In\x7f")
            .boolean(3, 0)
            .boolean(4, 0)
+           .text(5, "")
            .bytes(),
        "PutLogger.level: byte 2 is a control character"},
+      {"module too long",
+       MessageBuilder::command(16)
+           .text(1, "x")
+           .text(2, "Info")
+           .boolean(3, 0)
+           .boolean(4, 0)
+           .text(5, std::string(65, 'm'))
+           .bytes(),
+       "PutLogger.module: 65 bytes, at most 64"},
+      {"logger without module",
+       MessageBuilder::command(16).text(1, "x").text(2, "Info").boolean(3, 0).boolean(4, 0).bytes(),
+       "PutLogger.module: missing"},
       {"C1 CSI in a cpu template", build(kMachineKind, with(kMachine, 5, text(5, "T\xc2\x9b"))),
        "PutMachineConfig.cpu_template: byte 1 is a control character"},
       {"stray continuation byte", build(kDriveKind, with(kDrive, 2, text(2, "\x80"))),

@@ -49,8 +49,8 @@ TEST(ApiCommandRoundTrip, ValuesAtTheirBounds) {
       Shutdown{3600},
       SetVmState{false},
       PatchNetworkInterface{"x", RateLimiter{TokenBucket{0, 0, max_tokens}, {}}, RateLimiter{}},
-      PutLogger{"", "", false, false},
-      PutLogger{path, "Warning", false, true},
+      PutLogger{"", "", false, false, ""},
+      PutLogger{path, "Warning", false, true, std::string(64, 'm')},
       PutMetrics{"m"},
   };
   for (const Command& command : commands) {

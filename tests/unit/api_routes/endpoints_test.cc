@@ -203,6 +203,13 @@ TEST(ApiRoutes, PutLogger) {
   EXPECT_EQ(fifo.log_path, "logs.fifo");
   EXPECT_EQ(fifo.level, "Info");
   EXPECT_FALSE(fifo.show_level);
+  // Firecracker's Trace and Off, any case; module carried for the launcher to judge.
+  const auto off = routed_command<PutLogger>(
+      request("PUT", "/logger", R"({"log_path": "l", "level": "oFF", "module": "vmm::devices"})"));
+  EXPECT_EQ(off.level, "Off");
+  EXPECT_EQ(off.module, "vmm::devices");
+  EXPECT_EQ(routed_command<PutLogger>(request("PUT", "/logger", R"({"log_path": "l", "level": "TRACE"})")).level,
+            "Trace");
 }
 
 TEST(ApiRoutes, PutMetrics) {

@@ -2,11 +2,20 @@
 // (api_host_config.h), the pre-boot VM held to the vm.json rules and the operator's ceilings
 // (pending_vm.h), and what VmApi answers before and after start (vm_api.h).
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <thread>
 
 #include "jailer/api/api_host_config.h"
 #include "jailer/api/pending_vm.h"
 #include "jailer/api/vm_api.h"
 #include "jailer/host_config.h"
+#include "jailer/log_relay.h"
 
 namespace bulwark::jail {
 namespace {
@@ -93,6 +102,157 @@ TEST(VmApiTest, PreBootResourcesAreRefusedOnceTheVmRunsAndRunTimeOnesBeforeIt) {
   ASSERT_TRUE(shutdown.stop.has_value());
   EXPECT_TRUE(shutdown.stop->terminate_now) << "no Ctrl-Alt-Del possible: SIGTERM at once";
   EXPECT_EQ(shutdown.stop->after, std::chrono::seconds(7));
+}
+
+// What PUT /logger tells the log relay (main.cc: LogRelay::configure), as a test double.
+struct RelayCalls {
+  int calls = 0;
+  RelayLevel level = RelayLevel::kDebug;
+  bool show_level = false;
+  bool got_file = false;
+  bool file_is_regular = false;
+};
+
+VmApi::LogControl recording(RelayCalls& calls) {
+  return [&calls](RelayLevel level, bool show_level, int file) -> Status {
+    ++calls.calls;
+    calls.level = level;
+    calls.show_level = show_level;
+    calls.got_file = file >= 0;
+    struct stat st{};
+    calls.file_is_regular = file >= 0 && ::fstat(file, &st) == 0 && S_ISREG(st.st_mode);
+    return ok_status();
+  };
+}
+
+TEST(VmApiLogger, LevelAndAFileInsideTheOutputDirsReachTheRelay) {
+  char dir_template[] = "/tmp/bulwark-vm-api-logger-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  const std::string dir = dir_template;
+  HostConfig host = host_with_dirs();
+  host.api.output_dirs = {dir};
+  VmApi vm(host, vm_1(), "vm-1");
+  api::PutLogger request{"vm.log", "Error", true, false, ""};
+  EXPECT_EQ(vm.handle(request).reply.status, 501) << "no relay to tell";
+  RelayCalls calls;
+  vm.set_log_control(recording(calls));
+  // Refused before anything reaches the relay or the file system.
+  for (const api::PutLogger& refused : {api::PutLogger{"/etc/x.log", "Error", false, false, ""},
+                                        api::PutLogger{"../x.log", "Error", false, false, ""},
+                                        api::PutLogger{"vm.log", "Loud", false, false, ""},
+                                        api::PutLogger{"vm.log", "error", false, false, ""},
+                                        api::PutLogger{"vm.log", "Error", false, true, ""},
+                                        api::PutLogger{"vm.log", "Error", false, false, "vmm"}}) {
+    const api::Reply reply = vm.handle(refused).reply;
+    EXPECT_EQ(reply.status, 400) << refused.log_path << " " << refused.level;
+    EXPECT_EQ(reply.body_kind, api::Reply::Body::kFault);
+  }
+  EXPECT_EQ(calls.calls, 0);
+  EXPECT_FALSE(std::filesystem::exists(dir + "/vm.log"));
+  // A symlink as the final component is never followed.
+  std::filesystem::create_symlink("/etc/passwd", dir + "/link.log");
+  EXPECT_EQ(vm.handle(api::PutLogger{"link.log", "Error", false, false, ""}).reply.status, 400);
+  EXPECT_EQ(calls.calls, 0);
+
+  EXPECT_EQ(vm.handle(request).reply.status, 204);
+  EXPECT_EQ(calls.calls, 1);
+  EXPECT_EQ(calls.level, RelayLevel::kError);
+  EXPECT_TRUE(calls.show_level);
+  EXPECT_TRUE(calls.got_file);
+  EXPECT_TRUE(calls.file_is_regular);
+  const api::Reply again = vm.handle(api::PutLogger{"other.log", "Info", false, false, ""}).reply;
+  EXPECT_EQ(again.status, 400) << "once per VM";
+  EXPECT_NE(again.body.find("already configured"), std::string::npos) << again.body;
+  EXPECT_EQ(calls.calls, 1);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(VmApiLogger, FirecrackersLevelsMapToTheRelaysAndLinesAreFilteredByTheirOwnLevel) {
+  EXPECT_EQ(*parse_relay_level(""), RelayLevel::kInfo) << "Firecracker's default";
+  EXPECT_EQ(*parse_relay_level("Trace"), RelayLevel::kDebug);
+  EXPECT_EQ(*parse_relay_level("Off"), RelayLevel::kOff);
+  EXPECT_FALSE(parse_relay_level("Warn").ok()) << "bulwark-api canonicalises; the launcher takes only canonical names";
+  EXPECT_TRUE(relay_level_passes(RelayLevel::kError, relayed_line_level("bulwark-dev-blk: error: bad image")));
+  EXPECT_FALSE(relay_level_passes(RelayLevel::kError, relayed_line_level("bulwark-dev-blk: warning: slow")));
+  EXPECT_FALSE(relay_level_passes(RelayLevel::kError, relayed_line_level("free text, no level")));
+  EXPECT_TRUE(relay_level_passes(RelayLevel::kInfo, relayed_line_level("free text, no level")));
+  EXPECT_FALSE(relay_level_passes(RelayLevel::kInfo, relayed_line_level("bulwark-monitor: debug: exit")));
+  EXPECT_TRUE(relay_level_passes(RelayLevel::kDebug, relayed_line_level("bulwark-monitor: debug: exit")));
+  EXPECT_FALSE(relay_level_passes(RelayLevel::kOff, relayed_line_level("bulwark-dev-blk: error: bad image")));
+}
+
+std::string memfd_text(int fd) {
+  std::string all;
+  char buffer[4096];
+  for (off_t offset = 0;;) {
+    const ssize_t n = ::pread(fd, buffer, sizeof buffer, offset);
+    if (n <= 0) break;
+    all.append(buffer, static_cast<size_t>(n));
+    offset += n;
+  }
+  return all;
+}
+
+void write_line(int fd, const std::string& text) { ASSERT_EQ(::write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size())); }
+
+// The relay process itself (log_relay.h): what LogRelay::configure asks for, with real channels.
+TEST(LogRelayLevel, LinesBelowTheLevelReachNeitherOutputAndTheRestReachBoth) {
+  UniqueFd stderr_copy(::memfd_create("relay-stderr", MFD_CLOEXEC));
+  UniqueFd log_file(::memfd_create("relay-log", MFD_CLOEXEC));
+  ASSERT_TRUE(stderr_copy.valid() && log_file.valid());
+  LogRelaySettings settings;
+  settings.vm_id = "vm-3";
+  settings.output_fd = stderr_copy.get();
+  auto relay = LogRelay::start(std::move(settings));
+  ASSERT_TRUE(relay.ok()) << relay.error().message();
+  auto channel = relay->add_process("dev-blk:blk0");
+  ASSERT_TRUE(channel.ok());
+  write_line(*channel, "bulwark-dev-blk: warning: before the logger\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_TRUE(relay->configure(RelayLevel::kError, true, log_file.get()).ok());
+  write_line(*channel, "bulwark-dev-blk: warning: after the logger\n");
+  write_line(*channel, "no level at all\n");
+  write_line(*channel, "bulwark-dev-blk: error: bad image\n");
+  relay->finish(std::chrono::seconds(2));
+  const std::string out = memfd_text(stderr_copy.get());
+  const std::string file = memfd_text(log_file.get());
+  EXPECT_NE(out.find("warning: before the logger"), std::string::npos) << out;
+  EXPECT_EQ(file.find("before the logger"), std::string::npos) << "the file gets records from its PUT on: " << file;
+  for (const std::string& text : {out, file}) {
+    EXPECT_EQ(text.find("after the logger"), std::string::npos) << text;
+    EXPECT_EQ(text.find("no level at all"), std::string::npos) << "an unshaped line counts as info: " << text;
+    EXPECT_NE(text.find("bulwark[vm-3/dev-blk:blk0]: [error] bulwark-dev-blk: error: bad image\n"), std::string::npos)
+        << "show_level: " << text;
+  }
+}
+
+TEST(VmApiMetrics, LaunchPhasesAreGaugesAndJsonFields) {
+  char dir_template[] = "/tmp/bulwark-vm-api-metrics-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  const std::string dir = dir_template;
+  HostConfig host = host_with_dirs();
+  host.api.output_dirs = {dir};
+  VmApi vm(host, vm_1(), "vm-1");
+  EXPECT_EQ(vm.handle(api::GetMetrics{}).reply.body.find("bulwark_launch_phase_seconds"), std::string::npos)
+      << "nothing launched yet";
+  ASSERT_EQ(vm.handle(api::PutBootSource{"vmlinuz", "", ""}).reply.status, 204);
+  ASSERT_TRUE(vm.handle(api::InstanceStart{}).start_requested);
+  vm.set_launch_phases({{"cgroup", 1'500'000}, {"exec", 2'000'000'001}});
+  vm.set_running(&*vm.assembled(), -1);
+  const std::string text = vm.handle(api::GetMetrics{}).reply.body;
+  EXPECT_NE(text.find("# TYPE bulwark_launch_phase_seconds gauge\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("bulwark_launch_phase_seconds{phase=\"cgroup\"} 0.001500000\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("bulwark_launch_phase_seconds{phase=\"exec\"} 2.000000001\n"), std::string::npos) << text;
+  ASSERT_EQ(vm.handle(api::PutMetrics{"m.json"}).reply.status, 204);
+  ASSERT_EQ(vm.handle(api::FlushMetrics{}).reply.status, 204);
+  std::ifstream in(dir + "/m.json");
+  std::string line;
+  std::getline(in, line);
+  auto json = nlohmann::json::parse(line, nullptr, false);
+  ASSERT_TRUE(json.is_object()) << line;
+  EXPECT_DOUBLE_EQ(json["launch_phase_seconds"].value("cgroup", -1.0), 0.0015) << line;
+  EXPECT_DOUBLE_EQ(json["launch_phase_seconds"].value("exec", -1.0), 2.000000001) << line;
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
