@@ -10,6 +10,7 @@
 #include <cstring>
 #include <thread>
 
+#include "bulwark/common/fd_passing.h"
 #include "bulwark/common/log.h"
 #include "jailer/svirt/socket_create_context.h"
 #include "monitor/config/message_text.h"
@@ -60,24 +61,7 @@ namespace {
 
 // One control message, with `fd` passed along when it is not -1.
 Status send_control(int control, const std::string& message, int fd) {
-  iovec iov{const_cast<char*>(message.data()), message.size()};
-  alignas(cmsghdr) char control_data[CMSG_SPACE(sizeof(int))] = {};
-  msghdr header{};
-  header.msg_iov = &iov;
-  header.msg_iovlen = 1;
-  if (fd >= 0) {
-    header.msg_control = control_data;
-    header.msg_controllen = sizeof control_data;
-    cmsghdr* cmsg = CMSG_FIRSTHDR(&header);
-    cmsg->cmsg_level = SOL_SOCKET;
-    cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(cmsg), &fd, sizeof fd);
-  }
-  ssize_t sent;
-  do {
-    sent = ::sendmsg(control, &header, MSG_NOSIGNAL);
-  } while (sent < 0 && errno == EINTR);
+  const ssize_t sent = send_with_fd(control, message.data(), message.size(), fd);
   if (sent != static_cast<ssize_t>(message.size())) {
     return Error::from_errno("the log relay process is gone", sent < 0 ? errno : EPIPE);
   }

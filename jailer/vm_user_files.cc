@@ -22,6 +22,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "bulwark/common/fd_passing.h"
 #include "monitor/config/message_text.h"
 
 namespace bulwark::jail {
@@ -87,22 +88,8 @@ long openat2_call(const char* path, uint64_t flags) {
 }
 
 [[noreturn]] void helper_send(int sock, const HelperReport& report, int fd) {
-  iovec iov{const_cast<HelperReport*>(&report), sizeof report};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  if (fd >= 0) {
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-    cmsg->cmsg_level = SOL_SOCKET;
-    cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(cmsg), &fd, sizeof fd);
-  }
-  ssize_t ignored = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
-  (void)ignored;
+  // Nothing to do if it fails: the launcher sees the helper exit without a report.
+  (void)send_with_fd(sock, &report, sizeof report, fd);
   ::_exit(0);
 }
 
