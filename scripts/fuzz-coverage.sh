@@ -49,6 +49,7 @@ declare -A parser_files=(
   [monitor_control]="monitor/vmm/control_dispatch.cc"
   [log_line]="jailer/log_line.cc jailer/line_splitter.cc"
   [snapshot_state]="snapshot/state_parser.cc snapshot/state_format.cc snapshot/memory_chunks.cc"
+  [attestation_event_log]="attestation/event_log_parser.cc attestation/event_log.cc attestation/pcr_replay.cc"
 )
 
 all_targets=$(sed -n 's/.*bulwark_fuzz_target(\([a-z_0-9]*\)\([ )].*\)*$/\1/p' fuzz/*.cmake | sort -u)

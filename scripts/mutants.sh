@@ -55,6 +55,7 @@ PTX="seccomp_policy_text_test"; PTX_RE='(PolicyCondition|PolicyText|NamedConstan
 NC="bulwark_jail_config_tests"; NC_RE='^(NetConfigTest|LaunchRecordTest)\.'
 TAP="bulwark_jail_spec_tests"; TAP_RE='^(TapDeviceTest|SweepTest)\.'
 VAPI="bulwark_vm_api_tests"; VAPI_RE='^(ApiOperatorDirs|PendingVmTest|VmApiTest)\.'
+ATT_RE='^(EventLog|PcrReplay|Tpm2Eventlog)'
 SNAP="bulwark_snapshot_tests"; SNAP_RE='^(Snapshot|StateKey|MemoryChunks|State)'
 
 read -r -d '' MUTANTS <<EOF || true
@@ -155,6 +156,10 @@ snap-key-vm :: snapshot/state_parser.cc :: if (key.vm_id() != expect.vm_id)\n   
 snap-section-length :: snapshot/state_parser.cc :: if (!range_within(at, length, body.size())) :: if (!range_within(at, length / 2, body.size())) :: $SNAP :: $SNAP_RE
 snap-trailing :: snapshot/state_parser.cc :: if (at != body.size()) return Error( :: if (false) return Error( :: $SNAP :: $SNAP_RE
 snap-chunk-mac :: snapshot/memory_chunks.cc :: if (!macs_equal(*mac, table_.macs[index])) :: if (false && !macs_equal(*mac, table_.macs[index])) :: $SNAP :: $SNAP_RE
+att-range :: attestation/event_log_parser.cc :: if (!range_within(offset_, length, bytes_.size())) return past_end(field, length); :: if (!range_within(offset_, length / 2, bytes_.size())) return past_end(field, length); :: bulwark_attestation_tests :: $ATT_RE
+att-digest-count :: attestation/event_log_parser.cc :: if (count != banks.size())\n    return Error("digest count :: if (count > banks.size())\n    return Error("digest count :: bulwark_attestation_tests :: $ATT_RE
+att-event-size :: attestation/event_log_parser.cc :: if (size > kMaxEventDataBytes)\n    return Error("event size :: if (false)\n    return Error("event size :: bulwark_attestation_tests :: $ATT_RE
+att-trailing :: attestation/event_log_parser.cc :: if (log.left() < kMinEventBytes)\n      return Error( :: if (false)\n      return Error( :: bulwark_attestation_tests :: $ATT_RE
 sweep-label-inode :: jailer/stale_vm.cc :: if (static_cast<uint64_t>(st.st_dev) != label.dev || static_cast<uint64_t>(st.st_ino) != label.ino) { :: if (false) { :: $SW :: $SW_RE
 EOF
 

@@ -20,6 +20,8 @@ packages=(
   lz4 cpio xz-utils
   # reference peers used by tests (QEMU runs the test guests through their PVH entry)
   qemu-system-x86 qemu-system-common qemu-utils
+  # tpm2_eventlog: the independent reader of the attestation event log (tests/unit/attestation)
+  tpm2-tools
   # DPDK 22.11 as a vhost-user-net peer (net_dpdk_interop test, bench/vhost_user_net.sh):
   # dpdk-testpmd is in dpdk-dev; the drivers it loads: virtio_user (frontend), vhost and
   # af_packet (the benchmark's backend), the ring mempool
