@@ -119,7 +119,7 @@ cpu_idle_percent() {
   local a b
   read -r _ a < /proc/stat; sleep 1; read -r _ b < /proc/stat
   awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " "); t = 0
-    for (i = 1; i <= 8; i++) t += y[i] - x[i]; print t > 0 ? int(100 * (y[4] - x[4]) / t) : 100 }'
+    for (i = 1; i <= 8; i++) t += y[i] - x[i]; print (t > 0 ? int(100 * (y[4] - x[4]) / t) : 100) }'
 }
 wait_for_quiet() {
   [ "$wait_quiet" = 1 ] || return 0
