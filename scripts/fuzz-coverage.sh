@@ -50,6 +50,8 @@ declare -A parser_files=(
   [log_line]="jailer/log_line.cc jailer/line_splitter.cc"
   [snapshot_state]="snapshot/state_parser.cc snapshot/state_format.cc snapshot/memory_chunks.cc"
   [attestation_event_log]="attestation/event_log_parser.cc attestation/event_log.cc attestation/pcr_replay.cc"
+  [vsock_packet]="devices/vsock/packet.cc devices/vsock/connection.cc devices/vsock/connection_table.cc"
+  [vsock_connect_line]="devices/vsock/connect_line.cc"
 )
 
 all_targets=$(sed -n 's/.*bulwark_fuzz_target(\([a-z_0-9]*\)\([ )].*\)*$/\1/p' fuzz/*.cmake | sort -u)

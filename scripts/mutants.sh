@@ -56,6 +56,7 @@ NC="bulwark_jail_config_tests"; NC_RE='^(NetConfigTest|LaunchRecordTest)\.'
 TAP="bulwark_jail_spec_tests"; TAP_RE='^(TapDeviceTest|SweepTest)\.'
 VAPI="bulwark_vm_api_tests"; VAPI_RE='^(ApiOperatorDirs|PendingVmTest|VmApiTest)\.'
 ATT_RE='^(EventLog|PcrReplay|Tpm2Eventlog)'
+VS="bulwark_vsock_proto_tests"; VS_RE='^Vsock'
 SNAP="bulwark_snapshot_tests"; SNAP_RE='^(Snapshot|StateKey|MemoryChunks|State)'
 
 read -r -d '' MUTANTS <<EOF || true
@@ -160,6 +161,10 @@ att-range :: attestation/event_log_parser.cc :: if (!range_within(offset_, lengt
 att-digest-count :: attestation/event_log_parser.cc :: if (count != banks.size())\n    return Error("digest count :: if (count > banks.size())\n    return Error("digest count :: bulwark_attestation_tests :: $ATT_RE
 att-event-size :: attestation/event_log_parser.cc :: if (size > kMaxEventDataBytes)\n    return Error("event size :: if (false)\n    return Error("event size :: bulwark_attestation_tests :: $ATT_RE
 att-trailing :: attestation/event_log_parser.cc :: if (log.left() < kMinEventBytes)\n      return Error( :: if (false)\n      return Error( :: bulwark_attestation_tests :: $ATT_RE
+vsock-len-present :: devices/vsock/packet.cc :: if (h.len != present) :: if (h.len > present) :: $VS :: $VS_RE
+vsock-src-cid :: devices/vsock/packet.cc :: if (h.src_cid != guest_cid) :: if (false && h.src_cid != guest_cid) :: $VS :: $VS_RE
+vsock-credit-overrun :: devices/vsock/connection.cc :: if (h.len > room) return fail( :: if (h.len > room + 1) return fail( :: $VS :: $VS_RE
+vsock-guest-cap :: devices/vsock/connection_table.cc :: if (connections_.size() >= limits_.max_connections) {\n        ++counters_.cap_refusals;\n        queue_rst_for(h); :: if (connections_.size() > limits_.max_connections) {\n        ++counters_.cap_refusals;\n        queue_rst_for(h); :: $VS :: $VS_RE
 sweep-label-inode :: jailer/stale_vm.cc :: if (static_cast<uint64_t>(st.st_dev) != label.dev || static_cast<uint64_t>(st.st_ino) != label.ino) { :: if (false) { :: $SW :: $SW_RE
 EOF
 
