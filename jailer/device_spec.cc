@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+
 namespace bulwark::jail {
 
 namespace {
@@ -165,6 +167,14 @@ JailSpec build_device_spec(const LaunchConfig& config, const MonitorLaunchOption
   }
   for (size_t i = 0; i < device.tap_fds.size(); ++i) {
     spec.fds.push_back({device.tap_fds[i], kDeviceFirstTapFd + static_cast<int>(i)});
+  }
+  if (device.control_fd >= 0 && device.kind != DeviceKind::kRng) {
+    int next = 0;
+    for (const PassedFd& passed : spec.fds) next = std::max(next, passed.target + 1);
+    spec.fds.push_back({device.control_fd, next});
+    // Before the options that end the command line, so it reads like the others.
+    const auto seccomp = std::find(spec.argv.begin(), spec.argv.end(), "--seccomp");
+    spec.argv.insert(seccomp, {"--control-fd", std::to_string(next)});
   }
   return spec;
 }

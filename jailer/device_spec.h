@@ -9,7 +9,8 @@
 //
 // Its vhost-user socket arrives as fd 3 and, for a disk, the image (opened by the launcher as
 // the VM user) as fd 4 and a qcow2 disk's backing chain as fds 5, 6, ...; for a NIC, its TAP's queue fds (made by the launcher, jailer/net/
-// tap_device.h) as fds 4, 5, ...: the process never opens a path or a device for its data.
+// tap_device.h) as fds 4, 5, ...: the process never opens a path or a device for its data. A
+// disk or NIC also gets the launcher's control channel (device_control.h) as the next fd.
 #pragma once
 
 #include <string>
@@ -38,6 +39,10 @@ struct DeviceLaunch {
   const NetSettings* net = nullptr;  // for kNet
   std::vector<int> tap_fds;  // for kNet: one per queue pair
   bool allow_vlan = false, allow_mac_change = false;  // for kNet: the operator's
+  // For kBlk and kNet: its end of the launcher's control channel (run-time rate limits), passed
+  // as the fd after all the others with --control-fd; -1: none. Only the launcher sets it: a
+  // VM config has no field that reaches a device's command line.
+  int control_fd = -1;
 };
 
 inline constexpr int kDeviceSocketFd = 3;

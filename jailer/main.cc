@@ -794,6 +794,7 @@ int run(const std::vector<std::string_view>& args) {
     launch_phases.insert(launch_phases.end(), jail_phases.begin(), jail_phases.end());
     vm_api->set_launch_phases(std::move(launch_phases));
     vm_api->set_running(&*launch, control_launcher_end.get());
+    vm_api->set_device_controls(devices->control_fds());
     api_hook.fd = [&api_process]() { return api_process->channel_fd(); };
     api_hook.on_tick = [&vm_api]() { vm_api->tick(); };
     api_hook.on_readable = [&api_process, &vm_api]() -> std::optional<jail::StopRequest> {

@@ -352,6 +352,13 @@ Status parse_allowed_ips_flag(std::string_view text, std::map<std::string, std::
   return ok_status();
 }
 
+Status apply_net_rate_ceilings(const NetHostConfig& host, const std::string& path, NetRateLimiter& r) {
+  BULWARK_TRY(apply_ceiling(r.rx_bytes, host.rx_bytes_per_sec, path + "/rx/bandwidth", "rx_bytes_per_sec"));
+  BULWARK_TRY(apply_ceiling(r.rx_packets, host.rx_packets_per_sec, path + "/rx/ops", "rx_packets_per_sec"));
+  BULWARK_TRY(apply_ceiling(r.tx_bytes, host.tx_bytes_per_sec, path + "/tx/bandwidth", "tx_bytes_per_sec"));
+  return apply_ceiling(r.tx_packets, host.tx_packets_per_sec, path + "/tx/ops", "tx_packets_per_sec");
+}
+
 Status apply_net_settings(const NetHostConfig& host, const std::string& vm_id,
                           const std::map<std::string, std::vector<std::string>>& flag_allowed_ips,
                           LaunchConfig& config) {
@@ -377,11 +384,7 @@ Status apply_net_settings(const NetHostConfig& host, const std::string& vm_id,
                    " is above the operator's ceiling " + std::to_string(host.max_queue_pairs) +
                    " (net.max_queue_pairs)");
     }
-    NetRateLimiter& r = net.rate_limiter;
-    BULWARK_TRY(apply_ceiling(r.rx_bytes, host.rx_bytes_per_sec, path + "/rate_limiter/rx/bandwidth", "rx_bytes_per_sec"));
-    BULWARK_TRY(apply_ceiling(r.rx_packets, host.rx_packets_per_sec, path + "/rate_limiter/rx/ops", "rx_packets_per_sec"));
-    BULWARK_TRY(apply_ceiling(r.tx_bytes, host.tx_bytes_per_sec, path + "/rate_limiter/tx/bandwidth", "tx_bytes_per_sec"));
-    BULWARK_TRY(apply_ceiling(r.tx_packets, host.tx_packets_per_sec, path + "/rate_limiter/tx/ops", "tx_packets_per_sec"));
+    BULWARK_TRY(apply_net_rate_ceilings(host, path + "/rate_limiter", net.rate_limiter));
     if (net.mac.empty()) net.mac = derived_mac(vm_id, net.id);
     net.allowed_ips.clear();
     if (vm_ips != host.allowed_ips.end()) {

@@ -37,6 +37,12 @@ Status validate_nets(const std::vector<NetSettings>& nets);
 // "--allowed-ips NIC=PREFIX[,PREFIX...]" (bulwark run) into choices.
 Status parse_allowed_ips_flag(std::string_view text, std::map<std::string, std::vector<std::string>>& out);
 
+// A NIC's rate limits within the operator's ceilings (net.rate_limit): a limit not asked for
+// becomes the ceiling, a faster one or a burst above a second's worth is refused, the error
+// naming `path` + "/rx/bandwidth" etc. The one check for a VM config's NICs and PATCH
+// /network-interfaces alike.
+Status apply_net_rate_ceilings(const NetHostConfig& host, const std::string& path, NetRateLimiter& limits);
+
 // Against the operator's net settings: the NIC count, MTU and queue ceilings, each rate limit at
 // most the ceiling (a limit the tenant did not ask for becomes the ceiling), a derived MAC where
 // none was given, allowed_ips from the host config (for this VM id) with the flag's over them,

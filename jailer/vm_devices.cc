@@ -167,6 +167,16 @@ Result<VmDevices> VmDevices::start(const LaunchConfig& config, const MonitorLaun
       launch.stderr_fd = *channel;
     }
     launch.socket_fd = device_end.get();
+    // The control channel, at the same level as the vhost-user socket (the policy lets the
+    // device use a socket of the monitor's context and no other).
+    UniqueFd control_end;
+    if (launch.kind != DeviceKind::kRng) {
+      auto control = jailer::make_labelled_socketpair(svirt.socket_context());
+      if (!control.ok()) return control.error().wrap(step + "control channel");
+      devices.control_ends_.emplace_back(launch.name, std::move(control->first));
+      control_end = std::move(control->second);
+      launch.control_fd = control_end.get();
+    }
     // What a dead launcher of this VM id left was swept once, from its record (step sweep).
     JailSpec spec = build_device_spec(config, options, launch);
     auto context = svirt.exec_context(device_selinux_domain(launch.kind));
@@ -183,6 +193,12 @@ Result<VmDevices> VmDevices::start(const LaunchConfig& config, const MonitorLaun
     devices.monitor_end_fds_.push_back(std::move(monitor_end));
   }
   return devices;
+}
+
+std::map<std::string, int> VmDevices::control_fds() const {
+  std::map<std::string, int> fds;
+  for (const auto& [name, fd] : control_ends_) fds[name] = fd.get();
+  return fds;
 }
 
 void VmDevices::close_monitor_ends() {

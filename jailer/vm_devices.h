@@ -1,10 +1,13 @@
 // The device processes of one VM: one jailed bulwark-dev-blk per disk, one bulwark-dev-net per
 // NIC (on a TAP the launcher makes, jailer/net/tap_device.h) and a bulwark-dev-rng,
 // each connected to the monitor by a socketpair the launcher makes (no socket file exists, so
-// nothing else on the host can reach a device). Started before the monitor, stopped after it.
+// nothing else on the host can reach a device), and a disk or NIC by a second socketpair to the
+// launcher (its control channel: run-time rate limits). Started before the monitor, stopped
+// after it.
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,6 +52,9 @@ class VmDevices {
   const std::vector<MonitorEnd>& monitor_ends() const { return monitor_ends_; }
   // The monitor holds its ends now.
   void close_monitor_ends();
+  // The launcher's end of each disk's and NIC's control channel (device_control.h), by device
+  // name ("blk0", "net1"); kept until this object goes.
+  std::map<std::string, int> control_fds() const;
   // The TAPs of this VM's NICs, in NIC order.
   const std::vector<Tap>& taps() const { return taps_; }
   // SIGTERM to each device still running, SIGKILL after `grace`; logs how each one ended and
@@ -67,6 +73,7 @@ class VmDevices {
   std::vector<Running> running_;
   std::vector<MonitorEnd> monitor_ends_;
   std::vector<UniqueFd> monitor_end_fds_;
+  std::vector<std::pair<std::string, UniqueFd>> control_ends_;
 };
 
 }  // namespace bulwark::jail

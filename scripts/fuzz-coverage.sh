@@ -15,6 +15,7 @@ build=$root/build/coverage
 # an error: a new target arrives with its line in this table.
 declare -A parser_files=(
   [blk_request]="devices/blk/blk_request.cc"
+  [device_control_message]="devices/control/control_message.cc"
   [elf_kernel]="monitor/boot/elf_kernel.cc"
   [bzimage]="monitor/boot/bzimage.cc"
   [boot_plan]="monitor/boot/boot_plan.cc monitor/boot/initrd_placement.cc monitor/boot/zero_page.cc"

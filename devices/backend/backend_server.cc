@@ -2,8 +2,11 @@
 
 #include <errno.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -27,6 +30,7 @@ namespace {
 
 constexpr uint64_t kSocketTag = 0;  // epoll tag of the socket; queue i has tag i + 1
 constexpr uint64_t kDeviceTag = uint64_t{1} << 63;  // | token: a fd the device watches
+constexpr uint64_t kControlTag = uint64_t{1} << 62;  // the launcher's control channel
 constexpr int kEventsPerWait = 16;
 
 }  // namespace
@@ -52,6 +56,14 @@ Status BackendServer::run() {
   socket_event.data.u64 = kSocketTag;
   if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, socket_.get(), &socket_event) != 0) {
     return Error::from_errno("epoll_ctl on the vhost-user socket", errno);
+  }
+  if (control_.valid()) {
+    epoll_event control_event{};
+    control_event.events = EPOLLIN;
+    control_event.data.u64 = kControlTag;
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, control_.get(), &control_event) != 0) {
+      return Error::from_errno("epoll_ctl on the control channel", errno);
+    }
   }
   if (Status attached = device_.attach_events(*this); !attached.ok()) {
     log::error("device: " + attached.error().message());
@@ -86,6 +98,10 @@ Status BackendServer::run() {
       if ((events[i].data.u64 & kDeviceTag) != 0) {
         end_idle();
         device_.on_device_event(static_cast<uint32_t>(events[i].data.u64 & 0xffffffffu));
+        continue;
+      }
+      if (events[i].data.u64 == kControlTag) {
+        serve_control();
         continue;
       }
       if (events[i].data.u64 != kSocketTag) {
@@ -141,6 +157,39 @@ void BackendServer::unwatch(int fd) { ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, f
 
 void BackendServer::wake_queue(uint16_t index) {
   if (index < vrings_.size() && vrings_[index].queue) vrings_[index].pending = true;
+}
+
+void BackendServer::serve_control() {
+  if (!control_.valid()) return;
+  // One byte more than a message: a longer one is seen as such, not split into two.
+  std::array<uint8_t, devctl::kMessageBytes + 1> buffer{};
+  iovec in{buffer.data(), buffer.size()};
+  msghdr received{};
+  received.msg_iov = &in;
+  received.msg_iovlen = 1;
+  const ssize_t n = ::recvmsg(control_.get(), &received, MSG_DONTWAIT);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  if (n <= 0) {
+    log::warn("control channel closed; serving on without it");
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, control_.get(), nullptr);
+    control_.reset();
+    return;
+  }
+  devctl::ControlReply reply{devctl::ControlStatus::kMalformed, {}};
+  auto command = devctl::decode_command(std::span<const uint8_t>(buffer.data(), static_cast<size_t>(n)));
+  if (command.ok()) {
+    reply = device_.control(*command);
+  } else {
+    log::warn("control channel: " + command.error().message());
+  }
+  devctl::Message out = devctl::encode_reply(reply);
+  iovec out_iov{out.data(), out.size()};
+  msghdr sent{};
+  sent.msg_iov = &out_iov;
+  sent.msg_iovlen = 1;
+  if (::sendmsg(control_.get(), &sent, MSG_NOSIGNAL | MSG_DONTWAIT) != static_cast<ssize_t>(out.size())) {
+    log::warn("control channel: the answer could not be sent");
+  }
 }
 
 Status BackendServer::handle(vu::Message& message) {

@@ -8,7 +8,7 @@
 // served without waiting for its kick to wake the process.
 //
 // Syscalls it makes while serving (for the device processes' seccomp policies): epoll_create1,
-// epoll_ctl, epoll_wait, recvmsg, sendmsg, read and write (eventfds, log lines on stderr),
+// epoll_ctl, epoll_wait, recvmsg, sendmsg (also the control channel's), read and write (eventfds, log lines on stderr),
 // fcntl (F_GETFL/F_SETFL on received eventfds), fstat, mmap and munmap (guest memory), close;
 // plus whatever the allocator needs (brk/mmap/munmap).
 #pragma once
@@ -47,6 +47,9 @@ class BackendServer : private DeviceEvents {
   // The longest the loop busy-polls the rings before it blocks (the operator's --poll-us);
   // 0 (the default) never polls. Before run().
   void set_poll_max(std::chrono::nanoseconds max) { poll_ = PollWindow(max); }
+  // The launcher's control channel (--control-fd): fixed-size commands (control_message.h)
+  // served between requests, answered on the same socket. Before run().
+  void set_control_channel(UniqueFd control) { control_ = std::move(control); }
   // While polling keeps finding work, the loop skips epoll_wait for at most this many turns
   // in a row: the socket, the device's fds and the (unread) kicks are still looked at.
   static constexpr uint32_t kPolledTurnsPerLook = 8;
@@ -121,6 +124,10 @@ class BackendServer : private DeviceEvents {
   bool poll_rings(Clock::time_point deadline);
   uint16_t read_avail_index(const Vring& vring) const;
   void fail_queue(uint16_t index, const Error& why);
+  // One command from the control channel: decoded, handed to the device, answered. A command
+  // that does not decode is answered kMalformed; a closed channel is dropped (the device
+  // serves on without it).
+  void serve_control();
   bool protocol_features_negotiated() const;
   // DeviceEvents, for the device's own fds.
   Status watch(int fd, uint32_t events, uint32_t token) override;
@@ -128,6 +135,7 @@ class BackendServer : private DeviceEvents {
   void wake_queue(uint16_t index) override;
 
   UniqueFd socket_;
+  UniqueFd control_;
   UniqueFd epoll_;
   VirtioDevice& device_;
   uint64_t offered_features_;

@@ -67,7 +67,8 @@ Result<std::string> option_value(std::span<char* const> args, size_t i) {
 
 Result<size_t> parse_common_option(DeviceProcessOptions& options, std::span<char* const> args, size_t i) {
   const std::string_view flag = args[i];
-  if (flag != "--socket-fd" && flag != "--socket" && flag != "--seccomp" && flag != "--seccomp-policy-dir") {
+  if (flag != "--socket-fd" && flag != "--socket" && flag != "--seccomp" && flag != "--seccomp-policy-dir" &&
+      flag != "--control-fd") {
     return size_t{0};
   }
   auto value = option_value(args, i);
@@ -76,6 +77,10 @@ Result<size_t> parse_common_option(DeviceProcessOptions& options, std::span<char
     auto fd = parse_fd(*value, "--socket-fd");
     if (!fd.ok()) return fd.error();
     options.socket_fd = *fd;
+  } else if (flag == "--control-fd") {
+    auto fd = parse_fd(*value, "--control-fd");
+    if (!fd.ok()) return fd.error();
+    options.control_fd = *fd;
   } else if (flag == "--socket") {
     options.socket_path = *value;
   } else if (flag == "--seccomp") {
@@ -144,9 +149,19 @@ int run_device_main(int (*body)(int, char**), int argc, char** argv) {
   return run_main_guarded([&] { return body(argc, argv); }, kDeviceExitResourceExhausted, kDeviceExitFailed);
 }
 
-int serve_frontend(UniqueFd socket, VirtioDevice& device, std::chrono::nanoseconds poll_max) {
+Result<UniqueFd> control_channel(const DeviceProcessOptions& options) {
+  if (options.control_fd < 0) return UniqueFd();
+  UniqueFd fd(options.control_fd);
+  struct stat st{};
+  if (::fstat(fd.get(), &st) != 0) return Error::from_errno("--control-fd " + std::to_string(options.control_fd), errno);
+  if (!S_ISSOCK(st.st_mode)) return Error("--control-fd " + std::to_string(options.control_fd) + ": not a socket");
+  return fd;
+}
+
+int serve_frontend(UniqueFd socket, VirtioDevice& device, std::chrono::nanoseconds poll_max, UniqueFd control) {
   BackendServer server(std::move(socket), device);
   server.set_poll_max(poll_max);
+  if (control.valid()) server.set_control_channel(std::move(control));
   return server.run().ok() ? 0 : 1;
 }
 

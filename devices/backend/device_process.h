@@ -25,13 +25,16 @@ inline constexpr int kDeviceExitResourceExhausted = 3;  // fds, memory or thread
 struct DeviceProcessOptions {
   int socket_fd = -1;       // --socket-fd N: a connected socket inherited from the launcher
   std::string socket_path;  // --socket PATH: listen there and accept one frontend
+  // --control-fd N: the launcher's control channel (devices/README.md, "Control channel"); the
+  // launcher alone passes it (jailer/device_spec.cc), never anything a tenant's config names.
+  int control_fd = -1;
   SeccompMode seccomp = SeccompMode::kEnforce;
   std::string seccomp_policy_dir;  // empty: the source tree's policy/seccomp
 };
 
 // The options every device takes, for the usage text.
 inline constexpr const char* kCommonUsage =
-    "--socket-fd N | --socket PATH [--seccomp enforce|log|off|record] [--seccomp-policy-dir DIR]";
+    "--socket-fd N | --socket PATH [--control-fd N] [--seccomp enforce|log|off|record] [--seccomp-policy-dir DIR]";
 
 // Parses the common option at args[i] (and its value). Returns how many arguments it used:
 // 0 when args[i] is not a common option (the device parses it).
@@ -64,6 +67,11 @@ int run_device_main(int (*body)(int, char**), int argc, char** argv);
 // disconnect, 1 after a protocol error.
 // `poll_max`: the longest the loop busy-polls the rings before blocking (0: never; see
 // BackendServer::set_poll_max).
-int serve_frontend(UniqueFd socket, VirtioDevice& device, std::chrono::nanoseconds poll_max = {});
+// `control`: the launcher's control channel (control_channel()), served between requests.
+int serve_frontend(UniqueFd socket, VirtioDevice& device, std::chrono::nanoseconds poll_max = {},
+                   UniqueFd control = UniqueFd());
+
+// The --control-fd socket (checked to be one), or an invalid fd without the option.
+Result<UniqueFd> control_channel(const DeviceProcessOptions& options);
 
 }  // namespace bulwark::backend

@@ -6,6 +6,7 @@
 #include <span>
 
 #include "bulwark/common/result.h"
+#include "devices/control/control_message.h"
 #include "devices/virtio/split_queue.h"
 
 namespace bulwark::backend {
@@ -57,6 +58,11 @@ class VirtioDevice {
   // enabled) or stopped. A frontend that serves part of the device itself (QEMU's virtio-net
   // control queue) says which rings carry traffic only this way.
   virtual void queue_running(uint16_t /*index*/, bool /*running*/) {}
+  // A command from the launcher's control channel (devices/README.md, "Control channel"),
+  // decoded and bounded already; the answer goes back on the channel.
+  virtual devctl::ControlReply control(const devctl::ControlCommand& /*command*/) {
+    return {devctl::ControlStatus::kUnsupported, {}};
+  }
 };
 
 }  // namespace bulwark::backend

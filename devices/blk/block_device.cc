@@ -48,10 +48,10 @@ Result<std::unique_ptr<BlockDevice>> BlockDevice::create(std::unique_ptr<DiskBac
   const BlockDeviceOptions& o = device->options_;
   if (o.rate_bytes.limited() || o.rate_ops.limited()) {
     device->limiter_.emplace(ratelimit::make_bucket(o.rate_bytes), ratelimit::make_bucket(o.rate_ops));
-    auto timer = backend::ThrottleTimer::create();
-    if (!timer.ok()) return timer.error();
-    device->timer_.emplace(std::move(*timer));
   }
+  auto timer = backend::ThrottleTimer::create();
+  if (!timer.ok()) return timer.error();
+  device->timer_.emplace(std::move(*timer));
   return device;
 }
 
@@ -93,6 +93,33 @@ void BlockDevice::on_device_event(uint32_t /*token*/) {
   timer_->clear();
   throttled_ = false;
   for (uint16_t q = 0; q < options_.queues; ++q) events_->wake_queue(q);
+}
+
+devctl::Buckets BlockDevice::limits() const { return {options_.rate_bytes, options_.rate_ops, {}, {}}; }
+
+devctl::ControlReply BlockDevice::control(const devctl::ControlCommand& command) {
+  if (command.op == devctl::Op::kGetRateLimit) return {devctl::ControlStatus::kOk, limits()};
+  if (command.op != devctl::Op::kSetRateLimit) return {devctl::ControlStatus::kUnsupported, {}};
+  const devctl::Buckets& b = command.buckets;
+  if (b[2].size != 0 || b[3].size != 0) {
+    log::warn("control channel: SetRateLimit for a disk carries buckets 2 and 3 (a NIC's)");
+    return {devctl::ControlStatus::kRefused, {}};
+  }
+  options_.rate_bytes = b[0];
+  options_.rate_ops = b[1];
+  if (b[0].limited() || b[1].limited()) {
+    limiter_.emplace(ratelimit::make_bucket(b[0]), ratelimit::make_bucket(b[1]));
+  } else {
+    limiter_.reset();
+  }
+  // What waited under the old limit is looked at again under the new one (a timer still armed
+  // for the old one only wakes the queues once more).
+  throttled_ = false;
+  if (events_ != nullptr) {
+    for (uint16_t q = 0; q < options_.queues; ++q) events_->wake_queue(q);
+  }
+  log::info("rate limit set: bytes " + devctl::describe_bucket(b[0]) + ", requests " + devctl::describe_bucket(b[1]));
+  return {devctl::ControlStatus::kOk, limits()};
 }
 
 Result<uint32_t> BlockDevice::process_queue(uint16_t /*index*/, virtio::SplitQueue& queue, uint32_t budget) {

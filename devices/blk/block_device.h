@@ -59,6 +59,9 @@ class BlockDevice : public backend::VirtioDevice {
   Result<uint32_t> process_queue(uint16_t index, virtio::SplitQueue& queue, uint32_t budget) override;
   Status attach_events(backend::DeviceEvents& events) override;
   void on_device_event(uint32_t token) override;
+  // SetRateLimit (buckets [0] bytes, [1] requests; [2] and [3] must be unlimited) replaces the
+  // limiter at once, requests held back are looked at again under the new one; GetRateLimit.
+  devctl::ControlReply control(const devctl::ControlCommand& command) override;
 
   uint64_t capacity_sectors() const { return image_bytes_ / kSectorSize; }
 
@@ -78,7 +81,11 @@ class BlockDevice : public backend::VirtioDevice {
   BlockDeviceOptions options_;
   uint64_t image_bytes_;  // whole sectors only: a partial last sector is not exposed
   std::array<uint8_t, kConfigSize> config_{};
-  // The rate limit, when there is one: requests wait on their ring while throttled_.
+  // The limits as set (options_'s at start-up, the control channel's later).
+  devctl::Buckets limits() const;
+  // The rate limit, when there is one: requests wait on their ring while throttled_. The timer
+  // exists from start-up (a limit may arrive later on the control channel), made before the
+  // seccomp policy.
   std::optional<ratelimit::RateLimiter> limiter_;
   std::optional<backend::ThrottleTimer> timer_;
   backend::DeviceEvents* events_ = nullptr;

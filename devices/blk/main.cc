@@ -169,12 +169,15 @@ int device_main(int argc, char** argv) {
   }
   auto device = blk::BlockDevice::create(std::move(disk), device_options);
   if (!device.ok()) return backend::exit_for_startup_error(device.error());
+  auto control = backend::control_channel(options);
+  if (!control.ok()) return backend::exit_for_startup_error(control.error());
   auto socket = backend::connect_frontend(options);
   if (!socket.ok()) return backend::exit_for_startup_error(socket.error());
   if (Status sandboxed = backend::install_device_seccomp(options, "dev-blk.policy"); !sandboxed.ok()) {
     return backend::exit_for_startup_error(sandboxed.error());
   }
-  return backend::serve_frontend(std::move(*socket), **device, std::chrono::microseconds(poll_us));
+  return backend::serve_frontend(std::move(*socket), **device, std::chrono::microseconds(poll_us),
+                                 std::move(*control));
 }
 
 }  // namespace

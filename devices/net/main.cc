@@ -106,12 +106,14 @@ int device_main(int argc, char** argv) {
   for (int fd : tap_fds) taps.emplace_back(fd);
   auto device = net::NetDevice::create(std::move(device_options), std::move(taps));
   if (!device.ok()) return backend::exit_for_startup_error(device.error());
+  auto control = backend::control_channel(options);
+  if (!control.ok()) return backend::exit_for_startup_error(control.error());
   auto socket = backend::connect_frontend(options);
   if (!socket.ok()) return backend::exit_for_startup_error(socket.error());
   if (Status sandboxed = backend::install_device_seccomp(options, "dev-net.policy"); !sandboxed.ok()) {
     return backend::exit_for_startup_error(sandboxed.error());
   }
-  const int status = backend::serve_frontend(std::move(*socket), **device);
+  const int status = backend::serve_frontend(std::move(*socket), **device, {}, std::move(*control));
   log::info((*device)->summary());
   return status;
 }

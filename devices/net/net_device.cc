@@ -72,15 +72,12 @@ Result<std::unique_ptr<NetDevice>> NetDevice::create(NetDeviceOptions options, s
     pairs[i].tx_packet.resize(kVnetHeaderSize + kMaxFrameSize);
     pairs[i].tx_limiter = make_limiter(options.tx_limit);
     pairs[i].rx_limiter = make_limiter(options.rx_limit);
-    if (pairs[i].tx_limiter) {
+    // Made whether or not a limit is set now: one may arrive on the control channel later,
+    // after the seccomp policy forbids making timers.
+    for (auto* slot : {&pairs[i].tx_timer, &pairs[i].rx_timer}) {
       auto timer = backend::ThrottleTimer::create();
       if (!timer.ok()) return timer.error();
-      pairs[i].tx_timer.emplace(std::move(*timer));
-    }
-    if (pairs[i].rx_limiter) {
-      auto timer = backend::ThrottleTimer::create();
-      if (!timer.ok()) return timer.error();
-      pairs[i].rx_timer.emplace(std::move(*timer));
+      slot->emplace(std::move(*timer));
     }
   }
   return std::unique_ptr<NetDevice>(new NetDevice(std::move(options), std::move(pairs)));
@@ -232,6 +229,32 @@ void NetDevice::on_device_event(uint32_t token) {
       break;
     }
   }
+}
+
+devctl::ControlReply NetDevice::control(const devctl::ControlCommand& command) {
+  const auto limits = [this]() -> devctl::Buckets {
+    return {options_.rx_limit.bytes, options_.rx_limit.packets, options_.tx_limit.bytes, options_.tx_limit.packets};
+  };
+  if (command.op == devctl::Op::kGetRateLimit) return {devctl::ControlStatus::kOk, limits()};
+  if (command.op != devctl::Op::kSetRateLimit) return {devctl::ControlStatus::kUnsupported, {}};
+  const devctl::Buckets& b = command.buckets;
+  options_.rx_limit = {b[0], b[1]};
+  options_.tx_limit = {b[2], b[3]};
+  for (uint32_t i = 0; i < pairs_.size(); ++i) {
+    Pair& pair = pairs_[i];
+    pair.rx_limiter = make_limiter(options_.rx_limit);
+    pair.tx_limiter = make_limiter(options_.tx_limit);
+    // What waited under the old limits is looked at again under the new ones.
+    pair.rx_throttled = false;
+    pair.tx_throttled = false;
+    if (events_ != nullptr) {
+      events_->wake_queue(static_cast<uint16_t>(2 * i));
+      events_->wake_queue(static_cast<uint16_t>(2 * i + 1));
+    }
+  }
+  log::info("rate limit set: rx bytes " + devctl::describe_bucket(b[0]) + ", rx packets " + devctl::describe_bucket(b[1]) +
+            ", tx bytes " + devctl::describe_bucket(b[2]) + ", tx packets " + devctl::describe_bucket(b[3]));
+  return {devctl::ControlStatus::kOk, limits()};
 }
 
 Result<uint32_t> NetDevice::process_queue(uint16_t index, virtio::SplitQueue& queue, uint32_t budget) {

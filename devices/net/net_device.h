@@ -77,6 +77,9 @@ class NetDevice : public backend::VirtioDevice {
   void on_device_event(uint32_t token) override;
 
   const DropLog& drops() const { return drops_; }
+  // SetRateLimit (buckets [0] rx bytes, [1] rx packets, [2] tx bytes, [3] tx packets; each
+  // queue pair gets its own limiters, as at start-up) replaces the limiters at once; GetRateLimit.
+  devctl::ControlReply control(const devctl::ControlCommand& command) override;
   uint64_t tx_frames() const { return tx_frames_; }
   uint64_t rx_frames() const { return rx_frames_; }
   // "tx 12 frames 3456 bytes, rx ...[; pair 1: tx 3 rx 5]; drops: ..." for the log at exit.

@@ -19,13 +19,7 @@ ordered_json bucket_json(const api::TokenBucket& bucket) {
   return out;
 }
 
-// Firecracker's RateLimiter; null when it limits nothing.
-ordered_json limiter_json(const api::RateLimiter& limiter) {
-  ordered_json out = ordered_json::object();
-  if (limiter.bandwidth && limiter.bandwidth->size != 0) out["bandwidth"] = bucket_json(*limiter.bandwidth);
-  if (limiter.ops && limiter.ops->size != 0) out["ops"] = bucket_json(*limiter.ops);
-  return out;
-}
+ordered_json limiter_json(const api::RateLimiter& limiter) { return rate_limiter_json(limiter); }
 
 bool limits_anything(const api::RateLimiter& limiter) { return !limiter_json(limiter).empty(); }
 
@@ -40,6 +34,29 @@ std::string boot_args_with_root(const std::string& args, const std::vector<api::
 }
 
 }  // namespace
+
+ordered_json rate_limiter_json(const api::RateLimiter& limiter) {
+  ordered_json out = ordered_json::object();
+  if (limiter.bandwidth && limiter.bandwidth->size != 0) out["bandwidth"] = bucket_json(*limiter.bandwidth);
+  if (limiter.ops && limiter.ops->size != 0) out["ops"] = bucket_json(*limiter.ops);
+  return out;
+}
+
+std::optional<size_t> PendingVm::disk_index(std::string_view drive_id) const {
+  // The order vm_json() writes them in.
+  size_t index = 0;
+  for (const api::PutDrive& drive : drives_) {
+    if (!drive.is_root_device) continue;
+    if (drive.drive_id == drive_id) return index;
+    ++index;
+  }
+  for (const api::PutDrive& drive : drives_) {
+    if (drive.is_root_device) continue;
+    if (drive.drive_id == drive_id) return index;
+    ++index;
+  }
+  return std::nullopt;
+}
 
 std::string PendingVm::vm_json() const {
   ordered_json vm = ordered_json::object();

@@ -8,8 +8,12 @@
 // config's api.image_dirs (api_host_config.h); the files are later opened as the VM's user.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "api/command/command.h"
 #include "bulwark/common/result.h"
@@ -17,6 +21,10 @@
 #include "jailer/jail_config.h"
 
 namespace bulwark::jail {
+
+// Firecracker's RateLimiter as a vm.json's rate_limiter ({"bandwidth": ..., "ops": ...});
+// a bucket with size 0, or none, is left out.
+nlohmann::ordered_json rate_limiter_json(const api::RateLimiter& limiter);
 
 class PendingVm {
  public:
@@ -33,6 +41,9 @@ class PendingVm {
   api::Reply vm_config() const;
   // The vm.json text (its kernel may be missing: assemble() then refuses it).
   std::string vm_json() const;
+  // The index in the assembled VM's disks of the drive PUT as `drive_id` (the root device is
+  // disk 0, the others follow in PUT order); none when no drive has that id.
+  std::optional<size_t> disk_index(std::string_view drive_id) const;
 
  private:
   Status check_with(const PendingVm& trial) const;

@@ -8,8 +8,10 @@
 
 #include "api/routes/router.h"
 #include "jailer/api/api_host_config.h"
+#include "jailer/api/device_control.h"
 #include "jailer/api/monitor_control.h"
 #include "jailer/api/output_file.h"
+#include "jailer/api/rate_limit_patch.h"
 #include "jailer/api/replies.h"
 
 namespace bulwark::jail {
@@ -68,7 +70,8 @@ VmApi::VmApi(const HostConfig& host, OperatorChoices choices, std::string vm_id)
     : pending_(host, std::move(choices)), vm_id_(std::move(vm_id)), host_(host) {}
 
 void VmApi::set_running(const LaunchConfig* config, int control_fd) {
-  running_ = config;
+  running_copy_ = *config;
+  running_ = &*running_copy_;
   control_fd_ = control_fd;
   state_ = VmApiState::kRunning;
   started_at_ = std::chrono::steady_clock::now();
@@ -138,12 +141,81 @@ VmApiOutcome VmApi::handle(const api::Command& command) {
         state_ = set->paused ? VmApiState::kPaused : VmApiState::kRunning;
       }
     }
+  } else if (const auto* drive = std::get_if<api::PatchDrive>(&command)) {
+    outcome.reply = patch_drive(*drive);
+  } else if (const auto* nic = std::get_if<api::PatchNetworkInterface>(&command)) {
+    outcome.reply = patch_network_interface(*nic);
   } else {
-    // PATCH /drives, PATCH /network-interfaces.
-    outcome.reply = fault(501, std::string(api::command_name(command)) + ": not supported yet");
+    outcome.reply = fault(501, std::string(api::command_name(command)) + ": not supported");
   }
   if (outcome.reply.status >= 400) ++refused_;
   return outcome;
+}
+
+namespace {
+
+ratelimit::BucketSpec bucket_spec(const RateBucket& bucket) {
+  return {bucket.size, bucket.one_time_burst, bucket.refill_time_ms};
+}
+
+// "blk<N>": how GET /vm/config names a disk of a VM started from a vm.json.
+std::optional<size_t> numbered_disk(const std::string& id, size_t disks) {
+  if (id.size() < 4 || id.size() > 5 || id.compare(0, 3, "blk") != 0) return std::nullopt;
+  size_t index = 0;
+  for (size_t i = 3; i < id.size(); ++i) {
+    if (id[i] < '0' || id[i] > '9') return std::nullopt;
+    index = index * 10 + static_cast<size_t>(id[i] - '0');
+  }
+  if (index >= disks || (id.size() == 5 && id[3] == '0')) return std::nullopt;
+  return index;
+}
+
+}  // namespace
+
+api::Reply VmApi::set_device_rate_limit(const std::string& what, const std::string& name, const devctl::Buckets& buckets) {
+  auto found = device_controls_.find(name);
+  int unused = -1;
+  int& fd = found == device_controls_.end() ? unused : found->second;
+  auto reply = device_control_request(fd, devctl::ControlCommand{devctl::Op::kSetRateLimit, buckets});
+  if (!reply.ok()) return fault(500, what + ": " + reply.error().message());
+  if (reply->status != devctl::ControlStatus::kOk) {
+    return fault(500, what + ": the device refused the new limits (" + devctl::status_name(reply->status) + ")");
+  }
+  return kNoContent;
+}
+
+api::Reply VmApi::patch_drive(const api::PatchDrive& request) {
+  const std::string what = "PatchDrive " + request.drive_id;
+  std::optional<size_t> index = pending_.disk_index(request.drive_id);
+  if (!index) index = numbered_disk(request.drive_id, running_copy_->disks.size());
+  if (!index || *index >= running_copy_->disks.size()) return fault(400, what + ": the VM has no such drive");
+  DiskSettings& disk = running_copy_->disks[*index];
+  RateBucket bytes = disk.rate_bytes, ops = disk.rate_ops;
+  Status checked = patch_disk_rate_limits(request.rate_limiter, "/drives/" + request.drive_id + "/rate_limiter", bytes, ops);
+  if (!checked.ok()) return fault(400, what + ": " + checked.error().message());
+  api::Reply reply = set_device_rate_limit(what, "blk" + std::to_string(*index), {bucket_spec(bytes), bucket_spec(ops), {}, {}});
+  if (reply.status == 204) {
+    disk.rate_bytes = bytes;
+    disk.rate_ops = ops;
+  }
+  return reply;
+}
+
+api::Reply VmApi::patch_network_interface(const api::PatchNetworkInterface& request) {
+  const std::string what = "PatchNetworkInterface " + request.iface_id;
+  std::vector<NetSettings>& nets = running_copy_->nets;
+  size_t index = 0;
+  while (index < nets.size() && nets[index].id != request.iface_id) ++index;
+  if (index == nets.size()) return fault(400, what + ": the VM has no such network interface");
+  NetRateLimiter limits = nets[index].rate_limiter;
+  Status checked = patch_net_rate_limits(host_.net, request.rx_rate_limiter, request.tx_rate_limiter,
+                                         "/network-interfaces/" + request.iface_id + "/rate_limiter", limits);
+  if (!checked.ok()) return fault(400, what + ": " + checked.error().message());
+  api::Reply reply = set_device_rate_limit(what, "net" + std::to_string(index),
+                                           {bucket_spec(limits.rx_bytes), bucket_spec(limits.rx_packets),
+                                            bucket_spec(limits.tx_bytes), bucket_spec(limits.tx_packets)});
+  if (reply.status == 204) nets[index].rate_limiter = limits;
+  return reply;
 }
 
 api::Reply VmApi::relay_to_monitor(const api::Command& command) { return monitor_request(control_fd_, command); }

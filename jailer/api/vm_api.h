@@ -1,12 +1,14 @@
 // The launcher's side of the VM's API: what each typed command from bulwark-api (api_process.h)
 // does. Before InstanceStart it configures a PendingVm; after, it answers from the running VM's
 // settings and relays the run-time commands (PATCH /vm, SendCtrlAltDel, metrics) to the
-// monitor's control channel, when the monitor has one. It never parses HTTP or request JSON: the
+// monitor's control channel, when the monitor has one, and run-time rate limits (PATCH /drives,
+// PATCH /network-interfaces) to the device's own control channel. It never parses HTTP or request JSON: the
 // commands arrive typed, and every JSON body it answers with is one it writes.
 #pragma once
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/command/command.h"
+#include "devices/control/control_message.h"
 #include "jailer/api/metrics_file.h"
 #include "jailer/api/pending_vm.h"
 #include "jailer/jail.h"
@@ -46,6 +49,9 @@ class VmApi {
   // The VM runs: answers come from `config` (kept alive by the caller) from now on; `control_fd`
   // is the monitor's control channel (-1: none, run-time commands answer 501).
   void set_running(const LaunchConfig* config, int control_fd);
+  // The launcher's ends of the devices' control channels by device name ("blk0", "net0";
+  // VmDevices::control_fds): PATCH /drives and PATCH /network-interfaces go there.
+  void set_device_controls(std::map<std::string, int> fds) { device_controls_ = std::move(fds); }
 
   VmApiOutcome handle(const api::Command& command);
   // Called often (at least every 200 ms) while the VM runs: the periodic metrics flush.
@@ -62,12 +68,20 @@ class VmApi {
   std::string metrics_json_line();
   api::Reply put_metrics(const api::PutMetrics& request);
   api::Reply put_logger(const api::PutLogger& request);
+  api::Reply patch_drive(const api::PatchDrive& request);
+  api::Reply patch_network_interface(const api::PatchNetworkInterface& request);
+  // SetRateLimit to device `name`: 204, or 500 when it did not take it.
+  api::Reply set_device_rate_limit(const std::string& what, const std::string& name, const devctl::Buckets& buckets);
 
   PendingVm pending_;
   std::string vm_id_;
   VmApiState state_ = VmApiState::kNotStarted;
   std::optional<LaunchConfig> assembled_;
-  const LaunchConfig* running_ = nullptr;
+  const LaunchConfig* running_ = nullptr;  // &*running_copy_ once the VM runs
+  // The running VM's settings, copied at start: PATCHed rate limits update it, so GET /vm/config
+  // shows what the devices enforce.
+  std::optional<LaunchConfig> running_copy_;
+  std::map<std::string, int> device_controls_;
   int control_fd_ = -1;
   std::function<nlohmann::json()> policy_;
   std::chrono::steady_clock::time_point started_at_{};

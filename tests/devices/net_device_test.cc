@@ -4,6 +4,7 @@
 // guest's RX buffers with a correct vnet header, a megabyte each way keeps its hash, hostile
 // chains and control commands are refused, and a rate limit makes a transfer take its time.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -16,6 +17,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "devices/control/control_message.h"
 #include "tests/devices/net_namespace.h"
 #include "tests/devices/net_test_guest.h"
 
@@ -471,6 +473,62 @@ TEST_F(NetDeviceTest, RateLimitedTransferTakesAtLeastWhatTheBucketAllows) {
   EXPECT_EQ(arrived.load(), 120) << "back-pressure must not drop anything";
   EXPECT_GE(took, std::chrono::milliseconds(450));
   EXPECT_LT(took, std::chrono::seconds(5));
+}
+
+// The launcher's control channel (devices/README.md): its end for the device is inherited at
+// fd 50 (not close-on-exec, out of the way of the fds start_net_device places).
+Result<devctl::ControlReply> net_control_exchange(int fd, std::span<const uint8_t> bytes) {
+  if (::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(bytes.size())) {
+    return Error::from_errno("send", errno);
+  }
+  pollfd p{fd, POLLIN, 0};
+  if (::poll(&p, 1, 5000) != 1) return Error("no answer within 5 s");
+  devctl::Message answer{};
+  if (::recv(fd, answer.data(), answer.size(), MSG_WAITALL) != static_cast<ssize_t>(answer.size())) return Error("short answer");
+  return devctl::decode_reply(answer);
+}
+
+TEST_F(NetDeviceTest, ATxLimitSetOnTheControlChannelAtRunTimeHoldsTheTransferBack) {
+  int pair[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+  UniqueFd launcher_end(pair[0]);
+  UniqueFd cloexec_end(pair[1]);
+  UniqueFd device_end(::fcntl(cloexec_end.get(), F_DUPFD, 50));  // inherited by the device
+  ASSERT_EQ(device_end.get(), 50);
+  cloexec_end.reset();
+  start(kBasic, {"--control-fd", "50"});
+  device_end.reset();
+
+  // Garbage first: answered "malformed", nothing changes.
+  devctl::Message garbage = devctl::encode_command({devctl::Op::kSetRateLimit, {}});
+  garbage[0] = 9;
+  auto bad = net_control_exchange(launcher_end.get(), garbage);
+  ASSERT_TRUE(bad.ok()) << bad.error().message() << "\n" << device_.log();
+  EXPECT_EQ(bad->status, devctl::ControlStatus::kMalformed);
+
+  devctl::ControlCommand set{devctl::Op::kSetRateLimit, {}};
+  set.buckets[2] = {20000, 0, 100};  // tx bytes: 20000 per 100 ms, as the --tx-bytes test
+  const devctl::Message set_bytes = devctl::encode_command(set);
+  auto reply = net_control_exchange(launcher_end.get(), set_bytes);
+  ASSERT_TRUE(reply.ok()) << reply.error().message();
+  EXPECT_EQ(reply->status, devctl::ControlStatus::kOk);
+  EXPECT_EQ(reply->buckets[2].size, 20000u);
+
+  std::vector<uint8_t> payload(1000 - 42, 0x42);
+  const auto frame = udp_frame(kHostMac, kGuestMac, kGuestIp, kHostIp, 4000, kHostPort, payload);
+  std::atomic<int> arrived{0};
+  std::thread sink([&] {
+    while (arrived < 120 && !receive_datagram(host_.get(), std::chrono::seconds(5)).empty()) ++arrived;
+  });
+  const auto begin = std::chrono::steady_clock::now();
+  for (int i = 0; i < 120; ++i) ASSERT_TRUE(guest_->send_frame(frame).ok()) << i << "\n" << device_.log();
+  const auto took = std::chrono::steady_clock::now() - begin;
+  sink.join();
+  EXPECT_EQ(arrived.load(), 120) << "back-pressure must not drop anything";
+  EXPECT_GE(took, std::chrono::milliseconds(450)) << "the run-time limit did not hold the transfer back";
+  const std::string log = stop();
+  EXPECT_NE(log.find("rate limit set: rx bytes none, rx packets none, tx bytes 20000:100:0, tx packets none"),
+            std::string::npos) << log;
 }
 
 // An Ethernet + IPv4 + TCP frame of `payload` (ACK|PSH), as a TSO sender hands it down: one

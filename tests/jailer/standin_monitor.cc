@@ -73,18 +73,19 @@ uint8_t blk_request(test::TestFrontend& f, uint32_t type, uint64_t sector, uint6
   return *f.guest(status);
 }
 
-void exercise_disk(size_t index, int fd) {
+// Returns the connection (a disk stays served while it is held), or null after a failure.
+std::unique_ptr<test::TestFrontend> exercise_disk(size_t index, int fd) {
   const std::string tag = "STANDIN-BLK " + std::to_string(index) + " ";
   auto frontend = test::TestFrontend::create(UniqueFd(fd));
   if (!frontend.ok() || !(*frontend)->start(1ULL << 9 /* FLUSH */).ok()) {
     std::printf("%sfail vhost-user set-up\n", tag.c_str());
-    return;
+    return nullptr;
   }
   test::TestFrontend& f = **frontend;
   const uint64_t buffer = f.allocate(4096);
   if (blk_request(f, 0 /* IN */, 0, buffer, 4096, true) != 0) {
     std::printf("%sfail read\n", tag.c_str());
-    return;
+    return nullptr;
   }
   std::string hex;
   for (int i = 0; i < 8; ++i) {
@@ -96,10 +97,11 @@ void exercise_disk(size_t index, int fd) {
   std::memset(f.guest(buffer), 0x5a, 4096);
   if (blk_request(f, 1 /* OUT */, 2048, buffer, 4096, false) != 0 || blk_request(f, 4 /* FLUSH */, 0, 0, 0, false) != 0) {
     std::printf("%sfail write\n", tag.c_str());
-    return;
+    return nullptr;
   }
   std::printf("%swrote ok\n", tag.c_str());
   std::fflush(stdout);
+  return std::move(*frontend);
 }
 
 // The launcher's control channel, as the monitor serves it (monitor/vmm/control_dispatch.h):
@@ -153,13 +155,20 @@ int main(int argc, char** argv) {
   if (!vm.ok()) return fail("config: " + vm.error().message());
   int net_fd = -1;
   size_t disks = 0;
+  // A running VM (standin.wait) keeps its disks connected, so their processes keep serving
+  // (the API tests' PATCH /drives reaches a live device).
+  const bool wait = vm->cmdline.find("standin.wait") != std::string::npos;
+  std::vector<std::unique_ptr<test::TestFrontend>> held_disks;
   for (const config::DeviceConfig& device : vm->devices) {
     if (device.type == config::kVhostUserNet) net_fd = device.socket_fd;
-    if (device.type == config::kVhostUserBlk) exercise_disk(disks++, device.socket_fd);
+    if (device.type == config::kVhostUserBlk) {
+      auto connection = exercise_disk(disks++, device.socket_fd);
+      if (wait && connection) held_disks.push_back(std::move(connection));
+    }
   }
   // "standin.wait" on the VM's command line (the API tests): stay running, as a guest would,
   // until the launcher stops it.
-  if (vm->cmdline.find("standin.wait") != std::string::npos) {
+  if (wait) {
     std::printf("STANDIN-RUNNING vcpus=%llu memory_mib=%llu disks=%zu\n", static_cast<unsigned long long>(vm->vcpus),
                 static_cast<unsigned long long>(vm->memory_mib), disks);
     std::fflush(stdout);
