@@ -159,6 +159,27 @@ class NetDeviceTest : public ::testing::Test {
                      std::span(reinterpret_cast<const uint8_t*>(payload.data()), payload.size()));
   }
 
+  // 120 UDP frames of 1000 bytes from the guest to the host's socket, with the device's tx
+  // limit in force: how long the guest's sends took. A limit holds frames back; none may drop.
+  void send_120_frames_through_the_tx_limit(std::chrono::steady_clock::duration& took) {
+    std::vector<uint8_t> payload(1000 - 42, 0x42);
+    const auto frame = udp_frame(kHostMac, kGuestMac, kGuestIp, kHostIp, 4000, kHostPort, payload);
+    std::atomic<int> arrived{0};
+    std::thread sink([&] {
+      while (arrived < 120 && !receive_datagram(host_.get(), std::chrono::seconds(5)).empty()) ++arrived;
+    });
+    const auto begin = std::chrono::steady_clock::now();
+    for (int i = 0; i < 120; ++i) {
+      if (!guest_->send_frame(frame).ok()) {
+        sink.join();
+        FAIL() << "frame " << i << " was not sent\n" << device_.log();
+      }
+    }
+    took = std::chrono::steady_clock::now() - begin;
+    sink.join();
+    EXPECT_EQ(arrived.load(), 120) << "back-pressure must not drop anything";
+  }
+
   std::chrono::steady_clock::time_point deadline_;
   std::optional<NetNamespace> ns_;
   UniqueFd tap_;
@@ -460,17 +481,8 @@ TEST_F(NetDeviceTest, MacChangeWhenTheOperatorAllowsIt) {
 TEST_F(NetDeviceTest, RateLimitedTransferTakesAtLeastWhatTheBucketAllows) {
   // 20000 bytes per 100 ms (200 kB/s), starting full: 120 frames of 1000 bytes need >= 0.5 s.
   start(kBasic, {"--tx-bytes", "20000:100"});
-  std::vector<uint8_t> payload(1000 - 42, 0x42);
-  const auto frame = udp_frame(kHostMac, kGuestMac, kGuestIp, kHostIp, 4000, kHostPort, payload);
-  std::atomic<int> arrived{0};
-  std::thread sink([&] {
-    while (arrived < 120 && !receive_datagram(host_.get(), std::chrono::seconds(5)).empty()) ++arrived;
-  });
-  const auto begin = std::chrono::steady_clock::now();
-  for (int i = 0; i < 120; ++i) ASSERT_TRUE(guest_->send_frame(frame).ok()) << i << "\n" << device_.log();
-  const auto took = std::chrono::steady_clock::now() - begin;
-  sink.join();
-  EXPECT_EQ(arrived.load(), 120) << "back-pressure must not drop anything";
+  std::chrono::steady_clock::duration took{};
+  ASSERT_NO_FATAL_FAILURE(send_120_frames_through_the_tx_limit(took));
   EXPECT_GE(took, std::chrono::milliseconds(450));
   EXPECT_LT(took, std::chrono::seconds(5));
 }
@@ -514,17 +526,8 @@ TEST_F(NetDeviceTest, ATxLimitSetOnTheControlChannelAtRunTimeHoldsTheTransferBac
   EXPECT_EQ(reply->status, devctl::ControlStatus::kOk);
   EXPECT_EQ(reply->buckets[2].size, 20000u);
 
-  std::vector<uint8_t> payload(1000 - 42, 0x42);
-  const auto frame = udp_frame(kHostMac, kGuestMac, kGuestIp, kHostIp, 4000, kHostPort, payload);
-  std::atomic<int> arrived{0};
-  std::thread sink([&] {
-    while (arrived < 120 && !receive_datagram(host_.get(), std::chrono::seconds(5)).empty()) ++arrived;
-  });
-  const auto begin = std::chrono::steady_clock::now();
-  for (int i = 0; i < 120; ++i) ASSERT_TRUE(guest_->send_frame(frame).ok()) << i << "\n" << device_.log();
-  const auto took = std::chrono::steady_clock::now() - begin;
-  sink.join();
-  EXPECT_EQ(arrived.load(), 120) << "back-pressure must not drop anything";
+  std::chrono::steady_clock::duration took{};
+  ASSERT_NO_FATAL_FAILURE(send_120_frames_through_the_tx_limit(took));
   EXPECT_GE(took, std::chrono::milliseconds(450)) << "the run-time limit did not hold the transfer back";
   const std::string log = stop();
   EXPECT_NE(log.find("rate limit set: rx bytes none, rx packets none, tx bytes 20000:100:0, tx packets none"),
