@@ -3,7 +3,9 @@
 // make it lie.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -14,6 +16,18 @@
 namespace bulwark::attestation::testing {
 
 inline std::vector<uint8_t> text_bytes(std::string_view text) { return {text.begin(), text.end()}; }
+
+// A digest or PCR value in lower-case hex, as tpm2_eventlog prints it.
+template <size_t N>
+std::string digest_hex(const std::array<uint8_t, N>& bytes) {
+  std::string out;
+  char two[3];
+  for (uint8_t b : bytes) {
+    std::snprintf(two, sizeof(two), "%02x", b);
+    out += two;
+  }
+  return out;
+}
 
 inline EventLogWriter sample_log_writer() {
   EventLogWriter log;

@@ -12,18 +12,8 @@
 namespace bulwark::attestation {
 namespace {
 
+using testing::digest_hex;
 using testing::text_bytes;
-
-template <size_t N>
-std::string replay_hex(const std::array<uint8_t, N>& bytes) {
-  std::string out;
-  char two[3];
-  for (uint8_t b : bytes) {
-    std::snprintf(two, sizeof(two), "%02x", b);
-    out += two;
-  }
-  return out;
-}
 
 TEST(PcrReplay, MatchesHandComputedValues) {
   EventLogWriter writer;
@@ -35,11 +25,11 @@ TEST(PcrReplay, MatchesHandComputedValues) {
   auto pcrs = replay_pcrs(*events);
   ASSERT_TRUE(pcrs.ok()) << pcrs.error().message();
 
-  EXPECT_EQ(replay_hex(pcrs->sha256[9]), "f191db04b526f1e7a178d5da326687c0b27b531fbabde4f555ca7fdd6a239964");
-  EXPECT_EQ(replay_hex(pcrs->sha384[9]),
+  EXPECT_EQ(digest_hex(pcrs->sha256[9]), "f191db04b526f1e7a178d5da326687c0b27b531fbabde4f555ca7fdd6a239964");
+  EXPECT_EQ(digest_hex(pcrs->sha384[9]),
             "c138bc0d993f7bcf76a109b56451f955580eba49e5b9b8a5a8655cdc54239a4e6ef931f15c4909459132b8f4b73d31a5");
-  EXPECT_EQ(replay_hex(pcrs->sha256[15]), "589f9ffed4c477966bfb8d41f37895b08c69047df8f911d6f3b57fbe08faee8d");
-  EXPECT_EQ(replay_hex(pcrs->sha384[15]),
+  EXPECT_EQ(digest_hex(pcrs->sha256[15]), "589f9ffed4c477966bfb8d41f37895b08c69047df8f911d6f3b57fbe08faee8d");
+  EXPECT_EQ(digest_hex(pcrs->sha384[15]),
             "93732e3733514a841c982cfa75ea76ab55fe011acb9cd980ef4523913c65be1b0998e04d77f8c174f81a82151619ca40");
   EXPECT_EQ(pcrs->extended.to_ulong(), (1ul << 9) | (1ul << 15));
   EXPECT_EQ(pcrs->sha256[0], Sha256{});  // untouched PCRs stay zero

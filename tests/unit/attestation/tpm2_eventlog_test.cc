@@ -19,16 +19,7 @@
 namespace bulwark::attestation {
 namespace {
 
-template <size_t N>
-std::string tpm2_hex(const std::array<uint8_t, N>& bytes) {
-  std::string out;
-  char two[3];
-  for (uint8_t b : bytes) {
-    std::snprintf(two, sizeof(two), "%02x", b);
-    out += two;
-  }
-  return out;
-}
+using testing::digest_hex;
 
 bool have_tpm2_eventlog() { return std::system("command -v tpm2_eventlog >/dev/null 2>&1") == 0; }
 
@@ -122,8 +113,8 @@ TEST(Tpm2EventlogAgreement, ListsTheSameEventsAndPcrValues) {
     const Event& ours = (*events)[i];
     EXPECT_EQ(view.events[i].pcr, std::to_string(ours.pcr)) << "event " << i + 1;
     EXPECT_EQ(view.events[i].type, event_type_name(static_cast<uint32_t>(ours.type))) << "event " << i + 1;
-    EXPECT_EQ(view.events[i].sha256, tpm2_hex(ours.digests.sha256)) << "event " << i + 1;
-    EXPECT_EQ(view.events[i].sha384, tpm2_hex(ours.digests.sha384)) << "event " << i + 1;
+    EXPECT_EQ(view.events[i].sha256, digest_hex(ours.digests.sha256)) << "event " << i + 1;
+    EXPECT_EQ(view.events[i].sha384, digest_hex(ours.digests.sha384)) << "event " << i + 1;
   }
   // tpm2_eventlog lists the PCRs events went into: 9 and 15, in both banks.
   for (const char* bank : {"sha256", "sha384"}) {
@@ -131,8 +122,8 @@ TEST(Tpm2EventlogAgreement, ListsTheSameEventsAndPcrValues) {
     EXPECT_EQ(view.pcrs.at(bank).size(), pcrs->extended.count()) << bank;
   }
   for (int pcr : {9, 15}) {
-    EXPECT_EQ(view.pcrs["sha256"][pcr], tpm2_hex(pcrs->sha256[pcr])) << "PCR " << pcr;
-    EXPECT_EQ(view.pcrs["sha384"][pcr], tpm2_hex(pcrs->sha384[pcr])) << "PCR " << pcr;
+    EXPECT_EQ(view.pcrs["sha256"][pcr], digest_hex(pcrs->sha256[pcr])) << "PCR " << pcr;
+    EXPECT_EQ(view.pcrs["sha384"][pcr], digest_hex(pcrs->sha384[pcr])) << "PCR " << pcr;
   }
 }
 
@@ -155,8 +146,8 @@ TEST(Tpm2EventlogAgreement, EverySupportedEventTypeAndAnEmptyLog) {
   EXPECT_EQ(view.events[2].type, "EV_EVENT_TAG");
   EXPECT_EQ(view.events[3].type, "EV_IPL");
   for (int pcr : {0, 7, 9, 23}) {
-    EXPECT_EQ(view.pcrs["sha256"][pcr], tpm2_hex(pcrs->sha256[pcr])) << "PCR " << pcr;
-    EXPECT_EQ(view.pcrs["sha384"][pcr], tpm2_hex(pcrs->sha384[pcr])) << "PCR " << pcr;
+    EXPECT_EQ(view.pcrs["sha256"][pcr], digest_hex(pcrs->sha256[pcr])) << "PCR " << pcr;
+    EXPECT_EQ(view.pcrs["sha384"][pcr], digest_hex(pcrs->sha384[pcr])) << "PCR " << pcr;
   }
 
   auto [empty_output, empty_ok] = run_tpm2_eventlog(EventLogWriter().bytes());
