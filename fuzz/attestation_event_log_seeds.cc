@@ -2,13 +2,12 @@
 // with the event log writer: launch logs in several shapes, and logs one lie away from valid
 // (each refused by a different check). Usage: attestation_event_log_seeds DIR
 #include <cstdio>
-#include <cstring>
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include "attestation/event_log_writer.h"
 #include "attestation/launch_events.h"
+#include "fuzz/seed_file.h"
 
 namespace {
 
@@ -26,16 +25,10 @@ std::vector<uint8_t> launch_log(size_t isolation_items) {
   return log.bytes();
 }
 
-template <typename T>
-std::vector<uint8_t> patched(std::vector<uint8_t> log, size_t offset, T value) {
-  std::memcpy(log.data() + offset, &value, sizeof(T));
-  return log;
-}
+using bulwark::fuzz_seeds::patched;
 
 bool save(const std::string& dir, const std::string& name, const std::vector<uint8_t>& log) {
-  std::ofstream out(dir + "/" + name, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(log.data()), static_cast<std::streamsize>(log.size()));
-  return static_cast<bool>(out);
+  return bulwark::fuzz_seeds::write_seed(dir, name, log);
 }
 
 }  // namespace

@@ -3,12 +3,11 @@
 // valid (each refused by a different body check). Each seed is the control byte, then the file
 // without its trailer (the harness signs it). Usage: snapshot_state_seeds DIR
 #include <cstdio>
-#include <cstring>
-#include <fstream>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "fuzz/seed_file.h"
 #include "fuzz/snapshot_state_fuzz.h"
 #include "snapshot/memory_chunks.h"
 #include "snapshot/state_writer.h"
@@ -48,18 +47,13 @@ std::vector<uint8_t> write(const Shape& shape) {
   return *writer.finish(key);
 }
 
-template <typename T>
-std::vector<uint8_t> patched(std::vector<uint8_t> file, size_t offset, T value) {
-  std::memcpy(file.data() + offset, &value, sizeof(T));
-  return file;
-}
+using bulwark::fuzz_seeds::patched;
 
+// The fuzzer's input: its control byte, then the file without the MAC it signs itself.
 bool save(const std::string& dir, const std::string& name, uint8_t control, const std::vector<uint8_t>& file) {
   std::vector<uint8_t> seed{control};
   seed.insert(seed.end(), file.begin(), file.end() - std::min(file.size(), kTrailerBytes));
-  std::ofstream out(dir + "/" + name, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(seed.data()), static_cast<std::streamsize>(seed.size()));
-  return static_cast<bool>(out);
+  return bulwark::fuzz_seeds::write_seed(dir, name, seed);
 }
 
 }  // namespace
