@@ -39,6 +39,9 @@ function(bulwark_fuzz_target NAME)
   else()
     add_executable(fuzz_${NAME}_replay ${F_SOURCES} ${PROJECT_SOURCE_DIR}/cmake/fuzz_replay_main.cc)
     target_link_libraries(fuzz_${NAME}_replay PRIVATE ${F_LIBS})
+    # The harness is test code (it replays a few dozen seeds); the parser it links keeps the
+    # build's flags.
+    target_compile_options(fuzz_${NAME}_replay PRIVATE ${BULWARK_TEST_CODE_OPTIONS})
     add_test(NAME fuzz.replay.${NAME} COMMAND fuzz_${NAME}_replay ${corpus})
     set_tests_properties(fuzz.replay.${NAME} PROPERTIES LABELS "unit;fuzz" TIMEOUT 120)
   endif()
