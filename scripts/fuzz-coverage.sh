@@ -53,6 +53,7 @@ declare -A parser_files=(
   [attestation_event_log]="attestation/event_log_parser.cc attestation/event_log.cc attestation/pcr_replay.cc"
   [vsock_packet]="devices/vsock/packet.cc devices/vsock/connection.cc devices/vsock/connection_table.cc"
   [vsock_connect_line]="devices/vsock/connect_line.cc"
+  [inflight_record]="devices/inflight/split_inflight.cc devices/vhost_user/inflight_payload.cc"
 )
 
 all_targets=$(sed -n 's/.*bulwark_fuzz_target(\([a-z_0-9]*\)\([ )].*\)*$/\1/p' fuzz/*.cmake | sort -u)

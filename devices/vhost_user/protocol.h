@@ -127,6 +127,16 @@ struct VringFd {
   int fd = -1;  // borrowed from the message's fds; -1 when no_fd
 };
 
+// GET_INFLIGHT_FD / SET_INFLIGHT_FD payload (inflight_payload.cc).
+struct InflightDescription {
+  uint64_t mmap_size = 0;
+  uint64_t mmap_offset = 0;
+  uint16_t num_queues = 0;
+  uint16_t queue_size = 0;
+};
+inline constexpr uint16_t kMaxInflightQueues = 64;
+inline constexpr uint16_t kMaxInflightQueueSize = 32768;
+
 struct Message {
   uint32_t request = 0;
   uint32_t flags = kVersion1;
@@ -149,6 +159,10 @@ Result<std::vector<MemoryRegion>> parse_memory_table(const Message& message);
 Result<VringFd> parse_vring_fd(const Message& message);
 // GET_CONFIG / SET_CONFIG: offset, size (<= 256), flags, then `size` bytes.
 Result<DeviceConfig> parse_device_config(const Message& message);
+// GET_INFLIGHT_FD / SET_INFLIGHT_FD and GET's reply: 24 bytes; `fds` is how many fds the
+// message must carry (0 for GET, 1 for SET and GET's reply). Queues 1..64, a power-of-two queue
+// size up to 32768; with an fd, a record of 1 byte to 64 MiB at a page-aligned offset.
+Result<InflightDescription> parse_inflight_description(const Message& message, size_t fds);
 // The header fields every message must have right: version 1, no unknown flag bits.
 Status check_header(const Message& message);
 
@@ -163,6 +177,11 @@ Message make_memory_table_request(std::span<const MemoryRegion> regions, std::ve
 Message make_vring_fd_request(Request request, uint8_t index, UniqueFd fd, bool need_reply = false);
 Message make_config_request(Request request, const DeviceConfig& config, bool need_reply = false);
 Message make_reply(const Message& request, std::span<const uint8_t> payload);
+// GET_INFLIGHT_FD (no fd) or SET_INFLIGHT_FD (with the record's fd); a backend's reply to GET
+// is make_inflight_reply().
+Message make_inflight_message(Request request, const InflightDescription& description, UniqueFd fd = UniqueFd(),
+                              bool need_reply = false);
+Message make_inflight_reply(const Message& request, const InflightDescription& description, UniqueFd fd);
 Message make_u64_reply(const Message& request, uint64_t value);
 
 // Whether a reply answers `request`: same request code, reply flag set, version 1.
