@@ -165,6 +165,9 @@ vsock-len-present :: devices/vsock/packet.cc :: if (h.len != present) :: if (h.l
 vsock-src-cid :: devices/vsock/packet.cc :: if (h.src_cid != guest_cid) :: if (false && h.src_cid != guest_cid) :: $VS :: $VS_RE
 vsock-credit-overrun :: devices/vsock/connection.cc :: if (h.len > room) return fail( :: if (h.len > room + 1) return fail( :: $VS :: $VS_RE
 vsock-guest-cap :: devices/vsock/connection_table.cc :: if (connections_.size() >= limits_.max_connections) {\n        ++counters_.cap_refusals;\n        queue_rst_for(h); :: if (connections_.size() > limits_.max_connections) {\n        ++counters_.cap_refusals;\n        queue_rst_for(h); :: $VS :: $VS_RE
+inflight-flag :: devices/inflight/split_inflight.cc :: if (flag > 1) { :: if (flag > 2) { :: bulwark_inflight_tests :: SplitInflight
+inflight-last-head :: devices/inflight/split_inflight.cc :: if (last >= queue_size_) { :: if (last > queue_size_) { :: bulwark_inflight_tests :: SplitInflight
+inflight-queue-size :: devices/vhost_user/inflight_payload.cc :: (size & (size - 1)) != 0) { :: false) { :: bulwark_inflight_tests :: InflightPayload
 devctl-bucket-size :: devices/control/control_message.cc :: if (b.size > kMaxBucketSize) return Error( :: if (b.size > kMaxBucketSize * 4) return Error( :: $BLK :: ^BlkControlChannel
 devctl-version :: devices/control/control_message.cc :: if (version != kVersion) return Error( :: if (false) return Error( :: $BLK :: ^BlkControlChannel
 devctl-net-ceiling :: jailer/api/rate_limit_patch.cc :: BULWARK_TRY(apply_net_rate_ceilings(host, path, trial)); :: (void)host; :: $VAPI :: ^VmApiRateLimits
