@@ -101,8 +101,9 @@ Status ClusterMap::set_entry(uint64_t guest_cluster, uint64_t value) {
   if (l2 == 0) return fail("internal: set_entry without an L2 table");
   auto table = cache_.get(ctx_.file, l2);
   if (!table) return table.error();
-  put_be64(*table + (guest_cluster % l2_entries()) * 8, value);
-  cache_.mark_dirty(l2);
+  const uint64_t at = (guest_cluster % l2_entries()) * 8;
+  put_be64(*table + at, value);
+  cache_.mark_dirty(l2, at, at + 8);
   return ok_status();
 }
 
@@ -111,16 +112,25 @@ Status ClusterMap::write_back() {
   if (tables.empty() && dirty_l1_.empty()) return ok_status();
   BULWARK_TRY(ctx_.file.flush());  // rules 1 and 2: data and refcounts before the tables
   for (uint64_t off : tables) {
+    // Only the entries that changed (a new table is dirty as a whole): the rest of the table
+    // on disk already holds the cached bytes.
+    const auto [begin, end] = cache_.dirty_range(off);
     const uint8_t* bytes = cache_.peek(off);
-    BULWARK_TRY(ctx_.file.write_at(off, std::span<const uint8_t>(bytes, ctx_.cluster_size())));
+    BULWARK_TRY(ctx_.file.write_at(off + begin, std::span<const uint8_t>(bytes + begin, end - begin)));
     cache_.clean(off);
   }
   if (!dirty_l1_.empty()) {
     BULWARK_TRY(ctx_.file.flush());  // rule 2: L2 tables before the L1 entries naming them
-    for (uint64_t i : dirty_l1_) {
-      uint8_t raw[8];
-      put_be64(raw, l1_[i]);
-      BULWARK_TRY(ctx_.file.write_at(ctx_.header.l1_table_offset + i * 8, raw));
+    // Neighbouring entries (a run of new L2 tables) in one write.
+    std::sort(dirty_l1_.begin(), dirty_l1_.end());
+    dirty_l1_.erase(std::unique(dirty_l1_.begin(), dirty_l1_.end()), dirty_l1_.end());
+    for (size_t a = 0; a < dirty_l1_.size();) {
+      size_t b = a + 1;
+      while (b < dirty_l1_.size() && dirty_l1_[b] == dirty_l1_[b - 1] + 1) ++b;
+      std::vector<uint8_t> raw((b - a) * 8);
+      for (size_t k = a; k < b; ++k) put_be64(&raw[(k - a) * 8], l1_[dirty_l1_[k]]);
+      BULWARK_TRY(ctx_.file.write_at(ctx_.header.l1_table_offset + dirty_l1_[a] * 8, raw));
+      a = b;
     }
     dirty_l1_.clear();
   }

@@ -32,7 +32,7 @@ class ClusterMap {
   // FLUSH (data and refcounts durable) -> changed L2 tables written -> FLUSH -> changed L1
   // entries written. The caller flushes again before freeing what the old entries named.
   Status write_back();
-  bool has_dirty() const { return !dirty_l1_.empty() || !cache_.dirty().empty(); }
+  bool has_dirty() const { return !dirty_l1_.empty() || cache_.has_dirty(); }
   bool over_budget() const { return cache_.over_budget(); }
   bool has_table(uint64_t guest_cluster) const;
   bool is_l2_table(uint64_t cluster) const;

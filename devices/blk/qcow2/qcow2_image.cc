@@ -22,6 +22,13 @@ using namespace format;
 Error fail(const std::string& what) { return Error("qcow2: " + what); }
 // Standard cluster descriptor bits that must be zero: 1-8 and 56-61.
 constexpr uint64_t kL2Reserved = 0x3f000000000001feull;
+// Whether every byte of `bytes` outside [begin, begin + length) is zero.
+bool zero_outside(std::span<const uint8_t> bytes, uint64_t begin, uint64_t length) {
+  auto zero = [](std::span<const uint8_t> s) {
+    return std::all_of(s.begin(), s.end(), [](uint8_t b) { return b == 0; });
+  };
+  return zero(bytes.first(begin)) && zero(bytes.subspan(begin + length));
+}
 // Zeros `out` from byte `from` on (an empty tail is fine: no call with a null pointer).
 void zero_from(std::span<uint8_t> out, uint64_t from) {
   if (from < out.size()) std::memset(out.data() + from, 0, out.size() - from);
@@ -221,7 +228,14 @@ Status Image::State::write_cluster(uint64_t gc, uint64_t in, std::span<const uin
   auto fresh = make_room(gc, true, pending);
   if (!fresh) return fresh.error();
   const uint64_t host = *fresh * cs();
-  BULWARK_TRY(ctx.file.write_at(host, data.size() == cs() ? data : std::span<const uint8_t>(cluster)));
+  if (data.size() != cs() && host >= ctx.file.size() && zero_outside(cluster, in, data.size())) {
+    // A cluster past the end of the file whose old contents are zeros (no backing data): the
+    // file already reads as zeros there (a hole, or past its end: the last cluster of a file
+    // may be short, read_cluster), so only the guest's bytes are written, not a whole cluster.
+    BULWARK_TRY(ctx.file.write_at(host + in, data));
+  } else {
+    BULWARK_TRY(ctx.file.write_at(host, data.size() == cs() ? data : std::span<const uint8_t>(cluster)));
+  }
   // The L2 entry goes to the write-back cache; write_back() flushes the data and refcount
   // before it writes the table (rule 1).
   pending.push_back({gc, host | kCopied, entry});
@@ -255,13 +269,17 @@ Result<uint64_t> Image::State::make_room(uint64_t gc, bool data, std::vector<Pen
 }
 
 Status Image::State::write_back() {
+  // Rule 1: refcounts (and the data written since) reach the file before the FLUSH that
+  // ClusterMap::write_back() starts with, so before any table naming the clusters they count.
+  BULWARK_TRY(ctx.refcounts->write_back());
   BULWARK_TRY(ctx.map->write_back());
   if (frees.empty()) return ok_status();
   BULWARK_TRY(ctx.file.flush());  // rule 5: the new entries before the old clusters are freed
   std::vector<uint64_t> now;
   now.swap(frees);
   for (uint64_t entry : now) BULWARK_TRY(free_host(entry));
-  return ok_status();
+  // The decrements too (a lost one is a leak; written now, the next FLUSH keeps them).
+  return ctx.refcounts->write_back();
 }
 
 Status Image::State::finish(Status status, std::vector<PendingEntry>& pending) {

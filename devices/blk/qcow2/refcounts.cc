@@ -2,33 +2,42 @@
 //
 // qcow2: write order (crash safety)
 // ---------------------------------
-// Refcounts are written through to the file as they change. L2 tables and L1 entries that a
-// request changes are held in memory (the L2 cache's dirty entries, pinned) and reach the file
-// only in write-back, which runs at a guest FLUSH, when the dirty tables fill the L2 cache's
-// budget, when many clusters wait to be freed, when the image is full and freeing would make
-// room, and when the image is closed. Write-back is the order QEMU's qcow2 cache dependencies
-// give (refcount blocks before L2 tables before anything relying on them):
+// Refcount blocks, L2 tables and L1 entries that a request changes are held in memory (the
+// refcount and L2 caches' dirty entries, pinned, each with the byte range that changed) and
+// reach the file only in write-back, so a run of allocating writes costs its data writes and,
+// at the next write-back, one write per changed refcount block and L2 table (the changed
+// range only) and one per run of changed L1 entries. Write-back runs at a guest FLUSH, when the
+// dirty tables fill the L2 cache's budget, when many clusters wait to be freed, when the image
+// is full and freeing would make room, and when the image is closed; dirty refcount blocks
+// also go to the file alone when they fill the refcount cache's budget (safe at any moment,
+// see rule 1). Write-back is the order QEMU's qcow2 cache dependencies give (refcount blocks
+// before L2 tables before anything relying on them):
 //
+//     dirty refcount blocks written
 //     FLUSH                    data clusters and refcounts durable
 //     dirty L2 tables written
 //     FLUSH                    (only when L1 entries changed)
 //     dirty L1 entries written
 //     FLUSH                    (only when clusters wait to be freed)
-//     refcounts of the replaced clusters decremented (written through, not flushed)
+//     refcounts of the replaced clusters decremented, and the blocks written (not flushed)
 //     ... and a guest FLUSH ends with one more FLUSH.
 //
 // Why a crash (SIGKILL, which keeps what was written; or a power cut, which keeps any subset
 // of what was not flushed) at any instant leaves an image `qemu-img check` finds free of
 // corruption (a leak at worst, which `qemu-img check -r leaks` repairs), and every write the
 // guest saw complete before a FLUSH readable:
-//  1. A new data cluster: its refcount is set (written) before the data is written, and the
-//     L2 entry naming it reaches the file only after the first FLUSH of the next write-back.
-//     Before that FLUSH nothing on disk names the cluster (a leak at worst); after it, the
-//     cluster's refcount and contents are durable.
+//  1. A new data cluster: its refcount is set in memory and the data written; the refcount
+//     block is written before the first FLUSH of the next write-back, and the L2 entry naming
+//     the cluster only after that FLUSH. Before it nothing on disk names the cluster (a leak
+//     at worst); after it, the cluster's refcount and contents are durable. So the count on
+//     disk is never below what the durable tables name: increments are on disk (and flushed)
+//     before any table naming their cluster is written, and decrements are made (in memory)
+//     only once nothing durable names the cluster (rule 5). Writing a dirty refcount block is
+//     therefore safe at any moment, which lets a full refcount cache write its blocks alone.
 //  2. A new L2 table (empty, or a copy of one shared with a snapshot): refcount set; table
 //     written after the first FLUSH; the L1 entry naming it only after the second.
 //  3. A new refcount block: written (counting itself) -> FLUSH -> refcount table entry
-//     written. Refcounts written into it afterwards are flushed by rule 1's FLUSH before any
+//     written. Refcounts set in it afterwards are written and flushed by rule 1 before any
 //     table names the clusters they count.
 //  4. A grown refcount table: new blocks covering the new table and themselves, and the new
 //     table (old entries plus the new blocks) written -> FLUSH -> header's refcount table
@@ -36,16 +45,17 @@
 //     table's clusters freed. Until the header write, the old table is the valid one.
 //  5. Freeing (copy-on-write replacing a shared or compressed cluster, discard, zeroing, an
 //     L2 table replaced by its copy): the entry that named the old cluster is rewritten in
-//     memory, and the old cluster waits in a list; its refcount drops only after the new
-//     entry is durable (the FLUSH before the decrements). Until then it cannot be handed out
-//     again, so no cluster is ever named twice; a lost decrement is a leak.
+//     memory, and the old cluster waits in a list; its refcount drops (in memory, then
+//     written) only after the new entry is durable (the FLUSH before the decrements). Until
+//     then it cannot be handed out again, so no cluster is ever named twice; a lost decrement
+//     is a leak.
 //  6. Copy-on-write of an L2 table shared with a snapshot (refcount > 1): the data clusters
 //     it lists already count one reference per L1 table that reaches them (QEMU's snapshot
 //     rule), so the copy adds no references; the old table is freed by rule 5.
 //  7. Guest FLUSH: write-back, then FLUSH. Every write the guest saw complete before it is
 //     then durable with the metadata that maps it. Writes into clusters the image already
 //     owns (refcount 1) go straight to the file, with no metadata.
-// Refcounts are never lazy here: Bulwark keeps them exact on every write, so it never sets
+// Refcounts are never lazy here: Bulwark keeps them exact at every write-back, so it never sets
 // the dirty bit; an image that arrives dirty (written by QEMU with lazy_refcounts=on and not
 // closed cleanly) has its refcounts rebuilt from the L1/L2 tables at a writable open.
 // tests/unit/qcow2/crash_test.cc cuts the power 200 times at random moments and checks both.
@@ -277,12 +287,21 @@ Status Refcounts::set(uint64_t cluster, uint64_t value) {
   const uint64_t index = cluster % entries_per_block_;
   write_entry(*block, index, value);
   const auto [off, len] = entry_bytes(index);
-  const uint64_t block_offset = table_[cluster / entries_per_block_];
-  if (auto s = file_.write_at(block_offset + off, std::span<const uint8_t>(*block + off, len)); !s) {
-    cache_.drop(block_offset);  // the cached copy must not hold what the file may not
-    return s.error();
-  }
+  cache_.mark_dirty(table_[cluster / entries_per_block_], off, off + len);
   if (value == 0 && cluster < free_cursor_) free_cursor_ = std::max<uint64_t>(cluster, 1);
+  // Dirty blocks are pinned in the cache: past its budget they go to the file (safe at any
+  // moment, rule 1), which makes them evictable again.
+  if (cache_.over_budget()) return write_back();
+  return ok_status();
+}
+
+Status Refcounts::write_back() {
+  for (uint64_t offset : cache_.dirty()) {
+    const auto [begin, end] = cache_.dirty_range(offset);
+    const uint8_t* block = cache_.peek(offset);
+    BULWARK_TRY(file_.write_at(offset + begin, std::span<const uint8_t>(block + begin, end - begin)));
+    cache_.clean(offset);
+  }
   return ok_status();
 }
 
@@ -356,7 +375,7 @@ Status Refcounts::rebuild(const std::vector<uint64_t>& counts) {
     BULWARK_TRY(set(c, std::min(counts[c], max_refcount_)));
   }
   free_cursor_ = 1;
-  return ok_status();
+  return write_back();  // the caller flushes
 }
 
 }  // namespace bulwark::qcow2

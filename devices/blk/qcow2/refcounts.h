@@ -26,14 +26,19 @@ class Refcounts {
 
   uint64_t max_refcount() const { return max_refcount_; }
   Result<uint64_t> get(uint64_t cluster);
-  // Written to the file (not flushed); allocates a refcount block, or grows the table, first
-  // when the cluster has none.
+  // Changed in the cached block (write-back: the file sees it at write_back(), or when the
+  // dirty blocks fill the cache's budget); allocates a refcount block, or grows the table,
+  // first when the cluster has none.
   Status set(uint64_t cluster, uint64_t value);
+  // The changed entries of every dirty block written to the file (not flushed). Safe at any
+  // moment (refcounts.cc, rule 1): a count on disk is never below what durable tables name.
+  Status write_back();
+  bool has_dirty() const { return cache_.has_dirty(); }
   // +1 / -1 with overflow and underflow refused. A cluster reaching 0 becomes free.
   Status increment(uint64_t cluster);
   Status decrement(uint64_t cluster);
-  // A free cluster (refcount 0, below the size bound), its refcount set to 1 (written, not
-  // flushed). Returns the cluster index.
+  // A free cluster (refcount 0, below the size bound), its refcount set to 1 (in the cache,
+  // see set()). Returns the cluster index.
   Result<uint64_t> allocate();
 
   // Whether `cluster` holds the refcount table or a refcount block.

@@ -43,17 +43,35 @@ void TableCache::clear() {
   dirty_count_ = 0;
 }
 
-void TableCache::mark_dirty(uint64_t offset) {
+void TableCache::mark_dirty(uint64_t offset, uint64_t begin, uint64_t end) {
   auto it = index_.find(offset);
-  if (it == index_.end() || it->second->dirty) return;
-  it->second->dirty = true;
-  ++dirty_count_;
+  if (it == index_.end()) return;
+  Entry& e = *it->second;
+  end = std::min(end, table_bytes_);
+  begin = std::min(begin, end);
+  if (begin == end) return;
+  if (!e.dirty) {
+    e.dirty = true;
+    e.dirty_begin = begin;
+    e.dirty_end = end;
+    ++dirty_count_;
+    return;
+  }
+  e.dirty_begin = std::min(e.dirty_begin, begin);
+  e.dirty_end = std::max(e.dirty_end, end);
+}
+
+std::pair<uint64_t, uint64_t> TableCache::dirty_range(uint64_t offset) const {
+  auto it = index_.find(offset);
+  if (it == index_.end() || !it->second->dirty) return {0, 0};
+  return {it->second->dirty_begin, it->second->dirty_end};
 }
 
 void TableCache::clean(uint64_t offset) {
   auto it = index_.find(offset);
   if (it == index_.end() || !it->second->dirty) return;
   it->second->dirty = false;
+  it->second->dirty_begin = it->second->dirty_end = 0;
   --dirty_count_;
 }
 
@@ -61,6 +79,7 @@ std::vector<uint64_t> TableCache::dirty() const {
   std::vector<uint64_t> out;
   for (const Entry& e : lru_)
     if (e.dirty) out.push_back(e.offset);
+  std::sort(out.begin(), out.end());  // written in file order
   return out;
 }
 
