@@ -1,6 +1,6 @@
 // The device control channel's decoders (devices/control/control_message.h) on arbitrary bytes:
-// a device decoding a command from the launcher, the launcher decoding a device's answer. What
-// decodes must be within the bounds and encode back to the same bytes.
+// a device decoding a command from the launcher, the launcher decoding a device's answer to each
+// command. What decodes must be within the bounds and encode back to the same bytes.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -32,11 +32,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const Message again = encode_command(*command);
     if (size != again.size() || std::memcmp(again.data(), data, size) != 0) std::abort();
   }
-  if (auto reply = decode_reply(bytes); reply.ok()) {
+  // A reply is read as the answer to each command in turn (its body depends on which).
+  for (Op answered : {Op::kSetRateLimit, Op::kGetRateLimit, Op::kPause, Op::kResume, Op::kGetStats}) {
+    auto reply = decode_reply(bytes, answered);
+    if (!reply.ok()) continue;
     check_buckets(reply->buckets);
-    const Message again = encode_reply(*reply);
+    const Message again = encode_reply(*reply, answered);
     if (size != again.size() || std::memcmp(again.data(), data, size) != 0) std::abort();
     (void)status_name(reply->status);
+    (void)op_name(answered);
     for (const auto& b : reply->buckets) (void)describe_bucket(b);
   }
   return 0;

@@ -104,6 +104,8 @@ jc-base-dir-components :: jailer/jail_config.cc :: if (!is_plain_component(dir.s
 jc-id-with-devices :: jailer/jail_config.cc :: jail.id.size() > kMaxVmIdWithDevices) { :: jail.id.size() > kMaxVmIdWithDevices + 1) { :: $JC :: $JC_RE
 hc-absolute-path :: jailer/host_config.cc :: if (path.front() != '/' || path.size() > config::kMaxPathBytes || :: if (path.size() > config::kMaxPathBytes || :: $JC :: $JC_RE
 hc-mcs-two :: jailer/host_config.cc :: if (first == last) return Error(path + ": needs at least two categories"); :: <delete> :: $JC :: $JC_RE
+hc-blk-poll-us-max :: jailer/host_config.cc :: status = read_json_integer(member, 0, kMaxBlkPollUs, &host.blk_poll_us); :: status = read_json_integer(member, 0, kMaxBlkPollUs + 1, &host.blk_poll_us); :: $JC :: $JC_RE
+jc-blk-poll-us-operator :: jailer/jail_config.cc :: "blk_poll_us", :: "blk_poll_us_unlisted", :: $JC :: $JC_RE
 lr-uid-max :: jailer/launch_record.cc :: if (value > 2147483646) return false; :: if (value > 4294967295) return false; :: $JC :: $JC_RE
 lr-dotdot :: jailer/launch_record.cc :: if (part.empty() || part == "." || part == "..") return false; :: if (part.empty() || part == ".") return false; :: $JC :: $JC_RE
 lr-keys :: jailer/launch_record.cc :: if (key != "jail" && key != "cgroup") { :: if (false) { :: $JC :: $JC_RE
@@ -168,8 +170,16 @@ vsock-guest-cap :: devices/vsock/connection_table.cc :: if (connections_.size() 
 inflight-flag :: devices/inflight/split_inflight.cc :: if (flag > 1) { :: if (flag > 2) { :: bulwark_inflight_tests :: SplitInflight
 inflight-last-head :: devices/inflight/split_inflight.cc :: if (last >= queue_size_) { :: if (last > queue_size_) { :: bulwark_inflight_tests :: SplitInflight
 inflight-queue-size :: devices/vhost_user/inflight_payload.cc :: (size & (size - 1)) != 0) { :: false) { :: bulwark_inflight_tests :: InflightPayload
+inflight-resume-point :: devices/backend/inflight_requests.cc :: queue.set_next_avail(recovery->last_avail_idx); :: <delete> :: bulwark_backend_ring_tests :: InflightResubmit
+inflight-taken-noted :: devices/virtio/split_queue.cc :: if (in_flight_ != nullptr) in_flight_->taken(head);\n  ++next_avail_; :: ++next_avail_; :: bulwark_backend_ring_tests :: InflightResubmit
 devctl-bucket-size :: devices/control/control_message.cc :: if (b.size > kMaxBucketSize) return Error( :: if (b.size > kMaxBucketSize * 4) return Error( :: $BLK :: ^BlkControlChannel
 devctl-version :: devices/control/control_message.cc :: if (version != kVersion) return Error( :: if (false) return Error( :: $BLK :: ^BlkControlChannel
+devctl-op-body :: devices/control/control_message.cc :: if (!body_zero(bytes)) return Error(std::string("control message: ") :: if (false && !body_zero(bytes)) return Error(std::string("control message: ") :: bulwark_device_control_tests :: ^DeviceControlMessage\.
+devctl-op-range :: devices/control/control_message.cc :: code <= static_cast<uint16_t>(Op::kGetStats); :: code <= static_cast<uint16_t>(Op::kGetStats) + 1; :: bulwark_device_control_tests :: ^DeviceControlMessage\.
+devctl-reply-body :: devices/control/control_message.cc :: if (!body_zero(bytes)) return Error("control reply: :: if (false && !body_zero(bytes)) return Error("control reply: :: bulwark_device_control_tests :: ^DeviceControlMessage\.
+devctl-pause-serves :: devices/backend/backend_server.cc :: if (paused_) return false;\n :: <delete> :: $BLK :: ^BlkControlChannel
+devctl-pause-launcher :: jailer/api/vm_api.cc :: if (set.paused) pause_devices(true); :: (void)0; :: $VAPI :: ^VmApiDevicePause\.
+api-dirs-dot-slash :: jailer/api/api_host_config.cc :: name.starts_with("./") && name[2] != '/') :: name.starts_with("./")) :: $VAPI :: $VAPI_RE
 devctl-net-ceiling :: jailer/api/rate_limit_patch.cc :: BULWARK_TRY(apply_net_rate_ceilings(host, path, trial)); :: (void)host; :: $VAPI :: ^VmApiRateLimits
 sweep-label-inode :: jailer/stale_vm.cc :: if (static_cast<uint64_t>(st.st_dev) != label.dev || static_cast<uint64_t>(st.st_ino) != label.ino) { :: if (false) { :: $SW :: $SW_RE
 EOF

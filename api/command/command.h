@@ -30,7 +30,10 @@
 
 namespace bulwark::api {
 
-inline constexpr size_t kMaxMessageBytes = 65536;
+// 192 KiB: room for the largest reply, `bulwark policy show --json` for GET /policy (123 KB
+// with ten process kinds), and still below a unix socket's default send buffer (212,992 bytes;
+// a datagram must fit in it whole).
+inline constexpr size_t kMaxMessageBytes = 192 * 1024;
 inline constexpr size_t kMaxPathBytes = 4096;      // a host path or a name in an operator dir
 inline constexpr size_t kMaxBootArgsBytes = 2048;  // the kernel command line
 inline constexpr size_t kMaxIdBytes = 64;          // drive_id, iface_id

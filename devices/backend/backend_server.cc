@@ -73,7 +73,7 @@ Status BackendServer::run() {
   for (;;) {
     // With a queue still holding work, only look at what else is ready, do not wait.
     int timeout = any_pending() ? 0 : -1;
-    if (timeout < 0 && poll_.enabled()) {
+    if (timeout < 0 && poll_.enabled() && !paused_) {
       // Out of work: poll the rings a while before paying for a wake-up. The idle spell runs
       // from the first turn without work to the first that has some (a wake-up for a kick
       // whose chain polling already served does not end it).
@@ -129,7 +129,9 @@ Status BackendServer::run() {
 }
 
 bool BackendServer::serve_pending() {
-  // One bounded turn per queue with work, then back to the socket and the kicks.
+  // One bounded turn per queue with work, then back to the socket and the kicks. Paused: the
+  // work stays pending until Resume.
+  if (paused_) return false;
   bool served = false;
   for (uint16_t index = 0; index < vrings_.size(); ++index) {
     if (vrings_[index].pending) served |= serve_batch(index) > 0;
@@ -175,14 +177,17 @@ void BackendServer::serve_control() {
     control_.reset();
     return;
   }
-  devctl::ControlReply reply{devctl::ControlStatus::kMalformed, {}};
+  devctl::ControlReply reply{devctl::ControlStatus::kMalformed, {}, {}};
   auto command = devctl::decode_command(std::span<const uint8_t>(buffer.data(), static_cast<size_t>(n)));
+  devctl::Op answered = devctl::Op::kGetRateLimit;  // a malformed answer carries nothing either way
   if (command.ok()) {
-    reply = device_.control(*command);
+    answered = command->op;
+    reply = answered == devctl::Op::kPause || answered == devctl::Op::kResume ? set_paused(answered == devctl::Op::kPause)
+                                                                               : device_.control(*command);
   } else {
     log::warn("control channel: " + command.error().message());
   }
-  devctl::Message out = devctl::encode_reply(reply);
+  devctl::Message out = devctl::encode_reply(reply, answered);
   iovec out_iov{out.data(), out.size()};
   msghdr sent{};
   sent.msg_iov = &out_iov;
@@ -190,6 +195,17 @@ void BackendServer::serve_control() {
   if (::sendmsg(control_.get(), &sent, MSG_NOSIGNAL | MSG_DONTWAIT) != static_cast<ssize_t>(out.size())) {
     log::warn("control channel: the answer could not be sent");
   }
+}
+
+devctl::ControlReply BackendServer::set_paused(bool paused) {
+  if (paused != paused_) log::info(paused ? "paused: the rings wait until Resume" : "resumed: serving the rings again");
+  paused_ = paused;
+  // Kicks that came while paused were drained and left their queue pending; a ring the guest
+  // filled without kicking (EVENT_IDX) is looked at too.
+  if (!paused) {
+    for (Vring& vring : vrings_) vring.pending = vring.queue.has_value();
+  }
+  return {devctl::ControlStatus::kOk, {}, {}};
 }
 
 Status BackendServer::handle(vu::Message& message) {
@@ -215,6 +231,8 @@ Status BackendServer::handle(vu::Message& message) {
       return get_vring_base(message);
     case vu::Request::GET_CONFIG:
       return get_config(message);
+    case vu::Request::GET_INFLIGHT_FD:
+      return get_inflight_fd(message);
     default:
       break;
   }
@@ -257,6 +275,9 @@ Status BackendServer::handle(vu::Message& message) {
       break;
     case vu::Request::SET_CONFIG:
       outcome = set_config(message);
+      break;
+    case vu::Request::SET_INFLIGHT_FD:
+      outcome = set_inflight_fd(message);
       break;
     default:
       outcome = Error(named(message) + " (" + std::to_string(message.request) +

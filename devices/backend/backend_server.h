@@ -5,11 +5,13 @@
 // Queues are served in bounded batches (kChainsPerTurn), round-robin with the socket.
 // With polling on (set_poll_max), the loop busy-polls the running rings' available indexes for
 // an adaptive window (poll_window.h) before it blocks: a request the guest posts meanwhile is
-// served without waiting for its kick to wake the process.
+// served without waiting for its kick to wake the process. The launcher's Pause (control
+// channel) stops the loop taking from any ring until Resume.
 //
 // Syscalls it makes while serving (for the device processes' seccomp policies): epoll_create1,
 // epoll_ctl, epoll_wait, recvmsg, sendmsg (also the control channel's), read and write (eventfds, log lines on stderr),
 // fcntl (F_GETFL/F_SETFL on received eventfds), fstat, mmap and munmap (guest memory), close;
+// memfd_create and ftruncate (the in-flight record, GET_INFLIGHT_FD);
 // plus whatever the allocator needs (brk/mmap/munmap).
 #pragma once
 
@@ -22,6 +24,8 @@
 #include "bulwark/common/result.h"
 #include "bulwark/common/unique_fd.h"
 #include "devices/backend/feature_bits.h"
+#include "devices/backend/inflight_mapping.h"
+#include "devices/inflight/split_inflight.h"
 #include "devices/backend/poll_window.h"
 #include "devices/backend/virtio_device.h"
 #include "devices/vhost_user/protocol.h"
@@ -56,10 +60,12 @@ class BackendServer : private DeviceEvents {
 
   // The most memory slots a SET_MEM_TABLE may carry (GET_MAX_MEM_SLOTS).
   static constexpr uint64_t kMaxMemSlots = vhost_user::kMaxMemoryRegions;
-  // GET_PROTOCOL_FEATURES: multiqueue, REPLY_ACK and the config space messages, nothing else.
+  // GET_PROTOCOL_FEATURES: multiqueue, REPLY_ACK, the config space messages and the in-flight
+  // record (INFLIGHT_SHMFD: a replacement process resubmits what this one had taken).
   static constexpr uint64_t kOfferedProtocolFeatures = feature_bit(vhost_user::kProtocolMq) |
                                                        feature_bit(vhost_user::kProtocolReplyAck) |
-                                                       feature_bit(vhost_user::kProtocolConfig);
+                                                       feature_bit(vhost_user::kProtocolConfig) |
+                                                       feature_bit(vhost_user::kProtocolInflightShmfd);
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -77,6 +83,8 @@ class BackendServer : private DeviceEvents {
     // started, or the last turn used its whole batch. Cleared when a turn finds it empty.
     bool pending = false;
     std::optional<virtio::SplitQueue> queue;  // present while the ring runs
+    // This ring's in-flight record, while the ring runs and the frontend gave one.
+    std::optional<inflight::SplitQueueRecord> record;
     // The available ring's index in guest memory (valid while `queue` is), for polling.
     const uint16_t* avail_index = nullptr;
     // Polling looks for the available index moving past this: where the device stopped taking
@@ -100,6 +108,12 @@ class BackendServer : private DeviceEvents {
   Status set_vring_fd(vhost_user::Message& message);
   Status set_vring_enable(const vhost_user::Message& message);
   Status get_config(const vhost_user::Message& message);
+  Status get_inflight_fd(const vhost_user::Message& message);
+  Status set_inflight_fd(const vhost_user::Message& message);
+  // Gives ring `index` (just created) its in-flight record: a fresh one is set up; one a
+  // predecessor left is checked and its requests queued for resubmission. An Error fails the
+  // queue (the record was not made for it, or was scribbled on).
+  Status attach_in_flight(uint16_t index);
   Status set_config(const vhost_user::Message& message);
 
   Result<Vring*> vring_at(const vhost_user::Message& message, uint64_t index);
@@ -128,6 +142,9 @@ class BackendServer : private DeviceEvents {
   // that does not decode is answered kMalformed; a closed channel is dropped (the device
   // serves on without it).
   void serve_control();
+  // Pause and Resume (handled here, for every device): while paused no ring is served and the
+  // rings are not polled; kicks and device events still mark queues pending, served on Resume.
+  devctl::ControlReply set_paused(bool paused);
   bool protocol_features_negotiated() const;
   // DeviceEvents, for the device's own fds.
   Status watch(int fd, uint32_t events, uint32_t token) override;
@@ -145,10 +162,12 @@ class BackendServer : private DeviceEvents {
   bool fatal_ = false;
   uint32_t chains_per_turn_;
   std::optional<virtio::MappedGuestMemory> memory_;
+  std::optional<InflightMapping> inflight_;  // GET_INFLIGHT_FD's or SET_INFLIGHT_FD's record
   std::vector<Vring> vrings_;
   PollWindow poll_{std::chrono::nanoseconds{0}};
   std::optional<Clock::time_point> idle_since_;  // set while the loop has found no work
   uint32_t polled_turns_ = 0;  // turns in a row served from polling without epoll_wait
+  bool paused_ = false;  // the launcher's Pause, until its Resume
 };
 
 }  // namespace bulwark::backend

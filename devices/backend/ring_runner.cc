@@ -60,6 +60,10 @@ Status BackendServer::refresh(uint16_t index) {
   vring.avail_index = reinterpret_cast<const uint16_t*>(avail_header->data() + 2);
   vring.polled_from = vring.base;
   vring.queue.emplace(std::move(*queue));
+  if (Status in_flight = attach_in_flight(index); !in_flight.ok()) {
+    fail_queue(index, in_flight.error());
+    return ok_status();
+  }
   // Buffers offered before the ring started would otherwise wait for the next kick.
   vring.pending = true;
   device_.queue_running(index, true);
@@ -72,6 +76,7 @@ void BackendServer::stop(uint16_t index) {
   if (epoll_.valid()) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, vring.kick.get(), nullptr);
   vring.base = vring.queue->next_avail();
   vring.queue.reset();
+  vring.record.reset();
   vring.avail_index = nullptr;
   vring.pending = false;
   device_.queue_running(index, false);
@@ -139,6 +144,7 @@ bool BackendServer::poll_rings(Clock::time_point deadline) {
 }
 
 bool BackendServer::any_pending() const {
+  if (paused_) return false;  // the loop waits (for Resume) instead of spinning on held work
   for (const Vring& vring : vrings_)
     if (vring.pending) return true;
   return false;

@@ -79,6 +79,7 @@ void BackendServer::reset() {
   for (uint16_t i = 0; i < vrings_.size(); ++i) stop(i);
   vrings_ = std::vector<Vring>(device_.num_queues());
   memory_.reset();
+  inflight_.reset();
   acked_features_ = 0;
   features_set_ = false;
 }

@@ -61,7 +61,7 @@ class VirtioDevice {
   // A command from the launcher's control channel (devices/README.md, "Control channel"),
   // decoded and bounded already; the answer goes back on the channel.
   virtual devctl::ControlReply control(const devctl::ControlCommand& /*command*/) {
-    return {devctl::ControlStatus::kUnsupported, {}};
+    return {devctl::ControlStatus::kUnsupported, {}, {}};
   }
 };
 

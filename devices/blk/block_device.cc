@@ -97,13 +97,35 @@ void BlockDevice::on_device_event(uint32_t /*token*/) {
 
 devctl::Buckets BlockDevice::limits() const { return {options_.rate_bytes, options_.rate_ops, {}, {}}; }
 
+void BlockDevice::count(const Request* request, uint8_t result) {
+  if (result != kStatusOk) ++counters_[devctl::kBlkErrors];
+  if (request == nullptr) return;
+  const bool ok = result == kStatusOk;
+  switch (request->type) {
+    case kTypeIn:
+      ++counters_[devctl::kBlkReadRequests];
+      if (ok) counters_[devctl::kBlkReadBytes] += request->data_bytes;
+      break;
+    case kTypeOut:
+      ++counters_[devctl::kBlkWriteRequests];
+      if (ok) counters_[devctl::kBlkWriteBytes] += request->data_bytes;
+      break;
+    case kTypeFlush:
+      ++counters_[devctl::kBlkFlushRequests];
+      break;
+    default:
+      break;
+  }
+}
+
 devctl::ControlReply BlockDevice::control(const devctl::ControlCommand& command) {
-  if (command.op == devctl::Op::kGetRateLimit) return {devctl::ControlStatus::kOk, limits()};
-  if (command.op != devctl::Op::kSetRateLimit) return {devctl::ControlStatus::kUnsupported, {}};
+  if (command.op == devctl::Op::kGetRateLimit) return {devctl::ControlStatus::kOk, limits(), {}};
+  if (command.op == devctl::Op::kGetStats) return {devctl::ControlStatus::kOk, {}, counters_};
+  if (command.op != devctl::Op::kSetRateLimit) return {devctl::ControlStatus::kUnsupported, {}, {}};
   const devctl::Buckets& b = command.buckets;
   if (b[2].size != 0 || b[3].size != 0) {
     log::warn("control channel: SetRateLimit for a disk carries buckets 2 and 3 (a NIC's)");
-    return {devctl::ControlStatus::kRefused, {}};
+    return {devctl::ControlStatus::kRefused, {}, {}};
   }
   options_.rate_bytes = b[0];
   options_.rate_ops = b[1];
@@ -119,7 +141,7 @@ devctl::ControlReply BlockDevice::control(const devctl::ControlCommand& command)
     for (uint16_t q = 0; q < options_.queues; ++q) events_->wake_queue(q);
   }
   log::info("rate limit set: bytes " + devctl::describe_bucket(b[0]) + ", requests " + devctl::describe_bucket(b[1]));
-  return {devctl::ControlStatus::kOk, limits()};
+  return {devctl::ControlStatus::kOk, limits(), {}};
 }
 
 Result<uint32_t> BlockDevice::process_queue(uint16_t /*index*/, virtio::SplitQueue& queue, uint32_t budget) {
@@ -143,6 +165,7 @@ Result<uint32_t> BlockDevice::process_queue(uint16_t /*index*/, virtio::SplitQue
         // Back-pressure: the request goes back on the ring until the tokens are there.
         queue.set_next_avail(before);
         throttled_ = true;
+        ++counters_[devctl::kBlkThrottled];
         timer_->arm(limiter_->wait_time(bytes, 1, now));
         break;
       }
@@ -153,6 +176,7 @@ Result<uint32_t> BlockDevice::process_queue(uint16_t /*index*/, virtio::SplitQue
     } else {
       log::warn("virtio-blk: " + request.error().message());
     }
+    count(request.ok() ? &*request : nullptr, result);
     if (!status.empty()) {
       status[0] = result;
       ++written;

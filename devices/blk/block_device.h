@@ -60,8 +60,10 @@ class BlockDevice : public backend::VirtioDevice {
   Status attach_events(backend::DeviceEvents& events) override;
   void on_device_event(uint32_t token) override;
   // SetRateLimit (buckets [0] bytes, [1] requests; [2] and [3] must be unlimited) replaces the
-  // limiter at once, requests held back are looked at again under the new one; GetRateLimit.
+  // limiter at once, requests held back are looked at again under the new one; GetRateLimit;
+  // GetStats (devctl::CounterBlk).
   devctl::ControlReply control(const devctl::ControlCommand& command) override;
+  const devctl::Counters& counters() const { return counters_; }
 
   uint64_t capacity_sectors() const { return image_bytes_ / kSectorSize; }
 
@@ -73,6 +75,8 @@ class BlockDevice : public backend::VirtioDevice {
   uint8_t write(const Request& request);
   uint8_t get_id(const Request& request, uint64_t& written);
   uint8_t discard(const Request& request);
+  // Adds a served request (nullptr: one that did not parse) to counters_.
+  void count(const Request* request, uint8_t result);
   uint8_t write_zeroes(const Request& request);
   // [sector * 512, + bytes) inside the image, overflow-checked.
   bool within_image(uint64_t sector, uint64_t bytes, uint64_t& offset) const;
@@ -90,6 +94,7 @@ class BlockDevice : public backend::VirtioDevice {
   std::optional<backend::ThrottleTimer> timer_;
   backend::DeviceEvents* events_ = nullptr;
   bool throttled_ = false;
+  devctl::Counters counters_{};  // GetStats: devctl::CounterBlk
 };
 
 }  // namespace bulwark::blk

@@ -38,8 +38,8 @@ Status check_bucket(const ratelimit::BucketSpec& b, size_t index) {
   return ok_status();
 }
 
-// The header's code and the buckets, each checked.
-Result<std::pair<uint16_t, Buckets>> decode(std::span<const uint8_t> bytes) {
+// The header checked: the op or status code.
+Result<uint16_t> decode_header(std::span<const uint8_t> bytes) {
   if (bytes.size() != kMessageBytes) {
     return Error("control message of " + std::to_string(bytes.size()) + " bytes (expected " +
                  std::to_string(kMessageBytes) + ")");
@@ -47,6 +47,11 @@ Result<std::pair<uint16_t, Buckets>> decode(std::span<const uint8_t> bytes) {
   const uint16_t version = *read_le<uint16_t>(bytes, 0);
   if (version != kVersion) return Error("control message version " + std::to_string(version) + " (expected 1)");
   if (*read_le<uint32_t>(bytes, 4) != 0) return Error("control message: reserved bytes not zero");
+  return *read_le<uint16_t>(bytes, 2);
+}
+
+// The body as buckets, each checked.
+Result<Buckets> decode_buckets(std::span<const uint8_t> bytes) {
   Buckets buckets{};
   for (size_t i = 0; i < kBuckets; ++i) {
     const size_t at = kHeaderBytes + i * kBucketBytes;
@@ -55,14 +60,18 @@ Result<std::pair<uint16_t, Buckets>> decode(std::span<const uint8_t> bytes) {
     buckets[i].one_time_burst = *read_le<uint64_t>(bytes, at + 16);
     if (Status checked = check_bucket(buckets[i], i); !checked.ok()) return checked.error().wrap("control message");
   }
-  return std::pair<uint16_t, Buckets>{*read_le<uint16_t>(bytes, 2), buckets};
+  return buckets;
 }
 
-bool all_zero(const Buckets& buckets) {
-  for (const auto& b : buckets) {
-    if (b.size != 0 || b.refill_time_ms != 0 || b.one_time_burst != 0) return false;
+bool body_zero(std::span<const uint8_t> bytes) {
+  for (size_t i = kHeaderBytes; i < kMessageBytes; ++i) {
+    if (bytes[i] != 0) return false;
   }
   return true;
+}
+
+bool known_op(uint16_t code) {
+  return code >= static_cast<uint16_t>(Op::kSetRateLimit) && code <= static_cast<uint16_t>(Op::kGetStats);
 }
 
 }  // namespace
@@ -72,32 +81,60 @@ Message encode_command(const ControlCommand& command) {
 }
 
 Result<ControlCommand> decode_command(std::span<const uint8_t> bytes) {
-  auto decoded = decode(bytes);
-  if (!decoded.ok()) return decoded.error();
-  const auto& [code, buckets] = *decoded;
+  auto code = decode_header(bytes);
+  if (!code.ok()) return code.error();
+  if (!known_op(*code)) return Error("control message: unknown command " + std::to_string(*code));
   ControlCommand command;
-  command.buckets = buckets;
-  if (code == static_cast<uint16_t>(Op::kSetRateLimit)) {
-    command.op = Op::kSetRateLimit;
-  } else if (code == static_cast<uint16_t>(Op::kGetRateLimit)) {
-    if (!all_zero(buckets)) return Error("control message: GetRateLimit carries no buckets");
-    command.op = Op::kGetRateLimit;
-  } else {
-    return Error("control message: unknown command " + std::to_string(code));
+  command.op = static_cast<Op>(*code);
+  if (command.op != Op::kSetRateLimit) {
+    // Only SetRateLimit carries anything.
+    if (!body_zero(bytes)) return Error(std::string("control message: ") + op_name(command.op) + " carries no buckets");
+    return command;
   }
+  auto buckets = decode_buckets(bytes);
+  if (!buckets.ok()) return buckets.error();
+  command.buckets = *buckets;
   return command;
 }
 
-Message encode_reply(const ControlReply& reply) { return encode(static_cast<uint16_t>(reply.status), reply.buckets); }
+Message encode_reply(const ControlReply& reply, Op answered) {
+  if (answered != Op::kGetStats) return encode(static_cast<uint16_t>(reply.status), reply.buckets);
+  Message out = encode(static_cast<uint16_t>(reply.status), Buckets{});
+  for (size_t i = 0; i < kCounters; ++i) write_le<uint64_t>(std::span<uint8_t>(out), kHeaderBytes + i * 8, reply.counters[i]);
+  return out;
+}
 
-Result<ControlReply> decode_reply(std::span<const uint8_t> bytes) {
-  auto decoded = decode(bytes);
-  if (!decoded.ok()) return decoded.error();
-  const auto& [code, buckets] = *decoded;
-  if (code > static_cast<uint16_t>(ControlStatus::kRefused)) {
-    return Error("control reply: unknown status " + std::to_string(code));
+Result<ControlReply> decode_reply(std::span<const uint8_t> bytes, Op answered) {
+  auto code = decode_header(bytes);
+  if (!code.ok()) return code.error();
+  if (*code > static_cast<uint16_t>(ControlStatus::kRefused)) {
+    return Error("control reply: unknown status " + std::to_string(*code));
   }
-  return ControlReply{static_cast<ControlStatus>(code), buckets};
+  ControlReply reply{static_cast<ControlStatus>(*code), {}, {}};
+  // A refusal, and an answer to Pause or Resume, carry nothing.
+  if (reply.status != ControlStatus::kOk || answered == Op::kPause || answered == Op::kResume) {
+    if (!body_zero(bytes)) return Error("control reply: a body where none belongs");
+    return reply;
+  }
+  if (answered == Op::kGetStats) {
+    for (size_t i = 0; i < kCounters; ++i) reply.counters[i] = *read_le<uint64_t>(bytes, kHeaderBytes + i * 8);
+    return reply;
+  }
+  auto buckets = decode_buckets(bytes);
+  if (!buckets.ok()) return buckets.error();
+  reply.buckets = *buckets;
+  return reply;
+}
+
+const char* op_name(Op op) {
+  switch (op) {
+    case Op::kSetRateLimit: return "SetRateLimit";
+    case Op::kGetRateLimit: return "GetRateLimit";
+    case Op::kPause: return "Pause";
+    case Op::kResume: return "Resume";
+    case Op::kGetStats: break;
+  }
+  return "GetStats";
 }
 
 const char* status_name(ControlStatus status) {

@@ -49,6 +49,10 @@ bool SplitQueueRecord::usable() const {
   return queue_size_ != 0 && region_.size() >= queue_region_bytes(queue_size_);
 }
 
+bool SplitQueueRecord::fresh() const {
+  return usable() && load<uint16_t>(std::span<const uint8_t>(region_), kVersionAt) == 0;
+}
+
 void SplitQueueRecord::initialise(uint64_t features, uint16_t used_idx) {
   if (!usable()) return;
   std::fill(region_.begin(), region_.begin() + static_cast<std::ptrdiff_t>(queue_region_bytes(queue_size_)), 0);

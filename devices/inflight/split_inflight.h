@@ -48,6 +48,9 @@ class SplitQueueRecord {
   // one makes every call a no-op and recover() an error).
   SplitQueueRecord(std::span<uint8_t> region, uint16_t queue_size);
 
+  // Whether the record was never written (version 0, as GET_INFLIGHT_FD's zeroed memory is):
+  // the queue starts from scratch and initialise() sets it up.
+  bool fresh() const;
   // A record for a queue that starts from scratch: nothing in flight.
   void initialise(uint64_t features, uint16_t used_idx);
   // The request whose chain starts at `head` was taken from the avail ring.

@@ -235,8 +235,9 @@ devctl::ControlReply NetDevice::control(const devctl::ControlCommand& command) {
   const auto limits = [this]() -> devctl::Buckets {
     return {options_.rx_limit.bytes, options_.rx_limit.packets, options_.tx_limit.bytes, options_.tx_limit.packets};
   };
-  if (command.op == devctl::Op::kGetRateLimit) return {devctl::ControlStatus::kOk, limits()};
-  if (command.op != devctl::Op::kSetRateLimit) return {devctl::ControlStatus::kUnsupported, {}};
+  if (command.op == devctl::Op::kGetRateLimit) return {devctl::ControlStatus::kOk, limits(), {}};
+  if (command.op == devctl::Op::kGetStats) return {devctl::ControlStatus::kOk, {}, counters()};
+  if (command.op != devctl::Op::kSetRateLimit) return {devctl::ControlStatus::kUnsupported, {}, {}};
   const devctl::Buckets& b = command.buckets;
   options_.rx_limit = {b[0], b[1]};
   options_.tx_limit = {b[2], b[3]};
@@ -254,7 +255,7 @@ devctl::ControlReply NetDevice::control(const devctl::ControlCommand& command) {
   }
   log::info("rate limit set: rx bytes " + devctl::describe_bucket(b[0]) + ", rx packets " + devctl::describe_bucket(b[1]) +
             ", tx bytes " + devctl::describe_bucket(b[2]) + ", tx packets " + devctl::describe_bucket(b[3]));
-  return {devctl::ControlStatus::kOk, limits()};
+  return {devctl::ControlStatus::kOk, limits(), {}};
 }
 
 Result<uint32_t> NetDevice::process_queue(uint16_t index, virtio::SplitQueue& queue, uint32_t budget) {
@@ -294,6 +295,7 @@ Result<uint32_t> NetDevice::process_tx(Pair& pair, virtio::SplitQueue& queue, ui
         // Back-pressure: the chain goes back on the ring until the tokens are there.
         queue.set_next_avail(before);
         pair.tx_throttled = true;
+        ++tx_throttled_;
         pair.tx_timer->arm(pair.tx_limiter->wait_time(frame_len, now));
         break;
       }
@@ -434,6 +436,7 @@ Result<uint32_t> NetDevice::process_rx(Pair& pair, virtio::SplitQueue& queue, ui
       if (wait.count() > 0) {
         // Back-pressure: the packet stays here and the TAP unread until the tokens are back.
         pair.rx_throttled = true;
+        ++rx_throttled_;
         pair.rx_timer->arm(wait);
         break;
       }
@@ -545,6 +548,25 @@ uint8_t NetDevice::apply_control(std::span<const uint8_t> bytes) {
   // RX modes and MAC tables are acknowledged but never widen delivery: toward the guest go
   // only frames for its MAC, broadcast and multicast, whatever it asks (check_host_frame).
   return kCtrlOk;
+}
+
+devctl::Counters NetDevice::counters() const {
+  devctl::Counters c{};
+  c[devctl::kNetRxFrames] = rx_frames_;
+  c[devctl::kNetRxBytes] = rx_bytes_;
+  c[devctl::kNetTxFrames] = tx_frames_;
+  c[devctl::kNetTxBytes] = tx_bytes_;
+  for (size_t d = 0; d < static_cast<size_t>(DeviceDrop::kCount); ++d) {
+    c[devctl::kNetDrops] += drops_.dropped_count(static_cast<DeviceDrop>(d));
+  }
+  for (size_t r = 0; r < static_cast<size_t>(DropReason::kCount); ++r) {
+    for (Direction direction : {Direction::kTx, Direction::kRx}) {
+      c[devctl::kNetFilterDrops] += drops_.filtered_count(direction, static_cast<DropReason>(r));
+    }
+  }
+  c[devctl::kNetRxThrottled] = rx_throttled_;
+  c[devctl::kNetTxThrottled] = tx_throttled_;
+  return c;
 }
 
 std::string NetDevice::summary() const {

@@ -79,7 +79,9 @@ class NetDevice : public backend::VirtioDevice {
   const DropLog& drops() const { return drops_; }
   // SetRateLimit (buckets [0] rx bytes, [1] rx packets, [2] tx bytes, [3] tx packets; each
   // queue pair gets its own limiters, as at start-up) replaces the limiters at once; GetRateLimit.
+  // GetStats: devctl::CounterNet.
   devctl::ControlReply control(const devctl::ControlCommand& command) override;
+  devctl::Counters counters() const;
   uint64_t tx_frames() const { return tx_frames_; }
   uint64_t rx_frames() const { return rx_frames_; }
   // "tx 12 frames 3456 bytes, rx ...[; pair 1: tx 3 rx 5]; drops: ..." for the log at exit.
@@ -136,6 +138,7 @@ class NetDevice : public backend::VirtioDevice {
   backend::DeviceEvents* events_ = nullptr;
   DropLog drops_;
   uint64_t tx_frames_ = 0, tx_bytes_ = 0, rx_frames_ = 0, rx_bytes_ = 0;
+  uint64_t tx_throttled_ = 0, rx_throttled_ = 0;  // times a direction's limiter made it wait
   std::array<uint8_t, kConfigSize> config_{};
 };
 

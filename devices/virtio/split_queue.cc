@@ -70,7 +70,22 @@ uint16_t SplitQueue::avail_index() const {
   return index;
 }
 
+void SplitQueue::track_in_flight(inflight::SplitQueueRecord* record, std::vector<uint16_t> resubmit) {
+  in_flight_ = record;
+  resubmit_.assign(resubmit.begin(), resubmit.end());
+}
+
 Result<std::optional<DescriptorChain>> SplitQueue::pop() {
+  // A predecessor's requests first, in the order it took them; each is walked (and checked)
+  // like any chain, since a compromised predecessor may have left any head in its record.
+  if (!resubmit_.empty()) {
+    const uint16_t head = resubmit_.front();
+    resubmit_.pop_front();
+    auto chain = walk_chain(head);
+    if (!chain.ok()) return chain.error().wrap("resubmitted request");
+    if (in_flight_ != nullptr) in_flight_->taken(head);
+    return std::optional<DescriptorChain>(std::move(*chain));
+  }
   uint16_t available = avail_index();
   if (available == next_avail_ && event_idx_) {
     // Ask for a kick at the next buffer, then look once more: one may have come meanwhile.
@@ -87,6 +102,7 @@ Result<std::optional<DescriptorChain>> SplitQueue::pop() {
   const uint16_t head = load16(avail_, 4 + 2ull * (next_avail_ % layout_.size));
   auto chain = walk_chain(head);
   if (!chain.ok()) return chain.error();
+  if (in_flight_ != nullptr) in_flight_->taken(head);
   ++next_avail_;
   if (event_idx_) store16(used_, 4 + 8ull * layout_.size, next_avail_);
   return std::optional<DescriptorChain>(std::move(*chain));
@@ -160,12 +176,14 @@ Result<DescriptorChain> SplitQueue::walk_chain(uint16_t head) const {
 Status SplitQueue::push_used(uint16_t head, uint32_t bytes_written) {
   if (head >= layout_.size) return Error("used element for a head outside the queue");
   const uint64_t slot = 4 + 8ull * (next_used_ % layout_.size);
+  if (in_flight_ != nullptr) in_flight_->completing(head);
   store32(used_, slot, head);
   store32(used_, slot + 4, bytes_written);
   // The element is visible before the index that publishes it.
   std::atomic_thread_fence(std::memory_order_release);
   ++next_used_;
   store16(used_, 2, next_used_);
+  if (in_flight_ != nullptr) in_flight_->completed(head, next_used_);
   return ok_status();
 }
 

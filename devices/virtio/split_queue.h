@@ -5,11 +5,13 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <span>
 #include <vector>
 
 #include "bulwark/common/result.h"
+#include "devices/inflight/split_inflight.h"
 #include "devices/virtio/guest_memory_map.h"
 
 namespace bulwark::virtio {
@@ -51,6 +53,10 @@ class SplitQueue {
 
   // The next available chain; nullopt when the guest has offered nothing new.
   Result<std::optional<DescriptorChain>> pop();
+  // Notes every chain taken and returned in `record` (the vhost-user in-flight record, which
+  // outlives the queue), and hands out the heads in `resubmit` (a predecessor's requests,
+  // from record->recover()) before anything from the available ring. nullptr: no record.
+  void track_in_flight(inflight::SplitQueueRecord* record, std::vector<uint16_t> resubmit = {});
   // Returns chain `head` to the guest with `bytes_written` bytes written into it.
   Status push_used(uint16_t head, uint32_t bytes_written);
   // Whether the guest wants an interrupt for what was pushed since the last call.
@@ -74,6 +80,8 @@ class SplitQueue {
   uint16_t next_avail_ = 0;
   uint16_t next_used_ = 0;
   uint16_t signalled_used_ = 0;
+  inflight::SplitQueueRecord* in_flight_ = nullptr;
+  std::deque<uint16_t> resubmit_;
 };
 
 }  // namespace bulwark::virtio

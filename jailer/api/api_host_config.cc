@@ -80,6 +80,9 @@ Result<std::string> resolve_in_operator_dirs(const std::vector<std::string>& dir
       return Error(std::string(what) + ": " + shown + ": control characters are not allowed");
     }
   }
+  // Firecracker's getting-started names its files "./firecracker.log", "./vmlinux-...": one
+  // leading "./" on a relative name means the name without it (any other "." stays refused).
+  if (name.size() > 2 && name.starts_with("./") && name[2] != '/') name.remove_prefix(2);
   const bool absolute = name.front() == '/';
   const std::string_view relative = absolute ? name.substr(1) : name;
   if (has_bad_component(relative)) {

@@ -39,7 +39,7 @@ Result<devctl::ControlReply> device_control_request(int& fd, const devctl::Contr
     if (n <= 0) return give_up(fd, "closed");
     have += static_cast<size_t>(n);
   }
-  auto reply = devctl::decode_reply(answer);
+  auto reply = devctl::decode_reply(answer, command.op);
   if (!reply.ok()) return give_up(fd, "answered garbage (" + reply.error().message() + ")");
   return *reply;
 }

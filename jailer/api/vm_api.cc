@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "api/routes/router.h"
+#include "bulwark/common/log.h"
 #include "jailer/api/api_host_config.h"
 #include "jailer/api/device_control.h"
 #include "jailer/api/monitor_control.h"
@@ -134,13 +135,10 @@ VmApiOutcome VmApi::handle(const api::Command& command) {
       relay_to_monitor(command);  // the monitor logs its own summary; its answer changes nothing
       outcome.reply = kNoContent;
     }
+  } else if (const auto* set = std::get_if<api::SetVmState>(&command)) {
+    outcome.reply = set_vm_state(*set);
   } else if (is_monitor_command(command)) {
     outcome.reply = relay_to_monitor(command);
-    if (outcome.reply.status == 204) {
-      if (const auto* set = std::get_if<api::SetVmState>(&command)) {
-        state_ = set->paused ? VmApiState::kPaused : VmApiState::kRunning;
-      }
-    }
   } else if (const auto* drive = std::get_if<api::PatchDrive>(&command)) {
     outcome.reply = patch_drive(*drive);
   } else if (const auto* nic = std::get_if<api::PatchNetworkInterface>(&command)) {
@@ -220,6 +218,48 @@ api::Reply VmApi::patch_network_interface(const api::PatchNetworkInterface& requ
 
 api::Reply VmApi::relay_to_monitor(const api::Command& command) { return monitor_request(control_fd_, command); }
 
+api::Reply VmApi::set_vm_state(const api::SetVmState& set) {
+  // Pause: the vCPUs first, then the devices stop taking from their rings. Resume: the devices
+  // first, so the vCPUs find them serving; if the monitor then refuses, they pause again.
+  if (!set.paused) pause_devices(false);
+  api::Reply reply = relay_to_monitor(set);
+  if (reply.status == 204) {
+    state_ = set.paused ? VmApiState::kPaused : VmApiState::kRunning;
+    if (set.paused) pause_devices(true);
+  } else if (!set.paused && state_ == VmApiState::kPaused) {
+    pause_devices(true);
+  }
+  return reply;
+}
+
+void VmApi::pause_devices(bool paused) {
+  const devctl::Op op = paused ? devctl::Op::kPause : devctl::Op::kResume;
+  for (auto& [name, fd] : device_controls_) {
+    if (fd < 0) continue;
+    auto reply = device_control_request(fd, devctl::ControlCommand{op, {}});
+    // The vCPUs' state is what the API answers for; a device that did not follow is told.
+    if (!reply.ok()) {
+      log::warn("VM " + vm_id_ + ": " + name + ": " + devctl::op_name(op) + ": " + reply.error().message());
+    } else if (reply->status != devctl::ControlStatus::kOk) {
+      log::warn("VM " + vm_id_ + ": " + name + ": " + devctl::op_name(op) + " answered " + devctl::status_name(reply->status));
+    }
+  }
+}
+
+std::vector<DeviceStats> VmApi::device_stats() {
+  std::vector<DeviceStats> out;
+  for (auto& [name, fd] : device_controls_) {
+    DeviceStats stats;
+    stats.name = name;
+    if (fd < 0 || !device_kind_of(name, stats.kind)) continue;
+    auto reply = device_control_request(fd, devctl::ControlCommand{devctl::Op::kGetStats, {}});
+    if (!reply.ok() || reply->status != devctl::ControlStatus::kOk) continue;  // no sample, not a made-up 0
+    stats.counters = reply->counters;
+    out.push_back(std::move(stats));
+  }
+  return out;
+}
+
 api::Reply VmApi::instance_info() const {
   return json_reply({{"id", vm_id_},
                      {"state", state_name(state_)},
@@ -290,6 +330,8 @@ api::Reply VmApi::metrics() {
   }
   counter("bulwark_api_commands_total", "Commands the launcher took from bulwark-api.", requests_);
   counter("bulwark_api_refused_total", "Commands answered with an error status.", refused_);
+  // Each disk's and NIC's own counters, from its control channel.
+  if (running_ != nullptr) text += device_metrics_text(device_stats());
   // The monitor's own counters (vCPU exits by reason, ...), when it has a control channel.
   if (control_fd_ >= 0 && running_ != nullptr) {
     api::Reply monitor = relay_to_monitor(api::GetMetrics{});
@@ -315,10 +357,10 @@ api::Reply VmApi::put_logger(const api::PutLogger& request) {
     return fault(400, "PutLogger: module: Bulwark's log has no module paths to filter by (each record names the "
                       "process it comes from); leave module out");
   }
-  if (request.show_log_origin) {
-    return fault(400, "PutLogger: show_log_origin: the launcher relays each process's lines as opaque text and "
-                      "does not know their source file and line (each record names its process); set it false");
-  }
+  // show_log_origin (Firecracker's getting-started sets it): a record's origin here is the process
+  // that wrote it, which every record names already (the launcher stamps it; a process cannot
+  // claim another's), so true asks for nothing more. Source file and line are not known to the
+  // relay, which treats lines as opaque text (api/README.md).
   auto level = parse_relay_level(request.level);
   if (!level.ok()) return fault(400, "PutLogger: " + level.error().message());
   if (!log_control_) return fault(501, "PutLogger: this launcher has no log relay");
@@ -362,6 +404,7 @@ std::string VmApi::metrics_json_line() {
   if (running_ != nullptr) {
     line["disks"] = running_->disks.size();
     line["nics"] = running_->nets.size();
+    line["devices"] = device_metrics_json(device_stats());
   }
   // The monitor's counters stay its Prometheus text, carried as one escaped string: the launcher
   // does not parse what the monitor (which runs the guest) says.

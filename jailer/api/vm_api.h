@@ -2,7 +2,8 @@
 // does. Before InstanceStart it configures a PendingVm; after, it answers from the running VM's
 // settings and relays the run-time commands (PATCH /vm, SendCtrlAltDel, metrics) to the
 // monitor's control channel, when the monitor has one, and run-time rate limits (PATCH /drives,
-// PATCH /network-interfaces) to the device's own control channel. It never parses HTTP or request JSON: the
+// PATCH /network-interfaces), pause and resume (with PATCH /vm) and GET /metrics' per-device
+// counters to each device's own control channel. It never parses HTTP or request JSON: the
 // commands arrive typed, and every JSON body it answers with is one it writes.
 #pragma once
 
@@ -17,6 +18,7 @@
 
 #include "api/command/command.h"
 #include "devices/control/control_message.h"
+#include "jailer/api/device_metrics.h"
 #include "jailer/api/metrics_file.h"
 #include "jailer/api/pending_vm.h"
 #include "jailer/jail.h"
@@ -62,6 +64,12 @@ class VmApi {
 
  private:
   api::Reply relay_to_monitor(const api::Command& command);
+  // PATCH /vm: the monitor's vCPUs and every device process's rings (Pause/Resume on its
+  // control channel; a device that does not follow is logged, the answer is the monitor's).
+  api::Reply set_vm_state(const api::SetVmState& set);
+  void pause_devices(bool paused);
+  // GetStats from every disk and NIC that answers.
+  std::vector<DeviceStats> device_stats();
   api::Reply instance_info() const;
   api::Reply running_vm_config() const;
   api::Reply metrics();

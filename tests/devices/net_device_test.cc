@@ -489,7 +489,8 @@ TEST_F(NetDeviceTest, RateLimitedTransferTakesAtLeastWhatTheBucketAllows) {
 
 // The launcher's control channel (devices/README.md): its end for the device is inherited at
 // fd 50 (not close-on-exec, out of the way of the fds start_net_device places).
-Result<devctl::ControlReply> net_control_exchange(int fd, std::span<const uint8_t> bytes) {
+Result<devctl::ControlReply> net_control_exchange(int fd, std::span<const uint8_t> bytes,
+                                                  devctl::Op answered = devctl::Op::kSetRateLimit) {
   if (::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(bytes.size())) {
     return Error::from_errno("send", errno);
   }
@@ -497,7 +498,7 @@ Result<devctl::ControlReply> net_control_exchange(int fd, std::span<const uint8_
   if (::poll(&p, 1, 5000) != 1) return Error("no answer within 5 s");
   devctl::Message answer{};
   if (::recv(fd, answer.data(), answer.size(), MSG_WAITALL) != static_cast<ssize_t>(answer.size())) return Error("short answer");
-  return devctl::decode_reply(answer);
+  return devctl::decode_reply(answer, answered);
 }
 
 TEST_F(NetDeviceTest, ATxLimitSetOnTheControlChannelAtRunTimeHoldsTheTransferBack) {
@@ -532,6 +533,64 @@ TEST_F(NetDeviceTest, ATxLimitSetOnTheControlChannelAtRunTimeHoldsTheTransferBac
   const std::string log = stop();
   EXPECT_NE(log.find("rate limit set: rx bytes none, rx packets none, tx bytes 20000:100:0, tx packets none"),
             std::string::npos) << log;
+}
+
+// Pause on the control channel: the guest's frame stays on its TX ring and a frame from the
+// namespace stays out of its RX buffers until Resume; then both go through (the kick that came
+// while paused is not lost). GetStats counts them.
+TEST_F(NetDeviceTest, FramesWaitWhilePausedAndGoThroughOnResume) {
+  int pair[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+  UniqueFd launcher_end(pair[0]);
+  UniqueFd cloexec_end(pair[1]);
+  UniqueFd device_end(::fcntl(cloexec_end.get(), F_DUPFD, 50));  // inherited by the device
+  ASSERT_EQ(device_end.get(), 50);
+  cloexec_end.reset();
+  start(kBasic, {"--control-fd", "50"});
+  device_end.reset();
+  auto command = [&launcher_end](devctl::Op op) {
+    const devctl::Message bytes = devctl::encode_command({op, {}});
+    return net_control_exchange(launcher_end.get(), bytes, op);
+  };
+  guest_->post_rx_buffers(8, 2048);
+  auto paused = command(devctl::Op::kPause);
+  ASSERT_TRUE(paused.ok()) << paused.error().message() << "\n" << device_.log();
+  EXPECT_EQ(paused->status, devctl::ControlStatus::kOk);
+
+  const std::string inbound = "to the paused guest";
+  ASSERT_TRUE(send_datagram(host_.get(), kGuestIp, kGuestPort,
+                            std::span(reinterpret_cast<const uint8_t*>(inbound.data()), inbound.size())).ok());
+  EXPECT_FALSE(guest_->receive(std::chrono::milliseconds(500)).ok()) << "RX while paused";
+  // The guest's send waits for its chain to be used: in a thread, while the test watches.
+  std::atomic<bool> sent{false};
+  Status send_status;
+  std::thread sender([&]() {
+    send_status = guest_->send_frame(guest_frame("from the paused guest"));
+    sent = true;
+  });
+  EXPECT_TRUE(receive_datagram(host_.get(), std::chrono::milliseconds(700)).empty()) << "TX while paused";
+  EXPECT_FALSE(sent.load()) << "the TX chain was used while paused";
+
+  auto resumed = command(devctl::Op::kResume);
+  ASSERT_TRUE(resumed.ok()) << resumed.error().message();
+  EXPECT_EQ(resumed->status, devctl::ControlStatus::kOk);
+  const auto out = receive_datagram(host_.get(), std::chrono::seconds(5));
+  EXPECT_EQ(std::string(out.begin(), out.end()), "from the paused guest");
+  sender.join();
+  EXPECT_TRUE(send_status.ok()) << send_status.error().message();
+  auto in = receive_udp(std::chrono::seconds(5));
+  ASSERT_TRUE(in.ok()) << in.error().message() << "\n" << device_.log();
+  EXPECT_EQ(std::string(in->end() - static_cast<long>(inbound.size()), in->end()), inbound);
+
+  auto stats = command(devctl::Op::kGetStats);
+  ASSERT_TRUE(stats.ok()) << stats.error().message();
+  EXPECT_EQ(stats->counters[devctl::kNetTxFrames], 1u);
+  EXPECT_GE(stats->counters[devctl::kNetRxFrames], 1u);  // the host's own frames (IPv6) may come too
+  EXPECT_EQ(stats->counters[devctl::kNetTxBytes], 14u + 20u + 8u + 21u);
+  EXPECT_EQ(stats->counters[devctl::kNetFilterDrops], 0u);
+  const std::string log = stop();
+  EXPECT_NE(log.find("paused: the rings wait until Resume"), std::string::npos) << log;
+  EXPECT_NE(log.find("resumed: serving the rings again"), std::string::npos) << log;
 }
 
 // An Ethernet + IPv4 + TCP frame of `payload` (ACK|PSH), as a TSO sender hands it down: one

@@ -81,7 +81,8 @@ TEST_F(BackendServerTest, OffersRingAndProtocolFeaturesOnTopOfTheDevices) {
   EXPECT_EQ(*features, (1ull << 3) | (1ull << 28) | (1ull << 29) | (1ull << 30) | (1ull << 32));
   auto protocol = frontend_->get_u64(vu::Request::GET_PROTOCOL_FEATURES);
   ASSERT_TRUE(protocol.ok());
-  EXPECT_EQ(*protocol, (1ull << vu::kProtocolMq) | (1ull << vu::kProtocolReplyAck) | (1ull << vu::kProtocolConfig));
+  EXPECT_EQ(*protocol, (1ull << vu::kProtocolMq) | (1ull << vu::kProtocolReplyAck) | (1ull << vu::kProtocolConfig) |
+                           (1ull << vu::kProtocolInflightShmfd));
   EXPECT_EQ(*frontend_->get_u64(vu::Request::GET_QUEUE_NUM), 2u);
   EXPECT_EQ(*frontend_->get_u64(vu::Request::GET_MAX_MEM_SLOTS), 8u);
   frontend_->close_socket();

@@ -109,6 +109,10 @@ Status RingHarness::set_up_ring(uint16_t queue, uint16_t base) {
   // The guest's indexes continue from `base`, as after a stop and restart.
   store<uint16_t>(guest(avail_gpa(queue) + 2), base);
   store<uint16_t>(guest(used_gpa(queue) + 2), base);
+  return describe_ring(queue, base);
+}
+
+Status RingHarness::describe_ring(uint16_t queue, uint16_t base) {
   BULWARK_TRY(send(vu::make_vring_state_request(vu::Request::SET_VRING_NUM, {queue, kQueueSize})));
   vu::VringAddress address;
   address.index = queue;

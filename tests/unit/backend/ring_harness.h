@@ -40,6 +40,11 @@ class RingHarness {
   // kick fd yet; set_kick() hands it over.
   Status share_memory();
   Status set_up_ring(uint16_t queue, uint16_t base = 0);
+  // The ring's size, addresses, `base` and call fd sent again, the guest's rings left as they
+  // are: what a frontend does for a replacement device process.
+  Status describe_ring(uint16_t queue, uint16_t base);
+  // The connection to a replacement device process; guest memory and rings stay.
+  void replace_socket(UniqueFd socket) { socket_ = std::move(socket); }
   Status set_kick(uint16_t queue);
 
   // Guest side: buffer `gpa` with `bytes` readable then `reply_bytes` writable, offered as one

@@ -25,8 +25,11 @@ const std::vector<std::string> kDirs = {"/srv/images", "/srv/kernels"};
 TEST(ApiOperatorDirs, NamesResolveOnlyInsideTheOperatorsDirectories) {
   EXPECT_EQ(*resolve_in_operator_dirs(kDirs, "vm-1/disk.qcow2", "path", "api.image_dirs"), "/srv/images/vm-1/disk.qcow2");
   EXPECT_EQ(*resolve_in_operator_dirs(kDirs, "/srv/kernels/vmlinuz", "path", "api.image_dirs"), "/srv/kernels/vmlinuz");
+  // Firecracker's getting-started spelling: one leading "./" is the name without it.
+  EXPECT_EQ(*resolve_in_operator_dirs(kDirs, "./firecracker.log", "path", "api.image_dirs"), "/srv/images/firecracker.log");
   for (const char* refused : {"/etc/shadow", "../etc/shadow", "vm-1/../../etc/shadow", "/srv/images/../x",
-                              "/srv/images", "/srv/imagesX/a", "a//b", "./a", "a/.", "", "a\nb"}) {
+                              "/srv/images", "/srv/imagesX/a", "a//b", "././a", ".//a", "./../a", "./", "./.", "a/./b",
+                              "a/.", "", "a\nb", ".//etc/shadow", ".//srv/images/x"}) {
     auto resolved = resolve_in_operator_dirs(kDirs, refused, "path_on_host", "api.image_dirs");
     EXPECT_FALSE(resolved.ok()) << refused << " -> " << (resolved.ok() ? *resolved : "");
   }
@@ -141,7 +144,6 @@ TEST(VmApiLogger, LevelAndAFileInsideTheOutputDirsReachTheRelay) {
                                         api::PutLogger{"../x.log", "Error", false, false, ""},
                                         api::PutLogger{"vm.log", "Loud", false, false, ""},
                                         api::PutLogger{"vm.log", "error", false, false, ""},
-                                        api::PutLogger{"vm.log", "Error", false, true, ""},
                                         api::PutLogger{"vm.log", "Error", false, false, "vmm"}}) {
     const api::Reply reply = vm.handle(refused).reply;
     EXPECT_EQ(reply.status, 400) << refused.log_path << " " << refused.level;
@@ -154,8 +156,12 @@ TEST(VmApiLogger, LevelAndAFileInsideTheOutputDirsReachTheRelay) {
   EXPECT_EQ(vm.handle(api::PutLogger{"link.log", "Error", false, false, ""}).reply.status, 400);
   EXPECT_EQ(calls.calls, 0);
 
+  // Firecracker's getting-started body: show_log_origin true is accepted (every record names its
+  // process already), "./" as Firecracker's guide writes it.
+  request = api::PutLogger{"./vm.log", "Error", true, true, ""};
   EXPECT_EQ(vm.handle(request).reply.status, 204);
   EXPECT_EQ(calls.calls, 1);
+  EXPECT_TRUE(std::filesystem::exists(dir + "/vm.log"));
   EXPECT_EQ(calls.level, RelayLevel::kError);
   EXPECT_TRUE(calls.show_level);
   EXPECT_TRUE(calls.got_file);
