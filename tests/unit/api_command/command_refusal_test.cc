@@ -119,11 +119,11 @@ std::vector<RefusalCase> refusal_cases() {
       {"over the size limit",
        build(kBootSourceKind,
              with(kBootSource, 3, text(3, std::string(kBootArgsFillingMessage + 1, 'a')))),
-       "command: 65537 bytes, at most 65536"},
+       "command: " + std::to_string(kMaxMessageBytes + 1) + " bytes, at most " + std::to_string(kMaxMessageBytes)},
       {"at the size limit, field too long",
        build(kBootSourceKind,
              with(kBootSource, 3, text(3, std::string(kBootArgsFillingMessage, 'a')))),
-       "PutBootSource.boot_args: 65505 bytes, at most 2048"},
+       "PutBootSource.boot_args: " + std::to_string(kBootArgsFillingMessage) + " bytes, at most 2048"},
       // ---- framing ----
       {"field in a command without fields",
        MessageBuilder::command(kInstanceStartKind).boolean(1, 1).bytes(),

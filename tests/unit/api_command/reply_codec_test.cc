@@ -79,7 +79,7 @@ TEST(ApiReply, RefusesWhatTheLauncherMustNotSend) {
        "Reply.body: byte 0 is not valid UTF-8"},
       {"unknown tag", reply(200, 1, "{}").u64(4, 1).bytes(), "Reply: unknown tag 4"},
       {"body one byte too long", reply(200, 1, std::string(kLargestBody + 1, 'j')).bytes(),
-       "reply: 65537 bytes, at most 65536"},
+       "reply: " + std::to_string(kMaxMessageBytes + 1) + " bytes, at most " + std::to_string(kMaxMessageBytes)},
       {"hostile body length",
        MessageBuilder::reply().u64(1, 200).u64(2, 1).field_header(3, 0xffffffff).bytes(),
        "Reply.body: length 4294967295, only 0 bytes left"},

@@ -86,7 +86,7 @@ TEST(ControlChannelTest, AnOversizedOrEmptyDatagramIsRefused) {
   EXPECT_TRUE(channel->serve(revents_of(channel->fd()), vm));
   api::Reply reply = read_reply(pair.launcher.get());
   EXPECT_EQ(reply.status, 400);
-  EXPECT_EQ(reply.body, "malformed command: longer than 65536 bytes");
+  EXPECT_EQ(reply.body, "malformed command: longer than " + std::to_string(api::kMaxMessageBytes) + " bytes");
   send(pair.launcher.get(), {});
   EXPECT_TRUE(channel->serve(revents_of(channel->fd()), vm));
   EXPECT_EQ(read_reply(pair.launcher.get()).status, 400);
