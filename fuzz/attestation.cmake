@@ -11,3 +11,21 @@ if(TARGET bulwark_attestation)
     target_link_libraries(attestation_event_log_seeds PRIVATE bulwark_attestation)
   endif()
 endif()
+
+# The TPM 2.0 response parsers (attestation/tpm2_response, tpm2_quote_response): what a VM's
+# swtpm answers the launcher's Startup, PCR_Extend, PCR_Read and the quote's CreatePrimary,
+# Quote and FlushContext; swtpm serves the guest too, so hostile input.
+if(TARGET bulwark_attestation)
+  bulwark_fuzz_target(attestation_tpm2_response
+    SOURCES ${PROJECT_SOURCE_DIR}/fuzz/attestation_tpm2_response_fuzzer.cc
+    LIBS bulwark_attestation)
+endif()
+
+# What `bulwark attest verify` reads from a host the tenant does not trust: the AK's public area,
+# the quote, its signature, a reference file, an event log's launch items
+# (attestation/tpm2_quote_structures, launch_reference).
+if(TARGET bulwark_attestation)
+  bulwark_fuzz_target(attestation_quote
+    SOURCES ${PROJECT_SOURCE_DIR}/fuzz/attestation_quote_fuzzer.cc
+    LIBS bulwark_attestation)
+endif()

@@ -112,5 +112,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (parsed->vm.vcpus > host.vm_limits.max_vcpus) std::abort();
   if (parsed->vm.memory_mib > host.vm_limits.max_memory_mib) std::abort();
   if (parsed->disks.size() > host.vm_limits.max_disks) std::abort();
+  // A vsock only where the operator has a vsock directory; its socket a plain name inside the
+  // VM's own directory there, with room for "_<port>" in a unix socket address.
+  if (parsed->vsock) {
+    if (!host.vsock.enabled() || !(parsed->vsock_host == host.vsock)) std::abort();
+    const auto& vsock = *parsed->vsock;
+    if (vsock.guest_cid < 3 || vsock.guest_cid > 0xFFFFFFFEu) std::abort();
+    if (vsock.uds_path.empty() || vsock.uds_path.find('/') != std::string::npos || vsock.uds_path == "." ||
+        vsock.uds_path == "..") {
+      std::abort();
+    }
+    const std::string socket = bulwark::jail::vm_vsock_socket_path(host.vsock, jail.id, vsock);
+    if (socket.rfind(host.vsock.dir + "/" + jail.id + "/", 0) != 0 || socket.size() + 11 > 107) std::abort();
+    if (jail.id.size() > bulwark::jail::kMaxVmIdWithVsock) std::abort();
+  } else if (parsed->vsock_host.enabled()) {
+    std::abort();
+  }
   return 0;
 }

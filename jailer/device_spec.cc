@@ -39,12 +39,23 @@ void add_net_arguments(const DeviceLaunch& device, std::vector<std::string>& arg
   }
 }
 
+// The tenant's CID and the name the jail sees; the listener, the connection ceiling and the
+// bytes held per connection are the launcher's and the operator's.
+void add_vsock_arguments(const LaunchConfig& config, const DeviceLaunch& device, std::vector<std::string>& argv) {
+  argv.insert(argv.end(), {"--listen-fd", std::to_string(kDeviceListenFd), "--uds-path",
+                           std::string(kVsockJailDir) + "/" + device.vsock->uds_path, "--guest-cid",
+                           std::to_string(device.vsock->guest_cid), "--max-connections",
+                           std::to_string(config.vsock_host.max_connections), "--buf-alloc",
+                           std::to_string(config.vsock_host.buf_alloc_bytes)});
+}
+
 }  // namespace
 
 const char* device_selinux_domain(DeviceKind kind) {
   switch (kind) {
     case DeviceKind::kBlk: return "bulwark_dev_blk_t";
     case DeviceKind::kNet: return "bulwark_dev_net_t";
+    case DeviceKind::kVsock: return "bulwark_dev_vsock_t";
     case DeviceKind::kRng: break;
   }
   return "bulwark_dev_rng_t";
@@ -54,6 +65,7 @@ const char* device_type_name(DeviceKind kind) {
   switch (kind) {
     case DeviceKind::kBlk: return "vhost-user-blk";
     case DeviceKind::kNet: return "vhost-user-net";
+    case DeviceKind::kVsock: return "vhost-user-vsock";
     case DeviceKind::kRng: break;
   }
   return "vhost-user-rng";
@@ -65,6 +77,7 @@ const std::string& device_binary(const MonitorLaunchOptions& options, DeviceKind
   switch (kind) {
     case DeviceKind::kBlk: return options.dev_blk_path;
     case DeviceKind::kNet: return options.dev_net_path;
+    case DeviceKind::kVsock: return options.dev_vsock_path;
     case DeviceKind::kRng: break;
   }
   return options.dev_rng_path;
@@ -74,6 +87,7 @@ const char* device_program(DeviceKind kind) {
   switch (kind) {
     case DeviceKind::kBlk: return "bulwark-dev-blk";
     case DeviceKind::kNet: return "bulwark-dev-net";
+    case DeviceKind::kVsock: return "bulwark-dev-vsock";
     case DeviceKind::kRng: break;
   }
   return "bulwark-dev-rng";
@@ -121,6 +135,9 @@ JailSpec build_device_spec(const LaunchConfig& config, const MonitorLaunchOption
     spec.argv.insert(spec.argv.end(), {"--image-fd", std::to_string(kDeviceImageFd), "--queues",
                                        std::to_string(device.disk->queues)});
     if (device.disk->read_only) spec.argv.push_back("--read-only");
+    // The operator's (host config blk_poll_us): always passed, so the device's own default
+    // never silently differs from what `bulwark policy show` says.
+    spec.argv.insert(spec.argv.end(), {"--poll-us", std::to_string(settings.blk_poll_us)});
     if (!device.disk->serial.empty()) spec.argv.insert(spec.argv.end(), {"--serial", device.disk->serial});
     if (device.disk->rate_bytes.limited()) spec.argv.insert(spec.argv.end(), {"--rate-bytes", bucket_argument(device.disk->rate_bytes)});
     if (device.disk->rate_ops.limited()) spec.argv.insert(spec.argv.end(), {"--rate-ops", bucket_argument(device.disk->rate_ops)});
@@ -136,14 +153,25 @@ JailSpec build_device_spec(const LaunchConfig& config, const MonitorLaunchOption
     }
   }
   if (device.kind == DeviceKind::kNet) add_net_arguments(device, spec.argv);
+  const bool vsock = device.kind == DeviceKind::kVsock && device.vsock != nullptr;
+  if (vsock) {
+    add_vsock_arguments(config, device, spec.argv);
+    // The operator's directory, not the tenant's: read-only, so the device can connect to the
+    // sockets host services made there and create or remove nothing.
+    spec.inputs.push_back({device.vsock_dir, kVsockJailDir, false, false});
+  }
   spec.argv.insert(spec.argv.end(), {"--seccomp", options.seccomp_record ? "record" : "enforce",
                                      "--seccomp-policy-dir", kPolicyJailPath});
 
   // Guest RAM is shared with the device: pages it touches first are charged to its cgroup.
   spec.limits.memory_bytes = (config.vm.memory_mib + kDeviceMemoryOverheadMib) << 20;
+  // A vsock device holds up to buf_alloc bytes per connection for slow host peers.
+  if (vsock) spec.limits.memory_bytes += config.vsock_host.max_connections * config.vsock_host.buf_alloc_bytes;
   spec.limits.pids_max = kDevicePidsMax;
   // A NIC: its TAP queues and a kick, call and error eventfd for each of up to 17 virtqueues.
   spec.rlimits.nofile = device.kind == DeviceKind::kNet ? 128 : 64;
+  // A vsock device: one host socket per connection on top of its queues' eventfds.
+  if (vsock) spec.rlimits.nofile = 64 + config.vsock_host.max_connections;
   spec.rlimits.nproc = kDevicePidsMax;
   // A raw disk can never grow: a write past its end fails in the kernel even if the device erred.
   // A qcow2 image grows as clusters are allocated, at most to the operator's ceiling on the
@@ -162,13 +190,14 @@ JailSpec build_device_spec(const LaunchConfig& config, const MonitorLaunchOption
               {device.stderr_fd >= 0 ? device.stderr_fd : 2, 2},
               {device.socket_fd, kDeviceSocketFd}};
   if (blk) spec.fds.push_back({device.image_fd, kDeviceImageFd});
+  if (vsock) spec.fds.push_back({device.listen_fd, kDeviceListenFd});
   for (size_t i = 0; i < device.backing_fds.size(); ++i) {
     spec.fds.push_back({device.backing_fds[i], kDeviceFirstBackingFd + static_cast<int>(i)});
   }
   for (size_t i = 0; i < device.tap_fds.size(); ++i) {
     spec.fds.push_back({device.tap_fds[i], kDeviceFirstTapFd + static_cast<int>(i)});
   }
-  if (device.control_fd >= 0 && device.kind != DeviceKind::kRng) {
+  if (device.control_fd >= 0 && (blk || device.kind == DeviceKind::kNet)) {
     int next = 0;
     for (const PassedFd& passed : spec.fds) next = std::max(next, passed.target + 1);
     spec.fds.push_back({device.control_fd, next});

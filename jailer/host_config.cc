@@ -169,16 +169,24 @@ Status read_top_level(const std::string& key, const json& member, const std::str
     status = read_json_string(member, check_absolute_path, &host.dev_rng);
   } else if (key == "dev_net") {
     status = read_json_string(member, check_absolute_path, &host.dev_net);
+  } else if (key == "dev_vsock") {
+    status = read_json_string(member, check_absolute_path, &host.dev_vsock);
   } else if (key == "net") {
     return read_host_net_config(member, path, host.net);
   } else if (key == "api") {
     return read_host_api_config(member, path, host.api);
+  } else if (key == "tpm") {
+    return read_host_tpm_config(member, path, host.tpm);
+  } else if (key == "vsock") {
+    return read_host_vsock_config(member, path, host.vsock);
   } else if (key == "seccomp_policy_dir") {
     status = read_json_string(member, check_absolute_path, &host.seccomp_policy_dir);
   } else if (key == "allow_device_files") {
     status = read_json_bool(member, &host.allow_device_files);
   } else if (key == "stop_grace_seconds") {
     status = read_json_integer(member, 1, 3600, &host.stop_grace_seconds);
+  } else if (key == "blk_poll_us") {
+    status = read_json_integer(member, 0, kMaxBlkPollUs, &host.blk_poll_us);
   } else if (key == "vm_limits") {
     return read_object(member, path, read_vm_limit, host);
   } else {
@@ -230,8 +238,10 @@ std::string describe_host_config(const HostConfig& c) {
   line("dev_blk", or_default(c.dev_blk));
   line("dev_rng", or_default(c.dev_rng));
   line("dev_net", or_default(c.dev_net));
+  line("dev_vsock", or_default(c.dev_vsock));
   line("seccomp_policy_dir", or_default(c.seccomp_policy_dir));
   line("stop_grace_seconds", std::to_string(c.stop_grace_seconds));
+  line("blk_poll_us", std::to_string(c.blk_poll_us));
   line("vm_limits.max_vcpus", std::to_string(l.max_vcpus));
   line("vm_limits.max_memory_mib", std::to_string(l.max_memory_mib));
   line("vm_limits.max_disks", std::to_string(l.max_disks));
@@ -240,7 +250,8 @@ std::string describe_host_config(const HostConfig& c) {
   line("vm_limits.pids_max", std::to_string(l.pids_max));
   line("vm_limits.cpu_quota_percent", std::to_string(l.cpu_quota_percent));
   line("vm_limits.cpuset", l.cpuset.empty() ? "(inherit)" : l.cpuset);
-  return text + describe_net_host_config(c.net) + describe_api_host_config(c.api);
+  return text + describe_net_host_config(c.net) + describe_api_host_config(c.api) + describe_tpm_host_config(c.tpm) +
+         describe_vsock_host_config(c.vsock);
 }
 
 }  // namespace bulwark::jail

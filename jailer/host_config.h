@@ -23,10 +23,13 @@
 //                                          and is refused to a second VM (at most 256 dirs,
 //                                          plain components, not "/"; jailer/svirt/label_memory.h)
 //     "monitor": "/usr/libexec/bulwark/bulwark-monitor",   binaries ("" = built-in default)
-//     "dev_blk": "...", "dev_rng": "...", "dev_net": "...",
+//     "dev_blk": "...", "dev_rng": "...", "dev_net": "...", "dev_vsock": "...",
 //     "seccomp_policy_dir": "...",         the processes' policy files ("" = built-in default)
 //     "allow_device_files": false,         block devices as disk images
 //     "stop_grace_seconds": 10,            SIGTERM to SIGKILL on shutdown, 1..3600
+//     "blk_poll_us": 32,                   bulwark-dev-blk --poll-us: how long each disk's device
+//                                          busy-polls its rings before it sleeps, 0..1000 us
+//                                          (0 = never; devices/blk/README.md, "Polling")
 //     "net": {                             where VMs' NICs go (jailer/net_config.h); absent: no NICs
 //       "tap_netns": "",                   a name in /run/netns the TAPs are made in ("" = the
 //                                          launcher's own namespace)
@@ -50,6 +53,13 @@
 //                                          name files; a vm.json can still be given)
 //       "output_dirs": []                  the same for PUT /logger and PUT /metrics paths
 //     },
+//     "tpm": {"state_dir": "/var/lib/bulwark/tpm"},  VMs may have a vTPM (jailer/tpm_host_config.h);
+//                                          absent: a VM config asking for one is refused
+//     "vsock": {"dir": "/run/bulwark/vsock",   VMs may have a virtio-vsock device
+//               "max_connections": 64,         (jailer/vsock_host_config.h): sockets in
+//               "buf_alloc_bytes": 262144},    <dir>/<vm id>/; per-VM connections 1..4096,
+//                                          bytes held per connection 4096..16777216; absent: a
+//                                          VM config asking for one is refused
 //     "vm_limits": {                       ceilings on what a VM config may ask for, and limits
 //       "max_vcpus": 8,                    1..64
 //       "max_memory_mib": 8192,            1..1048576 (guest RAM)
@@ -74,11 +84,16 @@
 #include <nlohmann/json.hpp>
 
 #include "bulwark/common/result.h"
+#include "jailer/tpm_host_config.h"
+#include "jailer/vsock_host_config.h"
 
 namespace bulwark::jail {
 
 inline constexpr const char* kDefaultHostConfigPath = "/etc/bulwark/host.json";
 inline constexpr uint64_t kMaxDiskSizeMibCeiling = uint64_t{1} << 32;
+// bulwark-dev-blk's own default and bound for --poll-us (devices/blk/main.cc).
+inline constexpr uint64_t kDefaultBlkPollUs = 32;
+inline constexpr uint64_t kMaxBlkPollUs = 1000;
 
 // Per-VM ceilings (what a tenant may ask for at most) and the limits every VM gets.
 struct VmLimits {
@@ -136,12 +151,15 @@ struct HostConfig {
   std::vector<std::string> network_namespaces;
   std::vector<std::string> shared_image_dirs;
   // "" = the built-in default (the build's binaries and policy/seccomp).
-  std::string monitor, dev_blk, dev_rng, dev_net, seccomp_policy_dir;
+  std::string monitor, dev_blk, dev_rng, dev_net, dev_vsock, seccomp_policy_dir;
   bool allow_device_files = false;
   uint64_t stop_grace_seconds = 10;
+  uint64_t blk_poll_us = kDefaultBlkPollUs;
   VmLimits vm_limits;
   NetHostConfig net;
   ApiHostConfig api;
+  TpmHostConfig tpm;  // "tpm" (jailer/tpm_host_config.h): absent, no VM gets a TPM
+  VsockHostConfig vsock;  // "vsock" (jailer/vsock_host_config.h): absent, no VM gets a vsock
 
   friend bool operator==(const HostConfig&, const HostConfig&) = default;
 };

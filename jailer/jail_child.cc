@@ -125,6 +125,20 @@ void bind_input(const ReadOnlyInput& input, int tree_fd, const std::string& root
   ::close(fd);
 }
 
+// An operator's writable directory: the one place the process can change (nosuid, nodev, noexec).
+void bind_writable_dir(const WritableDir& dir, const std::string& root) {
+  const char* step = "bind-inputs";
+  const std::string target = root + dir.jail_path;
+  const int fd = ::open(dir.host_path.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  check(fd >= 0, step, dir.host_path);
+  check(::mount(("/proc/self/fd/" + std::to_string(fd)).c_str(), target.c_str(), nullptr, MS_BIND, nullptr) == 0,
+        step, "bind " + target);
+  ::close(fd);
+  check(::mount(nullptr, target.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                nullptr) == 0,
+        step, "remount " + target);
+}
+
 void make_devices(const JailSpec& spec, const std::string& root) {
   if (spec.devices.empty()) return;
   const std::string dev = root + "/dev";
@@ -283,6 +297,7 @@ void run_jailed_child(const JailSpec& spec, const ChildChannels& channels) {
     }
     bind_input(input, tree_fd, root);
   }
+  for (const WritableDir& dir : spec.writable_dirs) bind_writable_dir(dir, root);
   stamp(kStampMounts);
   enter_root(root);
   stamp(kStampPivotRoot);

@@ -29,7 +29,8 @@ constexpr const char* kOperatorFields[] = {
     "memory_overhead_mib", "pids_max", "cpu_quota_percent", "cpuset",
     "netns",         "seccomp",   "seccomp_policy_dir", "devices",
     "allow_device_files", "monitor", "dev_blk",     "dev_rng",
-    "dev_net",       "net",       "shared_image_dirs", "control_fd"};
+    "dev_net",       "net",       "shared_image_dirs", "control_fd",
+    "blk_poll_us",   "dev_vsock"};
 
 bool is_operator_field(std::string_view key) {
   for (const char* name : kOperatorFields) {
@@ -285,8 +286,17 @@ Status validate_launch_config(const LaunchConfig& config) {
     }
   }
   BULWARK_TRY(validate_nets(config.nets));
-  if ((!config.disks.empty() || config.rng || !config.nets.empty()) && jail.id.size() > kMaxVmIdWithDevices) {
+  if ((!config.disks.empty() || config.rng || config.tpm || !config.nets.empty()) && jail.id.size() > kMaxVmIdWithDevices) {
     return Error("--id: at most 59 characters for a VM with devices (their jails are <id>.blkN, <id>.netN)");
+  }
+  if (config.vsock && jail.id.size() > kMaxVmIdWithVsock) {
+    return Error("--id: at most 58 characters for a VM with a vsock device (its jail is <id>.vsock)");
+  }
+  if (config.vsock) {
+    BULWARK_TRY(field(check_vsock_uds_name(config.vsock->uds_path), "/vsock/uds_path"));
+    if (config.vsock->guest_cid < kMinVsockGuestCid || config.vsock->guest_cid > kMaxVsockGuestCid) {
+      return Error("/vsock/guest_cid: out of range (3 .. 4294967294)");
+    }
   }
   return config::validate_vm_config(config.vm);
 }
@@ -318,6 +328,18 @@ Result<LaunchConfig> parse_launch_config(std::string_view text) {
       return prefixed(s.error().wrap("/rng"));
     }
     members->erase(rng);
+  }
+  if (auto vsock = members->find("vsock"); vsock != members->end()) {
+    VsockSettings settings;
+    if (Status s = read_vsock(vsock->second, "/vsock", settings); !s.ok()) return prefixed(s.error());
+    launch.vsock = std::move(settings);
+    members->erase(vsock);
+  }
+  if (auto tpm = members->find("tpm"); tpm != members->end()) {
+    if (Status s = read_json_bool(tpm->second, &launch.tpm); !s.ok()) {
+      return prefixed(s.error().wrap("/tpm"));
+    }
+    members->erase(tpm);
   }
   // The rest is the monitor's config, read by the monitor's own parser so both agree on every
   // rule. Strings came through the strict parser, so they are valid UTF-8 and dump() is exact.
@@ -361,6 +383,7 @@ JailSettings jail_settings_from_host(const HostConfig& host, const OperatorChoic
   jail.netns = choices.netns;
   jail.allow_device_files = host.allow_device_files;
   jail.max_disk_size_mib = limits.max_disk_size_mib;
+  jail.blk_poll_us = host.blk_poll_us;
   return jail;
 }
 
@@ -384,6 +407,13 @@ Status apply_operator_settings(const HostConfig& host, const OperatorChoices& ch
                  " disks is above the operator's ceiling " + std::to_string(limits.max_disks) +
                  " (vm_limits.max_disks)");
   }
+  if (config.tpm && !host.tpm.enabled()) {
+    return Error("config: /tpm: a TPM is not available on this host: the operator's host config has no "
+                 "\"tpm\" (with its \"state_dir\")");
+  }
+  config.tpm_host = config.tpm ? host.tpm : TpmHostConfig{};
+  if (config.vsock) BULWARK_TRY(check_vsock_against_host(host.vsock, choices.vm_id, *config.vsock));
+  config.vsock_host = config.vsock ? host.vsock : VsockHostConfig{};
   config.jail = jail_settings_from_host(host, choices);
   BULWARK_TRY(apply_net_settings(host.net, choices.vm_id, choices.allowed_ips, config));
   if (Status s = validate_launch_config(config); !s.ok()) return s.error().wrap("config");

@@ -1,7 +1,8 @@
 // The tenant's VM config (`bulwark run vm.json`): the monitor's VM config
 // (monitor/config/json_config.h, same fields, same rules) plus the devices the launcher starts.
 // Tenant input, parsed by a root process: it asks only for what a tenant may choose (kernel,
-// initrd, cmdline, memory_mib, vcpus, cpu_template, serial to stdout, disks, rng), each within
+// initrd, cmdline, memory_mib, vcpus, cpu_template, serial to stdout, disks, rng, nets, tpm,
+// vsock), each within
 // the operator's ceilings (host_config.h). Every operator setting named in it is refused by name
 // (exit 1), never ignored: "jail" and its old fields (id, uid, gid, id_range, selinux, base_dir,
 // cgroup_parent, memory_overhead_mib, pids_max, cpu_quota_percent, cpuset, netns), run_dir,
@@ -30,6 +31,8 @@
 //                 "rx": {"bandwidth": {"size": BYTES, "refill_time": MS, "one_time_burst": BYTES},
 //                        "ops": {"size": PACKETS, "refill_time": MS}},
 //                 "tx": { ... } } } ]               the same
+//   "vsock": {"guest_cid": 3, "uds_path": "v.sock"}   a virtio-vsock device (optional; only when
+//                                                  the host config has "vsock"): jailer/vsock_config.h
 //
 // At most net.max_nets NICs (0 unless the operator's host config allows them). Where a NIC's TAP
 // lives (network namespace, bridge, name), which source addresses it may use (allowed_ips) and
@@ -46,12 +49,14 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "bulwark/common/result.h"
 #include "jailer/host_config.h"
+#include "jailer/vsock_config.h"
 #include "monitor/config/vm_config.h"
 
 namespace bulwark::jail {
@@ -79,14 +84,16 @@ struct JailSettings {
   std::string netns;
   bool allow_device_files = false;  // operator: block devices as disks
   uint64_t max_disk_size_mib = 1048576;
+  uint64_t blk_poll_us = 32;  // operator: each disk device's --poll-us (host config blk_poll_us)
 
   friend bool operator==(const JailSettings&, const JailSettings&) = default;
 };
 
 inline constexpr size_t kMaxDisks = 8;
 inline constexpr uint64_t kMaxDiskQueues = 8;
-// The longest VM id that leaves room for a device's jail name ("<id>.blk7").
+// The longest VM id that leaves room for a device's jail name ("<id>.blk7"; "<id>.vsock" one less).
 inline constexpr size_t kMaxVmIdWithDevices = 59;
+inline constexpr size_t kMaxVmIdWithVsock = 58;
 
 // A token bucket (Firecracker's RateLimiter bucket): `size` tokens (bytes or packets) refilled
 // over `refill_time_ms`, plus a one-time burst. size 0 = no limit in that dimension.
@@ -168,8 +175,16 @@ struct LaunchConfig {
   JailSettings jail;
   std::vector<DiskSettings> disks;
   bool rng = false;
+  // The tenant's "tpm": true asks for a vTPM (swtpm, jailer/tpm_process.h); allowed only when the
+  // host config has "tpm" (apply_operator_settings copies it into tpm_host).
+  bool tpm = false;
+  TpmHostConfig tpm_host;
   std::vector<NetSettings> nets;
   NetPlacement net_placement;
+  // The tenant's "vsock" (one device per VM), allowed only when the host config has "vsock"
+  // (apply_operator_settings copies it into vsock_host).
+  std::optional<VsockSettings> vsock;
+  VsockHostConfig vsock_host;
   config::VmConfig vm;  // paths as the launcher sees them (outside the jail)
 };
 

@@ -166,6 +166,11 @@ Status create_jail_dir(const JailSpec& spec) {
 Status populate_jail_dir(const JailSpec& spec) {
   const std::string root = jail_root_dir(spec);
   for (const ReadOnlyInput& input : spec.inputs) BULWARK_TRY(make_mount_point(spec, root, input));
+  for (const WritableDir& dir : spec.writable_dirs) {
+    BULWARK_TRY(check_jail_path(dir.jail_path));
+    BULWARK_TRY(make_jail_parents(spec, root, dir.jail_path));
+    BULWARK_TRY(make_jail_dir(spec.create_label, root + dir.jail_path, 0755, true));
+  }
   if (!spec.devices.empty()) BULWARK_TRY(make_jail_dir(spec.create_label, root + "/dev", 0755, true));
   for (const JailSymlink& link : spec.symlinks) {
     BULWARK_TRY(check_jail_path(link.jail_path));

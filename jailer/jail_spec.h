@@ -32,6 +32,14 @@ struct ReadOnlyInput {
   int fd = -1;              // the launcher's fd of a tenant input; it stays open until exec
 };
 
+// An operator's directory the process may write (swtpm's state, jailer/tpm_spec.h): bound
+// read-write at `jail_path`, nosuid, nodev, noexec. `host_path` is opened O_NOFOLLOW as a
+// directory; it lives in the process's mount namespace only, so teardown never reaches into it.
+struct WritableDir {
+  std::string host_path;
+  std::string jail_path;
+};
+
 // A symlink created in the jail root (e.g. /lib64 -> usr/lib64 for the dynamic loader).
 struct JailSymlink {
   std::string jail_path;
@@ -87,6 +95,7 @@ struct JailSpec {
   std::string exec_jail_path;        // its path inside the jail, e.g. /bulwark-monitor
   std::vector<std::string> argv;     // argv[0] included; paths as seen inside the jail
   std::vector<ReadOnlyInput> inputs;
+  std::vector<WritableDir> writable_dirs;
   std::vector<JailSymlink> symlinks;
   std::vector<DeviceNode> devices;
   std::vector<GeneratedFile> files;

@@ -25,6 +25,7 @@
 #include "bulwark/common/log.h"
 #include "bulwark/common/unique_fd.h"
 #include "jailer/api/api_process.h"
+#include "jailer/attest_cli/attest_command.h"
 #include "jailer/api/api_socket.h"
 #include "jailer/api/monitor_control.h"
 #include "jailer/api/vm_api.h"
@@ -46,6 +47,7 @@
 #endif
 #include "jailer/vm_cli/vm_command.h"
 #include "jailer/vm_devices.h"
+#include "jailer/vm_tpm.h"
 #include "jailer/svirt/file_labels.h"
 #include "jailer/svirt/security_context.h"
 #include "jailer/svirt/selinux_mode.h"
@@ -70,6 +72,7 @@ const char kUsage[] =
     "       bulwark run --id ID --api-sock PATH [options] [VM.json]\n"
     "       bulwark policy show|diff|check|record|minimality ...   (bulwark policy --help)\n"
     "       bulwark vm info|pause|resume|stop|metrics|policy --api-sock PATH   (bulwark vm --help)\n"
+    "       bulwark attest quote|verify|reference ...   (bulwark attest --help)\n"
     "\n"
     "Starts bulwark-monitor for the VM in VM.json inside a jail (namespaces, pivot_root,\n"
     "cgroup limits, the VM's own uid/gid, no capabilities) and waits for it.\n"
@@ -93,6 +96,7 @@ const char kUsage[] =
     "  --dev-blk PATH             bulwark-dev-blk binary (default: " BULWARK_DEFAULT_DEV_BLK ")\n"
     "  --dev-rng PATH             bulwark-dev-rng binary (default: " BULWARK_DEFAULT_DEV_RNG ")\n"
     "  --dev-net PATH             bulwark-dev-net binary (default: " BULWARK_DEFAULT_DEV_NET ")\n"
+    "  --dev-vsock PATH           bulwark-dev-vsock binary (default: " BULWARK_DEFAULT_DEV_VSOCK ")\n"
     "  --allowed-ips NIC=PREFIX[,PREFIX...]\n"
     "                             the source addresses NIC may use (over the host config's\n"
     "                             net.allowed_ips for this VM; repeatable, one NIC each)\n"
@@ -213,7 +217,7 @@ Result<RunCommand> parse_run_args(const std::vector<std::string_view>& args) {
         }
         command.choices.allowed_ips[nic] = std::move(prefixes);
       }
-    } else if (arg == "--monitor" || arg == "--dev-blk" || arg == "--dev-rng" || arg == "--dev-net" ||
+    } else if (arg == "--monitor" || arg == "--dev-blk" || arg == "--dev-rng" || arg == "--dev-net" || arg == "--dev-vsock" ||
                arg == "--seccomp-policy-dir" || arg == "--run-dir" || arg == "--selinux-types" ||
                arg == "--cgroup-root" || arg == "--stop-grace-seconds" || arg == "--base-dir" ||
                arg == "--cgroup-parent" || arg == "--selinux" || arg == "--api") {
@@ -254,6 +258,8 @@ Result<OperatorSettings> resolve_operator_settings(const RunCommand& command) {
       h.dev_rng = value;
     } else if (flag == "--dev-net") {
       h.dev_net = value;
+    } else if (flag == "--dev-vsock") {
+      h.dev_vsock = value;
     } else if (flag == "--api") {
       h.api.binary = value;
     } else if (flag == "--seccomp-policy-dir") {
@@ -295,6 +301,7 @@ Result<OperatorSettings> resolve_operator_settings(const RunCommand& command) {
   options.dev_blk_path = h.dev_blk.empty() ? BULWARK_DEFAULT_DEV_BLK : h.dev_blk;
   options.dev_rng_path = h.dev_rng.empty() ? BULWARK_DEFAULT_DEV_RNG : h.dev_rng;
   options.dev_net_path = h.dev_net.empty() ? BULWARK_DEFAULT_DEV_NET : h.dev_net;
+  options.dev_vsock_path = h.dev_vsock.empty() ? BULWARK_DEFAULT_DEV_VSOCK : h.dev_vsock;
   settings.api_path = h.api.binary.empty() ? BULWARK_DEFAULT_API : h.api.binary;
   options.seccomp_policy_dir =
       h.seccomp_policy_dir.empty() ? BULWARK_DEFAULT_POLICY_DIR : h.seccomp_policy_dir;
@@ -511,6 +518,7 @@ int run(const std::vector<std::string_view>& args) {
   jail::VmPlaces places = jail::vm_places(host.base_dir, host.cgroup_root, host.cgroup_parent, vm_id);
   places.tap_netns = host.net.tap_netns;
   places.tap_prefix = host.net.tap_prefix;
+  if (host.vsock.enabled()) places.vsock_dir = jail::vm_vsock_dir(host.vsock, vm_id);
   auto swept = jail::sweep_recorded_leftovers(run_dir, vm_id, places);
   if (!swept.ok()) {
     log::error("jail step sweep: " + swept.error().message());
@@ -687,6 +695,17 @@ int run(const std::vector<std::string_view>& args) {
     return kExitJailFailed;
   }
   launch_phases.push_back({"device_processes", jail::elapsed_ns(phase_start, jail::monotonic_ns())});
+  // Step tpm ("tpm": true, allowed by the host config's "tpm"): the VM's swtpm, jailed, on its
+  // persistent state; measured into below, before the monitor starts (jailer/vm_tpm.h).
+  std::optional<jail::VmTpm> tpm;
+  if (launch->tpm) {
+    auto started = jail::VmTpm::start(*launch, options, *svirt, run_dir, &*logs);
+    if (!started.ok()) {
+      log::error(started.error().message());
+      return kExitJailFailed;
+    }
+    tpm.emplace(std::move(*started));
+  }
   constexpr int kFirstMonitorDeviceFd = 3;
   int next_device_fd = kFirstMonitorDeviceFd;
   std::vector<jail::PassedFd> device_fds;
@@ -748,6 +767,13 @@ int run(const std::vector<std::string_view>& args) {
     return kExitJailFailed;
   }
   launch_phases.push_back({"vm_files", jail::elapsed_ns(phase_start, jail::monotonic_ns())});
+  // Step measure: the launch's inputs into the vTPM and its event log, before the monitor runs.
+  if (tpm) {
+    if (Status s = tpm->measure(spec, *launch, options); !s.ok()) {
+      log::error(s.error().message());
+      return kExitJailFailed;
+    }
+  }
 
   // Opened before the monitor starts so a seccomp kill's kernel record can be found afterwards.
   auto kernel_log = jail::KernelLogCursor::open_at_end();
@@ -812,6 +838,7 @@ int run(const std::vector<std::string_view>& args) {
   // devices see their sockets close with the monitor and exit on their own.
   if (api_process) api_process->stop(std::chrono::seconds(2));
   devices->stop(std::chrono::seconds(host.stop_grace_seconds));
+  if (tpm) tpm->stop(std::chrono::seconds(2));
   if (relay) relay->finish(std::chrono::seconds(2));
   logs->finish(std::chrono::seconds(2));
   if (Status s = (*jailed)->teardown(); !s.ok()) log::error("teardown: " + s.error().message());
@@ -843,6 +870,10 @@ int main(int argc, char** argv) {
     return policy_cli::run_policy_command(args);
   }
 #endif
+  if (!args.empty() && args[0] == "attest") {
+    args.erase(args.begin());
+    return attest_cli::run_attest_command(args);
+  }
   if (!args.empty() && args[0] == "vm") {
     args.erase(args.begin());
     return vm_cli::run_vm_command(args);

@@ -25,6 +25,7 @@ struct MonitorLaunchOptions {
   std::string dev_blk_path;        // bulwark-dev-blk on the host
   std::string dev_rng_path;        // bulwark-dev-rng on the host
   std::string dev_net_path;        // bulwark-dev-net on the host
+  std::string dev_vsock_path;      // bulwark-dev-vsock on the host
   std::string cgroup_root = "/sys/fs/cgroup";
   // Decided outside the jail (the monitor cannot see /sys inside it) when the config says auto.
   bool host_is_emulated = false;

@@ -161,7 +161,8 @@ Result<std::vector<std::string>> remove_stale_reservations(const std::string& ru
 
 VmPlaces vm_places(const std::string& base_dir, const std::string& cgroup_root,
                    const std::string& cgroup_parent, const std::string& vm_id) {
-  std::vector<std::string> names = {vm_id, vm_id + ".rng"};
+  // .tpm: swtpm's jail (never its state dir); .vsock: bulwark-dev-vsock's jail.
+  std::vector<std::string> names = {vm_id, vm_id + ".rng", vm_id + ".tpm", vm_id + ".vsock"};
   for (size_t i = 0; i < kMaxDisks; ++i) names.push_back(vm_id + ".blk" + std::to_string(i));
   for (size_t i = 0; i < kMaxNets; ++i) names.push_back(vm_id + ".net" + std::to_string(i));
   VmPlaces places;
@@ -194,6 +195,31 @@ Status sweep_taps(const std::string& vm_id, const LaunchRecord& r, const VmPlace
     if (!removed.ok()) return removed.error().wrap("sweep");
     if (*removed) report.removed.push_back(what);
   }
+  return ok_status();
+}
+
+// The dead launch's vsock directory (vm_vsock.h): root:<its uid>, a real directory.
+Status sweep_vsock_dir(const LaunchRecord& r, const VmPlaces& places, SweepReport& report) {
+  if (places.vsock_dir.empty()) return ok_status();
+  struct stat st{};
+  if (::lstat(places.vsock_dir.c_str(), &st) != 0) {
+    if (errno == ENOENT) return ok_status();
+    return Error::from_errno("sweep: stat " + places.vsock_dir, errno);
+  }
+  std::string why;
+  if (!S_ISDIR(st.st_mode)) {
+    why = "not a directory";
+  } else if (st.st_uid != 0) {
+    why = "not owned by root";
+  } else if (st.st_gid != r.uid) {
+    why = "its group is " + std::to_string(st.st_gid) + ", the record says " + std::to_string(r.uid);
+  }
+  if (!why.empty()) {
+    report.left_alone.push_back(places.vsock_dir + ": " + why);
+    return ok_status();
+  }
+  BULWARK_TRY(remove_tree(places.vsock_dir));
+  report.removed.push_back(places.vsock_dir);
   return ok_status();
 }
 
@@ -236,6 +262,7 @@ Result<SweepReport> sweep_recorded_leftovers(const std::string& run_dir, const s
     }
     BULWARK_TRY(sweep_labels(run_dir, vm_id, r, report));
     BULWARK_TRY(sweep_taps(vm_id, r, places, report));
+    BULWARK_TRY(sweep_vsock_dir(r, places, report));
   }
   if (::unlinkat(dir->fd(), name.c_str(), 0) != 0 && errno != ENOENT) {
     return Error::from_errno("remove " + (dir->path() / name).string(), errno);

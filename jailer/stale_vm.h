@@ -42,6 +42,9 @@ struct VmPlaces {
   // Where the host config's "net" puts its TAPs: <tap_prefix><recorded uid>n<0..7> in tap_netns.
   std::string tap_netns;
   std::string tap_prefix;
+  // Where the host config's "vsock" puts this VM id's vsock directory (<vsock.dir>/<vm id>);
+  // "" = no vsock on this host.
+  std::string vsock_dir;
 };
 VmPlaces vm_places(const std::string& base_dir, const std::string& cgroup_root,
                    const std::string& cgroup_parent, const std::string& vm_id);
@@ -60,6 +63,9 @@ struct SweepReport {
 // under label memory's lock, `vm_id` leaves its record and, when it was the last running user,
 // the original label comes back (jailer/svirt/label_memory.h). A file that is gone or another
 // file now is reported and left untouched.
+// The VM's vsock directory (places.vsock_dir, the per-VM one, never the operator's) is removed
+// when a dead launch's record exists and the directory is a real one owned by root with the
+// recorded uid as its group (what vm_vsock.h makes); anything else there is left alone.
 Result<SweepReport> sweep_recorded_leftovers(const std::string& run_dir, const std::string& vm_id,
                                              const VmPlaces& places);
 

@@ -21,6 +21,7 @@ std::string device_log_name(const DeviceLaunch& launch) {
   switch (launch.kind) {
     case DeviceKind::kBlk: return "dev-blk:" + launch.name;
     case DeviceKind::kNet: return "dev-net:" + launch.name;
+    case DeviceKind::kVsock: return "dev-vsock";
     case DeviceKind::kRng: break;
   }
   return "dev-rng";
@@ -32,7 +33,7 @@ Result<VmDevices> VmDevices::start(const LaunchConfig& config, const MonitorLaun
                                    jailer::VmSvirt& svirt, const std::string& run_dir,
                                    StdioRelay* relay, LogRelay* logs) {
   VmDevices devices;
-  if (config.disks.empty() && !config.rng && config.nets.empty()) return devices;
+  if (config.disks.empty() && !config.rng && config.nets.empty() && !config.vsock) return devices;
 
   UniqueFd null_fd(::open("/dev/null", O_RDWR | O_CLOEXEC));
   if (!null_fd.valid()) return Error::from_errno("jail step devices: open /dev/null", errno);
@@ -145,6 +146,22 @@ Result<VmDevices> VmDevices::start(const LaunchConfig& config, const MonitorLaun
     launches.push_back(launch);
   }
 
+  // Step vsock: the VM's directory and listening socket, handed to its device.
+  if (config.vsock) {
+    auto made = VmVsockDir::create(config, svirt.socket_context());
+    if (!made.ok()) return made.error();
+    devices.vsock_.emplace(std::move(*made));
+    DeviceLaunch launch;
+    launch.kind = DeviceKind::kVsock;
+    launch.name = "vsock";
+    launch.vsock = &*config.vsock;
+    launch.vsock_dir = devices.vsock_->dir();
+    launch.listen_fd = devices.vsock_->listen_fd();
+    launches.push_back(launch);
+    log::info("VM " + config.jail.id + ": vsock guest CID " + std::to_string(config.vsock->guest_cid) +
+              ", host socket " + devices.vsock_->socket_path());
+  }
+
   // Step devices.
   for (DeviceLaunch& launch : launches) {
     const std::string step = "jail step device " + launch.name + ": ";
@@ -170,7 +187,7 @@ Result<VmDevices> VmDevices::start(const LaunchConfig& config, const MonitorLaun
     // The control channel, at the same level as the vhost-user socket (the policy lets the
     // device use a socket of the monitor's context and no other).
     UniqueFd control_end;
-    if (launch.kind != DeviceKind::kRng) {
+    if (launch.kind == DeviceKind::kBlk || launch.kind == DeviceKind::kNet) {
       auto control = jailer::make_labelled_socketpair(svirt.socket_context());
       if (!control.ok()) return control.error().wrap(step + "control channel");
       devices.control_ends_.emplace_back(launch.name, std::move(control->first));
@@ -189,6 +206,8 @@ Result<VmDevices> VmDevices::start(const LaunchConfig& config, const MonitorLaun
               device_type_name(launch.kind) + ") running as pid " +
               std::to_string((*jailed)->pid()));
     devices.running_.push_back({launch.name, std::move(*jailed)});
+    // The device has its own copy: it alone accepts host clients.
+    if (launch.kind == DeviceKind::kVsock) devices.vsock_->close_listener();
     devices.monitor_ends_.push_back({launch.kind, monitor_end.get()});
     devices.monitor_end_fds_.push_back(std::move(monitor_end));
   }
@@ -235,6 +254,9 @@ void VmDevices::stop(std::chrono::milliseconds grace) {
     }
   }
   taps_.clear();
+  // After the device ended: nothing of the VM is in it any more.
+  if (vsock_) vsock_->remove();
+  vsock_.reset();
 }
 
 }  // namespace bulwark::jail

@@ -1,5 +1,6 @@
 // The device processes of one VM: one jailed bulwark-dev-blk per disk, one bulwark-dev-net per
-// NIC (on a TAP the launcher makes, jailer/net/tap_device.h) and a bulwark-dev-rng,
+// NIC (on a TAP the launcher makes, jailer/net/tap_device.h), a bulwark-dev-rng and a
+// bulwark-dev-vsock (on the VM's vsock directory and listening socket, jailer/vm_vsock.h),
 // each connected to the monitor by a socketpair the launcher makes (no socket file exists, so
 // nothing else on the host can reach a device), and a disk or NIC by a second socketpair to the
 // launcher (its control channel: run-time rate limits). Started before the monitor, stopped
@@ -9,6 +10,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +23,7 @@
 #include "jailer/net/tap_device.h"
 #include "jailer/stdio_relay.h"
 #include "jailer/svirt/vm_svirt.h"
+#include "jailer/vm_vsock.h"
 
 namespace bulwark::jail {
 
@@ -40,7 +43,9 @@ class VmDevices {
   // (socketpair, jail labelled at creation, jailed process started). On error the devices
   // already started are stopped and their jails removed. The locks are held, and the TAPs'
   // queues kept open, until this object goes. With `logs`, each device's stdout and stderr
-  // are its channel of the log relay, named "dev-blk:blk0", "dev-net:net0", "dev-rng".
+  // are its channel of the log relay, named "dev-blk:blk0", "dev-net:net0", "dev-rng",
+  // "dev-vsock". A vsock's directory <vsock.dir>/<vm id> and its listening socket are made
+  // (step vsock) before its device starts, and removed by stop().
   static Result<VmDevices> start(const LaunchConfig& config, const MonitorLaunchOptions& options,
                                  jailer::VmSvirt& svirt, const std::string& run_dir,
                                  StdioRelay* relay = nullptr, LogRelay* logs = nullptr);
@@ -58,7 +63,8 @@ class VmDevices {
   // The TAPs of this VM's NICs, in NIC order.
   const std::vector<Tap>& taps() const { return taps_; }
   // SIGTERM to each device still running, SIGKILL after `grace`; logs how each one ended and
-  // removes its jail; then closes the TAPs' queues and deletes any TAP still there. Idempotent.
+  // removes its jail; then closes the TAPs' queues and deletes any TAP still there, and removes
+  // the VM's vsock directory. Idempotent.
   void stop(std::chrono::milliseconds grace);
 
  private:
@@ -70,6 +76,7 @@ class VmDevices {
   // Declared first, so destroyed last: after stop() ended the device processes.
   std::vector<ImageLock> image_locks_;
   std::vector<Tap> taps_;
+  std::optional<VmVsockDir> vsock_;
   std::vector<Running> running_;
   std::vector<MonitorEnd> monitor_ends_;
   std::vector<UniqueFd> monitor_end_fds_;

@@ -22,6 +22,8 @@ packages=(
   qemu-system-x86 qemu-system-common qemu-utils
   # tpm2_eventlog: the independent reader of the attestation event log (tests/unit/attestation)
   tpm2-tools
+  # each VM's vTPM (jailer/vm_tpm.h): swtpm, and swtpm_setup with its local CA for the EK certificates
+  swtpm swtpm-tools
   # DPDK 22.11 as a vhost-user-net peer (net_dpdk_interop test, bench/vhost_user_net.sh):
   # dpdk-testpmd is in dpdk-dev; the drivers it loads: virtio_user (frontend), vhost and
   # af_packet (the benchmark's backend), the ring mempool

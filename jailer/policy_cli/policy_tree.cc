@@ -44,6 +44,7 @@ const std::vector<PolicyKind>& policy_kinds() {
       {"dev-blk", "bulwark-dev-blk", "dev-blk.policy"},
       {"dev-rng", "bulwark-dev-rng", "dev-rng.policy"},
       {"dev-net", "bulwark-dev-net", "dev-net.policy"},
+      {"dev-vsock", "bulwark-dev-vsock", "dev-vsock.policy"},
       {"api", "bulwark-api", "api.policy"},
   };
   return kKinds;

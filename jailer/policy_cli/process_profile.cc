@@ -36,6 +36,7 @@ constexpr int kImageFdMarker = 902;
 constexpr int kTapFdMarker = 903;
 constexpr int kApiListenFdMarker = 904;
 constexpr int kApiChannelFdMarker = 905;
+constexpr int kListenFdMarker = 906;
 
 // One input of the launch that a limit may follow; `apply` changes it in a copy.
 struct Variation {
@@ -72,6 +73,9 @@ jail::LaunchConfig representative_launch() {
   net.mtu = 1500;
   net.queues = 1;
   config.nets.push_back(net);
+  // A vsock device under the host config's defaults.
+  config.vsock = jail::VsockSettings{3, "v.sock"};
+  config.vsock_host.dir = "<vsock.dir>";
   return config;
 }
 
@@ -81,6 +85,7 @@ jail::MonitorLaunchOptions launch_options(const std::string& seccomp_dir) {
   options.dev_blk_path = "<bulwark-dev-blk>";
   options.dev_rng_path = "<bulwark-dev-rng>";
   options.dev_net_path = "<bulwark-dev-net>";
+  options.dev_vsock_path = "<bulwark-dev-vsock>";
   options.seccomp_policy_dir = seccomp_dir;
   return options;
 }
@@ -91,6 +96,7 @@ using SpecBuilder = std::function<jail::JailSpec(const jail::LaunchConfig&, uint
 jail::DeviceKind device_kind_of(const std::string& kind_id) {
   if (kind_id == "dev-blk") return jail::DeviceKind::kBlk;
   if (kind_id == "dev-net") return jail::DeviceKind::kNet;
+  if (kind_id == "dev-vsock") return jail::DeviceKind::kVsock;
   return jail::DeviceKind::kRng;
 }
 
@@ -132,6 +138,12 @@ SpecBuilder spec_builder(const std::string& kind_id, const std::string& seccomp_
         break;
       case jail::DeviceKind::kRng:
         launch.name = "rng";
+        break;
+      case jail::DeviceKind::kVsock:
+        launch.name = "vsock";
+        launch.vsock = &*config.vsock;
+        launch.vsock_dir = config.vsock_host.dir + "/<vm id>";
+        launch.listen_fd = kListenFdMarker;
         break;
     }
     return jail::build_device_spec(config, launch_options(seccomp_dir), launch);
@@ -262,6 +274,9 @@ std::string fd_source_text(int source) {
              "it accepts the operator's clients on it";
     case kApiChannelFdMarker:
       return "its end of the SOCK_SEQPACKET command channel to the launcher (one command per datagram)";
+    case kListenFdMarker:
+      return "the listening vsock socket <vsock.dir>/<vm id>/<uds_path>, bound by the launcher; it accepts the "
+             "operator's host clients on it";
     default: return "the launcher's fd " + std::to_string(source);
   }
 }

@@ -368,7 +368,8 @@ std::string usage_text(std::string_view program) {
       "              \"input\": true},\n"
       "   \"emulated_host_quirks\": \"auto\" | \"on\" | \"off\",\n"
       "   \"seccomp\": \"enforce\" | \"log\" | \"off\", \"seccomp_policy_dir\": \"policy/seccomp\",\n"
-      "   \"devices\": [{\"type\": \"vhost-user-blk\" | \"vhost-user-rng\" | \"vhost-user-net\",\n"
+      "   \"devices\": [{\"type\": \"vhost-user-blk\" | \"vhost-user-rng\" | \"vhost-user-net\" |\n"
+      "                \"vhost-user-vsock\",\n"
       "                \"socket\": \"/run/blk.sock\" or \"socket_fd\": 3}]}\n"
       "Devices from flags come after the file's.\n";
   return text;

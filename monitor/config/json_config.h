@@ -16,8 +16,9 @@
 //     "emulated_host_quirks": "auto",  "auto" | "on" | "off", optional (default "auto")
 //     "seccomp": "enforce",            "enforce" | "log" | "off", optional (default "enforce")
 //     "seccomp_policy_dir": "",        string, optional
-//     "devices": [                     array of at most 17, optional (default none)
-//       {"type": "vhost-user-blk",     "vhost-user-blk" | "vhost-user-rng" | "vhost-user-net",
+//     "devices": [                     array of at most 18, optional (default none)
+//       {"type": "vhost-user-blk",     "vhost-user-blk" | "vhost-user-rng" | "vhost-user-net" |
+//                                      "vhost-user-vsock",
 //                                      required
 //        "socket": "/run/blk.sock"},   a unix socket path the monitor connects to, or
 //       {"type": "vhost-user-rng",

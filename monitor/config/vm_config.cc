@@ -106,7 +106,9 @@ Status check_cpu_template_name(std::string_view name) {
 }
 
 Status check_device_type(std::string_view type) {
-  if (type == kVhostUserBlk || type == kVhostUserRng || type == kVhostUserNet) return ok_status();
+  if (type == kVhostUserBlk || type == kVhostUserRng || type == kVhostUserNet || type == kVhostUserVsock) {
+    return ok_status();
+  }
   return Error("unknown device type (expected one of: " + std::string(kDeviceTypeNames) + ")");
 }
 

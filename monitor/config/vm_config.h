@@ -28,7 +28,7 @@ inline constexpr uint32_t kMaxVcpus = 64;
 inline constexpr size_t kMaxPathBytes = 4095;      // PATH_MAX without the NUL
 inline constexpr size_t kMaxCmdlineBytes = 65535;  // boot::kCmdlineMaxSize without the NUL
 inline constexpr size_t kMaxCpuTemplateNameBytes = 64;
-inline constexpr size_t kMaxDevices = 17;  // 8 disks, 8 NICs and an rng (bulwark run's ceilings)
+inline constexpr size_t kMaxDevices = 18;  // 8 disks, 8 NICs, an rng and a vsock (bulwark run's ceilings)
 inline constexpr int kMinDeviceSocketFd = 3;        // 0-2 are stdin, stdout and stderr
 inline constexpr int kMaxDeviceSocketFd = 1048575;  // below the kernel's fs.nr_open ceiling
 
@@ -36,7 +36,9 @@ inline constexpr int kMaxDeviceSocketFd = 1048575;  // below the kernel's fs.nr_
 inline constexpr std::string_view kVhostUserBlk = "vhost-user-blk";
 inline constexpr std::string_view kVhostUserRng = "vhost-user-rng";
 inline constexpr std::string_view kVhostUserNet = "vhost-user-net";
-inline constexpr std::string_view kDeviceTypeNames = "vhost-user-blk, vhost-user-rng, vhost-user-net";
+inline constexpr std::string_view kVhostUserVsock = "vhost-user-vsock";
+inline constexpr std::string_view kDeviceTypeNames =
+    "vhost-user-blk, vhost-user-rng, vhost-user-net, vhost-user-vsock";
 
 // One device reached over vhost-user: a device process serving a unix stream socket. Exactly
 // one of `socket` (a path the monitor connects to) and `socket_fd` (an already-connected
@@ -47,7 +49,7 @@ struct DeviceConfig {
   DeviceConfig(std::string device_type, int fd, std::string path = {})
       : type(std::move(device_type)), socket_fd(fd), socket(std::move(path)) {}
 
-  std::string type;     // kVhostUserBlk, kVhostUserRng or kVhostUserNet
+  std::string type;     // kVhostUserBlk, kVhostUserRng, kVhostUserNet or kVhostUserVsock
   int socket_fd = -1;   // kMinDeviceSocketFd .. kMaxDeviceSocketFd, or -1 when `socket` is set
   std::string socket;   // path, or "" when `socket_fd` is set
 

@@ -29,6 +29,10 @@ constexpr DeviceProfile kNet{DeviceKind::kNet, 1, kTransportFeatures | kNetFeatu
                              2 * kVirtioNetMaxQueuePairs + 1, 256};
 // virtio-rng has no feature bits of its own and no configuration space.
 constexpr DeviceProfile kRng{DeviceKind::kRng, 4, kTransportFeatures, 0, 1, 256};
+// virtio-vsock: stream sockets only (no SEQPACKET bit), configuration space the guest's CID (le64),
+// read from the backend with GET_CONFIG (bulwark-dev-vsock serves its --guest-cid there, as
+// QEMU's vhost-user-vsock-pci reads it).
+constexpr DeviceProfile kVsock{DeviceKind::kVsock, 19, kTransportFeatures, 8, kVirtioVsockQueues, 256};
 
 }  // namespace
 
@@ -36,6 +40,7 @@ const DeviceProfile& profile_of(DeviceKind kind) {
   switch (kind) {
     case DeviceKind::kBlock: return kBlock;
     case DeviceKind::kNet: return kNet;
+    case DeviceKind::kVsock: return kVsock;
     case DeviceKind::kRng: break;
   }
   return kRng;
@@ -45,6 +50,7 @@ std::optional<DeviceKind> device_kind_from_name(std::string_view name) {
   if (name == "vhost-user-blk") return DeviceKind::kBlock;
   if (name == "vhost-user-rng") return DeviceKind::kRng;
   if (name == "vhost-user-net") return DeviceKind::kNet;
+  if (name == "vhost-user-vsock") return DeviceKind::kVsock;
   return std::nullopt;
 }
 
@@ -52,6 +58,7 @@ std::string_view device_kind_name(DeviceKind kind) {
   switch (kind) {
     case DeviceKind::kBlock: return "vhost-user-blk";
     case DeviceKind::kNet: return "vhost-user-net";
+    case DeviceKind::kVsock: return "vhost-user-vsock";
     case DeviceKind::kRng: break;
   }
   return "vhost-user-rng";

@@ -9,11 +9,11 @@
 
 namespace bulwark::vhost_user {
 
-enum class DeviceKind { kBlock, kRng, kNet };
+enum class DeviceKind { kBlock, kRng, kNet, kVsock };
 
 struct DeviceProfile {
   DeviceKind kind;
-  uint32_t virtio_device_type;  // 1 network, 2 block, 4 entropy
+  uint32_t virtio_device_type;  // 1 network, 2 block, 4 entropy, 19 socket
   uint64_t supported_features;  // transport bits and device bits the monitor lets through
   uint32_t config_bytes;        // GET_CONFIG size; 0 = the device has no configuration space
   uint16_t max_queues;          // the most queues the monitor exposes
@@ -36,9 +36,11 @@ inline constexpr uint64_t kVirtioNetCtrlDependentFeatures =
     (1ULL << 2) | (1ULL << 18) | (1ULL << 19) | (1ULL << 20) | (1ULL << 21) | (1ULL << 23);
 inline constexpr uint32_t kVirtioNetMaxPairsOffset = 8;
 inline constexpr uint16_t kVirtioNetMaxQueuePairs = 8;
+// virtio-vsock (virtio 1.2, 5.10): rx, tx and event queues, always all three.
+inline constexpr uint16_t kVirtioVsockQueues = 3;
 
 const DeviceProfile& profile_of(DeviceKind kind);
-// "vhost-user-blk" / "vhost-user-rng" / "vhost-user-net" (the config's type names).
+// "vhost-user-blk" / "vhost-user-rng" / "vhost-user-net" / "vhost-user-vsock" (the config's type names).
 std::optional<DeviceKind> device_kind_from_name(std::string_view name);
 std::string_view device_kind_name(DeviceKind kind);
 

@@ -169,6 +169,14 @@ Status VhostUserFrontend::read_device_config() {
     write_le<uint16_t>(config_, kVirtioBlkNumQueuesOffset, num_queues_);
   }
   if (profile_.kind == DeviceKind::kNet) BULWARK_TRY(size_net_queues());
+  if (profile_.kind == DeviceKind::kVsock) {
+    // rx, tx and event: a driver sets up all three, so a backend serving fewer cannot work.
+    if ((protocol_features_ & bit(kProtocolMq)) != 0 && backend_queues_ < kVirtioVsockQueues) {
+      return Error("the backend's virtio-vsock device serves " + std::to_string(backend_queues_) +
+                   " queues (GET_QUEUE_NUM); it needs 3");
+    }
+    num_queues_ = kVirtioVsockQueues;
+  }
   return ok_status();
 }
 

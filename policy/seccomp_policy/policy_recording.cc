@@ -8,8 +8,9 @@ namespace {
 
 // Fixed ids, so a recording made by one build is read the same way by another. A new process
 // kind gets the next free id; ids are never reused for another file.
-constexpr std::array<std::string_view, 6> kRecordedPolicyFiles{
-    "monitor-main.policy", "monitor-vcpu.policy", "dev-blk.policy", "dev-rng.policy", "dev-net.policy", "api.policy"};
+constexpr std::array<std::string_view, 7> kRecordedPolicyFiles{
+    "monitor-main.policy", "monitor-vcpu.policy", "dev-blk.policy", "dev-rng.policy", "dev-net.policy", "api.policy",
+    "dev-vsock.policy"};
 
 }  // namespace
 

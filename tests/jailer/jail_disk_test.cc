@@ -5,7 +5,11 @@
 // afterwards: the guest read the base through the overlay, its write is in the overlay, the base
 // is unchanged, the overlay is clean. A header naming a file the config does not list refuses
 // the disk with both names. Root and qemu-img needed; KVM not.
+#include <signal.h>
 #include <sys/stat.h>
+
+#include <algorithm>
+#include <sstream>
 
 #include "tests/jailer/jail_fixture.h"
 #include "tests/support/shell_command.h"
@@ -84,6 +88,42 @@ TEST_F(JailDiskTest, ADiskDeclaredRawIsServedAsRawBytesWhateverItsHeaderSays) {
   EXPECT_TRUE(result.exited && result.exit_code == 0) << result.describe();
   // "QFI\xfb" then the version: the guest sees the header as bytes, nothing follows from it.
   EXPECT_NE(result.out.find("STANDIN-BLK 0 read 514649fb00000003"), std::string::npos) << result.describe();
+  expect_nothing_left();
+}
+
+// The operator's host config "blk_poll_us" is on the command line of the jailed
+// bulwark-dev-blk the real launcher starts (the device's polling window, devices/blk/README.md).
+TEST_F(JailDiskTest, TheHostConfigsBlkPollUsReachesTheJailedDevice) {
+  write_host_config(", \"blk_poll_us\": 7");
+  const std::string disk = images_ + "/poll.raw";
+  ASSERT_EQ(sh("qemu-img create -q -f raw " + disk + " 4M").first, 0);
+  ::chmod(disk.c_str(), 0666);
+  const std::string config = write_vm_config(dir_ + "/vm.json", kernel_,
+                                             ", \"cmdline\": \"standin.wait\", \"disks\": [{\"path\": \"" + disk + "\"}]");
+  auto [program, args] = launcher_command_for_standin(
+      BULWARK_JAILER, run_args(config, {"--monitor", BULWARK_STANDIN_MONITOR}), dir_ + "/dev-overlay");
+  auto launcher = ChildProcess::start(program, args);
+  ASSERT_TRUE(launcher.ok()) << launcher.error().message();
+  ASSERT_TRUE(launcher->wait_for_stdout("STANDIN-RUNNING", std::chrono::seconds(60)))
+      << launcher->wait(std::chrono::seconds(5)).describe();
+  // This test's device: the bulwark-dev-blk whose fd 4 is this test's image.
+  std::vector<std::string> argv;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::error_code ec;
+    if (trimmed(read_text(entry.path() / "comm")) != "bulwark-dev-blk") continue;
+    if (fs::read_symlink(entry.path() / "fd" / "4", ec) != fs::path(disk)) continue;
+    std::istringstream cmdline(read_text(entry.path() / "cmdline"));
+    for (std::string arg; std::getline(cmdline, arg, '\0');) argv.push_back(arg);
+  }
+  std::string joined;
+  for (const std::string& arg : argv) joined += arg + " ";
+  const auto flag = std::find(argv.begin(), argv.end(), "--poll-us");
+  EXPECT_TRUE(flag != argv.end() && flag + 1 != argv.end() && *(flag + 1) == "7") << joined;
+  ASSERT_TRUE(launcher->send_signal(SIGTERM).ok());
+  ProcessResult run = launcher->wait(std::chrono::seconds(30));
+  EXPECT_TRUE(run.exited) << run.describe();
   expect_nothing_left();
 }
 

@@ -78,9 +78,9 @@ TEST_P(DevicesJsonError, NamesThePointer) {
             GetParam().expected);
 }
 
-const std::string kEighteen = [] {
+const std::string kNineteen = [] {
   std::string list = "[";
-  for (int i = 0; i < 18; ++i) {
+  for (int i = 0; i < 19; ++i) {
     list += std::string(i ? "," : "") + R"({"type": "vhost-user-rng", "socket_fd": )" +
             std::to_string(3 + i) + "}";
   }
@@ -93,7 +93,7 @@ const JsonCase kJsonCases[] = {
      R"(config: /devices/0: expected an object, got "vhost-user-blk")"},
     {"NoType", R"([{"socket": "s"}])", "config: /devices/0/type: required field is missing"},
     {"UnknownType", R"([{"type": "virtio-net", "socket": "s"}])",
-     "config: /devices/0/type: unknown device type (expected one of: vhost-user-blk, vhost-user-rng, vhost-user-net)"},
+     "config: /devices/0/type: unknown device type (expected one of: vhost-user-blk, vhost-user-rng, vhost-user-net, vhost-user-vsock)"},
     {"TypeNotString", R"([{"type": 2, "socket": "s"}])", "config: /devices/0/type: expected a string, got 2"},
     {"Neither", R"([{"type": "vhost-user-blk"}])",
      R"(config: /devices/0: give exactly one of "socket" (a path) and "socket_fd")"},
@@ -113,7 +113,7 @@ const JsonCase kJsonCases[] = {
      "config: /devices/0/socket: must not contain a NUL character"},
     {"UnknownField", R"([{"type": "vhost-user-blk", "socket": "s", "queues": 2}])",
      "config: /devices/0/queues: unknown field"},
-    {"TooMany", kEighteen, "config: /devices: at most 17 devices, got 18"},
+    {"TooMany", kNineteen, "config: /devices: at most 18 devices, got 19"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Table, DevicesJsonError, testing::ValuesIn(kJsonCases),
@@ -153,12 +153,12 @@ TEST(DevicesCli, BadValuesNameTheFlag) {
   EXPECT_EQ(cli_error({"--kernel", "k", "--vhost-user-blk"}), "--vhost-user-blk: missing value SOCKET|fd:N");
   EXPECT_EQ(cli_error({"--config", "vm.json", "--vhost-user-blk", "fd:3"}),
             "devices: 1: socket_fd 3 is already used by device 0");
-  std::vector<std::string_view> eighteen = {"--kernel", "k"};
-  for (int i = 0; i < 18; ++i) {
-    eighteen.push_back(i % 2 == 0 ? "--vhost-user-rng" : "--vhost-user-net");
-    eighteen.push_back("/s");
+  std::vector<std::string_view> nineteen = {"--kernel", "k"};
+  for (int i = 0; i < 19; ++i) {
+    nineteen.push_back(i % 2 == 0 ? "--vhost-user-rng" : "--vhost-user-net");
+    nineteen.push_back("/s");
   }
-  EXPECT_EQ(cli_error(eighteen), "devices: at most 17 devices, got 18");
+  EXPECT_EQ(cli_error(nineteen), "devices: at most 18 devices, got 19");
 }
 
 TEST(DevicesValidation, EachRule) {
@@ -173,7 +173,7 @@ TEST(DevicesValidation, EachRule) {
   EXPECT_EQ(error_with({"vhost-user-blk", 3, ""}), "ok");
   EXPECT_EQ(error_with({"vhost-user-blk", -1, "/s"}), "ok");
   EXPECT_EQ(error_with({"blk", 3, ""}),
-            "devices: 0: type: unknown device type (expected one of: vhost-user-blk, vhost-user-rng, vhost-user-net)");
+            "devices: 0: type: unknown device type (expected one of: vhost-user-blk, vhost-user-rng, vhost-user-net, vhost-user-vsock)");
   EXPECT_EQ(error_with({"vhost-user-blk", -1, ""}), "devices: 0: give exactly one of socket and socket_fd");
   EXPECT_EQ(error_with({"vhost-user-blk", 3, "/s"}), "devices: 0: give exactly one of socket and socket_fd");
   EXPECT_EQ(error_with({"vhost-user-blk", 0, ""}),

@@ -2,7 +2,9 @@
 // chain is the config's, checked for shape before anything is opened.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "jailer/device_spec.h"
 #include "jailer/jail_config.h"
@@ -83,6 +85,34 @@ TEST(DiskFormatConfigTest, TheDeviceIsToldTheFormatTheChainAndTheCeiling) {
   parsed->disks[0].backing.clear();
   launch.backing_fds.clear();
   EXPECT_EQ(build_device_spec(*parsed, MonitorLaunchOptions{}, launch).rlimits.fsize, uint64_t{1} << 20);
+}
+
+TEST(DiskFormatConfigTest, TheOperatorsPollWindowReachesEveryDiskDevice) {
+  auto parsed = parse_launch_config(R"({"kernel": "/k", "disks": [{"path": "/a.raw"}, {"path": "/b.qcow2", "format": "qcow2"}]})");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message();
+  HostConfig host;
+  host.blk_poll_us = 7;
+  ASSERT_TRUE(apply_operator_settings(host, OperatorChoices{"vm-1", "", {}}, *parsed).ok());
+  for (size_t i = 0; i < 2; ++i) {
+    DeviceLaunch launch;
+    launch.kind = DeviceKind::kBlk;
+    launch.name = "blk" + std::to_string(i);
+    launch.disk = &parsed->disks[i];
+    const std::vector<std::string> argv = build_device_spec(*parsed, MonitorLaunchOptions{}, launch).argv;
+    const auto flag = std::find(argv.begin(), argv.end(), "--poll-us");
+    ASSERT_NE(flag, argv.end()) << i;
+    ASSERT_NE(flag + 1, argv.end());
+    EXPECT_EQ(*(flag + 1), "7") << i;
+  }
+  // Without a host setting: dev-blk's own default, passed explicitly.
+  ASSERT_TRUE(apply_operator_settings(HostConfig{}, OperatorChoices{"vm-1", "", {}}, *parsed).ok());
+  DeviceLaunch launch;
+  launch.kind = DeviceKind::kBlk;
+  launch.name = "blk0";
+  launch.disk = &parsed->disks[0];
+  std::string argv;
+  for (const std::string& arg : build_device_spec(*parsed, MonitorLaunchOptions{}, launch).argv) argv += arg + " ";
+  EXPECT_NE(argv.find("--poll-us 32 "), std::string::npos) << argv;
 }
 
 TEST(DiskFormatConfigTest, ADisksRateLimitReachesItsDevice) {

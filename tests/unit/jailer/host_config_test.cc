@@ -91,6 +91,23 @@ TEST(HostConfigTest, ErrorsNameTheJsonPath) {
   EXPECT_NE(error_of(R"({"run_dir": "/a", "run_dir": "/b"})").find("duplicate"), std::string::npos);
 }
 
+TEST(HostConfigTest, BlkPollUsIsReadWithinDevBlksOwnBounds) {
+  auto parsed = parse_host_config("{}");
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->blk_poll_us, 32u) << "bulwark-dev-blk's own default";
+  for (uint64_t value : {0u, 7u, 1000u}) {
+    parsed = parse_host_config(R"({"blk_poll_us": )" + std::to_string(value) + "}");
+    ASSERT_TRUE(parsed.ok()) << value << ": " << parsed.error().message();
+    EXPECT_EQ(parsed->blk_poll_us, value);
+  }
+  EXPECT_EQ(error_of(R"({"blk_poll_us": 1001})").rfind("host config: /blk_poll_us: ", 0), 0u)
+      << error_of(R"({"blk_poll_us": 1001})");
+  EXPECT_EQ(error_of(R"({"blk_poll_us": -1})").rfind("host config: /blk_poll_us: ", 0), 0u);
+  EXPECT_EQ(error_of(R"({"blk_poll_us": "32"})").rfind("host config: /blk_poll_us: ", 0), 0u);
+  EXPECT_NE(describe_host_config(*parse_host_config(R"({"blk_poll_us": 7})")).find("  blk_poll_us = 7\n"),
+            std::string::npos);
+}
+
 TEST(HostConfigTest, PathLikeFieldsCannotEscape) {
   for (const char* dir : {"relative", "/", "/a/../b", "/a//b", "/a/", "/a/./b"}) {
     EXPECT_EQ(error_of(std::string(R"({"base_dir": ")") + dir + "\"}").rfind("host config: /base_dir: ", 0), 0u) << dir;

@@ -36,6 +36,9 @@ TEST(PolicyRecording, ProcessPoliciesHaveFixedIdsAndOthersShareOne) {
   EXPECT_EQ(recording_policy_id("dev-rng.policy"), 4u);
   EXPECT_EQ(recording_policy_id("dev-net.policy"), 5u);
   EXPECT_EQ(recording_policy_id("api.policy"), 6u);
+  EXPECT_EQ(recording_policy_id("dev-vsock.policy"), 7u);
+  EXPECT_EQ(recording_policy_file(7), std::optional<std::string_view>("dev-vsock.policy"));
+  EXPECT_EQ(recording_policy_file(8), std::nullopt);
   EXPECT_EQ(recording_policy_id("monitor-common.policy"), kOtherPolicyRecordingId);
   EXPECT_EQ(recording_policy_id("test.policy"), kOtherPolicyRecordingId);
   EXPECT_EQ(recording_policy_file(2), std::optional<std::string_view>("monitor-vcpu.policy"));

@@ -44,7 +44,7 @@ TEST(PolicyCliEndToEnd, ShowJsonDescribesEveryProcessKind) {
   for (const auto& p : doc["processes"]) kinds.push_back(p["kind"]);
   EXPECT_EQ(kinds,
             (std::vector<std::string>{"launcher", "monitor-main", "monitor-vcpu", "dev-blk", "dev-rng", "dev-net",
-                                      "api"}));
+                                      "dev-vsock", "api"}));
   const auto vcpu = bulwark::policy::load_seccomp_policy_file(std::string(BULWARK_SOURCE_POLICY_DIR) +
                                                               "/seccomp/monitor-vcpu.policy");
   ASSERT_TRUE(vcpu.ok());

@@ -21,6 +21,7 @@ void write_tree(const TempTree& tree, const std::string& vcpu_notes = "") {
   tree.write("dev-rng.policy", "getrandom -- rng\n");
   tree.write("dev-net.policy", "readv -- tap\n");
   tree.write("api.policy", "poll -- wait\n");
+  tree.write("dev-vsock.policy", "accept4 -- host clients\n");
   tree.write("sanitizer-runtime.policy", "# nothing extra for these tests\n");
 }
 
@@ -28,7 +29,8 @@ SyscallUsage every_process_ran() {
   return {{{"monitor-main.policy", 1, "read"}, 4},   {{"monitor-main.policy", 2, "exit_group"}, 1},
           {{"monitor-vcpu.policy", 2, "write"}, 5},  {{"monitor-vcpu.policy", 3, "ioctl"}, 9},
           {{"dev-blk.policy", 1, "preadv"}, 2},      {{"dev-rng.policy", 1, "getrandom"}, 1},
-          {{"dev-net.policy", 1, "readv"}, 3},      {{"api.policy", 1, "poll"}, 2}};
+          {{"dev-net.policy", 1, "readv"}, 3},      {{"api.policy", 1, "poll"}, 2},
+          {{"dev-vsock.policy", 1, "accept4"}, 1}};
 }
 
 MinimalityReport check(const TempTree& tree, const SyscallUsage& usage) {
@@ -55,7 +57,7 @@ TEST(PolicyMinimality, AnUnusedAlternativeWithoutAReasonIsAFinding) {
   // brk is unused too, but its reason is written: listed with the reason, not a finding.
   EXPECT_NE(text.find("never used: 'brk' (" + tree.path() + "/common.policy:2): the heap never grew"), std::string::npos)
       << text;
-  ASSERT_EQ(report.policies.size(), 6u);
+  ASSERT_EQ(report.policies.size(), 7u);
   EXPECT_EQ(report.policies[1].policy_file, "monitor-vcpu.policy");
   EXPECT_EQ(report.policies[1].allowed_syscalls, 3u);
   EXPECT_EQ(report.policies[1].used_syscalls, 2u);

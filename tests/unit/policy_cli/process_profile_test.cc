@@ -43,6 +43,7 @@ TEST(PolicyShow, TextNamesEveryProcessKindWithItsSyscallCount) {
   for (const char* heading : {"== launcher: bulwark (launcher) ==", "== monitor-main: bulwark-monitor, main thread ==",
                               "== monitor-vcpu: bulwark-monitor, vCPU threads ==", "== dev-blk: bulwark-dev-blk ==",
                               "== dev-rng: bulwark-dev-rng ==", "== dev-net: bulwark-dev-net ==",
+                              "== dev-vsock: bulwark-dev-vsock ==",
                               "== api: bulwark-api =="}) {
     EXPECT_NE(text.find(heading), std::string::npos) << heading << "\n" << text;
   }
@@ -63,7 +64,7 @@ TEST(PolicyShow, TextNamesEveryProcessKindWithItsSyscallCount) {
 
 TEST(PolicyShow, JsonMatchesTheFilesAndTheJailCode) {
   const json doc = json::parse(show({"show", "--json", "--policy-dir", kSeccompDir}));
-  ASSERT_EQ(doc["processes"].size(), 7u);
+  ASSERT_EQ(doc["processes"].size(), 8u);
   for (const char* kind : {"monitor-main", "monitor-vcpu"}) {
     const json* p = process(doc, kind);
     ASSERT_NE(p, nullptr) << kind;
@@ -113,6 +114,34 @@ TEST(PolicyShow, JsonMatchesTheFilesAndTheJailCode) {
   EXPECT_EQ((*launcher)["jailed"], false);
   EXPECT_EQ((*launcher)["seccomp"]["status"], "not filtered");
   EXPECT_EQ((*launcher)["selinux"]["domain"], "bulwark_launcher_t");
+}
+
+// bulwark-dev-vsock as build_device_spec makes it: its listening socket as fd 4 (named as such),
+// the VM's vsock directory bound read-only at /vsock, its domain and policy.
+TEST(PolicyShow, VsockDeviceHasItsListenerAndTheVmsDirectoryReadOnly) {
+  const json doc = json::parse(show({"show", "--json", "--policy-dir", kSeccompDir}));
+  const json* vsock = process(doc, "dev-vsock");
+  ASSERT_NE(vsock, nullptr);
+  EXPECT_EQ((*vsock)["title"], "bulwark-dev-vsock");
+  EXPECT_EQ((*vsock)["executable"], "/bulwark-dev-vsock");
+  std::map<int, std::string> fds;
+  for (const json& fd : (*vsock)["fds"]) fds[fd["fd"].get<int>()] = fd["from"].get<std::string>();
+  EXPECT_EQ(fds[3], "its end of the vhost-user socketpair with the monitor");
+  EXPECT_EQ(fds[4].rfind("the listening vsock socket", 0), 0u) << fds[4];
+  const json& argv = (*vsock)["argv"];
+  const auto uds = std::find(argv.begin(), argv.end(), "--uds-path");
+  ASSERT_NE(uds, argv.end()) << argv.dump();
+  EXPECT_EQ(*(uds + 1), "/vsock/v.sock");
+  EXPECT_NE(std::find(argv.begin(), argv.end(), "--max-connections"), argv.end()) << argv.dump();
+  bool bound = false;
+  for (const json& entry : (*vsock)["jail_root"]) {
+    bound = bound || (entry["path"] == "/vsock" && entry["type"] == "read-only bind mount" && !entry["exec"].get<bool>());
+  }
+  EXPECT_TRUE(bound) << (*vsock)["jail_root"].dump();
+  const json& seccomp = (*vsock)["seccomp"];
+  ASSERT_EQ(seccomp["status"], "loaded") << seccomp.dump();
+  EXPECT_EQ(seccomp["files"][0], "dev-vsock.policy");
+  EXPECT_EQ((*vsock)["selinux"]["domain"], "bulwark_dev_vsock_t");
 }
 
 // bulwark-dev-net as build_device_spec makes it for the representative NIC: its own jail with

@@ -98,9 +98,9 @@ class FakeBackend {
       case Request::GET_QUEUE_NUM: return u64_bytes(queue_num);
       case Request::GET_CONFIG: {
         std::vector<uint8_t> payload = request.payload;
-        const uint64_t capacity = 2048;
-        std::memcpy(payload.data() + 12, &capacity, 8);
-        std::memcpy(payload.data() + 12 + 34, &config_num_queues, 2);
+        const uint64_t capacity = 2048;  // a vsock's 8-byte configuration reads it as its guest CID
+        if (payload.size() >= 12 + 8) std::memcpy(payload.data() + 12, &capacity, 8);
+        if (payload.size() >= 12 + 34 + 2) std::memcpy(payload.data() + 12 + 34, &config_num_queues, 2);
         return payload;
       }
       case Request::GET_VRING_BASE: {
@@ -202,7 +202,7 @@ class FrontendTest : public testing::Test {
   UniqueFd frontend_end_;
   std::unique_ptr<FakeBackend> backend_;
   std::unique_ptr<VhostUserFrontend> frontend_;
-  UniqueFd eventfds_[4];
+  UniqueFd eventfds_[6];  // kick and call of up to 3 queues
 };
 
 uint32_t code(Request r) { return static_cast<uint32_t>(r); }
@@ -297,6 +297,34 @@ TEST_F(FrontendTest, RngHasOneQueueAndNoConfig) {
   EXPECT_EQ(frontend_->num_queues(), 1);
   EXPECT_EQ(frontend_->device_features(), kVersion1Bit);  // no blk bit for an rng
   for (uint32_t c : backend_->codes()) EXPECT_NE(c, code(Request::GET_CONFIG));
+}
+
+// virtio-vsock (device id 19): rx, tx and event queues, its 8-byte configuration (the guest's
+// CID) read from the backend, no device feature bits let through.
+TEST_F(FrontendTest, VsockHasThreeQueuesAndItsGuestCidFromTheBackend) {
+  backend_->features = kVersion1Bit | kProtocolBit | kBlkFlush | (1ULL << 1);  // 1: SEQPACKET
+  backend_->queue_num = 3;
+  ASSERT_TRUE(connect(DeviceKind::kVsock).ok());
+  EXPECT_EQ(frontend_->device_type(), 19u);
+  EXPECT_EQ(frontend_->num_queues(), 3);
+  EXPECT_EQ(frontend_->device_features(), kVersion1Bit);
+  bool asked = false;
+  for (const Received& m : backend_->received()) {
+    if (m.request == code(Request::GET_CONFIG)) asked = u32_of(m.payload, 4) == 8;
+  }
+  EXPECT_TRUE(asked) << "GET_CONFIG of 8 bytes";
+  uint8_t cid[8] = {};
+  ASSERT_TRUE(frontend_->read_config(0, cid).ok());
+  uint64_t value = 0;
+  std::memcpy(&value, cid, 8);
+  EXPECT_EQ(value, 2048u);
+  const virtio_pci::QueueSetup queues[] = {queue(0), queue(1), queue(2)};
+  EXPECT_TRUE(frontend_->activate(kVersion1Bit, queues).ok());
+}
+
+TEST_F(FrontendTest, VsockBackendServingFewerThanThreeQueuesIsRefused) {
+  backend_->queue_num = 2;
+  EXPECT_NE(connect(DeviceKind::kVsock).error().message().find("needs 3"), std::string::npos);
 }
 
 TEST_F(FrontendTest, WithoutProtocolFeaturesNothingIsAckedAndRingsNeedNoEnable) {

@@ -1,0 +1,84 @@
+// A VM's vTPM (issue 16): its swtpm, jailed (tpm_spec.h), on its persistent state
+// (tpm_state.h), and the measured launch the launcher makes through it before the monitor
+// starts. Inputs: the operator's host config "tpm", the tenant's "tpm": true, and the launch's
+// own inputs, which are measured (kernel, initrd, command line, policies, jail profiles,
+// binaries).
+//
+// The VM's TPM run directory <run_dir>/tpm/<vm id> (root, 0750) holds, while the VM runs:
+//   swtpm.sock        swtpm's data socket (raw TPM 2.0 commands; tpm2-tools: TCTI
+//                     "swtpm:path=<run_dir>/tpm/<vm id>/swtpm.sock")
+//   swtpm.sock.ctrl   its control socket (the name the swtpm TCTI derives from the data socket's)
+//   eventlog.bin      the TCG crypto-agile event log of the launch (attestation/README.md;
+//                     `tpm2_eventlog eventlog.bin` replays it to the PCRs the TPM holds)
+//   ak.pub            the attestation key's public area (TPM2B_PUBLIC, as tpm2-tools writes
+//                     it), made after the measurements; `bulwark attest quote` quotes with it
+// It is removed at teardown; the state directory never is.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "attestation/event_log_writer.h"
+#include "bulwark/common/result.h"
+#include "bulwark/common/unique_fd.h"
+#include "jailer/jail.h"
+#include "jailer/jail_config.h"
+#include "jailer/log_relay.h"
+#include "jailer/monitor_spec.h"
+#include "jailer/svirt/vm_svirt.h"
+
+namespace bulwark::jail {
+
+inline constexpr const char* kTpmDataSocketName = "swtpm.sock";
+inline constexpr const char* kTpmControlSocketName = "swtpm.sock.ctrl";
+inline constexpr const char* kTpmEventLogName = "eventlog.bin";
+inline constexpr const char* kTpmAkPublicName = "ak.pub";
+
+// <run_dir>/tpm/<vm id>
+std::string vm_tpm_run_dir(const std::string& run_dir, const std::string& vm_id);
+
+class VmTpm {
+ public:
+  // Step tpm: the state directory (made by swtpm_setup on the first launch, handed to the VM's
+  // uid), the run directory and its two listening sockets, swtpm.policy compiled, swtpm jailed
+  // and started (its stderr the log relay's channel "swtpm").
+  static Result<VmTpm> start(const LaunchConfig& config, const MonitorLaunchOptions& options,
+                             jailer::VmSvirt& svirt, const std::string& run_dir, LogRelay* logs);
+
+  VmTpm(VmTpm&&) noexcept = default;
+  VmTpm& operator=(VmTpm&&) noexcept = default;
+  ~VmTpm() { stop(std::chrono::milliseconds(0)); }
+
+  // Step measure, before the monitor starts: TPM2_Startup(CLEAR), then each launch input as an
+  // event of the log and a PCR_Extend of its digests (SHA-256, and SHA-384 when swtpm has that
+  // bank active): PCR 9 the kernel, initrd and command line of `monitor` (read from the fds
+  // step vm-files opened, what the monitor's jail binds); PCR 15 each policy file of the policy
+  // directory, swtpm's compiled filter, the monitor's and swtpm's jail profiles and the binary of
+  // every process of the VM. Then PCRs 9 and 15 are read back and compared with the log's
+  // replay, and the log is written to eventlog.bin. Last, the attestation key is created
+  // (TPM2_CreatePrimary of attestation/tpm2_quote_command.h's template), its public area written
+  // to ak.pub, and flushed.
+  Status measure(const JailSpec& monitor, const LaunchConfig& config, const MonitorLaunchOptions& options);
+
+  const std::string& run_dir() const { return run_dir_; }
+  std::string data_socket() const { return run_dir_ + "/" + kTpmDataSocketName; }
+  std::string event_log_path() const { return run_dir_ + "/" + kTpmEventLogName; }
+  std::string ak_public_path() const { return run_dir_ + "/" + kTpmAkPublicName; }
+
+  // SIGTERM to swtpm, SIGKILL after `grace`; its jail and the run directory removed; the state
+  // directory kept. Idempotent.
+  void stop(std::chrono::milliseconds grace);
+
+ private:
+  VmTpm() = default;
+  std::string run_dir_;
+  std::string state_dir_;
+  std::string swtpm_path_;
+  std::string profile_;  // swtpm's jail profile, as measured
+  std::vector<uint8_t> compiled_policy_;
+  std::unique_ptr<RunningJail> jail_;
+};
+
+}  // namespace bulwark::jail
