@@ -1,4 +1,5 @@
 #include "attestation/tpm2_command.h"
+#include "attestation/tpm2_wire.h"
 
 #include <string>
 
@@ -8,29 +9,7 @@ namespace {
 
 constexpr size_t kMaxBanks = 8;
 
-void put_u8(std::vector<uint8_t>& out, uint8_t v) { out.push_back(v); }
-void put_u16(std::vector<uint8_t>& out, uint16_t v) {
-  out.push_back(static_cast<uint8_t>(v >> 8));
-  out.push_back(static_cast<uint8_t>(v));
-}
-void put_u32(std::vector<uint8_t>& out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(v >> shift));
-}
-
-// The header with a size to fill in once the body is written.
-std::vector<uint8_t> begin_command(uint16_t tag, uint32_t code) {
-  std::vector<uint8_t> out;
-  put_u16(out, tag);
-  put_u32(out, 0);
-  put_u32(out, code);
-  return out;
-}
-
-std::vector<uint8_t> finish_command(std::vector<uint8_t> out) {
-  const uint32_t size = static_cast<uint32_t>(out.size());  // small: bounded by the callers
-  for (int i = 0; i < 4; ++i) out[2 + i] = static_cast<uint8_t>(size >> (24 - 8 * i));
-  return out;
-}
+using namespace wire;
 
 Result<size_t> bank_digest_bytes(uint16_t alg) {
   if (alg == kAlgSha256) return kSha256Bytes;

@@ -11,20 +11,6 @@ namespace {
 
 using namespace wire;
 
-std::vector<uint8_t> begin_command(uint16_t tag, uint32_t code) {
-  std::vector<uint8_t> out;
-  put_u16(out, tag);
-  put_u32(out, 0);
-  put_u32(out, code);
-  return out;
-}
-
-std::vector<uint8_t> finish_command(std::vector<uint8_t> out) {
-  const uint32_t size = static_cast<uint32_t>(out.size());  // small: bounded by the callers
-  for (int i = 0; i < 4; ++i) out[2 + i] = static_cast<uint8_t>(size >> (24 - 8 * i));
-  return out;
-}
-
 // The authorization area of one password session with an empty password.
 void put_password_session(std::vector<uint8_t>& out) {
   put_u32(out, 4 + 2 + 1 + 2);

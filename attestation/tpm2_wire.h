@@ -31,6 +31,20 @@ inline void put_tpm2b(std::vector<uint8_t>& out, std::span<const uint8_t> bytes)
   put_bytes(out, bytes);
 }
 
+// A command's header (tag, a size filled in by finish_command, command code).
+inline std::vector<uint8_t> begin_command(uint16_t tag, uint32_t code) {
+  std::vector<uint8_t> out;
+  put_u16(out, tag);
+  put_u32(out, 0);
+  put_u32(out, code);
+  return out;
+}
+inline std::vector<uint8_t> finish_command(std::vector<uint8_t> out) {
+  const uint32_t size = static_cast<uint32_t>(out.size());  // small: bounded by the callers
+  for (int i = 0; i < 4; ++i) out[2 + i] = static_cast<uint8_t>(size >> (24 - 8 * i));
+  return out;
+}
+
 class Reader {
  public:
   explicit Reader(std::span<const uint8_t> bytes) : bytes_(bytes) {}
