@@ -1,6 +1,5 @@
 #include "jailer/vm_tpm.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -10,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include "attestation/event_log_parser.h"
 #include "attestation/launch_events.h"
@@ -113,20 +113,6 @@ std::string jail_profile_text(const JailSpec& spec) {
   return text;
 }
 
-// The policy files the VM's processes read, sorted by name.
-Result<std::vector<std::string>> policy_files(const std::string& dir) {
-  DIR* listing = ::opendir(dir.c_str());
-  if (listing == nullptr) return Error::from_errno("list " + dir, errno);
-  std::vector<std::string> names;
-  while (const dirent* entry = ::readdir(listing)) {
-    const std::string name = entry->d_name;
-    if (name.size() > 7 && name.ends_with(".policy")) names.push_back(name);
-  }
-  ::closedir(listing);
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
 const ReadOnlyInput* input_at(const JailSpec& spec, const char* jail_path) {
   for (const ReadOnlyInput& input : spec.inputs) {
     if (input.jail_path == jail_path) return &input;
@@ -151,6 +137,18 @@ Status write_whole_file(const std::string& path, std::span<const uint8_t> bytes,
 }
 
 }  // namespace
+
+Result<std::vector<std::string>> measured_policy_files(const std::string& dir) {
+  std::error_code error;
+  std::vector<std::string> names;
+  for (std::filesystem::directory_iterator it(dir, error), end; !error && it != end; it.increment(error)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() > 7 && name.ends_with(".policy")) names.push_back(name);
+  }
+  if (error) return Error("list " + dir + ": " + error.message());
+  std::sort(names.begin(), names.end());
+  return names;
+}
 
 std::string vm_tpm_run_dir(const std::string& run_dir, const std::string& vm_id) {
   return run_dir + "/tpm/" + vm_id;
@@ -260,7 +258,7 @@ Status VmTpm::measure(const JailSpec& monitor, const LaunchConfig& config, const
 
   // PCR 15: the isolation. Each policy file the VM's processes read, swtpm's filter as
   // compiled, the jail profiles, then every binary started for the VM.
-  auto names = policy_files(options.seccomp_policy_dir);
+  auto names = measured_policy_files(options.seccomp_policy_dir);
   if (!names.ok()) return names.error().wrap(step);
   for (const std::string& name : *names) {
     auto bytes = read_path(options.seccomp_policy_dir + "/" + name);

@@ -39,6 +39,10 @@ inline constexpr const char* kTpmAkPublicName = "ak.pub";
 // <run_dir>/tpm/<vm id>
 std::string vm_tpm_run_dir(const std::string& run_dir, const std::string& vm_id);
 
+// The *.policy files of the seccomp policy directory, sorted by name: what the launcher measures
+// into PCR 15 and `bulwark attest reference` digests in the same order.
+Result<std::vector<std::string>> measured_policy_files(const std::string& dir);
+
 class VmTpm {
  public:
   // Step tpm: the state directory (made by swtpm_setup on the first launch, handed to the VM's

@@ -1,6 +1,5 @@
 // `bulwark attest reference`: the tenant's own files (kernel, initrd, command line, policies,
 // binaries) to a reference file for `bulwark attest verify`, computed without launching.
-#include <dirent.h>
 
 #include <algorithm>
 #include <string>
@@ -10,6 +9,7 @@
 #include "jailer/attest_cli/attest_command.h"
 #include "jailer/attest_cli/attest_options.h"
 #include "jailer/attest_cli/evidence_files.h"
+#include "jailer/vm_tpm.h"
 
 namespace bulwark::attest_cli {
 
@@ -35,20 +35,6 @@ Result<std::pair<std::string, std::string>> split_pair(const std::string& text, 
   return std::pair{text.substr(0, eq), text.substr(eq + 1)};
 }
 
-// The *.policy files of a directory, sorted, as the launcher measures them (jailer/vm_tpm.cc).
-Result<std::vector<std::string>> policy_names(const std::string& dir) {
-  DIR* listing = ::opendir(dir.c_str());
-  if (listing == nullptr) return Error::from_errno("list " + dir, errno);
-  std::vector<std::string> names;
-  while (const dirent* entry = ::readdir(listing)) {
-    const std::string name = entry->d_name;
-    if (name.size() > 7 && name.ends_with(".policy")) names.push_back(name);
-  }
-  ::closedir(listing);
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
 Result<at::Reference> build_reference(const AttestOptions& options) {
   at::Reference reference;
   auto kernel = file_sha256(options.get("--kernel"));
@@ -62,7 +48,7 @@ Result<at::Reference> build_reference(const AttestOptions& options) {
   reference.cmdline = options.get("--cmdline");
   if (options.has("--policy-dir")) {
     const std::string dir = options.get("--policy-dir");
-    auto names = policy_names(dir);
+    auto names = jail::measured_policy_files(dir);
     if (!names.ok()) return names.error().wrap("--policy-dir");
     for (const std::string& name : *names) {
       auto digest = file_sha256(dir + "/" + name);
