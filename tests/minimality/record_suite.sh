@@ -8,6 +8,7 @@
 #   - the virtio test guests through `bulwark run` (jailed monitor, bulwark-dev-blk,
 #     bulwark-dev-rng), including hostile guests that break the device's rules,
 #   - bulwark-api serving a jailed guest's API (curl's requests, a refusal, pause, shutdown),
+#   - bulwark-dev-vsock serving a Linux guest under QEMU (TCG): its policy's only recorded run,
 #   - the stock Debian kernel booted jailed with a disk and an rng
 #     (tests/linux/boot_linux_test.sh, unless --no-linux),
 # then `bulwark policy minimality`: every allowed call or alternative that no run made must have
@@ -112,6 +113,13 @@ api -X PATCH http://localhost/vm -d '{"state": "Resumed"}'
 api -X PUT http://localhost/actions -d '{"action_type": "Shutdown", "timeout_s": 2}'
 wait "$api_run"
 echo "  api: exit $?"
+
+echo "== bulwark-dev-vsock with a Linux guest under QEMU (TCG), recorded (tests/devices/vsock_qemu_linux_test.cc)"
+vsock_test=$build/tests/devices/bulwark_vsock_qemu_linux_tests
+[ -x "$vsock_test" ] || fail "$vsock_test is not built"
+record 180 env BULWARK_LINUX_ASSETS="$assets" BULWARK_DEVICE_SECCOMP=record "$vsock_test" ||
+  { cat "$work/last.out"; fail "the recorded vsock test failed"; }
+grep -q "\[  PASSED  \] 1 test" "$work/last.out" || { cat "$work/last.out"; fail "the vsock test did not run (QEMU or the assets missing?)"; }
 
 if [ "$linux" = 1 ]; then
   echo "== Linux (bzImage, 2 vCPUs), jailed with a disk and an rng, recorded: the end-to-end boot"
