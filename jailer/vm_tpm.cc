@@ -277,6 +277,7 @@ Status VmTpm::measure(const JailSpec& monitor, const LaunchConfig& config, const
   if (!config.disks.empty()) binaries.emplace_back("dev-blk", options.dev_blk_path);
   if (!config.nets.empty()) binaries.emplace_back("dev-net", options.dev_net_path);
   if (config.rng) binaries.emplace_back("dev-rng", options.dev_rng_path);
+  if (config.vsock) binaries.emplace_back("dev-vsock", options.dev_vsock_path);
   binaries.emplace_back("swtpm", swtpm_path_);
   for (const auto& [name, path] : binaries) {
     auto bytes = read_path(path);
