@@ -114,6 +114,18 @@ class NetDeviceTest : public ::testing::Test {
     EXPECT_LT(std::chrono::steady_clock::now(), deadline_) << "the test ran past its own deadline";
   }
 
+  // Starts the device (kBasic features) with a control channel on fd 50, as the launcher
+  // passes one; `launcher_end` is the launcher's side.
+  void start_with_control_channel(UniqueFd& launcher_end) {
+    int pair[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+    launcher_end = UniqueFd(pair[0]);
+    UniqueFd cloexec_end(pair[1]);
+    UniqueFd device_end(::fcntl(cloexec_end.get(), F_DUPFD, 50));  // inherited by the device
+    ASSERT_EQ(device_end.get(), 50);
+    cloexec_end.reset();
+    start(kBasic, {"--control-fd", "50"});
+  }
   void start(uint64_t features, std::vector<std::string> args = {}) {
     std::vector<std::string> all{"--mac", "52:54:00:12:34:56", "--mtu", "1500", "--seccomp", seccomp_mode()};
     all.insert(all.end(), args.begin(), args.end());
@@ -502,15 +514,8 @@ Result<devctl::ControlReply> net_control_exchange(int fd, std::span<const uint8_
 }
 
 TEST_F(NetDeviceTest, ATxLimitSetOnTheControlChannelAtRunTimeHoldsTheTransferBack) {
-  int pair[2];
-  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
-  UniqueFd launcher_end(pair[0]);
-  UniqueFd cloexec_end(pair[1]);
-  UniqueFd device_end(::fcntl(cloexec_end.get(), F_DUPFD, 50));  // inherited by the device
-  ASSERT_EQ(device_end.get(), 50);
-  cloexec_end.reset();
-  start(kBasic, {"--control-fd", "50"});
-  device_end.reset();
+  UniqueFd launcher_end;
+  ASSERT_NO_FATAL_FAILURE(start_with_control_channel(launcher_end));
 
   // Garbage first: answered "malformed", nothing changes.
   devctl::Message garbage = devctl::encode_command({devctl::Op::kSetRateLimit, {}});
@@ -539,15 +544,8 @@ TEST_F(NetDeviceTest, ATxLimitSetOnTheControlChannelAtRunTimeHoldsTheTransferBac
 // namespace stays out of its RX buffers until Resume; then both go through (the kick that came
 // while paused is not lost). GetStats counts them.
 TEST_F(NetDeviceTest, FramesWaitWhilePausedAndGoThroughOnResume) {
-  int pair[2];
-  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
-  UniqueFd launcher_end(pair[0]);
-  UniqueFd cloexec_end(pair[1]);
-  UniqueFd device_end(::fcntl(cloexec_end.get(), F_DUPFD, 50));  // inherited by the device
-  ASSERT_EQ(device_end.get(), 50);
-  cloexec_end.reset();
-  start(kBasic, {"--control-fd", "50"});
-  device_end.reset();
+  UniqueFd launcher_end;
+  ASSERT_NO_FATAL_FAILURE(start_with_control_channel(launcher_end));
   auto command = [&launcher_end](devctl::Op op) {
     const devctl::Message bytes = devctl::encode_command({op, {}});
     return net_control_exchange(launcher_end.get(), bytes, op);
