@@ -144,13 +144,34 @@ struct GetMetrics {  // GET /metrics (Prometheus text)
 struct GetPolicy {  // GET /policy (Bulwark's: what this VM's processes run with)
   friend bool operator==(const GetPolicy&, const GetPolicy&) = default;
 };
+struct PutVsock {  // PUT /vsock (Firecracker's shape; pre-boot)
+  std::string vsock_id;  // Firecracker's deprecated id: "" or an id, only reported back
+  uint64_t guest_cid = 3;  // 3 .. 2^32-2 (0-2 and u32 max are reserved by virtio-vsock)
+  std::string uds_path;  // a name resolved inside the host config's vsock.dir, never a path
+  friend bool operator==(const PutVsock&, const PutVsock&) = default;
+};
+struct PutTpm {  // PUT /tpm {"enabled": bool} (Bulwark's; pre-boot; vm.json's "tpm")
+  bool enabled = false;
+  friend bool operator==(const PutTpm&, const PutTpm&) = default;
+};
+struct GetAttestation {  // GET /attestation (Bulwark's: the signed launch report)
+  friend bool operator==(const GetAttestation&, const GetAttestation&) = default;
+};
+// Launcher to monitor only, never from bulwark-api (the launcher refuses it from the API):
+// the device at `device_index` (the order of the monitor's device fds) has a fresh process;
+// its connected vhost-user socket travels with the datagram as one SCM_RIGHTS fd.
+struct ReplaceDevice {
+  uint64_t device_index = 0;  // 0 .. 63
+  friend bool operator==(const ReplaceDevice&, const ReplaceDevice&) = default;
+};
 
 // The variant's alternative order is the wire kind minus one: never reorder, only append.
 using Command =
     std::variant<PutBootSource, PutMachineConfig, PutDrive, PutNetworkInterface, PutEntropy,
                  InstanceStart, GetInstanceInfo, GetMachineConfig, GetVmConfig, SetVmState,
                  SendCtrlAltDel, FlushMetrics, Shutdown, PatchDrive, PatchNetworkInterface,
-                 PutLogger, PutMetrics, GetMetrics, GetPolicy>;
+                 PutLogger, PutMetrics, GetMetrics, GetPolicy, PutVsock, PutTpm, GetAttestation,
+                 ReplaceDevice>;
 
 // "PutBootSource", ... for logs.
 const char* command_name(const Command& command);

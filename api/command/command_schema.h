@@ -24,6 +24,8 @@ inline constexpr uint64_t kMaxRefillTimeMs = 3'600'000;          // one hour
 inline constexpr U64Range kVcpuCountRange{1, 32};
 inline constexpr U64Range kMemSizeMibRange{1, 1'048'576};
 inline constexpr U64Range kShutdownTimeoutRange{1, 3600};
+inline constexpr U64Range kGuestCidRange{3, 0xFFFF'FFFEull};
+inline constexpr U64Range kDeviceIndexRange{0, 63};
 
 template <>
 struct Schema<TokenBucket> {
@@ -86,6 +88,40 @@ struct Schema<GetMetrics> : NoFields {
 template <>
 struct Schema<GetPolicy> : NoFields {
   static constexpr const char* kName = "GetPolicy";
+};
+
+template <>
+struct Schema<GetAttestation> : NoFields {
+  static constexpr const char* kName = "GetAttestation";
+};
+
+template <>
+struct Schema<PutVsock> {
+  static constexpr const char* kName = "PutVsock";
+  template <typename Self, typename V>
+  static void fields(Self& c, V& v) {
+    v.text(1, "vsock_id", c.vsock_id, kShortTextRule);
+    v.u64(2, "guest_cid", c.guest_cid, kGuestCidRange);
+    v.text(3, "uds_path", c.uds_path, kRequiredPathRule);
+  }
+};
+
+template <>
+struct Schema<PutTpm> {
+  static constexpr const char* kName = "PutTpm";
+  template <typename Self, typename V>
+  static void fields(Self& c, V& v) {
+    v.boolean(1, "enabled", c.enabled);
+  }
+};
+
+template <>
+struct Schema<ReplaceDevice> {
+  static constexpr const char* kName = "ReplaceDevice";
+  template <typename Self, typename V>
+  static void fields(Self& c, V& v) {
+    v.u64(1, "device_index", c.device_index, kDeviceIndexRange);
+  }
 };
 
 template <>

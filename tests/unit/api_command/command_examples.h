@@ -50,6 +50,10 @@ inline std::vector<NamedCommand> command_examples() {
   out.push_back({"PutMetrics", 17, PutMetrics{"metrics.fifo"}});
   out.push_back({"GetMetrics", 18, GetMetrics{}});
   out.push_back({"GetPolicy", 19, GetPolicy{}});
+  out.push_back({"PutVsock", 20, PutVsock{"vsock0", 52, "v.sock"}});
+  out.push_back({"PutTpm", 21, PutTpm{true}});
+  out.push_back({"GetAttestation", 22, GetAttestation{}});
+  out.push_back({"ReplaceDevice", 23, ReplaceDevice{2}});
   return out;
 }
 

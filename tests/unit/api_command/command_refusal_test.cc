@@ -114,7 +114,7 @@ std::vector<RefusalCase> refusal_cases() {
       {"lower-case magic", MessageBuilder("bwc1", kInstanceStartKind).bytes(),
        "command: wrong magic, expected BWC1"},
       {"kind 0", MessageBuilder::command(0).bytes(), "command: unknown kind 0"},
-      {"kind after the last", MessageBuilder::command(20).bytes(), "command: unknown kind 20"},
+      {"kind after the last", MessageBuilder::command(24).bytes(), "command: unknown kind 24"},
       {"kind 65535", MessageBuilder::command(65535).bytes(), "command: unknown kind 65535"},
       {"over the size limit",
        build(kBootSourceKind,
