@@ -85,6 +85,9 @@ class BackendServer : private DeviceEvents {
     std::optional<virtio::SplitQueue> queue;  // present while the ring runs
     // This ring's in-flight record, while the ring runs and the frontend gave one.
     std::optional<inflight::SplitQueueRecord> record;
+    // This process attached this ring's record before: a written record is then its own, not
+    // a predecessor's (a ring stopped and restarted within one process).
+    bool record_attached_before = false;
     // The available ring's index in guest memory (valid while `queue` is), for polling.
     const uint16_t* avail_index = nullptr;
     // Polling looks for the available index moving past this: where the device stopped taking
@@ -168,6 +171,7 @@ class BackendServer : private DeviceEvents {
   std::optional<Clock::time_point> idle_since_;  // set while the loop has found no work
   uint32_t polled_turns_ = 0;  // turns in a row served from polling without epoll_wait
   bool paused_ = false;  // the launcher's Pause, until its Resume
+  bool predecessor_reported_ = false;  // device_.predecessor_served() was called
 };
 
 }  // namespace bulwark::backend

@@ -72,6 +72,8 @@ Status BackendServer::attach_in_flight(uint16_t index) {
   }
   vring.record.emplace(inflight_->queue_region(index), vring.size);
   virtio::SplitQueue& queue = *vring.queue;
+  const bool first_attach = !vring.record_attached_before;
+  vring.record_attached_before = true;
   if (vring.record->fresh()) {
     vring.record->initialise(acked_features_, queue.next_used());
     queue.track_in_flight(&*vring.record);
@@ -91,6 +93,10 @@ Status BackendServer::attach_in_flight(uint16_t index) {
   // previous process died (QEMU's), which would take the in-flight requests a second time.
   queue.set_next_avail(recovery->last_avail_idx);
   queue.track_in_flight(&*vring.record, std::move(recovery->heads));
+  if (first_attach && !predecessor_reported_) {
+    predecessor_reported_ = true;
+    device_.predecessor_served();
+  }
   return ok_status();
 }
 

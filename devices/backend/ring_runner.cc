@@ -74,6 +74,7 @@ void BackendServer::stop(uint16_t index) {
   Vring& vring = vrings_[index];
   if (!vring.queue) return;
   if (epoll_.valid()) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, vring.kick.get(), nullptr);
+  device_.queue_stopping(index, *vring.queue);
   vring.base = vring.queue->next_avail();
   vring.queue.reset();
   vring.record.reset();

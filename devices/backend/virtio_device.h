@@ -58,6 +58,14 @@ class VirtioDevice {
   // enabled) or stopped. A frontend that serves part of the device itself (QEMU's virtio-net
   // control queue) says which rings carry traffic only this way.
   virtual void queue_running(uint16_t /*index*/, bool /*running*/) {}
+  // The frontend is stopping queue `index` (GET_VRING_BASE, or the session ended), before its
+  // position is read: a device holding a chain it popped and has not used gives it back here
+  // (SplitQueue::give_back), so the position it reports leaves the buffer to the guest.
+  virtual void queue_stopping(uint16_t /*index*/, virtio::SplitQueue& /*queue*/) {}
+  // This process replaces one that served the device before (a ring resumed a record another
+  // process wrote, SET_INFLIGHT_FD); called once, when the first such ring starts. State the
+  // predecessor held outside the rings is gone: vsock resets the guest's connections here.
+  virtual void predecessor_served() {}
   // A command from the launcher's control channel (devices/README.md, "Control channel"),
   // decoded and bounded already; the answer goes back on the channel.
   virtual devctl::ControlReply control(const devctl::ControlCommand& /*command*/) {

@@ -72,6 +72,12 @@ void SplitQueueRecord::taken(uint16_t head) {
   fence();
 }
 
+void SplitQueueRecord::given_back(uint16_t head) {
+  if (!usable() || head >= queue_size_) return;
+  store<uint8_t>(region_, entry(head) + kInflightAt, 0);
+  fence();
+}
+
 void SplitQueueRecord::completing(uint16_t head) {
   if (!usable() || head >= queue_size_) return;
   store<uint16_t>(region_, kLastBatchHeadAt, head);

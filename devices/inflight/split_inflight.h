@@ -55,6 +55,9 @@ class SplitQueueRecord {
   void initialise(uint64_t features, uint16_t used_idx);
   // The request whose chain starts at `head` was taken from the avail ring.
   void taken(uint16_t head);
+  // The request `head` was given back to the avail ring unused (SplitQueue::give_back): it is
+  // no longer in flight, and a replacement must not resubmit it (the ring offers it again).
+  void given_back(uint16_t head);
   // Before the used ring entry for `head` is written.
   void completing(uint16_t head);
   // After the used ring's idx was published as `used_idx`.

@@ -84,6 +84,7 @@ Result<std::optional<DescriptorChain>> SplitQueue::pop() {
     auto chain = walk_chain(head);
     if (!chain.ok()) return chain.error().wrap("resubmitted request");
     if (in_flight_ != nullptr) in_flight_->taken(head);
+    last_pop_ = LastPop{head, true};
     return std::optional<DescriptorChain>(std::move(*chain));
   }
   uint16_t available = avail_index();
@@ -105,7 +106,24 @@ Result<std::optional<DescriptorChain>> SplitQueue::pop() {
   if (in_flight_ != nullptr) in_flight_->taken(head);
   ++next_avail_;
   if (event_idx_) store16(used_, 4 + 8ull * layout_.size, next_avail_);
+  last_pop_ = LastPop{head, false};
   return std::optional<DescriptorChain>(std::move(*chain));
+}
+
+Status SplitQueue::give_back(uint16_t head) {
+  if (!last_pop_ || last_pop_->head != head) {
+    return Error("give_back of chain " + std::to_string(head) + ", which is not the chain popped last");
+  }
+  const bool resubmitted = last_pop_->resubmitted;
+  last_pop_.reset();
+  if (resubmitted) {
+    resubmit_.push_front(head);  // still the predecessor's, still in flight in the record
+    return ok_status();
+  }
+  --next_avail_;
+  // avail_event may ask for a kick at the slot given back; that is only a hint to the guest.
+  if (in_flight_ != nullptr) in_flight_->given_back(head);
+  return ok_status();
 }
 
 Result<DescriptorChain> SplitQueue::walk_chain(uint16_t head) const {
@@ -175,6 +193,7 @@ Result<DescriptorChain> SplitQueue::walk_chain(uint16_t head) const {
 
 Status SplitQueue::push_used(uint16_t head, uint32_t bytes_written) {
   if (head >= layout_.size) return Error("used element for a head outside the queue");
+  if (last_pop_ && last_pop_->head == head) last_pop_.reset();
   const uint64_t slot = 4 + 8ull * (next_used_ % layout_.size);
   if (in_flight_ != nullptr) in_flight_->completing(head);
   store32(used_, slot, head);

@@ -57,6 +57,13 @@ class SplitQueue {
   // outlives the queue), and hands out the heads in `resubmit` (a predecessor's requests,
   // from record->recover()) before anything from the available ring. nullptr: no record.
   void track_in_flight(inflight::SplitQueueRecord* record, std::vector<uint16_t> resubmit = {});
+  // Gives the chain popped last back, unused, so that the ring's position (GET_VRING_BASE's
+  // answer, the next pop) is before it again: a device that took a buffer it could not fill
+  // (vsock's rx) must not lose it when the frontend stops the ring, or the guest's driver is
+  // one buffer short for good. A resubmitted request goes back to the front of the resubmit
+  // list (still in flight in the record). Only the chain popped last, and only once; an error
+  // otherwise (the device's bug, not the guest's).
+  Status give_back(uint16_t head);
   // Returns chain `head` to the guest with `bytes_written` bytes written into it.
   Status push_used(uint16_t head, uint32_t bytes_written);
   // Whether the guest wants an interrupt for what was pushed since the last call.
@@ -82,6 +89,12 @@ class SplitQueue {
   uint16_t signalled_used_ = 0;
   inflight::SplitQueueRecord* in_flight_ = nullptr;
   std::deque<uint16_t> resubmit_;
+  // The chain popped last, while give_back may still return it: whence it came.
+  struct LastPop {
+    uint16_t head;
+    bool resubmitted;
+  };
+  std::optional<LastPop> last_pop_;
 };
 
 }  // namespace bulwark::virtio

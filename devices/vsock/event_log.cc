@@ -21,6 +21,7 @@ const char* vsock_event_name(VsockEvent event) {
     case VsockEvent::kHostConnectTimeout: return "host_connect_timeout";
     case VsockEvent::kHostIoError: return "host_io_error";
     case VsockEvent::kCloseTimeout: return "close_timeout";
+    case VsockEvent::kTransportReset: return "transport_reset";
     case VsockEvent::kCount: break;
   }
   return "unknown";

@@ -28,6 +28,8 @@ enum class VsockEvent : uint8_t {
   kHostConnectTimeout, // the CONNECT line (or the guest's answer) did not come in time: closed
   kHostIoError,        // a host socket failed (reset, broken pipe): connection shut down
   kCloseTimeout,       // the guest never answered our SHUTDOWN with RST: reset
+  // The device's own.
+  kTransportReset,     // this process replaced a dead one: TRANSPORT_RESET to the guest
   kCount,
 };
 

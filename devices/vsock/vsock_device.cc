@@ -5,6 +5,8 @@
 
 #include <sys/epoll.h>
 
+#include <algorithm>
+
 #include "bulwark/common/log.h"
 
 namespace bulwark::vsock {
@@ -36,8 +38,38 @@ Result<uint32_t> VsockDevice::process_queue(uint16_t index, virtio::SplitQueue& 
   switch (index) {
     case kRxQueue: return process_rx(queue, budget);
     case kTxQueue: return process_tx(queue, budget);
-    default: return 0u;  // the event queue: its buffers wait for a TRANSPORT_RESET
+    default: return process_events(queue);
   }
+}
+
+void VsockDevice::predecessor_served() {
+  // The connections the guest has were the dead process's; their host sockets are gone.
+  transport_reset_pending_ = true;
+  log_.record(VsockEvent::kTransportReset, "this process replaces one that served the device");
+  if (events_ != nullptr) events_->wake_queue(kEventQueue);
+}
+
+Result<uint32_t> VsockDevice::process_events(virtio::SplitQueue& queue) {
+  if (!transport_reset_pending_) return 0u;  // the guest's buffers wait for the next reset
+  auto chain = queue.pop();
+  if (!chain.ok()) return chain.error();
+  if (!chain->has_value()) return 0u;  // posted when the guest offers a buffer
+  // struct virtio_vsock_event { le32 id; }, id 0 = VIRTIO_VSOCK_EVENT_TRANSPORT_RESET.
+  constexpr uint32_t kEventBytes = 4;
+  if ((*chain)->writable_bytes < kEventBytes) {
+    BULWARK_TRY(queue.push_used((*chain)->head, 0));  // too small: returned empty, tried again
+    return 1u;
+  }
+  uint32_t left = kEventBytes;
+  for (std::span<uint8_t> buffer : (*chain)->writable) {
+    const size_t n = std::min<size_t>(buffer.size(), left);
+    std::fill_n(buffer.data(), n, uint8_t{0});  // the id is 0: every byte is zero
+    left -= static_cast<uint32_t>(n);
+    if (left == 0) break;
+  }
+  BULWARK_TRY(queue.push_used((*chain)->head, kEventBytes));
+  transport_reset_pending_ = false;
+  return 1u;
 }
 
 Status VsockDevice::attach_events(backend::DeviceEvents& events) {
@@ -53,9 +85,18 @@ void VsockDevice::on_device_event(uint32_t token) {
   on_peer_event(token);
 }
 
+void VsockDevice::queue_stopping(uint16_t index, virtio::SplitQueue& queue) {
+  // An rx buffer popped and not filled goes back to the ring, or the guest would never see it
+  // again and its driver (which refills only below half its buffers) would be one short.
+  if (index != kRxQueue || !held_rx_) return;
+  if (Status given = queue.give_back(held_rx_->head); !given.ok()) {
+    log::error("vsock rx: " + given.error().message());
+  }
+  held_rx_.reset();
+}
+
 void VsockDevice::queue_running(uint16_t index, bool running) {
-  // A popped rx buffer belongs to the ring that stopped; the restarted ring starts past it.
-  if (index == kRxQueue && !running) held_rx_.reset();
+  if (index == kRxQueue && !running) held_rx_.reset();  // given back in queue_stopping
   if (index == kRxQueue && running && events_ != nullptr) events_->wake_queue(kRxQueue);
 }
 

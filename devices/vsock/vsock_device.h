@@ -1,6 +1,8 @@
 // virtio-vsock (virtio 1.2 section 5.10) as a vhost-user device process, with Firecracker's
 // hybrid-vsock host side. Queues: rx 0 (device to guest), tx 1 (guest to device), event 2
-// (only TRANSPORT_RESET, not sent yet). Stream sockets only.
+// (only TRANSPORT_RESET: sent by a process that replaces a dead one, whose connections died
+// with it, so the guest drops every connection at once instead of waiting on each). Stream
+// sockets only.
 //
 // Whose input: the guest's (tenant) tx packets, checked by parse_guest_packet and routed by
 // ConnectionTable, and the bytes of host clients of `<uds_path>` (processes the operator lets
@@ -66,6 +68,8 @@ class VsockDevice : public backend::VirtioDevice {
   Status attach_events(backend::DeviceEvents& events) override;
   void on_device_event(uint32_t token) override;
   void queue_running(uint16_t index, bool running) override;
+  void queue_stopping(uint16_t index, virtio::SplitQueue& queue) override;
+  void predecessor_served() override;
 
   const EventLog& events() const { return log_; }
   const TableCounters& table_counters() const { return table_.counters(); }
@@ -108,6 +112,8 @@ class VsockDevice : public backend::VirtioDevice {
   void handle_guest_packet(const GuestPacket& packet);
   void accept_guest_request(const Header& request);
   void forward_to_host(ConnectionKey key, std::span<const uint8_t> bytes);
+  // The event queue: posts a pending TRANSPORT_RESET into the guest's next event buffer.
+  Result<uint32_t> process_events(virtio::SplitQueue& queue);
   // rx path (vsock_rx.cc)
   Result<uint32_t> process_rx(virtio::SplitQueue& queue, uint32_t budget);
   // The connection after the round-robin cursor with a packet to send, if any.
@@ -145,6 +151,7 @@ class VsockDevice : public backend::VirtioDevice {
   std::optional<ConnectionKey> rx_cursor_;
   std::optional<Header> held_rst_;                      // a stand-alone RST awaiting a buffer
   std::optional<virtio::DescriptorChain> held_rx_;      // an rx buffer popped but not filled
+  bool transport_reset_pending_ = false;                // a TRANSPORT_RESET event to post
   std::vector<uint8_t> tx_packet_;                      // the tx chain's copy
   uint64_t guest_opened_ = 0, host_opened_ = 0, bytes_to_guest_ = 0, bytes_to_host_ = 0;
   std::array<uint8_t, 8> config_{};                     // virtio_vsock_config: guest_cid le64

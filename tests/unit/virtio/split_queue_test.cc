@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <vector>
 
 #include "tests/unit/virtio/test_ring.h"
 
@@ -81,6 +82,68 @@ TEST(SplitQueue, ChainOfReadableThenWritableBuffersIsReturnedAndUsed) {
   EXPECT_EQ(ring.used_len(0), 513u);
   EXPECT_TRUE(queue->should_notify());
   EXPECT_FALSE(queue->should_notify()) << "nothing new was used";
+}
+
+// A device that popped a buffer it could not use gives it back when the ring stops: the ring's
+// position is before it again, the next pop returns it, and the in-flight record no longer
+// lists it (a replacement would otherwise get it twice: resubmitted and offered again).
+TEST(SplitQueue, AChainGivenBackIsTheRingsNextAgainAndLeavesTheRecord) {
+  TestRing ring;
+  ring.set_desc(0, TestRing::kData, 64, kDescFlagWrite, 0);
+  ring.set_desc(2, TestRing::kData + 0x100, 64, kDescFlagWrite, 0);
+  ring.offer(0);
+  ring.offer(2);
+  std::vector<uint8_t> region(inflight::queue_region_bytes(8));
+  inflight::SplitQueueRecord record(region, 8);
+  record.initialise(0, 0);
+  auto queue = SplitQueue::create(ring.memory(), ring.layout(), false, false);
+  ASSERT_TRUE(queue.ok()) << queue.error().message();
+  queue->track_in_flight(&record);
+
+  auto first = queue->pop();
+  ASSERT_TRUE(first.ok() && first->has_value());
+  EXPECT_EQ((*first)->head, 0);
+  ASSERT_TRUE(queue->give_back(0).ok());
+  EXPECT_EQ(queue->next_avail(), 0) << "the position GET_VRING_BASE reports is before the buffer";
+  inflight::SplitQueueRecord reader(region, 8);
+  auto recovered = reader.recover(0, 0);
+  ASSERT_TRUE(recovered.ok()) << recovered.error().message();
+  EXPECT_TRUE(recovered->heads.empty()) << "given back: not in flight";
+  EXPECT_FALSE(queue->give_back(0).ok()) << "only once";
+
+  auto again = queue->pop();
+  ASSERT_TRUE(again.ok() && again->has_value());
+  EXPECT_EQ((*again)->head, 0);
+  auto second = queue->pop();
+  ASSERT_TRUE(second.ok() && second->has_value());
+  EXPECT_EQ((*second)->head, 2);
+  EXPECT_FALSE(queue->give_back(0).ok()) << "not the chain popped last";
+  ASSERT_TRUE(queue->push_used(2, 0).ok());
+  EXPECT_FALSE(queue->give_back(2).ok()) << "used already";
+  EXPECT_EQ(queue->next_avail(), 2);
+}
+
+// A predecessor's request being resubmitted stays in flight when given back, and is the next
+// one handed out again, before anything from the ring.
+TEST(SplitQueue, AResubmittedChainGivenBackIsResubmittedFirstAgain) {
+  TestRing ring;
+  ring.set_desc(1, TestRing::kData, 64, kDescFlagWrite, 0);
+  ring.set_desc(3, TestRing::kData + 0x100, 64, kDescFlagWrite, 0);
+  ring.offer(3);
+  auto queue = SplitQueue::create(ring.memory(), ring.layout(), false, false);
+  ASSERT_TRUE(queue.ok()) << queue.error().message();
+  queue->track_in_flight(nullptr, {1});
+  auto resubmitted = queue->pop();
+  ASSERT_TRUE(resubmitted.ok() && resubmitted->has_value());
+  EXPECT_EQ((*resubmitted)->head, 1);
+  ASSERT_TRUE(queue->give_back(1).ok());
+  EXPECT_EQ(queue->next_avail(), 0);
+  auto again = queue->pop();
+  ASSERT_TRUE(again.ok() && again->has_value());
+  EXPECT_EQ((*again)->head, 1);
+  auto from_ring = queue->pop();
+  ASSERT_TRUE(from_ring.ok() && from_ring->has_value());
+  EXPECT_EQ((*from_ring)->head, 3);
 }
 
 TEST(SplitQueue, IndirectTableIsFollowedWhenNegotiated) {
