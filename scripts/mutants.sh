@@ -172,6 +172,11 @@ inflight-last-head :: devices/inflight/split_inflight.cc :: if (last >= queue_si
 inflight-queue-size :: devices/vhost_user/inflight_payload.cc :: (size & (size - 1)) != 0) { :: false) { :: bulwark_inflight_tests :: InflightPayload
 inflight-resume-point :: devices/backend/inflight_requests.cc :: queue.set_next_avail(recovery->last_avail_idx); :: <delete> :: bulwark_backend_ring_tests :: InflightResubmit
 inflight-taken-noted :: devices/virtio/split_queue.cc :: if (in_flight_ != nullptr) in_flight_->taken(head);\n  ++next_avail_; :: ++next_avail_; :: bulwark_backend_ring_tests :: InflightResubmit
+giveback-rewind :: devices/virtio/split_queue.cc :: --next_avail_;\n  // avail_event :: // avail_event :: bulwark_virtqueue_tests bulwark_backend_ring_tests :: SplitQueue|UnusedBuffer
+giveback-record :: devices/virtio/split_queue.cc :: if (in_flight_ != nullptr) in_flight_->given_back(head); :: <delete> :: bulwark_virtqueue_tests :: SplitQueue
+giveback-called :: devices/backend/ring_runner.cc :: device_.queue_stopping(index, *vring.queue); :: <delete> :: bulwark_backend_ring_tests :: UnusedBuffer
+vsock-reset-once-per-process :: devices/backend/inflight_requests.cc :: if (first_attach && !predecessor_reported_) { :: if ((first_attach || true) && !predecessor_reported_) { :: bulwark_vsock_reset_tests :: VsockTransportReset
+vsock-reset-predecessor :: devices/backend/inflight_requests.cc :: predecessor_reported_ = true;\n    device_.predecessor_served(); :: predecessor_reported_ = true; :: bulwark_vsock_reset_tests :: VsockTransportReset
 devctl-bucket-size :: devices/control/control_message.cc :: if (b.size > kMaxBucketSize) return Error( :: if (b.size > kMaxBucketSize * 4) return Error( :: $BLK :: ^BlkControlChannel
 devctl-version :: devices/control/control_message.cc :: if (version != kVersion) return Error( :: if (false) return Error( :: $BLK :: ^BlkControlChannel
 devctl-op-body :: devices/control/control_message.cc :: if (!body_zero(bytes)) return Error(std::string("control message: ") :: if (false && !body_zero(bytes)) return Error(std::string("control message: ") :: bulwark_device_control_tests :: ^DeviceControlMessage\.

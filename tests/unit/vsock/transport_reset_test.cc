@@ -173,5 +173,31 @@ TEST(VsockTransportReset, AProcessStartingFromAFreshRecordPostsNothing) {
   EXPECT_EQ(event[0], 0xaa);
 }
 
+// A ring stopped and restarted within one process resumes a record that process wrote itself:
+// its connections are alive, so no reset.
+TEST(VsockTransportReset, ARingRestartedWithinOneProcessPostsNothing) {
+  DeviceSession only;
+  ASSERT_TRUE(only.harness != nullptr);
+  RingHarness& harness = *only.harness;
+  negotiate(harness);
+  vu::InflightDescription description;
+  UniqueFd record_fd;
+  fresh_record(harness, description, record_fd);
+  hand_record(harness, description, record_fd.get());
+  start_rings(harness, false);
+  auto base = harness.call(vu::make_vring_state_request(vu::Request::GET_VRING_BASE, {VsockDevice::kRxQueue, 0}));
+  ASSERT_TRUE(base.ok()) << base.error().message();
+  auto state = vu::parse_vring_state(*base);
+  ASSERT_TRUE(state.ok());
+  ASSERT_TRUE(harness.describe_ring(VsockDevice::kRxQueue, static_cast<uint16_t>(state->num)).ok());
+  ASSERT_TRUE(harness.set_kick(VsockDevice::kRxQueue).ok());
+  auto enabled = harness.acked(
+      vu::make_vring_state_request(vu::Request::SET_VRING_ENABLE, {VsockDevice::kRxQueue, 1}, true));
+  ASSERT_TRUE(enabled.ok() && *enabled == 0);
+  harness.kick(VsockDevice::kEventQueue);
+  EXPECT_FALSE(harness.called(VsockDevice::kEventQueue, std::chrono::milliseconds(300)));
+  EXPECT_EQ(harness.used_index(VsockDevice::kEventQueue), 0);
+}
+
 }  // namespace
 }  // namespace bulwark::vsock
