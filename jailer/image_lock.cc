@@ -78,7 +78,7 @@ std::string read_record(int dir_fd, const char* name) {
   return "";
 }
 
-Status make_dir(const std::string& path) {
+Status make_private_dir(const std::string& path) {
   if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
     return Error::from_errno("create " + path, errno);
   }
@@ -182,9 +182,9 @@ Result<ImageLock> ImageLock::acquire(int image_fd, const std::string& name, Imag
   if (records_dir.empty()) return lock;
   // The record: who holds it, for the next launcher's refusal. Records of other VMs are stale
   // now (their locks would have conflicted with this one unless both are read-only).
-  BULWARK_TRY(make_dir(records_dir));
+  BULWARK_TRY(make_private_dir(records_dir));
   const std::string dir = record_dir(records_dir, st.st_dev, st.st_ino);
-  BULWARK_TRY(make_dir(dir));
+  BULWARK_TRY(make_private_dir(dir));
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     const std::string other = entry.path().filename().string();

@@ -31,7 +31,7 @@ constexpr int kOutputFd = 4;
 // their streams end soon; this bounds the wait for them.
 constexpr auto kOrphanGrace = std::chrono::seconds(10);
 
-void write_all(int fd, const std::string& record) {
+void write_to_fd(int fd, const std::string& record) {
   const char* data = record.data();
   size_t left = record.size();
   while (left > 0) {
@@ -67,8 +67,8 @@ class Relay {
   void stop_at(std::chrono::steady_clock::time_point deadline);
 
   void write_record(const std::string& record) {
-    write_all(kOutputFd, record);
-    if (log_file_.valid()) write_all(log_file_.get(), record);
+    write_to_fd(kOutputFd, record);
+    if (log_file_.valid()) write_to_fd(log_file_.get(), record);
   }
 
   const LogRelaySettings& settings_;

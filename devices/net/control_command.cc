@@ -9,7 +9,7 @@
 namespace bulwark::net {
 namespace {
 
-Error refuse(const std::string& why) { return Error("control command: " + why); }
+Error refuse_command(const std::string& why) { return Error("control command: " + why); }
 
 // A cursor over the readable bytes; every take is checked as start + length.
 class Reader {
@@ -45,29 +45,29 @@ class Reader {
 
 Status expect_end(const Reader& r, const char* what) {
   if (r.left() != 0)
-    return refuse(std::string(what) + ": " + std::to_string(r.left()) + " trailing bytes");
+    return refuse_command(std::string(what) + ": " + std::to_string(r.left()) + " trailing bytes");
   return ok_status();
 }
 
 Status read_mac_list(Reader& r, const char* which, bool multicast,
                      std::vector<MacAddress>& out) {
   uint32_t entries = 0;
-  if (!r.le(entries)) return refuse(std::string("MAC_TABLE_SET: no ") + which + " count");
+  if (!r.le(entries)) return refuse_command(std::string("MAC_TABLE_SET: no ") + which + " count");
   if (entries > kMaxMacTableEntries)
-    return refuse(std::string("MAC_TABLE_SET: ") + std::to_string(entries) + " " + which +
+    return refuse_command(std::string("MAC_TABLE_SET: ") + std::to_string(entries) + " " + which +
                   " entries (at most " + std::to_string(kMaxMacTableEntries) + ")");
   // entries <= 64, so entries * 6 cannot overflow; still check against what is there.
   if (size_t{entries} * 6 > r.left())
-    return refuse(std::string("MAC_TABLE_SET: ") + std::to_string(entries) + " " + which +
+    return refuse_command(std::string("MAC_TABLE_SET: ") + std::to_string(entries) + " " + which +
                   " entries but only " + std::to_string(r.left()) + " bytes");
   out.reserve(entries);
   for (uint32_t i = 0; i < entries; ++i) {
     std::span<const uint8_t> s;
-    if (!r.take(6, s)) return refuse("MAC_TABLE_SET: truncated entry");
+    if (!r.take(6, s)) return refuse_command("MAC_TABLE_SET: truncated entry");
     MacAddress mac;
     std::copy(s.begin(), s.end(), mac.bytes.begin());
     if (mac.is_multicast() != multicast)
-      return refuse(std::string("MAC_TABLE_SET: ") + mac.to_string() + " in the " + which +
+      return refuse_command(std::string("MAC_TABLE_SET: ") + mac.to_string() + " in the " + which +
                     " table");
     out.push_back(mac);
   }
@@ -75,15 +75,15 @@ Status read_mac_list(Reader& r, const char* which, bool multicast,
 }
 
 Result<ControlCommand> parse_rx(uint8_t cmd, Reader& r) {
-  if (cmd > kCtrlRxNoBcast) return refuse("unknown RX command " + std::to_string(cmd));
+  if (cmd > kCtrlRxNoBcast) return refuse_command("unknown RX command " + std::to_string(cmd));
   uint8_t on = 0;
-  if (!r.u8(on)) return refuse("RX: no on/off byte");
-  if (on > 1) return refuse("RX: on/off byte " + std::to_string(on));
+  if (!r.u8(on)) return refuse_command("RX: no on/off byte");
+  if (on > 1) return refuse_command("RX: on/off byte " + std::to_string(on));
   BULWARK_TRY(expect_end(r, "RX"));
   return ControlCommand(RxMode{cmd, on == 1});
 }
 
-Result<ControlCommand> parse_mac(uint8_t cmd, Reader& r) {
+Result<ControlCommand> parse_mac_command(uint8_t cmd, Reader& r) {
   if (cmd == kCtrlMacTableSet) {
     MacTable table;
     BULWARK_TRY(read_mac_list(r, "unicast", false, table.unicast));
@@ -93,15 +93,15 @@ Result<ControlCommand> parse_mac(uint8_t cmd, Reader& r) {
   }
   if (cmd == kCtrlMacAddrSet) {
     std::span<const uint8_t> s;
-    if (!r.take(6, s)) return refuse("MAC_ADDR_SET: fewer than 6 bytes");
+    if (!r.take(6, s)) return refuse_command("MAC_ADDR_SET: fewer than 6 bytes");
     BULWARK_TRY(expect_end(r, "MAC_ADDR_SET"));
     MacAddrSet set;
     std::copy(s.begin(), s.end(), set.mac.bytes.begin());
     if (set.mac.is_multicast() || set.mac.is_zero())
-      return refuse("MAC_ADDR_SET: " + set.mac.to_string() + " is not a unicast address");
+      return refuse_command("MAC_ADDR_SET: " + set.mac.to_string() + " is not a unicast address");
     return ControlCommand(set);
   }
-  return refuse("unknown MAC command " + std::to_string(cmd));
+  return refuse_command("unknown MAC command " + std::to_string(cmd));
 }
 
 }  // namespace
@@ -115,40 +115,40 @@ Result<ControlCommand> parse_control_command(std::span<const uint8_t> readable,
                                              uint16_t max_queue_pairs) {
   Reader r(readable);
   uint8_t cls = 0, cmd = 0;
-  if (!r.u8(cls) || !r.u8(cmd)) return refuse("shorter than class + command");
+  if (!r.u8(cls) || !r.u8(cmd)) return refuse_command("shorter than class + command");
   switch (cls) {
     case kCtrlClassRx:
       return parse_rx(cmd, r);
     case kCtrlClassMac:
-      return parse_mac(cmd, r);
+      return parse_mac_command(cmd, r);
     case kCtrlClassAnnounce:
-      if (cmd != kCtrlAnnounceAck) return refuse("unknown ANNOUNCE command " + std::to_string(cmd));
+      if (cmd != kCtrlAnnounceAck) return refuse_command("unknown ANNOUNCE command " + std::to_string(cmd));
       BULWARK_TRY(expect_end(r, "ANNOUNCE_ACK"));
       return ControlCommand(AnnounceAck{});
     case kCtrlClassMq: {
-      if (cmd != kCtrlMqVqPairsSet) return refuse("unknown MQ command " + std::to_string(cmd));
+      if (cmd != kCtrlMqVqPairsSet) return refuse_command("unknown MQ command " + std::to_string(cmd));
       uint16_t pairs = 0;
-      if (!r.le(pairs)) return refuse("VQ_PAIRS_SET: fewer than 2 bytes");
+      if (!r.le(pairs)) return refuse_command("VQ_PAIRS_SET: fewer than 2 bytes");
       BULWARK_TRY(expect_end(r, "VQ_PAIRS_SET"));
       if (pairs < 1 || pairs > max_queue_pairs)
-        return refuse("VQ_PAIRS_SET: " + std::to_string(pairs) + " pairs (1.." +
+        return refuse_command("VQ_PAIRS_SET: " + std::to_string(pairs) + " pairs (1.." +
                       std::to_string(max_queue_pairs) + ")");
       return ControlCommand(QueuePairsSet{pairs});
     }
     case kCtrlClassGuestOffloads: {
       if (cmd != kCtrlGuestOffloadsSet)
-        return refuse("unknown GUEST_OFFLOADS command " + std::to_string(cmd));
+        return refuse_command("unknown GUEST_OFFLOADS command " + std::to_string(cmd));
       uint64_t offloads = 0;
-      if (!r.le(offloads)) return refuse("GUEST_OFFLOADS_SET: fewer than 8 bytes");
+      if (!r.le(offloads)) return refuse_command("GUEST_OFFLOADS_SET: fewer than 8 bytes");
       BULWARK_TRY(expect_end(r, "GUEST_OFFLOADS_SET"));
       if ((offloads & ~guest_offload_mask()) != 0)
-        return refuse("GUEST_OFFLOADS_SET: bits other than GUEST_* offloads");
+        return refuse_command("GUEST_OFFLOADS_SET: bits other than GUEST_* offloads");
       return ControlCommand(GuestOffloadsSet{offloads});
     }
     case kCtrlClassVlan:
-      return refuse("VLAN filtering is not offered");
+      return refuse_command("VLAN filtering is not offered");
     default:
-      return refuse("unknown class " + std::to_string(cls));
+      return refuse_command("unknown class " + std::to_string(cls));
   }
 }
 

@@ -16,7 +16,7 @@ void put_le(std::span<uint8_t> b, size_t at, T v) {
   for (size_t i = 0; i < sizeof(T); ++i) b[at + i] = static_cast<uint8_t>(v >> (8 * i));
 }
 
-Error refuse(const std::string& why) { return Error("vsock packet: " + why); }
+Error refuse_packet(const std::string& why) { return Error("vsock packet: " + why); }
 
 }  // namespace
 
@@ -69,34 +69,34 @@ std::array<uint8_t, kHeaderSize> encode_header(const Header& header) {
 
 Result<GuestPacket> parse_guest_packet(std::span<const uint8_t> bytes, uint64_t guest_cid) {
   if (bytes.size() < kHeaderSize)
-    return refuse(std::to_string(bytes.size()) + " bytes, shorter than the " +
+    return refuse_packet(std::to_string(bytes.size()) + " bytes, shorter than the " +
                   std::to_string(kHeaderSize) + "-byte header");
   const Header h = decode_header(bytes.first<kHeaderSize>());
   const size_t present = bytes.size() - kHeaderSize;
   if (h.len > kMaxPayload)
-    return refuse("len " + std::to_string(h.len) + " exceeds the " +
+    return refuse_packet("len " + std::to_string(h.len) + " exceeds the " +
                   std::to_string(kMaxPayload) + "-byte cap");
   if (h.len != present)
-    return refuse("len " + std::to_string(h.len) + " but " + std::to_string(present) +
+    return refuse_packet("len " + std::to_string(h.len) + " but " + std::to_string(present) +
                   " payload bytes present");
   if (h.type != kTypeStream)
-    return refuse("type " + std::to_string(h.type) + " is not STREAM");
+    return refuse_packet("type " + std::to_string(h.type) + " is not STREAM");
   const auto op = static_cast<uint16_t>(h.op);
   if (op < static_cast<uint16_t>(Op::kRequest) || op > static_cast<uint16_t>(Op::kCreditRequest))
-    return refuse("unknown op " + std::to_string(op));
+    return refuse_packet("unknown op " + std::to_string(op));
   if (h.src_cid != guest_cid)
-    return refuse("src_cid " + std::to_string(h.src_cid) + " is not the guest's CID " +
+    return refuse_packet("src_cid " + std::to_string(h.src_cid) + " is not the guest's CID " +
                   std::to_string(guest_cid));
   if (h.dst_cid != kHostCid)
-    return refuse("dst_cid " + std::to_string(h.dst_cid) + " is not the host (2)");
+    return refuse_packet("dst_cid " + std::to_string(h.dst_cid) + " is not the host (2)");
   if (h.op == Op::kShutdown) {
     if (h.flags == 0 || (h.flags & ~kShutdownBoth) != 0)
-      return refuse("SHUTDOWN flags " + std::to_string(h.flags) + " (want RCV and/or SEND)");
+      return refuse_packet("SHUTDOWN flags " + std::to_string(h.flags) + " (want RCV and/or SEND)");
   } else if (h.flags != 0) {
-    return refuse("flags " + std::to_string(h.flags) + " on " + op_name(h.op));
+    return refuse_packet("flags " + std::to_string(h.flags) + " on " + op_name(h.op));
   }
   if (h.len != 0 && h.op != Op::kRw)
-    return refuse(std::string("payload of ") + std::to_string(h.len) + " bytes on " +
+    return refuse_packet(std::string("payload of ") + std::to_string(h.len) + " bytes on " +
                   op_name(h.op));
   return GuestPacket{h, bytes.subspan(kHeaderSize)};
 }

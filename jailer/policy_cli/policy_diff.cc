@@ -136,7 +136,7 @@ std::vector<std::pair<std::string, std::string>> policies_to_compare(const TreeF
   return out;
 }
 
-std::string base_name(const std::string& path) {
+std::string included_file_name(const std::string& path) {
   const size_t slash = path.rfind('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
@@ -191,7 +191,7 @@ Result<DiffReport> diff_policy_trees(const std::string& old_dir, const std::stri
     for (const LoadedPolicy* side : {&entry.old_policy, &entry.new_policy}) {
       if (side->present && !side->policy) return Error(side->error);
       if (side->policy) {
-        for (size_t i = 1; i < side->policy->files.size(); ++i) included.insert(base_name(side->policy->files[i]));
+        for (size_t i = 1; i < side->policy->files.size(); ++i) included.insert(included_file_name(side->policy->files[i]));
       }
     }
     loaded.push_back(std::move(entry));

@@ -22,7 +22,7 @@ const char* operator_text(policy::CompareOp op) {
 }
 
 // Paths in the listing are shown relative to the policy directory.
-std::string base_name(const std::string& path) {
+std::string policy_file_name(const std::string& path) {
   const size_t slash = path.rfind('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
@@ -50,7 +50,7 @@ nlohmann::json seccomp_rule_json(const policy::SyscallRule& rule) {
           {"any_arguments", rule.unconditional()},
           {"only_if_one_of", conditions},
           {"reason", rule.reason},
-          {"file", base_name(rule.file)},
+          {"file", policy_file_name(rule.file)},
           {"line", rule.line}};
 }
 
@@ -69,7 +69,7 @@ nlohmann::json seccomp_policy_json(const std::string& seccomp_dir, const std::st
   }
   out["status"] = "loaded";
   nlohmann::json files = nlohmann::json::array();
-  for (const std::string& file : loaded.policy->files) files.push_back(base_name(file));
+  for (const std::string& file : loaded.policy->files) files.push_back(policy_file_name(file));
   out["files"] = files;
   out["syscall_count"] = loaded.policy->rules.size();
   out["violation"] = "the whole process is killed (SIGSYS)";

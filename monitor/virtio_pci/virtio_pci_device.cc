@@ -37,7 +37,7 @@ std::array<uint8_t, kVirtioNotifyCapBodySize> virtio_cap_body(uint8_t cfg_type, 
   return body;
 }
 
-bool is_power_of_two(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
+bool is_power_of_two_u32(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
 }  // namespace
 
@@ -46,7 +46,7 @@ Result<std::unique_ptr<VirtioPciDevice>> VirtioPciDevice::create(VirtioBackend& 
   if (queues == 0 || queues > kMaxQueues)
     return Error("virtio-pci: backend reports " + std::to_string(queues) + " queues (1.." +
                  std::to_string(kMaxQueues) + " supported)");
-  if (!is_power_of_two(backend.max_queue_size()))
+  if (!is_power_of_two_u32(backend.max_queue_size()))
     return Error("virtio-pci: backend's maximum queue size " + std::to_string(backend.max_queue_size()) +
                  " is not a power of two");
   const uint64_t offered = (backend.device_features() | (uint64_t{1} << kFeatureVersion1)) & ~kTransportRefusedFeatures;

@@ -14,7 +14,7 @@ namespace {
 constexpr size_t kMaxSyscallNameLength = 64;
 constexpr size_t kMaxIncludeNameLength = 255;
 
-std::string quoted(std::string_view text) { return "'" + std::string(text) + "'"; }
+std::string quoted_in_message(std::string_view text) { return "'" + std::string(text) + "'"; }
 
 bool is_blank(char c) { return c == ' ' || c == '\t'; }
 
@@ -50,11 +50,11 @@ bool is_syscall_name(std::string_view name) {
 // Include names are bare file names: nothing that could leave the directory.
 Status check_include_name(std::string_view name) {
   if (name.find('/') != std::string_view::npos) {
-    return Error("@include " + quoted(name) +
+    return Error("@include " + quoted_in_message(name) +
                  ": only a file in the same directory can be included (no '/')");
   }
   if (name.front() == '.') {
-    return Error("@include " + quoted(name) + ": file names may not start with '.'");
+    return Error("@include " + quoted_in_message(name) + ": file names may not start with '.'");
   }
   if (name.size() > kMaxIncludeNameLength) {
     return Error("@include: the file name is longer than " +
@@ -64,7 +64,7 @@ Status check_include_name(std::string_view name) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                     c == '.' || c == '_' || c == '-';
     if (!ok) {
-      return Error("@include " + quoted(name) +
+      return Error("@include " + quoted_in_message(name) +
                    ": file names may use letters, digits, '.', '_' and '-' only");
     }
   }
@@ -160,14 +160,14 @@ class PolicyTextParser {
     const size_t colon = head.find(':');
     note.name = std::string(trim(head.substr(0, colon)));
     if (!is_syscall_name(note.name)) {
-      return Error("@unexercised: " + quoted(note.name) + " is not a system call name");
+      return Error("@unexercised: " + quoted_in_message(note.name) + " is not a system call name");
     }
     if (colon != std::string_view::npos) {
       const std::string_view alternative = trim(head.substr(colon + 1));
       Result<std::vector<ComparisonClause>> clauses = parse_condition(alternative);
       if (!clauses.ok()) return clauses.error().wrap("@unexercised");
       if (clauses->size() != 1) {
-        return Error("@unexercised: name one alternative of the rule (no '||'), got " + quoted(alternative));
+        return Error("@unexercised: name one alternative of the rule (no '||'), got " + quoted_in_message(alternative));
       }
       note.clause = std::move(clauses->front());
       note.clause_text = std::string(alternative);
@@ -200,8 +200,8 @@ class PolicyTextParser {
     for (const PendingNote& note : notes) {
       const std::string at = file + ":" + std::to_string(note.line);
       if (note.name != rule.name) {
-        return Error(at + ": @unexercised is about " + quoted(note.name) + " but the rule below it is for " +
-                     quoted(rule.name));
+        return Error(at + ": @unexercised is about " + quoted_in_message(note.name) + " but the rule below it is for " +
+                     quoted_in_message(rule.name));
       }
       UnexercisedNote attached{std::nullopt, note.reason, note.line};
       if (note.clause) {
@@ -209,8 +209,8 @@ class PolicyTextParser {
           if (same_test(*note.clause, rule.any_of[i])) attached.clause = i;
         }
         if (!attached.clause) {
-          return Error(at + ": @unexercised: " + quoted(note.clause_text) + " is not one of the alternatives of the rule for " +
-                       quoted(rule.name) + " below it");
+          return Error(at + ": @unexercised: " + quoted_in_message(note.clause_text) + " is not one of the alternatives of the rule for " +
+                       quoted_in_message(rule.name) + " below it");
         }
       }
       for (const UnexercisedNote& earlier : rule.unexercised) {
@@ -233,7 +233,7 @@ class PolicyTextParser {
     }
     const std::string_view directive = line.substr(0, word_end);
     if (directive != "@include") {
-      return Error("unknown directive " + quoted(directive) + " (@include or @unexercised)");
+      return Error("unknown directive " + quoted_in_message(directive) + " (@include or @unexercised)");
     }
     std::string_view argument = line.substr(word_end);
     const size_t comment = argument.find('#');
@@ -241,7 +241,7 @@ class PolicyTextParser {
     argument = trim(argument);
     if (argument.empty()) return Error("@include needs a file name");
     for (char c : argument) {
-      if (is_blank(c)) return Error("@include takes one file name, got " + quoted(argument));
+      if (is_blank(c)) return Error("@include takes one file name, got " + quoted_in_message(argument));
     }
     BULWARK_TRY(check_include_name(argument));
     return std::string(argument);
@@ -258,7 +258,7 @@ class PolicyTextParser {
     }
     const auto earlier = included_at_.find(name);
     if (earlier != included_at_.end()) {
-      return Error(quoted(name) + " is already included at " + earlier->second);
+      return Error(quoted_in_message(name) + " is already included at " + earlier->second);
     }
     if (depth + 1 > kMaxIncludeDepth) {
       return Error("includes are nested more than " + std::to_string(kMaxIncludeDepth) +
@@ -267,7 +267,7 @@ class PolicyTextParser {
     if (!read_include_) return Error("@include is not available for this policy text");
     Result<std::string> text = read_include_(name);
     if (!text.ok()) {
-      return Error("cannot read included file " + quoted(name) + ": " + text.error().message());
+      return Error("cannot read included file " + quoted_in_message(name) + ": " + text.error().message());
     }
     included_at_[name] = include_location;
     return text;
@@ -300,17 +300,17 @@ class PolicyTextParser {
     }
     for (size_t i = 0; i < name.size(); ++i) {
       if (is_blank(name[i])) {
-        return Error("expected ':' after the system call name " + quoted(name.substr(0, i)));
+        return Error("expected ':' after the system call name " + quoted_in_message(name.substr(0, i)));
       }
     }
     if (!is_syscall_name(name)) {
-      return Error(quoted(name) +
+      return Error(quoted_in_message(name) +
                    " is not a system call name (lowercase letters, digits and '_')");
     }
     if (check_syscall_name_) BULWARK_TRY(check_syscall_name_(name));
     const auto earlier = rule_at_.find(std::string(name));
     if (earlier != rule_at_.end()) {
-      return Error(quoted(name) + " already has a rule at " + earlier->second +
+      return Error(quoted_in_message(name) + " already has a rule at " + earlier->second +
                    "; join the conditions with '||' in one rule");
     }
 

@@ -10,7 +10,7 @@
 namespace bulwark::qcow2 {
 namespace {
 using namespace format;
-Error fail(const std::string& what) { return Error("qcow2: " + what); }
+Error cluster_map_error(const std::string& what) { return Error("qcow2: " + what); }
 // L1 entry bits that must be zero: 0-8 and 56-62.
 constexpr uint64_t kL1Reserved = 0x7f000000000001ffull;
 }  // namespace
@@ -26,7 +26,7 @@ Result<std::unique_ptr<ClusterMap>> ClusterMap::open(Context& ctx) {
   m->l1_.resize(n);
   for (uint32_t i = 0; i < n; ++i) {
     const uint64_t e = be64(&bytes[uint64_t{i} * 8]);
-    if (e & kL1Reserved) return fail("L1 entry " + std::to_string(i) + " has reserved bits set");
+    if (e & kL1Reserved) return cluster_map_error("L1 entry " + std::to_string(i) + " has reserved bits set");
     m->l1_[i] = e;
     const uint64_t off = e & kOffsetMask;
     if (off == 0) continue;
@@ -36,7 +36,7 @@ Result<std::unique_ptr<ClusterMap>> ClusterMap::open(Context& ctx) {
   }
   std::sort(m->l2_clusters_.begin(), m->l2_clusters_.end());
   if (std::adjacent_find(m->l2_clusters_.begin(), m->l2_clusters_.end()) != m->l2_clusters_.end())
-    return fail("two L1 entries name the same L2 table");
+    return cluster_map_error("two L1 entries name the same L2 table");
   return m;
 }
 
@@ -51,7 +51,7 @@ bool ClusterMap::has_table(uint64_t guest_cluster) const {
 
 Result<uint64_t> ClusterMap::entry(uint64_t guest_cluster) {
   const uint64_t i = guest_cluster / l2_entries();
-  if (i >= l1_.size()) return fail("guest cluster " + std::to_string(guest_cluster) + " is past the L1 table");
+  if (i >= l1_.size()) return cluster_map_error("guest cluster " + std::to_string(guest_cluster) + " is past the L1 table");
   const uint64_t l2 = l1_[i] & kOffsetMask;
   if (l2 == 0) return uint64_t{0};
   auto table = cache_.get(ctx_.file, l2);
@@ -63,14 +63,14 @@ Status ClusterMap::prepare(uint64_t guest_cluster, std::vector<uint64_t>& frees)
   Refcounts& rc = *ctx_.refcounts;
   const uint64_t cs = ctx_.cluster_size();
   const uint64_t i = guest_cluster / l2_entries();
-  if (i >= l1_.size()) return fail("guest cluster " + std::to_string(guest_cluster) + " is past the L1 table");
+  if (i >= l1_.size()) return cluster_map_error("guest cluster " + std::to_string(guest_cluster) + " is past the L1 table");
   const uint64_t old = l1_[i] & kOffsetMask;
   std::vector<uint8_t> table(cs, 0);
   if (old != 0) {
     auto count = rc.get(old / cs);
     if (!count) return count.error();
     if (*count == 1) return ok_status();
-    if (*count == 0) return fail("the L2 table at " + std::to_string(old) + " has refcount 0");
+    if (*count == 0) return cluster_map_error("the L2 table at " + std::to_string(old) + " has refcount 0");
     auto cached = cache_.get(ctx_.file, old);
     if (!cached) return cached.error();
     std::copy(*cached, *cached + cs, table.begin());
@@ -98,7 +98,7 @@ Status ClusterMap::prepare(uint64_t guest_cluster, std::vector<uint64_t>& frees)
 Status ClusterMap::set_entry(uint64_t guest_cluster, uint64_t value) {
   const uint64_t i = guest_cluster / l2_entries();
   const uint64_t l2 = i < l1_.size() ? (l1_[i] & kOffsetMask) : 0;
-  if (l2 == 0) return fail("internal: set_entry without an L2 table");
+  if (l2 == 0) return cluster_map_error("internal: set_entry without an L2 table");
   auto table = cache_.get(ctx_.file, l2);
   if (!table) return table.error();
   const uint64_t at = (guest_cluster % l2_entries()) * 8;

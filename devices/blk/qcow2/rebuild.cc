@@ -11,7 +11,7 @@
 namespace bulwark::qcow2 {
 namespace {
 using namespace format;
-Error fail(const std::string& what) { return Error("qcow2: refcount rebuild: " + what); }
+Error rebuild_error(const std::string& what) { return Error("qcow2: refcount rebuild: " + what); }
 
 struct Counter {
   std::vector<uint64_t> counts;  // one per cluster of the file (bounded by the file's size)
@@ -20,7 +20,7 @@ struct Counter {
     if (length == 0) return ok_status();
     const auto end = add(offset, length);
     if (!end || div_round_up(*end, cluster_size) > counts.size())
-      return fail(what + " at " + std::to_string(offset) + " lies past the end of the file");
+      return rebuild_error(what + " at " + std::to_string(offset) + " lies past the end of the file");
     for (uint64_t c = offset / cluster_size; c < div_round_up(*end, cluster_size); ++c) ++counts[c];
     return ok_status();
   }
@@ -35,7 +35,7 @@ Status count_l1(Context& ctx, Counter& counter, uint64_t l1_offset, uint32_t l1_
   for (uint32_t i = 0; i < l1_size; ++i) {
     const uint64_t l2_offset = be64(&l1[uint64_t{i} * 8]) & kOffsetMask;
     if (l2_offset == 0) continue;
-    if (l2_offset % cs != 0) return fail("an L2 table offset is not cluster-aligned");
+    if (l2_offset % cs != 0) return rebuild_error("an L2 table offset is not cluster-aligned");
     BULWARK_TRY(counter.add_range(l2_offset, cs, "an L2 table"));
     BULWARK_TRY(ctx.file.read_at(l2_offset, l2));
     for (uint64_t j = 0; j < cs / 8; ++j) {
@@ -45,7 +45,7 @@ Status count_l1(Context& ctx, Counter& counter, uint64_t l1_offset, uint32_t l1_
         const uint64_t length = std::min(ext.length, ctx.file.size() > ext.offset ? ctx.file.size() - ext.offset : 0);
         BULWARK_TRY(counter.add_range(ext.offset, length == 0 ? 1 : length, "a compressed cluster"));
       } else if ((e & kOffsetMask) != 0) {
-        if ((e & kOffsetMask) % cs != 0) return fail("a data cluster offset is not cluster-aligned");
+        if ((e & kOffsetMask) % cs != 0) return rebuild_error("a data cluster offset is not cluster-aligned");
         BULWARK_TRY(counter.add_range(e & kOffsetMask, cs, "a data cluster"));
       }
     }

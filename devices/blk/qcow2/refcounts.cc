@@ -69,7 +69,7 @@
 namespace bulwark::qcow2 {
 namespace {
 using namespace format;
-Error fail(const std::string& what) { return Error("qcow2: " + what); }
+Error refcount_error(const std::string& what) { return Error("qcow2: " + what); }
 }  // namespace
 
 Refcounts::Refcounts(ImageFile& file, Header& header, size_t cache_bytes, uint64_t max_file_size,
@@ -87,15 +87,15 @@ Refcounts::Refcounts(ImageFile& file, Header& header, size_t cache_bytes, uint64
 Status Refcounts::check_block_offset(uint64_t offset) const {
   const uint64_t cs = cluster_size_;
   if (offset % cs != 0)
-    return fail("refcount block offset " + std::to_string(offset) + " is not cluster-aligned");
+    return refcount_error("refcount block offset " + std::to_string(offset) + " is not cluster-aligned");
   if (offset >= kMaxHostOffset || offset + cs > file_.size())
-    return fail("refcount block at " + std::to_string(offset) + " lies past the end of the file");
-  if (offset == 0) return fail("a refcount block overlaps the header");
+    return refcount_error("refcount block at " + std::to_string(offset) + " lies past the end of the file");
+  if (offset == 0) return refcount_error("a refcount block overlaps the header");
   if (overlaps(offset, cs, header_.l1_table_offset, uint64_t{header_.l1_size} * 8))
-    return fail("refcount block at " + std::to_string(offset) + " overlaps the L1 table");
+    return refcount_error("refcount block at " + std::to_string(offset) + " overlaps the L1 table");
   if (overlaps(offset, cs, header_.refcount_table_offset,
                uint64_t{header_.refcount_table_clusters} * cs))
-    return fail("refcount block at " + std::to_string(offset) + " overlaps the refcount table");
+    return refcount_error("refcount block at " + std::to_string(offset) + " overlaps the refcount table");
   return ok_status();
 }
 
@@ -109,7 +109,7 @@ Result<std::unique_ptr<Refcounts>> Refcounts::open(ImageFile& file, Header& head
   r->table_.resize(bytes.size() / 8);
   for (size_t i = 0; i < r->table_.size(); ++i) {
     const uint64_t e = be64(&bytes[i * 8]);
-    if (e & 0x1ff) return fail("refcount table entry " + std::to_string(i) + " has reserved bits set");
+    if (e & 0x1ff) return refcount_error("refcount table entry " + std::to_string(i) + " has reserved bits set");
     if (e == 0) continue;
     if (auto s = r->check_block_offset(e); !s) return s.error();
     r->table_[i] = e;
@@ -117,7 +117,7 @@ Result<std::unique_ptr<Refcounts>> Refcounts::open(ImageFile& file, Header& head
   }
   std::sort(r->block_clusters_.begin(), r->block_clusters_.end());
   if (std::adjacent_find(r->block_clusters_.begin(), r->block_clusters_.end()) != r->block_clusters_.end())
-    return fail("two refcount table entries name the same refcount block");
+    return refcount_error("two refcount table entries name the same refcount block");
   return r;
 }
 
@@ -187,7 +187,7 @@ Status Refcounts::add_block(uint64_t index, uint64_t avoid) {
   for (uint64_t c = first; chosen == UINT64_MAX && c < first + E && c < max_clusters_; ++c)
     if (c != avoid && !unusable(c)) chosen = c;
   if (chosen == UINT64_MAX)
-    return fail("no room for a refcount block (the image is at its size bound)");
+    return refcount_error("no room for a refcount block (the image is at its size bound)");
   std::vector<uint8_t> block(cluster_size_, 0);
   write_entry(block.data(), chosen - first, 1);
   BULWARK_TRY(file_.write_at(chosen * cluster_size_, block));
@@ -207,7 +207,7 @@ Status Refcounts::grow_table(uint64_t min_index, uint64_t avoid) {
   const uint64_t n = table_.size();
   uint64_t want = std::max(div_round_up(max_clusters_, E), min_index + 1);
   want = std::min(want, kMaxRefcountTableBytes / 8);
-  if (want <= min_index) return fail("the refcount table would grow past 8 MiB");
+  if (want <= min_index) return refcount_error("the refcount table would grow past 8 MiB");
   const uint64_t t_clusters = div_round_up(want * 8, cs);
   const uint64_t entries = t_clusters * cs / 8;
   const uint64_t start = std::max(sat_mul(n, E), sat_add(avoid, 1));
@@ -221,10 +221,10 @@ Status Refcounts::grow_table(uint64_t min_index, uint64_t avoid) {
   }
   const uint64_t end = sat_add(start, t_clusters + blocks);
   if (end > max_clusters_ || (end - 1) / E >= entries)
-    return fail("no room to grow the refcount table (the image is at its size bound)");
+    return refcount_error("no room to grow the refcount table (the image is at its size bound)");
   for (uint64_t c = start; c < end; ++c)
     if (unusable(c) && c < max_clusters_)
-      return fail("metadata lies where the refcount table would grow");
+      return refcount_error("metadata lies where the refcount table would grow");
 
   // New blocks count the new table and themselves.
   std::vector<uint64_t> new_table(entries, 0);
@@ -279,7 +279,7 @@ Result<uint8_t*> Refcounts::block_for(uint64_t cluster, bool create, uint64_t av
 
 Status Refcounts::set(uint64_t cluster, uint64_t value) {
   if (value > max_refcount_)
-    return fail("refcount of cluster " + std::to_string(cluster) + " would exceed " +
+    return refcount_error("refcount of cluster " + std::to_string(cluster) + " would exceed " +
                 std::to_string(max_refcount_));
   auto block = block_for(cluster, value != 0, cluster);
   if (!block) return block.error();
@@ -309,14 +309,14 @@ Status Refcounts::increment(uint64_t cluster) {
   auto v = get(cluster);
   if (!v) return v.error();
   if (*v == max_refcount_)
-    return fail("refcount of cluster " + std::to_string(cluster) + " is at its maximum");
+    return refcount_error("refcount of cluster " + std::to_string(cluster) + " is at its maximum");
   return set(cluster, *v + 1);
 }
 
 Status Refcounts::decrement(uint64_t cluster) {
   auto v = get(cluster);
   if (!v) return v.error();
-  if (*v == 0) return fail("refcount of cluster " + std::to_string(cluster) + " is already 0");
+  if (*v == 0) return refcount_error("refcount of cluster " + std::to_string(cluster) + " is already 0");
   return set(cluster, *v - 1);
 }
 
@@ -341,7 +341,7 @@ Result<uint64_t> Refcounts::allocate() {
     BULWARK_TRY(set(c, 1));
     return c;
   }
-  return fail("the image is full: no free cluster below its size bound of " +
+  return refcount_error("the image is full: no free cluster below its size bound of " +
               std::to_string(max_clusters_ * cluster_size_) + " bytes");
 }
 

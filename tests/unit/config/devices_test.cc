@@ -11,7 +11,7 @@
 namespace bulwark::config {
 namespace {
 
-std::string json_error(const std::string& text) {
+std::string device_config_error(const std::string& text) {
   Result<VmConfig> r = parse_vm_config_json(text);
   return r.ok() ? "ok" : r.error().message();
 }
@@ -74,7 +74,7 @@ struct JsonCase {
 class DevicesJsonError : public testing::TestWithParam<JsonCase> {};
 
 TEST_P(DevicesJsonError, NamesThePointer) {
-  EXPECT_EQ(json_error(R"({"kernel": "k", "devices": )" + GetParam().devices + "}"),
+  EXPECT_EQ(device_config_error(R"({"kernel": "k", "devices": )" + GetParam().devices + "}"),
             GetParam().expected);
 }
 

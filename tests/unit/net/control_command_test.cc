@@ -35,7 +35,7 @@ Bytes table(uint32_t n_uni, uint32_t n_multi) {
              cat(le32(n_multi), macs(n_multi, 0x33)));
 }
 
-struct Case {
+struct CommandCase {
   std::string name;
   Bytes readable;
   bool ok;
@@ -45,7 +45,7 @@ struct Case {
 constexpr uint16_t kMaxPairs = 4;
 
 TEST(ControlCommandTest, Refusals) {
-  const Case cases[] = {
+  const CommandCase cases[] = {
       {"empty", {}, false, "shorter"},
       {"class_only", {kCtrlClassRx}, false, "shorter"},
       {"rx_promisc_on", {0, 0, 1}, true, ""},
@@ -91,7 +91,7 @@ TEST(ControlCommandTest, Refusals) {
       {"unknown_class", {6, 0}, false, "unknown class"},
       {"class_255", {255, 255}, false, "unknown class"},
   };
-  for (const Case& c : cases) {
+  for (const CommandCase& c : cases) {
     auto r = parse_control_command(c.readable, kMaxPairs);
     ASSERT_EQ(r.ok(), c.ok) << c.name << (r.ok() ? "" : ": " + r.error().message());
     if (!r.ok()) {

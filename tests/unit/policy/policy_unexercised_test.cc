@@ -7,15 +7,15 @@
 namespace bulwark::policy {
 namespace {
 
-Result<SeccompPolicy> parse(std::string_view text) { return parse_seccomp_policy(text, "t.policy", {}); }
+Result<SeccompPolicy> parse_annotated_policy(std::string_view text) { return parse_seccomp_policy(text, "t.policy", {}); }
 
 std::string error_of(std::string_view text) {
-  auto parsed = parse(text);
+  auto parsed = parse_annotated_policy(text);
   return parsed.ok() ? "(parsed)" : parsed.error().message();
 }
 
 TEST(UnexercisedNote, AttachesToTheWholeRuleBelowIt) {
-  auto policy = parse(
+  auto policy = parse_annotated_policy(
       "read -- input\n"
       "@unexercised brk -- the heap never grew in the recorded runs\n"
       "brk -- heap\n");
@@ -29,13 +29,13 @@ TEST(UnexercisedNote, AttachesToTheWholeRuleBelowIt) {
 }
 
 TEST(UnexercisedNote, NamesOneAlternativeByItsTestNotItsSpelling) {
-  auto policy = parse(
+  auto policy = parse_annotated_policy(
       "@unexercised ioctl: arg1 == KVM_IRQ_LINE -- no guest used the UART interrupt\n"
       "@unexercised ioctl:arg1==0x4010ae67 && arg0 == 3 -- spelled differently\n"
       "ioctl: arg1 == KVM_RUN || arg1 == 0x4008ae61 || arg0 == 3 && arg1 == KVM_SET_GSI_ROUTING -- run\n");
   // KVM_IRQ_LINE is 0x4008ae61 and KVM_SET_GSI_ROUTING 0x4008ae6a, so the second note matches nothing.
   EXPECT_FALSE(policy.ok());
-  auto fixed = parse(
+  auto fixed = parse_annotated_policy(
       "@unexercised ioctl: arg1 == KVM_IRQ_LINE -- no guest used the UART interrupt\n"
       "@unexercised ioctl:arg0==3&&arg1==0x4008ae6a -- spelled differently\n"
       "ioctl: arg1 == KVM_RUN || arg1 == 0x4008ae61 || arg0 == 3 && arg1 == KVM_SET_GSI_ROUTING -- run\n");

@@ -31,7 +31,7 @@
 namespace bulwark::policy {
 namespace {
 
-const std::string kTestdata = BULWARK_POLICY_TESTDATA;
+const std::string kEnforcementTestdata = BULWARK_POLICY_TESTDATA;
 constexpr int kApplyFailed = 3;
 constexpr int kSurvived = 4;
 
@@ -106,7 +106,7 @@ ChildOutcome run_child(const std::function<void(int report_fd)>& body) {
 class SeccompEnforcement : public ::testing::Test {
  protected:
   void SetUp() override {
-    Result<SeccompPolicy> loaded = load_seccomp_policy_file(kTestdata + "/child.policy");
+    Result<SeccompPolicy> loaded = load_seccomp_policy_file(kEnforcementTestdata + "/child.policy");
     ASSERT_TRUE(loaded.ok()) << loaded.error().message();
     policy_ = std::move(*loaded);
   }
@@ -162,7 +162,7 @@ TEST_F(SeccompEnforcement, X32SystemCallKills) {
 }
 
 TEST_F(SeccompEnforcement, OpeningForReadingIsAllowedCreatingIsNot) {
-  const std::string existing = kTestdata + "/child.policy";
+  const std::string existing = kEnforcementTestdata + "/child.policy";
   const ChildOutcome read_only = run_child([&](int fd) {
     apply_or_exit(policy_, ViolationAction::kKillProcess, fd);
     const int file = ::openat(AT_FDCWD, existing.c_str(), O_RDONLY | O_CLOEXEC);

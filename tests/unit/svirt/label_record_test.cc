@@ -7,7 +7,7 @@
 namespace bulwark::jailer {
 namespace {
 
-const std::string kShared =
+const std::string kSharedLabelRecord =
     "bulwark-label 1\n"
     "original=system_u:object_r:var_t:s0\n"
     "label=system_u:object_r:bulwark_content_t:s0\n"
@@ -15,13 +15,13 @@ const std::string kShared =
     "user=vm.b_2 ro-shared\n";
 
 TEST(LabelRecord, ParsesWhatItFormats) {
-  auto parsed = parse_label_record(kShared);
+  auto parsed = parse_label_record(kSharedLabelRecord);
   ASSERT_TRUE(parsed.ok()) << parsed.error().message();
   EXPECT_EQ(parsed->original, "system_u:object_r:var_t:s0");
   EXPECT_EQ(parsed->label, "system_u:object_r:bulwark_content_t:s0");
   ASSERT_EQ(parsed->users.size(), 2u);
   EXPECT_EQ(parsed->users[1], (LabelUser{"vm.b_2", LabelAccess::kReadOnlyShared}));
-  EXPECT_EQ(*format_label_record(*parsed), kShared);
+  EXPECT_EQ(*format_label_record(*parsed), kSharedLabelRecord);
 
   LabelRecord none{std::nullopt, "system_u:object_r:bulwark_image_t:s0:c1,c2",
                    {{"vm-a", LabelAccess::kReadWrite}}};
@@ -37,7 +37,7 @@ TEST(LabelRecord, ParsesWhatItFormats) {
 }
 
 TEST(LabelRecord, RemoveDropsOneUser) {
-  auto parsed = parse_label_record(kShared);
+  auto parsed = parse_label_record(kSharedLabelRecord);
   ASSERT_TRUE(parsed.ok());
   EXPECT_TRUE(parsed->remove("vm-a"));
   EXPECT_FALSE(parsed->remove("vm-a"));
