@@ -32,6 +32,13 @@ Result<Digests> measure_command_line(EventLogWriter& log, std::string_view comma
   return log.add(kPcrBootInputs, EventType::kIpl, bytes_of(data), bytes_of(command_line));
 }
 
+Result<Digests> measure_vm_config(EventLogWriter& log, std::string_view canonical_json) {
+  std::vector<uint8_t> name(kVmConfigItem.begin(), kVmConfigItem.end());
+  name.push_back(0);
+  return log.add(kPcrBootInputs, EventType::kEventTag, encode_tagged_event(kBulwarkIsolationTag, name),
+                 bytes_of(canonical_json));
+}
+
 Result<Digests> measure_isolation_item(EventLogWriter& log, std::string_view item,
                                        std::span<const uint8_t> measured) {
   if (item.empty() || item.size() > kMaxItemNameBytes || item.find('\0') != std::string_view::npos)

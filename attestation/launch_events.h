@@ -4,6 +4,7 @@
 //
 //   PCR 9   kernel (EV_IPL "kernel"), initrd (EV_EVENT_TAG, Linux's EFI stub's initrd tag),
 //           command line (EV_IPL "kernel_cmdline: <text>", GRUB's event shape): the boot inputs
+//           and the effective VM config in canonical form (EV_EVENT_TAG, Bulwark tag, "vm-config")
 //   PCR 15  the isolation profile: one EV_EVENT_TAG with the Bulwark tag per item
 #pragma once
 
@@ -39,6 +40,10 @@ Result<Digests> measure_command_line(EventLogWriter& log, std::string_view comma
 // One isolation item: `item` names it (e.g. "seccomp dev-blk", "binary monitor"), up to 4 KiB
 // with no NUL; `measured` is its content (the policy as compiled, the binary's bytes, the
 // context text). The event data is the tagged event with the Bulwark tag and `item` plus NUL.
+// The VM config the monitor receives, canonical (keys sorted, no whitespace): PCR 9, the event
+// data the Bulwark tag and "vm-config" plus NUL.
+inline constexpr std::string_view kVmConfigItem = "vm-config";
+Result<Digests> measure_vm_config(EventLogWriter& log, std::string_view canonical_json);
 Result<Digests> measure_isolation_item(EventLogWriter& log, std::string_view item,
                                        std::span<const uint8_t> measured);
 

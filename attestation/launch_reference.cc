@@ -64,6 +64,10 @@ Result<Reference> parse_reference(std::string_view json) {
           return Error("reference: /boot/cmdline: over 64 KiB or a NUL inside");
         }
         reference.cmdline = text;
+      } else if (key == "vm_config") {
+        auto d = digest_field(value, "reference: /boot/vm_config");
+        if (!d.ok()) return d.error();
+        reference.vm_config = *d;
       } else {
         return Error("reference: /boot: unknown key \"" + key.substr(0, 64) + "\"");
       }
@@ -91,6 +95,7 @@ std::string reference_json(const Reference& reference) {
   if (reference.kernel) boot["kernel"] = to_hex(*reference.kernel);
   if (reference.initrd) boot["initrd"] = to_hex(*reference.initrd);
   if (reference.cmdline) boot["cmdline"] = *reference.cmdline;
+  if (reference.vm_config) boot["vm_config"] = to_hex(*reference.vm_config);
   doc["boot"] = boot;
   Json isolation = Json::object();
   for (const auto& [name, digest] : reference.isolation) isolation[name] = to_hex(digest);
@@ -124,6 +129,9 @@ Result<std::vector<LaunchItem>> launch_items(std::span<const Event> events) {
       if (!tagged.ok()) return tagged.error().wrap(where);
       if (event.pcr == kPcrBootInputs && tagged->tag == kLinuxInitrdTag) {
         item.name = "initrd";
+      } else if (event.pcr == kPcrBootInputs && tagged->tag == kBulwarkIsolationTag &&
+                 as_text(tagged->data) == std::string(kVmConfigItem) + '\0') {
+        item.name = std::string(kVmConfigItem);
       } else if (event.pcr == kPcrIsolation && tagged->tag == kBulwarkIsolationTag && !tagged->data.empty() &&
                  tagged->data.back() == 0 && tagged->data.size() <= kMaxReferenceNameBytes + 1) {
         item.name = std::string(tagged->data.begin(), tagged->data.end() - 1);
@@ -178,6 +186,13 @@ std::vector<ReferenceCheck> compare_with_reference(std::span<const LaunchItem> i
   if (cmdline != nullptr && reference.cmdline && !checks.back().passed) {
     checks.back().detail = "differs: expected \"" + reference.cmdline->substr(0, 256) + "\", measured \"" +
                            cmdline->text.substr(0, 256) + "\"";
+  }
+  const LaunchItem* vm_config = find(std::string(kVmConfigItem));
+  if (reference.vm_config) {
+    compare(std::string(kVmConfigItem), vm_config, reference.vm_config);
+  } else if (vm_config != nullptr) {
+    checks.push_back({vm_config->name, true, false,
+                      "measured (sha256 " + to_hex(vm_config->sha256) + "), not in the reference: unchecked"});
   }
   for (const auto& [name, digest] : reference.isolation) compare(name, find(name), digest);
   for (const LaunchItem& item : items) {

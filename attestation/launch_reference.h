@@ -5,13 +5,16 @@
 // name and text lengths) and every digest must be 64 hex digits. Fuzz target attestation_quote.
 //
 //   {"bulwark_reference": 1,
-//    "boot": {"kernel": "<sha256 hex>", "initrd": "<sha256 hex>", "cmdline": "<text>"},
+//    "boot": {"kernel": "<sha256 hex>", "initrd": "<sha256 hex>", "cmdline": "<text>",
+//             "vm_config": "<sha256 hex of the canonical VM config>"},
 //    "isolation": {"seccomp dev-blk": "<sha256 hex>", "binary monitor": "<sha256 hex>", ...}}
 //
 // Rules (attestation/README.md "Verifying a quote"): the boot items (PCR 9) must be exactly the
 // reference's (an initrd measured but not in the reference fails, and the reverse); each
 // isolation item the reference names must be in the log with that digest; isolation items the
-// log has and the reference does not name are listed as unchecked, not failed.
+// log has and the reference does not name are listed as unchecked, not failed. The VM config
+// (PCR 9, "vm-config") is compared when the reference has it, else listed as unchecked (it holds
+// the launcher's in-jail paths and fd numbers, which a tenant may not compute).
 #pragma once
 
 #include <cstdint>
@@ -36,6 +39,7 @@ struct Reference {
   std::optional<Sha256> kernel;
   std::optional<Sha256> initrd;
   std::optional<std::string> cmdline;
+  std::optional<Sha256> vm_config;
   std::map<std::string, Sha256> isolation;
 };
 

@@ -54,6 +54,9 @@ constexpr Target kTargets[] = {
     {"PUT", "/snapshot/create"},
     {"GET", "/vm/config/"},
     {"put", "/actions"},
+    // Appended (existing seeds' byte 0 keeps its route): PUT /vsock and PUT /tpm.
+    {"PUT", "/vsock"},
+    {"PUT", "/tpm"},
 };
 
 constexpr const char* kContentTypes[] = {"", "application/json", "application/json; charset=utf-8",

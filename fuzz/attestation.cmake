@@ -29,3 +29,16 @@ if(TARGET bulwark_attestation)
     SOURCES ${PROJECT_SOURCE_DIR}/fuzz/attestation_quote_fuzzer.cc
     LIBS bulwark_attestation)
 endif()
+
+# What `bulwark attest verify --report` reads from a host the tenant does not trust: the launch
+# report, GET /attestation's body, the report's checks (attestation/launch_report, report_verify).
+if(TARGET bulwark_attestation)
+  bulwark_fuzz_target(attestation_report
+    SOURCES ${PROJECT_SOURCE_DIR}/fuzz/attestation_report_fuzzer.cc
+    LIBS bulwark_attestation)
+  # The seed generator: build/default/fuzz/attestation_report_seeds fuzz/corpus/attestation_report
+  if(NOT BULWARK_FUZZ)
+    add_executable(attestation_report_seeds ${PROJECT_SOURCE_DIR}/fuzz/attestation_report_seeds.cc)
+    target_link_libraries(attestation_report_seeds PRIVATE bulwark_attestation)
+  endif()
+endif()

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <span>
 #include <string>
 #include <variant>
@@ -45,6 +46,13 @@ class ModelVm final : public vmm::VmControls {
     return "bulwark_monitor_paused " + std::string(paused ? "1" : "0") + "\n";
   }
   void flush_metrics() override { ++calls; }
+  // No fd comes with a fuzzed message: four devices, each failed as asked.
+  vmm::ReplaceOutcome replace_device(size_t index, std::optional<UniqueFd> socket) override {
+    ++calls;
+    check(!socket.has_value());
+    if (index >= 4) return {vmm::ReplaceOutcome::Kind::kNoSuchDevice, ""};
+    return {vmm::ReplaceOutcome::Kind::kFailed, ""};
+  }
 
   bool paused = false;
   int calls = 0;
@@ -52,7 +60,8 @@ class ModelVm final : public vmm::VmControls {
 
 bool is_monitor_command(const api::Command& command) {
   return std::holds_alternative<api::SetVmState>(command) || std::holds_alternative<api::SendCtrlAltDel>(command) ||
-         std::holds_alternative<api::GetMetrics>(command) || std::holds_alternative<api::FlushMetrics>(command);
+         std::holds_alternative<api::GetMetrics>(command) || std::holds_alternative<api::FlushMetrics>(command) ||
+         std::holds_alternative<api::ReplaceDevice>(command);
 }
 
 }  // namespace
@@ -81,6 +90,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       check(vm.paused == state->paused);
     } else if (std::holds_alternative<api::GetMetrics>(*command)) {
       check(reply->status == 200 && reply->body_kind == api::Reply::Body::kPrometheus);
+    } else if (const auto* replace = std::get_if<api::ReplaceDevice>(&*command)) {
+      check(reply->status == (replace->device_index < 4 ? 204 : 404));
     } else if (std::holds_alternative<api::SendCtrlAltDel>(*command)) {
       check(reply->status == (was_paused ? 409 : 204));
     } else {

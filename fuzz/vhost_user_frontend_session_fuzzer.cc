@@ -98,6 +98,14 @@ std::vector<uint8_t> good_payload(const Message& request, Script& script) {
       for (size_t i = 12; i < payload.size(); ++i) payload[i] = script.byte(i == 12 + 34 ? 2 : 0);
       return payload;
     }
+    case Request::GET_INFLIGHT_FD: {
+      std::vector<uint8_t> payload = request.payload;  // the geometry asked for; the record's size
+      if (payload.size() == 24) {
+        const uint64_t record_bytes = script.u64(4096);
+        std::memcpy(payload.data(), &record_bytes, 8);
+      }
+      return payload;
+    }
     case Request::GET_VRING_BASE: {
       std::vector<uint8_t> payload = request.payload;  // same index, num from the script
       if (payload.size() == 8) payload[4] = script.byte(0);
@@ -115,6 +123,7 @@ bool expects_reply(const Message& request) {
     case Request::GET_QUEUE_NUM:
     case Request::GET_CONFIG:
     case Request::GET_VRING_BASE:
+    case Request::GET_INFLIGHT_FD:
       return true;
     default:
       return (request.flags & kNeedReplyFlag) != 0;
@@ -283,6 +292,16 @@ class Backend {
       default: break;
     }
     if (mode % 10 != 9) reply.payload = good_payload(request, script_);
+    // GET_INFLIGHT_FD's reply carries the record's fd (a pipe stands in: the frontend only
+    // keeps it), now and then none.
+    if (mode % 10 != 9 && request.request == static_cast<uint32_t>(Request::GET_INFLIGHT_FD) &&
+        script_.byte(0) < 240) {
+      int fds[2];
+      if (::pipe2(fds, O_CLOEXEC) == 0) {
+        reply.fds.emplace_back(fds[0]);
+        ::close(fds[1]);
+      }
+    }
     return link_.send(std::move(reply));
   }
 

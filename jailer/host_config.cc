@@ -109,6 +109,21 @@ Status read_vm_limit(const std::string& key, const json& member, const std::stri
   return ok_status();
 }
 
+Status read_device_restart(const std::string& key, const json& member, const std::string& path,
+                           HostConfig& host) {
+  DeviceRestartLimit& limit = host.device_restart;
+  Status status = ok_status();
+  if (key == "max_restarts") {
+    status = read_json_integer(member, 0, kMaxDeviceRestarts, &limit.max_restarts);
+  } else if (key == "window_seconds") {
+    status = read_json_integer(member, 1, kMaxDeviceRestartWindowSeconds, &limit.window_seconds);
+  } else {
+    return Error(path + ": unknown field (max_restarts or window_seconds)");
+  }
+  if (!status.ok()) return status.error().wrap(path);
+  return ok_status();
+}
+
 Status read_network_namespaces(const json& value, const std::string& path, HostConfig& host) {
   const auto* items = value.get_ptr<const json::array_t*>();
   if (items == nullptr) {
@@ -189,6 +204,8 @@ Status read_top_level(const std::string& key, const json& member, const std::str
     status = read_json_integer(member, 0, kMaxBlkPollUs, &host.blk_poll_us);
   } else if (key == "vm_limits") {
     return read_object(member, path, read_vm_limit, host);
+  } else if (key == "device_restart") {
+    return read_object(member, path, read_device_restart, host);
   } else {
     return Error(path + ": unknown field");
   }
@@ -242,6 +259,8 @@ std::string describe_host_config(const HostConfig& c) {
   line("seccomp_policy_dir", or_default(c.seccomp_policy_dir));
   line("stop_grace_seconds", std::to_string(c.stop_grace_seconds));
   line("blk_poll_us", std::to_string(c.blk_poll_us));
+  line("device_restart.max_restarts", std::to_string(c.device_restart.max_restarts));
+  line("device_restart.window_seconds", std::to_string(c.device_restart.window_seconds));
   line("vm_limits.max_vcpus", std::to_string(l.max_vcpus));
   line("vm_limits.max_memory_mib", std::to_string(l.max_memory_mib));
   line("vm_limits.max_disks", std::to_string(l.max_disks));

@@ -30,6 +30,10 @@
 //     "blk_poll_us": 32,                   bulwark-dev-blk --poll-us: how long each disk's device
 //                                          busy-polls its rings before it sleeps, 0..1000 us
 //                                          (0 = never; devices/blk/README.md, "Polling")
+//     "device_restart": {                  a device process that dies is replaced (never after a
+//       "max_restarts": 3,                 seccomp kill; jailer/device_supervisor.h): at most
+//       "window_seconds": 600              0..100 restarts per device within 1..86400 s
+//     },                                   (0 restarts: a dead device fails, as before)
 //     "net": {                             where VMs' NICs go (jailer/net_config.h); absent: no NICs
 //       "tap_netns": "",                   a name in /run/netns the TAPs are made in ("" = the
 //                                          launcher's own namespace)
@@ -95,6 +99,15 @@ inline constexpr uint64_t kMaxDiskSizeMibCeiling = uint64_t{1} << 32;
 inline constexpr uint64_t kDefaultBlkPollUs = 32;
 inline constexpr uint64_t kMaxBlkPollUs = 1000;
 
+// The host config's "device_restart": how often one device process of a VM may be replaced.
+struct DeviceRestartLimit {
+  uint64_t max_restarts = 3;
+  uint64_t window_seconds = 600;
+  friend bool operator==(const DeviceRestartLimit&, const DeviceRestartLimit&) = default;
+};
+inline constexpr uint64_t kMaxDeviceRestarts = 100;
+inline constexpr uint64_t kMaxDeviceRestartWindowSeconds = 86400;
+
 // Per-VM ceilings (what a tenant may ask for at most) and the limits every VM gets.
 struct VmLimits {
   uint64_t max_vcpus = 8;
@@ -155,6 +168,7 @@ struct HostConfig {
   bool allow_device_files = false;
   uint64_t stop_grace_seconds = 10;
   uint64_t blk_poll_us = kDefaultBlkPollUs;
+  DeviceRestartLimit device_restart;
   VmLimits vm_limits;
   NetHostConfig net;
   ApiHostConfig api;

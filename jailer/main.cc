@@ -30,6 +30,7 @@
 #include "jailer/api/monitor_control.h"
 #include "jailer/api/vm_api.h"
 #include "jailer/config_files.h"
+#include "jailer/device_supervisor.h"
 #include "jailer/host_config.h"
 #include "jailer/ids/vm_ids.h"
 #include "jailer/jail.h"
@@ -354,9 +355,10 @@ Status label_vm_inputs(jailer::VmSvirt& svirt, const jail::JailSpec& spec) {
 }
 
 // "system call socket (41)", from the kernel's audit record of the kill.
-std::string seccomp_kill_cause(Result<jail::KernelLogCursor>& kernel_log, pid_t pid) {
+std::string seccomp_kill_cause(Result<jail::KernelLogCursor>& kernel_log, pid_t pid,
+                               std::chrono::milliseconds wait = std::chrono::seconds(2)) {
   if (!kernel_log.ok()) return "system call unknown (no kernel log)";
-  auto record = kernel_log->find_seccomp_kill(pid, std::chrono::seconds(2));
+  auto record = kernel_log->find_seccomp_kill(pid, wait);
   if (!record) {
     // Without auditd the kernel prints audit records through a rate limit and drops the rest.
     return "system call unknown (no audit record of the kill in the kernel log; the kernel "
@@ -769,9 +771,16 @@ int run(const std::vector<std::string_view>& args) {
   launch_phases.push_back({"vm_files", jail::elapsed_ns(phase_start, jail::monotonic_ns())});
   // Step measure: the launch's inputs into the vTPM and its event log, before the monitor runs.
   if (tpm) {
-    if (Status s = tpm->measure(spec, *launch, options); !s.ok()) {
+    if (Status s = tpm->measure(spec, *launch, options, *svirt); !s.ok()) {
       log::error(s.error().message());
       return kExitJailFailed;
+    }
+    // The signed launch report: in the VM's jail for the operator (root:<gid> 0640, like
+    // /vm.json) and on GET /attestation.
+    if (const auto& report = tpm->report(); report) {
+      spec.files.push_back({"/launch-report.json", report->json});
+      spec.files.push_back({"/launch-report.sig", std::string(report->signature.begin(), report->signature.end())});
+      if (vm_api) vm_api->set_attestation_source([body = jail::attestation_body(*report)]() { return body; });
     }
   }
 
@@ -822,7 +831,6 @@ int run(const std::vector<std::string_view>& args) {
     vm_api->set_running(&*launch, control_launcher_end.get());
     vm_api->set_device_controls(devices->control_fds());
     api_hook.fd = [&api_process]() { return api_process->channel_fd(); };
-    api_hook.on_tick = [&vm_api]() { vm_api->tick(); };
     api_hook.on_readable = [&api_process, &vm_api]() -> std::optional<jail::StopRequest> {
       auto received = api_process->receive();
       if (!received) return std::nullopt;
@@ -831,6 +839,24 @@ int run(const std::vector<std::string_view>& args) {
       return outcome.stop;
     };
   }
+  // A device process that dies is replaced within the operator's limit, never after a seccomp
+  // kill (device_supervisor.h); the monitor is handed the new one's socket.
+  jail::DeviceSupervisor::Hooks supervision_hooks;
+  // A short look: the wait loop (and the API) stands still meanwhile.
+  supervision_hooks.seccomp_cause = [&kernel_log](pid_t pid) {
+    return seccomp_kill_cause(kernel_log, pid, std::chrono::milliseconds(500));
+  };
+  if (vm_api) {
+    supervision_hooks.control_replaced = [&vm_api](const std::string& name, int fd) {
+      vm_api->replace_device_control(name, fd);
+    };
+  }
+  jail::DeviceSupervisor supervisor(vm_id, host.device_restart, *devices, control_fd, std::move(supervision_hooks));
+  if (vm_api) vm_api->set_supervision_counts([&supervisor]() { return supervisor.counts(); });
+  api_hook.on_tick = [&supervisor, &vm_api]() {
+    supervisor.check();
+    if (vm_api) vm_api->tick();
+  };
   int stop_signal = 0;
   const jail::ProcessEnd end =
       (*jailed)->wait(stop_signals, std::chrono::seconds(host.stop_grace_seconds), &stop_signal, &api_hook);

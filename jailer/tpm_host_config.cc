@@ -21,8 +21,10 @@ Status read_host_tpm_config(const nlohmann::json& value, const std::string& path
       status = read_json_string(member, check_absolute_path, &read.swtpm);
     } else if (key == "swtpm_setup") {
       status = read_json_string(member, check_absolute_path, &read.swtpm_setup);
+    } else if (key == "report_key") {
+      status = read_json_string(member, check_absolute_path, &read.report_key);
     } else {
-      return Error(member_path + ": unknown field (state_dir, swtpm or swtpm_setup)");
+      return Error(member_path + ": unknown field (state_dir, swtpm, swtpm_setup or report_key)");
     }
     if (!status.ok()) return status.error().wrap(member_path);
   }
@@ -38,7 +40,8 @@ std::string describe_tpm_host_config(const TpmHostConfig& tpm) {
   if (!tpm.enabled()) return "  tpm = (none: VMs may not have a TPM)\n";
   return "  tpm.state_dir = " + tpm.state_dir + "\n  tpm.swtpm = " +
          (tpm.swtpm.empty() ? std::string(kDefaultSwtpm) : tpm.swtpm) + "\n  tpm.swtpm_setup = " +
-         (tpm.swtpm_setup.empty() ? std::string(kDefaultSwtpmSetup) : tpm.swtpm_setup) + "\n";
+         (tpm.swtpm_setup.empty() ? std::string(kDefaultSwtpmSetup) : tpm.swtpm_setup) + "\n  tpm.report_key = " +
+         (tpm.report_key.empty() ? std::string("(none: launch reports are not signed or written)") : tpm.report_key) + "\n";
 }
 
 }  // namespace bulwark::jail

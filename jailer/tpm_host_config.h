@@ -8,7 +8,12 @@
 //                                            swtpm_setup's local CA), kept across launches,
 //                                            never removed by teardown or sweep
 //     "swtpm": "",                           the swtpm binary ("" = /usr/bin/swtpm)
-//     "swtpm_setup": ""                      swtpm_setup ("" = /usr/bin/swtpm_setup)
+//     "swtpm_setup": "",                     swtpm_setup ("" = /usr/bin/swtpm_setup)
+//     "report_key": ""                       the host's attestation key, a PEM ECDSA P-384
+//                                            private key file, root's and readable by root
+//                                            alone (mode 0600 or 0400): each measured launch's
+//                                            report is signed with it (tpm_report_key.h);
+//                                            "" = reports are not written
 //   }
 #pragma once
 
@@ -26,6 +31,7 @@ inline constexpr const char* kDefaultSwtpmSetup = "/usr/bin/swtpm_setup";
 struct TpmHostConfig {
   std::string state_dir;  // "" = no TPMs on this host
   std::string swtpm, swtpm_setup;  // "" = the defaults above
+  std::string report_key;          // "" = no signed launch report
 
   bool enabled() const { return !state_dir.empty(); }
   friend bool operator==(const TpmHostConfig&, const TpmHostConfig&) = default;

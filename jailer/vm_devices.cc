@@ -2,7 +2,9 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/wait.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "bulwark/common/log.h"
@@ -163,55 +165,133 @@ Result<VmDevices> VmDevices::start(const LaunchConfig& config, const MonitorLaun
   }
 
   // Step devices.
+  devices.config_ = &config;
+  devices.options_ = options;
+  devices.svirt_ = &svirt;
+  devices.logs_ = logs;
+  devices.null_fd_ = std::move(null_fd);
   for (DeviceLaunch& launch : launches) {
-    const std::string step = "jail step device " + launch.name + ": ";
-    // Both ends carry the monitor's context when SELinux is on, as the policy requires.
-    auto pair = jailer::make_labelled_socketpair(svirt.socket_context());
-    if (!pair.ok()) return pair.error().wrap(step + "svirt");
-    UniqueFd monitor_end = std::move(pair->first), device_end = std::move(pair->second);
-    launch.null_fd = null_fd.get();
-    if (relay != nullptr) {
-      auto io = relay->add_process(STDERR_FILENO, STDERR_FILENO, false);
-      if (!io.ok()) return io.error().wrap(step + "stdio");
-      launch.stdin_fd = io->in;
-      launch.stdout_fd = io->out;
-      launch.stderr_fd = io->err;
+    launch.null_fd = devices.null_fd_.get();
+    // The restarts' copy: the device has its own, and alone accepts host clients.
+    if (launch.kind == DeviceKind::kVsock) {
+      devices.vsock_listen_.reset(::fcntl(launch.listen_fd, F_DUPFD_CLOEXEC, 3));
+      if (!devices.vsock_listen_.valid()) return Error::from_errno("jail step device vsock: dup listener", errno);
+      launch.listen_fd = devices.vsock_listen_.get();
     }
-    if (logs != nullptr) {
-      auto channel = logs->add_process(device_log_name(launch));
-      if (!channel.ok()) return channel.error().wrap(step + "logs");
-      launch.stdout_fd = *channel;
-      launch.stderr_fd = *channel;
-    }
-    launch.socket_fd = device_end.get();
-    // The control channel, at the same level as the vhost-user socket (the policy lets the
-    // device use a socket of the monitor's context and no other).
-    UniqueFd control_end;
-    if (launch.kind == DeviceKind::kBlk || launch.kind == DeviceKind::kNet) {
-      auto control = jailer::make_labelled_socketpair(svirt.socket_context());
-      if (!control.ok()) return control.error().wrap(step + "control channel");
-      devices.control_ends_.emplace_back(launch.name, std::move(control->first));
-      control_end = std::move(control->second);
-      launch.control_fd = control_end.get();
-    }
-    // What a dead launcher of this VM id left was swept once, from its record (step sweep).
-    JailSpec spec = build_device_spec(config, options, launch);
-    auto context = svirt.exec_context(device_selinux_domain(launch.kind));
-    if (!context.ok()) return context.error().wrap(step + "svirt");
-    if (!context->empty()) spec.selinux_exec_context = *context;
-    spec.create_label = svirt.jail_create_label();
-    auto jailed = run_jailed(spec);
-    if (!jailed.ok()) return jailed.error().wrap("device " + launch.name);
-    log::info("VM " + config.jail.id + ": device " + launch.name + " (" +
-              device_type_name(launch.kind) + ") running as pid " +
-              std::to_string((*jailed)->pid()));
-    devices.running_.push_back({launch.name, std::move(*jailed)});
-    // The device has its own copy: it alone accepts host clients.
+    devices.running_.push_back({launch.name, nullptr, launch});
+    auto monitor_end = devices.start_device(devices.running_.back(), relay);
+    if (!monitor_end.ok()) return monitor_end.error();
     if (launch.kind == DeviceKind::kVsock) devices.vsock_->close_listener();
-    devices.monitor_ends_.push_back({launch.kind, monitor_end.get()});
-    devices.monitor_end_fds_.push_back(std::move(monitor_end));
+    devices.monitor_ends_.push_back({launch.kind, monitor_end->get()});
+    devices.monitor_end_fds_.push_back(std::move(*monitor_end));
   }
+  devices.images_ = std::move(images);
+  devices.backing_files_ = std::move(backing_files);
   return devices;
+}
+
+Result<UniqueFd> VmDevices::start_device(Running& device, StdioRelay* relay) {
+  DeviceLaunch& launch = device.launch;
+  const LaunchConfig& config = *config_;
+  const std::string step = "jail step device " + launch.name + ": ";
+  // Both ends carry the monitor's context when SELinux is on, as the policy requires.
+  auto pair = jailer::make_labelled_socketpair(svirt_->socket_context());
+  if (!pair.ok()) return pair.error().wrap(step + "svirt");
+  UniqueFd monitor_end = std::move(pair->first), device_end = std::move(pair->second);
+  launch.stdin_fd = launch.stdout_fd = launch.stderr_fd = -1;
+  if (relay != nullptr) {
+    auto io = relay->add_process(STDERR_FILENO, STDERR_FILENO, false);
+    if (!io.ok()) return io.error().wrap(step + "stdio");
+    launch.stdin_fd = io->in;
+    launch.stdout_fd = io->out;
+    launch.stderr_fd = io->err;
+  }
+  if (logs_ != nullptr) {
+    auto channel = logs_->add_process(device_log_name(launch));
+    if (!channel.ok()) return channel.error().wrap(step + "logs");
+    launch.stdout_fd = *channel;
+    launch.stderr_fd = *channel;
+  }
+  launch.socket_fd = device_end.get();
+  // The control channel, at the same level as the vhost-user socket (the policy lets the
+  // device use a socket of the monitor's context and no other).
+  UniqueFd control_end;
+  launch.control_fd = -1;
+  if (launch.kind == DeviceKind::kBlk || launch.kind == DeviceKind::kNet) {
+    auto control = jailer::make_labelled_socketpair(svirt_->socket_context());
+    if (!control.ok()) return control.error().wrap(step + "control channel");
+    auto same_name = [&launch](const auto& entry) { return entry.first == launch.name; };
+    auto kept = std::find_if(control_ends_.begin(), control_ends_.end(), same_name);
+    if (kept == control_ends_.end()) {
+      control_ends_.emplace_back(launch.name, std::move(control->first));
+    } else {
+      kept->second = std::move(control->first);
+    }
+    control_end = std::move(control->second);
+    launch.control_fd = control_end.get();
+  }
+  // What a dead launcher of this VM id left was swept once, from its record (step sweep).
+  JailSpec spec = build_device_spec(config, options_, launch);
+  auto context = svirt_->exec_context(device_selinux_domain(launch.kind));
+  if (!context.ok()) return context.error().wrap(step + "svirt");
+  if (!context->empty()) spec.selinux_exec_context = *context;
+  spec.create_label = svirt_->jail_create_label();
+  auto jailed = run_jailed(spec);
+  if (!jailed.ok()) return jailed.error().wrap("device " + launch.name);
+  log::info("VM " + config.jail.id + ": device " + launch.name + " (" + device_type_name(launch.kind) +
+            ") running as pid " + std::to_string((*jailed)->pid()));
+  device.jail = std::move(*jailed);
+  return monitor_end;
+}
+
+pid_t VmDevices::device_pid(size_t index) const {
+  const Running& device = running_.at(index);
+  return device.jail ? device.jail->pid() : -1;
+}
+
+std::optional<ProcessEnd> VmDevices::reap_if_ended(size_t index) {
+  Running& device = running_.at(index);
+  if (!device.jail) return std::nullopt;
+  // Looked at without reaping: stop() reaps it and remembers how it ended.
+  siginfo_t info{};
+  if (::waitid(P_PID, static_cast<id_t>(device.jail->pid()), &info, WEXITED | WNOHANG | WNOWAIT) != 0 ||
+      info.si_pid != device.jail->pid()) {
+    return std::nullopt;
+  }
+  return device.jail->stop(std::chrono::milliseconds(0));
+}
+
+Result<UniqueFd> VmDevices::restart(size_t index) {
+  Running& device = running_.at(index);
+  if (device.jail) {
+    device.jail->stop(std::chrono::milliseconds(0));
+    if (Status s = device.jail->teardown(); !s.ok()) {
+      give_up(index);
+      return s.error().wrap("device " + device.name + ": teardown of its old jail");
+    }
+    device.jail.reset();
+  }
+  auto monitor_end = start_device(device, nullptr);
+  if (!monitor_end.ok()) {
+    give_up(index);
+    return monitor_end.error();
+  }
+  // The new process's log channel: the launcher's copy goes, so its stream ends with it.
+  if (logs_ != nullptr) logs_->close_started();
+  return monitor_end;
+}
+
+void VmDevices::give_up(size_t index) {
+  Running& device = running_.at(index);
+  if (device.jail) {
+    device.jail->stop(std::chrono::milliseconds(0));
+    if (Status s = device.jail->teardown(); !s.ok()) {
+      log::error("teardown of device " + device.name + ": " + s.error().message());
+    }
+    device.jail.reset();
+  }
+  // Host clients are refused from now on rather than queued for a device that never comes.
+  if (device.launch.kind == DeviceKind::kVsock) vsock_listen_.reset();
 }
 
 std::map<std::string, int> VmDevices::control_fds() const {

@@ -4,7 +4,10 @@
 // each connected to the monitor by a socketpair the launcher makes (no socket file exists, so
 // nothing else on the host can reach a device), and a disk or NIC by a second socketpair to the
 // launcher (its control channel: run-time rate limits). Started before the monitor, stopped
-// after it.
+// after it. While the VM runs one device may be started again in a fresh jail with the same
+// settings and fds (restart(): device_supervisor.h decides when), so this object keeps what a
+// start needs: the opened images and backing files, the TAP queues, a copy of the vsock
+// listener, /dev/null, the config it was started from (the caller keeps it alive).
 #pragma once
 
 #include <chrono>
@@ -20,9 +23,11 @@
 #include "jailer/image_lock.h"
 #include "jailer/jail.h"
 #include "jailer/log_relay.h"
+#include "jailer/monitor_spec.h"
 #include "jailer/net/tap_device.h"
 #include "jailer/stdio_relay.h"
 #include "jailer/svirt/vm_svirt.h"
+#include "jailer/vm_user_files.h"
 #include "jailer/vm_vsock.h"
 
 namespace bulwark::jail {
@@ -62,6 +67,23 @@ class VmDevices {
   std::map<std::string, int> control_fds() const;
   // The TAPs of this VM's NICs, in NIC order.
   const std::vector<Tap>& taps() const { return taps_; }
+  // Restarting one device; `index` is its position in monitor_ends() (the monitor's device
+  // order), 0 .. device_count() - 1.
+  size_t device_count() const { return running_.size(); }
+  const std::string& device_name(size_t index) const { return running_.at(index).name; }
+  DeviceKind device_kind(size_t index) const { return running_.at(index).launch.kind; }
+  // The process's pid; -1 once it ended for good (give_up()).
+  pid_t device_pid(size_t index) const;
+  // How device `index`'s process ended, once it has (it is reaped then; its jail stays until
+  // restart() or give_up()); nullopt while it runs or after give_up().
+  std::optional<ProcessEnd> reap_if_ended(size_t index);
+  // Tears the ended device's jail down and starts the same device again in a fresh jail, on a
+  // new socketpair to the monitor and a new control channel (control_fds() has the new end).
+  // Returns the monitor's end of the new socketpair. On error the device is given up.
+  Result<UniqueFd> restart(size_t index);
+  // The device stays down: its jail is removed (and a vsock device's listener copy closed).
+  void give_up(size_t index);
+
   // SIGTERM to each device still running, SIGKILL after `grace`; logs how each one ended and
   // removes its jail; then closes the TAPs' queues and deletes any TAP still there, and removes
   // the VM's vsock directory. Idempotent.
@@ -72,9 +94,23 @@ class VmDevices {
   struct Running {
     std::string name;
     std::unique_ptr<RunningJail> jail;
+    DeviceLaunch launch;  // as started: its fds are this object's (images_, taps_, ...)
   };
+  // Starts `device` (its launch filled in but for the sockets); returns the monitor's end.
+  // `relay` gives it the console relay's stdio (first start only: a restart's stdin is
+  // /dev/null).
+  Result<UniqueFd> start_device(Running& device, StdioRelay* relay);
+
   // Declared first, so destroyed last: after stop() ended the device processes.
   std::vector<ImageLock> image_locks_;
+  std::vector<VmUserFile> images_;                     // per disk
+  std::vector<std::vector<VmUserFile>> backing_files_;  // per disk, nearest first
+  UniqueFd null_fd_;
+  UniqueFd vsock_listen_;  // the launcher's copy of the vsock listener, for restarts
+  const LaunchConfig* config_ = nullptr;
+  MonitorLaunchOptions options_;
+  jailer::VmSvirt* svirt_ = nullptr;
+  LogRelay* logs_ = nullptr;
   std::vector<Tap> taps_;
   std::optional<VmVsockDir> vsock_;
   std::vector<Running> running_;

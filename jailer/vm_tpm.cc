@@ -11,14 +11,18 @@
 #include <cstring>
 #include <filesystem>
 
+#include "attestation/base64_text.h"
 #include "attestation/event_log_parser.h"
 #include "attestation/launch_events.h"
+#include "attestation/launch_report.h"
+#include "attestation/report_signature.h"
 #include "attestation/pcr_replay.h"
 #include "attestation/tpm2_quote_structures.h"
 #include "bulwark/common/log.h"
 #include "jailer/jail_dir.h"
-#include "jailer/jail_profile.h"
+#include "jailer/launch_measurements.h"
 #include "jailer/tpm_client.h"
+#include "jailer/tpm_report_key.h"
 #include "jailer/tpm_spec.h"
 #include "jailer/tpm_state.h"
 #include "policy/seccomp_policy/policy_compiler.h"
@@ -76,43 +80,6 @@ Result<UniqueFd> listen_at(const std::string& path) {
   return fd;
 }
 
-// The isolation a jailed process of the VM runs under, as text: what the jail applies whatever
-// the spec (jail_profile.h) and what this spec asks for. Per-launch values (the VM id, the uid
-// and gid allocated, the fds' host numbers, the paths under the operator's base dir) are left
-// out, so the same VM config on the same host measures the same on every launch.
-std::string jail_profile_text(const JailSpec& spec) {
-  std::string text = "bulwark-jail-profile 1\n";
-  auto line = [&text](const std::string& key, const std::string& value) { text += key + " " + value + "\n"; };
-  line("namespaces", std::to_string(jail_namespace_flags(spec)));
-  line("netns", spec.netns.empty() ? "new-empty" : "named");
-  line("securebits", std::to_string(kJailSecurebits));
-  line("no_new_privs", std::to_string(kJailNoNewPrivs));
-  line("dumpable", std::to_string(kJailDumpable));
-  line("capabilities", "none");
-  line("exec", spec.exec_jail_path);
-  for (const std::string& arg : spec.argv) line("arg", arg);
-  for (const ReadOnlyInput& input : spec.inputs) {
-    line("read-only", input.jail_path + (input.allow_exec ? " exec" : " noexec") +
-                          (input.check_vm_access ? " tenant" : " operator"));
-  }
-  for (const WritableDir& dir : spec.writable_dirs) line("writable", dir.jail_path + " noexec nosuid nodev");
-  for (const DeviceNode& node : spec.devices) line("device", node.jail_path + " " + std::to_string(node.mode));
-  for (const JailSymlink& link : spec.symlinks) line("symlink", link.jail_path + " -> " + link.target);
-  for (const PassedFd& fd : spec.fds) line("fd", std::to_string(fd.target));
-  line("rlimit.nofile", std::to_string(spec.rlimits.nofile));
-  line("rlimit.fsize", std::to_string(spec.rlimits.fsize));
-  line("rlimit.nproc", std::to_string(spec.rlimits.nproc));
-  line("rlimit.core", std::to_string(spec.rlimits.core));
-  line("rlimit.memlock", std::to_string(spec.rlimits.memlock));
-  line("cgroup.memory_bytes", std::to_string(spec.limits.memory_bytes));
-  line("cgroup.pids_max", std::to_string(spec.limits.pids_max));
-  line("cgroup.cpu_quota_us", std::to_string(spec.limits.cpu_quota_us));
-  line("cgroup.cpu_period_us", std::to_string(spec.limits.cpu_period_us));
-  line("cgroup.cpuset", spec.limits.cpuset);
-  line("seccomp_by_jail", spec.seccomp_program.empty() ? "no (the process installs its own)" : "yes");
-  return text;
-}
-
 const ReadOnlyInput* input_at(const JailSpec& spec, const char* jail_path) {
   for (const ReadOnlyInput& input : spec.inputs) {
     if (input.jail_path == jail_path) return &input;
@@ -150,6 +117,11 @@ Result<std::vector<std::string>> measured_policy_files(const std::string& dir) {
   return names;
 }
 
+nlohmann::json attestation_body(const SignedLaunchReport& report) {
+  return {{"report", nlohmann::json::parse(report.json, nullptr, false)},
+          {"signature", attestation::to_base64(report.signature)}};
+}
+
 std::string vm_tpm_run_dir(const std::string& run_dir, const std::string& vm_id) {
   return run_dir + "/tpm/" + vm_id;
 }
@@ -159,6 +131,11 @@ Result<VmTpm> VmTpm::start(const LaunchConfig& config, const MonitorLaunchOption
   const std::string step = "jail step tpm";
   const JailSettings& settings = config.jail;
   VmTpm tpm;
+  if (!config.tpm_host.report_key.empty()) {
+    auto key = read_report_key(config.tpm_host.report_key, "host config /tpm/report_key");
+    if (!key.ok()) return key.error().wrap(step);
+    tpm.report_key_ = std::move(*key);
+  }
   auto state = prepare_tpm_state(config.tpm_host, settings.id, settings.uid, settings.gid);
   if (!state.ok()) return state.error().wrap(step + ": state");
   tpm.state_dir_ = state->path;
@@ -203,7 +180,7 @@ Result<VmTpm> VmTpm::start(const LaunchConfig& config, const MonitorLaunchOption
   // No SELinux domain of its own yet (policy/selinux has none for swtpm): its jail's files are
   // labelled like the VM's others; its exec context is left as it is.
   spec.create_label = svirt.jail_create_label();
-  tpm.profile_ = jail_profile_text(spec);
+  tpm.spec_ = spec;
   auto jailed = run_jailed(spec);
   if (!jailed.ok()) return jailed.error().wrap("swtpm");
   log::info("VM " + settings.id + ": swtpm running as pid " + std::to_string((*jailed)->pid()) + ", TPM state " +
@@ -212,7 +189,8 @@ Result<VmTpm> VmTpm::start(const LaunchConfig& config, const MonitorLaunchOption
   return tpm;
 }
 
-Status VmTpm::measure(const JailSpec& monitor, const LaunchConfig& config, const MonitorLaunchOptions& options) {
+Status VmTpm::measure(const JailSpec& monitor, const LaunchConfig& config, const MonitorLaunchOptions& options,
+                      const jailer::VmSvirt& svirt) {
   namespace at = attestation;
   const std::string step = "jail step measure";
   auto client = TpmClient::connect(data_socket());
@@ -255,9 +233,14 @@ Status VmTpm::measure(const JailSpec& monitor, const LaunchConfig& config, const
     BULWARK_TRY(record(at::kPcrBootInputs, at::measure_initrd(log, *initrd_bytes), "initrd"));
   }
   BULWARK_TRY(record(at::kPcrBootInputs, at::measure_command_line(log, config.vm.cmdline), "command line"));
+  auto texts = launch_text_items(monitor, spec_, config, options, svirt);
+  if (!texts.ok()) return texts.error().wrap(step);
+  std::map<std::string, std::string> text_of;
+  for (const LaunchTextItem& item : *texts) text_of[item.name] = item.text;
+  BULWARK_TRY(record(at::kPcrBootInputs, at::measure_vm_config(log, text_of[std::string(at::kVmConfigItem)]), "vm-config"));
 
   // PCR 15: the isolation. Each policy file the VM's processes read, swtpm's filter as
-  // compiled, the jail profiles, then every binary started for the VM.
+  // compiled, the jail profiles and SELinux contexts, then every binary started for the VM.
   auto names = measured_policy_files(options.seccomp_policy_dir);
   if (!names.ok()) return names.error().wrap(step);
   for (const std::string& name : *names) {
@@ -268,11 +251,10 @@ Status VmTpm::measure(const JailSpec& monitor, const LaunchConfig& config, const
   }
   BULWARK_TRY(record(at::kPcrIsolation, at::measure_isolation_item(log, "seccomp swtpm compiled", compiled_policy_),
                      "seccomp swtpm compiled"));
-  const std::string monitor_profile = jail_profile_text(monitor);
-  BULWARK_TRY(record(at::kPcrIsolation, at::measure_isolation_item(log, "jail-profile monitor", as_bytes(monitor_profile)),
-                     "jail-profile monitor"));
-  BULWARK_TRY(record(at::kPcrIsolation, at::measure_isolation_item(log, "jail-profile swtpm", as_bytes(profile_)),
-                     "jail-profile swtpm"));
+  for (const LaunchTextItem& item : *texts) {
+    if (item.pcr != at::kPcrIsolation) continue;
+    BULWARK_TRY(record(at::kPcrIsolation, at::measure_isolation_item(log, item.name, as_bytes(item.text)), item.name));
+  }
   std::vector<std::pair<std::string, std::string>> binaries = {{"monitor", options.monitor_path}};
   if (!config.disks.empty()) binaries.emplace_back("dev-blk", options.dev_blk_path);
   if (!config.nets.empty()) binaries.emplace_back("dev-net", options.dev_net_path);
@@ -317,10 +299,29 @@ Status VmTpm::measure(const JailSpec& monitor, const LaunchConfig& config, const
   BULWARK_TRY(write_whole_file(ak_public_path(), at::ak_public_file(ak->ak.area), step));
   // The log, written whole then renamed into place: a reader never sees half of it.
   BULWARK_TRY(write_whole_file(event_log_path(), log.bytes(), step));
+  if (!report_key_.empty()) {
+    BULWARK_TRY(write_report(log.bytes(), text_of, config.jail.id));
+  }
   const std::string path = event_log_path();
   log::info("VM " + config.jail.id + ": measured launch: " + std::to_string(log.event_count()) + " events (PCR 9, 15" +
             std::string(sha384 ? ", SHA-256 and SHA-384" : ", SHA-256 only") + "), event log " + path +
-            ", attestation key " + ak_public_path());
+            ", attestation key " + ak_public_path() + (report_ ? ", signed report " + report_path() : ""));
+  return ok_status();
+}
+
+Status VmTpm::write_report(std::span<const uint8_t> event_log, const std::map<std::string, std::string>& texts,
+                           const std::string& vm_id) {
+  const std::string step = "jail step measure: launch report";
+  auto report = attestation::build_launch_report(vm_id, attestation::report_time_now(), event_log, texts);
+  if (!report.ok()) return report.error().wrap(step);
+  SignedLaunchReport signed_report;
+  signed_report.json = attestation::report_json(*report);
+  auto signature = attestation::sign_report(report_key_, as_bytes(signed_report.json));
+  if (!signature.ok()) return signature.error().wrap(step);
+  signed_report.signature = std::move(*signature);
+  BULWARK_TRY(write_whole_file(report_path(), as_bytes(signed_report.json), step));
+  BULWARK_TRY(write_whole_file(report_signature_path(), signed_report.signature, step));
+  report_ = std::move(signed_report);
   return ok_status();
 }
 

@@ -335,4 +335,23 @@ Result<PutMetrics> put_metrics(const json& body) {
   return out;
 }
 
+Result<PutVsock> put_vsock(const json& body) {
+  FieldReader fields(body, "");
+  PutVsock out;
+  BULWARK_TRY(fields.text("vsock_id", kOptional, kShortTextRule, out.vsock_id));
+  BULWARK_TRY(fields.integer("guest_cid", kRequired, wire::kGuestCidRange.min, wire::kGuestCidRange.max,
+                             out.guest_cid));
+  BULWARK_TRY(fields.text("uds_path", kRequired, kHostPathRule, out.uds_path));
+  BULWARK_TRY(fields.only_known_fields());
+  return out;
+}
+
+Result<PutTpm> put_tpm(const json& body) {
+  FieldReader fields(body, "");
+  PutTpm out;
+  BULWARK_TRY(fields.boolean("enabled", kRequired, out.enabled));
+  BULWARK_TRY(fields.only_known_fields());
+  return out;
+}
+
 }  // namespace bulwark::api::body

@@ -29,5 +29,11 @@ Result<Command> put_action(const nlohmann::json& body);
 Result<SetVmState> patch_vm(const nlohmann::json& body);
 Result<PutLogger> put_logger(const nlohmann::json& body);
 Result<PutMetrics> put_metrics(const nlohmann::json& body);
+// PUT /vsock: Firecracker's Vsock (guest_cid and uds_path required; vsock_id, its deprecated
+// device id, optional and only reported back). uds_path is only bounded here: the launcher
+// holds it to vm.json's rule (a plain name in the operator's vsock directory).
+Result<PutVsock> put_vsock(const nlohmann::json& body);
+// PUT /tpm: Bulwark's {"enabled": bool}, required.
+Result<PutTpm> put_tpm(const nlohmann::json& body);
 
 }  // namespace bulwark::api::body

@@ -83,6 +83,11 @@ constexpr std::array kRoutes{
           [](const Request& r) { return to_command(body::put_metrics(r.body)); }},
     Route{"GET", "/metrics", nullptr, &fixed<GetMetrics>},
     Route{"GET", "/policy", nullptr, &fixed<GetPolicy>},
+    Route{"GET", "/attestation", nullptr, &fixed<GetAttestation>},
+    Route{"PUT", "/vsock", nullptr,
+          [](const Request& r) { return to_command(body::put_vsock(r.body)); }},
+    Route{"PUT", "/tpm", nullptr,
+          [](const Request& r) { return to_command(body::put_tpm(r.body)); }},
 };
 
 constexpr auto kServedRoutes = [] {

@@ -13,4 +13,10 @@ namespace bulwark::jail {
 api::Reply monitor_request(int& control_fd, const api::Command& command,
                            std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
+// The same with `passed_fd` (>= 0) travelling with the command as one SCM_RIGHTS fd (the
+// ReplaceDevice command's new device socket); -1 sends the command alone. The caller keeps its
+// copy of the fd.
+api::Reply monitor_request_with_fd(int& control_fd, const api::Command& command, int passed_fd,
+                                   std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
 }  // namespace bulwark::jail

@@ -4,6 +4,7 @@
 
 #include "jailer/api/api_host_config.h"
 #include "jailer/api/replies.h"
+#include "jailer/vsock_config.h"
 
 namespace bulwark::jail {
 
@@ -33,6 +34,23 @@ std::string boot_args_with_root(const std::string& args, const std::vector<api::
   return args;
 }
 
+// PUT /vsock's uds_path: Firecracker's examples write "./v.sock"; here it is the name v.sock in
+// the operator's vsock directory (as api.image_dirs' names take one leading "./"). Anything but a
+// plain name is refused by vm.json's own rule.
+Result<std::string> vsock_uds_name(std::string_view uds_path) {
+  if (uds_path.starts_with("./")) uds_path.remove_prefix(2);
+  if (Status s = check_vsock_uds_name(uds_path); !s.ok()) return s.error().wrap("uds_path");
+  return std::string(uds_path);
+}
+
+ordered_json vsock_json(const api::PutVsock& vsock) {
+  ordered_json out = ordered_json::object();
+  if (!vsock.vsock_id.empty()) out["vsock_id"] = vsock.vsock_id;
+  out["guest_cid"] = vsock.guest_cid;
+  out["uds_path"] = vsock.uds_path;
+  return out;
+}
+
 }  // namespace
 
 ordered_json rate_limiter_json(const api::RateLimiter& limiter) {
@@ -56,6 +74,11 @@ std::optional<size_t> PendingVm::disk_index(std::string_view drive_id) const {
     ++index;
   }
   return std::nullopt;
+}
+
+const std::string& PendingVm::vsock_id() const {
+  static const std::string kNone;
+  return vsock_ ? vsock_->vsock_id : kNone;
 }
 
 std::string PendingVm::vm_json() const {
@@ -98,6 +121,10 @@ std::string PendingVm::vm_json() const {
     vm["nets"] = std::move(nets);
   }
   if (entropy_) vm["rng"] = true;
+  // vm.json's own fields: the host config's "vsock" and "tpm" are then required by
+  // apply_operator_settings, exactly as for a tenant's vm.json.
+  if (vsock_) vm["vsock"] = {{"guest_cid", vsock_->guest_cid}, {"uds_path", vsock_->uds_path}};
+  if (tpm_) vm["tpm"] = true;
   return vm.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -168,6 +195,14 @@ api::Reply PendingVm::apply(const api::Command& command) {
       return fault("rate_limiter: bulwark-dev-rng has no rate limiter; omit it");
     }
     trial.entropy_ = true;
+  } else if (const auto* vsock = std::get_if<api::PutVsock>(&command)) {
+    // One per VM, as in Firecracker: a second PUT replaces the first.
+    auto name = vsock_uds_name(vsock->uds_path);
+    if (!name.ok()) return fault(name.error().message());
+    trial.vsock_ = *vsock;
+    trial.vsock_->uds_path = *name;
+  } else if (const auto* tpm = std::get_if<api::PutTpm>(&command)) {
+    trial.tpm_ = tpm->enabled;
   } else {
     return fault_reply(500, "not a pre-boot command");
   }
@@ -178,6 +213,8 @@ api::Reply PendingVm::apply(const api::Command& command) {
   drives_ = std::move(trial.drives_);
   nets_ = std::move(trial.nets_);
   entropy_ = trial.entropy_;
+  vsock_ = std::move(trial.vsock_);
+  tpm_ = trial.tpm_;
   return no_content_reply();
 }
 
@@ -225,6 +262,8 @@ api::Reply PendingVm::vm_config() const {
   }
   body["network-interfaces"] = std::move(nets);
   if (entropy_) body["entropy"] = ordered_json::object();
+  if (vsock_) body["vsock"] = vsock_json(*vsock_);
+  body["tpm"] = {{"enabled", tpm_}};
   return json_reply(body);
 }
 

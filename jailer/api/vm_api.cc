@@ -1,5 +1,7 @@
 #include "jailer/api/vm_api.h"
 
+#include <charconv>
+
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -36,7 +38,8 @@ const char* state_name(VmApiState state) {
 bool is_pre_boot(const api::Command& command) {
   return std::holds_alternative<api::PutBootSource>(command) || std::holds_alternative<api::PutMachineConfig>(command) ||
          std::holds_alternative<api::PutDrive>(command) || std::holds_alternative<api::PutNetworkInterface>(command) ||
-         std::holds_alternative<api::PutEntropy>(command) || std::holds_alternative<api::InstanceStart>(command);
+         std::holds_alternative<api::PutEntropy>(command) || std::holds_alternative<api::PutVsock>(command) ||
+         std::holds_alternative<api::PutTpm>(command) || std::holds_alternative<api::InstanceStart>(command);
 }
 
 bool is_monitor_command(const api::Command& command) {
@@ -81,7 +84,11 @@ void VmApi::set_running(const LaunchConfig* config, int control_fd) {
 VmApiOutcome VmApi::handle(const api::Command& command) {
   ++requests_;
   VmApiOutcome outcome;
-  if (is_pre_boot(command)) {
+  if (std::holds_alternative<api::ReplaceDevice>(command)) {
+    // The launcher's own word to the monitor (a restarted device's socket rides with it); from
+    // bulwark-api, which a client's bytes may have compromised, it is refused by name.
+    outcome.reply = fault(400, "ReplaceDevice: the launcher sends it to the monitor; it is not accepted from bulwark-api");
+  } else if (is_pre_boot(command)) {
     if (state_ != VmApiState::kNotStarted) {
       outcome.reply = fault(400, std::string(api::command_name(command)) +
                                      ": the VM has started; pre-boot resources cannot change now");
@@ -116,6 +123,10 @@ VmApiOutcome VmApi::handle(const api::Command& command) {
     outcome.reply = put_logger(*logger);  // before or after start: the relay runs from the first
   } else if (std::holds_alternative<api::GetPolicy>(command)) {
     outcome.reply = policy_ ? json_reply(policy_()) : fault(501, "GET /policy: this launcher was built without the policy CLI");
+  } else if (std::holds_alternative<api::GetAttestation>(command)) {
+    outcome.reply = attestation_ ? json_reply(attestation_())
+                                 : fault(404, "GET /attestation: this VM has no signed launch report (it needs \"tpm\": "
+                                              "true and the host config's \"tpm\": {\"report_key\"})");
   } else if (state_ == VmApiState::kNotStarted) {
     outcome.reply = fault(400, std::string(api::command_name(command)) + ": the VM has not started (PUT /actions InstanceStart first)");
   } else if (const auto* shutdown = std::get_if<api::Shutdown>(&command)) {
@@ -246,19 +257,7 @@ void VmApi::pause_devices(bool paused) {
   }
 }
 
-std::vector<DeviceStats> VmApi::device_stats() {
-  std::vector<DeviceStats> out;
-  for (auto& [name, fd] : device_controls_) {
-    DeviceStats stats;
-    stats.name = name;
-    if (fd < 0 || !device_kind_of(name, stats.kind)) continue;
-    auto reply = device_control_request(fd, devctl::ControlCommand{devctl::Op::kGetStats, {}});
-    if (!reply.ok() || reply->status != devctl::ControlStatus::kOk) continue;  // no sample, not a made-up 0
-    stats.counters = reply->counters;
-    out.push_back(std::move(stats));
-  }
-  return out;
-}
+std::vector<DeviceStats> VmApi::device_stats() { return request_device_stats(device_controls_); }
 
 api::Reply VmApi::instance_info() const {
   return json_reply({{"id", vm_id_},
@@ -299,6 +298,14 @@ api::Reply VmApi::running_vm_config() const {
                        {"drives", std::move(drives)},
                        {"network-interfaces", std::move(nets)}};
   if (c.rng) body["entropy"] = ordered_json::object();
+  if (c.vsock) {
+    ordered_json vsock = ordered_json::object();
+    if (!pending_.vsock_id().empty()) vsock["vsock_id"] = pending_.vsock_id();
+    vsock["guest_cid"] = c.vsock->guest_cid;
+    vsock["uds_path"] = c.vsock->uds_path;
+    body["vsock"] = std::move(vsock);
+  }
+  body["tpm"] = {{"enabled", c.tpm}};
   return json_reply(body);
 }
 
@@ -332,6 +339,7 @@ api::Reply VmApi::metrics() {
   counter("bulwark_api_refused_total", "Commands answered with an error status.", refused_);
   // Each disk's and NIC's own counters, from its control channel.
   if (running_ != nullptr) text += device_metrics_text(device_stats());
+  if (supervision_counts_) text += device_supervision_metrics_text(supervision_counts_());
   // The monitor's own counters (vCPU exits by reason, ...), when it has a control channel.
   if (control_fd_ >= 0 && running_ != nullptr) {
     api::Reply monitor = relay_to_monitor(api::GetMetrics{});
@@ -413,6 +421,31 @@ std::string VmApi::metrics_json_line() {
     if (monitor.status == 200) line["monitor_prometheus"] = monitor.body;
   }
   return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void VmApi::replace_device_control(const std::string& name, int fd) {
+  device_controls_[name] = fd;
+  // The new process started with the launch config's limits; PATCH may have changed them since.
+  std::optional<devctl::Buckets> buckets;
+  size_t index = 0;
+  const bool numbered = name.size() > 3 &&
+      std::from_chars(name.data() + 3, name.data() + name.size(), index).ec == std::errc();
+  if (running_copy_ && numbered && name.rfind("blk", 0) == 0 && index < running_copy_->disks.size()) {
+    const DiskSettings& disk = running_copy_->disks[index];
+    buckets = devctl::Buckets{bucket_spec(disk.rate_bytes), bucket_spec(disk.rate_ops), {}, {}};
+  } else if (running_copy_ && numbered && name.rfind("net", 0) == 0 && index < running_copy_->nets.size()) {
+    const NetRateLimiter& limits = running_copy_->nets[index].rate_limiter;
+    buckets = devctl::Buckets{bucket_spec(limits.rx_bytes), bucket_spec(limits.rx_packets),
+                              bucket_spec(limits.tx_bytes), bucket_spec(limits.tx_packets)};
+  }
+  if (buckets) {
+    const api::Reply reply = set_device_rate_limit("restarted device " + name, name, *buckets);
+    if (reply.status != 204) log::warn("VM " + vm_id_ + ": " + reply.body);
+  }
+  if (state_ == VmApiState::kPaused) {
+    auto reply = device_control_request(device_controls_[name], devctl::ControlCommand{devctl::Op::kPause, {}});
+    if (!reply.ok()) log::warn("VM " + vm_id_ + ": restarted device " + name + ": Pause: " + reply.error().message());
+  }
 }
 
 }  // namespace bulwark::jail

@@ -42,6 +42,9 @@ class VmApi {
 
   // `policy` answers GET /policy (the launcher's policy CLI, this VM's jail filled in).
   void set_policy_source(std::function<nlohmann::json()> policy) { policy_ = std::move(policy); }
+  // `attestation` answers GET /attestation ({"report", "signature"}: the VM's signed launch
+  // report, jailer/vm_tpm.h); main.cc sets it when the VM's TPM made one. Unset: 404.
+  void set_attestation_source(std::function<nlohmann::json()> attestation) { attestation_ = std::move(attestation); }
   // PUT /logger's effect: tells the VM's log relay its least level, show_level, and the log file
   // the launcher opened (-1: none; the relay takes its own copy). main.cc: LogRelay::configure.
   using LogControl = std::function<Status(RelayLevel, bool show_level, int file)>;
@@ -54,6 +57,13 @@ class VmApi {
   // The launcher's ends of the devices' control channels by device name ("blk0", "net0";
   // VmDevices::control_fds): PATCH /drives and PATCH /network-interfaces go there.
   void set_device_controls(std::map<std::string, int> fds) { device_controls_ = std::move(fds); }
+  // A disk's or NIC's process was replaced (jailer/device_supervisor.h): its new control
+  // channel end. The rate limits in effect (PATCHed ones included) are set on the new process,
+  // and it is paused if the VM is.
+  void replace_device_control(const std::string& name, int fd);
+  // GET /metrics' per-device restart and seccomp-kill counts (DeviceSupervisor::counts).
+  using SupervisionCounts = std::function<std::vector<DeviceSupervisionCounts>()>;
+  void set_supervision_counts(SupervisionCounts counts) { supervision_counts_ = std::move(counts); }
 
   VmApiOutcome handle(const api::Command& command);
   // Called often (at least every 200 ms) while the VM runs: the periodic metrics flush.
@@ -68,7 +78,7 @@ class VmApi {
   // control channel; a device that does not follow is logged, the answer is the monitor's).
   api::Reply set_vm_state(const api::SetVmState& set);
   void pause_devices(bool paused);
-  // GetStats from every disk and NIC that answers.
+  // GetStats from every disk and NIC that answers, all asked at once (one shared deadline).
   std::vector<DeviceStats> device_stats();
   api::Reply instance_info() const;
   api::Reply running_vm_config() const;
@@ -92,6 +102,7 @@ class VmApi {
   std::map<std::string, int> device_controls_;
   int control_fd_ = -1;
   std::function<nlohmann::json()> policy_;
+  std::function<nlohmann::json()> attestation_;
   std::chrono::steady_clock::time_point started_at_{};
   uint64_t requests_ = 0, refused_ = 0;
   const HostConfig& host_;
@@ -100,6 +111,7 @@ class VmApi {
   LogControl log_control_;
   bool logger_set_ = false;
   std::vector<LaunchPhase> launch_phases_;
+  SupervisionCounts supervision_counts_;
 };
 
 }  // namespace bulwark::jail

@@ -8,9 +8,10 @@ namespace {
 
 const char kAttestUsage[] =
     "Usage: bulwark attest quote --vm-id ID --nonce HEX --out DIR [--run-dir DIR]\n"
-    "       bulwark attest verify --quote DIR --nonce HEX [--reference FILE]\n"
-    "       bulwark attest reference --kernel FILE [--initrd FILE] --cmdline TEXT [--policy-dir DIR]\n"
-    "                                [--binary NAME=FILE]... [--item NAME=FILE]... [--out FILE]\n"
+    "       bulwark attest verify --quote DIR --nonce HEX [--reference FILE] [--report R --host-key PUB.pem]\n"
+    "       bulwark attest reference --kernel FILE [--initrd FILE] --cmdline TEXT [--vm-config FILE]\n"
+    "                                [--policy-dir DIR] [--binary NAME=FILE]... [--item NAME=FILE]...\n"
+    "                                [--out FILE]\n"
     "\n"
     "quote (operator, root): a TPM2_Quote of PCRs 9 and 15 (SHA-256) by the VM's attestation key,\n"
     "  with the tenant's nonce (1 to 64 bytes in hex), from the running VM's swtpm under\n"
@@ -18,9 +19,13 @@ const char kAttestUsage[] =
     "  quote.msg, quote.sig, ak.pub, ak.pem, eventlog.bin and pcrs (tpm2-tools' formats).\n"
     "verify (tenant, any machine, no TPM): checks that evidence: the AK, the signature, the nonce,\n"
     "  the PCR selection, the event log's replay against the quoted PCR digest and, with a\n"
-    "  reference, each measured item. One line per check; exit 0 only when all pass, 1 otherwise.\n"
+    "  reference, each measured item; with --report (GET /attestation's body, or launch-report.json\n"
+    "  with launch-report.sig beside it) and the host's public key: the report's signature, that its\n"
+    "  event log and PCRs are the quoted ones, its items the log's, and the per-launch SELinux rule.\n"
+    "  One line per check; exit 0 only when all pass, 1 otherwise.\n"
     "reference (tenant): a reference file (JSON) from the tenant's own files: kernel, initrd and\n"
-    "  command line (PCR 9); each *.policy of --policy-dir as \"seccomp NAME\", each --binary as\n"
+    "  command line (PCR 9), the VM config (--vm-config: the monitor's /vm.json, canonicalized; PCR 9);\n"
+    "  each *.policy of --policy-dir as \"seccomp NAME\", each --binary as\n"
     "  \"binary NAME\", each --item as NAME (PCR 15). Written to --out or stdout.\n"
     "(attestation/README.md \"Quote and verify\")\n";
 

@@ -2,6 +2,7 @@
 // binaries) to a reference file for `bulwark attest verify`, computed without launching.
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "attestation/event_log.h"
@@ -46,6 +47,17 @@ Result<at::Reference> build_reference(const AttestOptions& options) {
     reference.initrd = *initrd;
   }
   reference.cmdline = options.get("--cmdline");
+  if (options.has("--vm-config")) {
+    // Canonical as the launcher measures it (jailer/launch_measurements.h): keys sorted, no whitespace.
+    auto bytes = read_bounded_file(options.get("--vm-config"), at::kMaxReferenceBytes);
+    if (!bytes.ok()) return bytes.error().wrap("--vm-config");
+    const nlohmann::json doc = nlohmann::json::parse(bytes->begin(), bytes->end(), nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) return Error("--vm-config: not a JSON object");
+    const std::string canonical = doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    auto digests = at::measure(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(canonical.data()), canonical.size()));
+    if (!digests.ok()) return digests.error();
+    reference.vm_config = digests->sha256;
+  }
   if (options.has("--policy-dir")) {
     const std::string dir = options.get("--policy-dir");
     auto names = jail::measured_policy_files(dir);
@@ -77,7 +89,7 @@ Result<at::Reference> build_reference(const AttestOptions& options) {
 
 int run_attest_reference(const std::vector<std::string_view>& args, std::FILE* out, std::FILE* err) {
   auto options =
-      parse_attest_options(args, {"--kernel", "--initrd", "--cmdline", "--policy-dir", "--binary", "--item", "--out"},
+      parse_attest_options(args, {"--kernel", "--initrd", "--cmdline", "--vm-config", "--policy-dir", "--binary", "--item", "--out"},
                            {"--binary", "--item"}, {"--kernel", "--cmdline"});
   if (!options.ok()) {
     std::fprintf(err, "bulwark attest reference: %s\n", options.error().message().c_str());

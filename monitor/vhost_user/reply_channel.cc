@@ -110,7 +110,7 @@ Status ReplyChannel::send(const Message& request) const {
   return ok_status();
 }
 
-Result<Message> ReplyChannel::call(Message request) const {
+Result<Message> ReplyChannel::call(Message request, size_t fds) const {
   BULWARK_TRY(send(request));
   // Built only for an error: a session makes many calls.
   const uint32_t code = request.request;
@@ -124,7 +124,10 @@ Result<Message> ReplyChannel::call(Message request) const {
   if ((reply->flags & kVersionMask) != kVersion1) {
     return Error(what() + ": protocol version " + std::to_string(reply->flags & kVersionMask) + ", not 1");
   }
-  if (!reply->fds.empty()) return Error(what() + ": carries file descriptors");
+  if (reply->fds.size() != fds) {
+    return Error(what() + ": carries " + std::to_string(reply->fds.size()) + " file descriptors, expected " +
+                 std::to_string(fds));
+  }
   return reply;
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 
@@ -44,8 +45,9 @@ class ReplyChannel {
   Status prepare_socket() const;
 
   Status send(const Message& request) const;
-  // Sends `request` and returns the reply for it, with no file descriptors attached.
-  Result<Message> call(Message request) const;
+  // Sends `request` and returns the reply for it, with exactly `fds` file descriptors attached
+  // (none but GET_INFLIGHT_FD's reply carries one).
+  Result<Message> call(Message request, size_t fds = 0) const;
   // Sends `request` with the need-reply flag and checks the backend's u64 status (0 = done).
   Status call_acked(Message request) const;
 

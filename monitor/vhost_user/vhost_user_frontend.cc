@@ -1,6 +1,7 @@
 #include "monitor/vhost_user/vhost_user_frontend.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/eventfd.h>
 
 #include <algorithm>
@@ -10,17 +11,15 @@
 #include "bulwark/common/byte_reader.h"
 #include "bulwark/common/hex.h"
 #include "bulwark/common/log.h"
+#include "monitor/vhost_user/frontend_features.h"
 
 namespace bulwark::vhost_user {
 namespace {
 
-constexpr uint64_t kProtocolFeaturesBit = 1ULL << kFeatureProtocolFeatures;
-constexpr uint64_t kWantedProtocolFeatures =
-    (1ULL << kProtocolMq) | (1ULL << kProtocolReplyAck) | (1ULL << kProtocolConfig);
-// More than any device here would use; a larger GET_QUEUE_NUM is only capped, not an error.
-constexpr uint64_t kMaxReportedQueues = 0xffff;
-// virtio-blk's writeback byte: the only configuration field a driver writes.
-constexpr uint32_t kBlockWritebackOffset = 32;
+using frontend::kBlockWritebackOffset;
+using frontend::kMaxReportedQueues;
+using frontend::kProtocolFeaturesBit;
+using frontend::kWantedProtocolFeatures;
 // virtio-net's features that give a configuration field meaning (virtio 1.x 5.1.4): MTU 3
 // (mtu), MAC 5 (mac), STATUS 16 (status), MQ 22 (max_virtqueue_pairs). The profile offers
 // none of the others that do (SPEED_DUPLEX, RSS, HASH_REPORT).
@@ -232,9 +231,16 @@ Status VhostUserFrontend::send_maybe_acked(Message request) {
   return channel_.send(request);
 }
 
-Status VhostUserFrontend::backend_error(const Error& error) {
+bool VhostUserFrontend::process_gone() const {
+  if (options_.transport != nullptr || !socket_.valid()) return false;
+  pollfd pfd{socket_.get(), POLLRDHUP, 0};
+  return ::poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
+bool VhostUserFrontend::lost_or_failed(const Error& error) {
+  if (process_gone()) return disconnect(error.message());
   fail(error.message());
-  return error;
+  return false;
 }
 
 void VhostUserFrontend::fail(const std::string& reason) {
@@ -243,8 +249,21 @@ void VhostUserFrontend::fail(const std::string& reason) {
     if (failed_.load()) return;
     failure_ = reason;
     failed_.store(true);
+    disconnected_.store(false);
   }
   log::error(options_.name + ": device failed: " + reason);
+}
+
+bool VhostUserFrontend::disconnect(const std::string& reason) {
+  if (failed()) return false;
+  if ((protocol_features_ & bit(kProtocolInflightShmfd)) == 0) {
+    fail(reason);
+    return false;
+  }
+  if (!disconnected_.exchange(true)) {
+    log::warn(options_.name + ": " + reason + "; waiting for a replacement device process (the guest's requests wait)");
+  }
+  return true;
 }
 
 std::string VhostUserFrontend::failure() const {
@@ -265,19 +284,24 @@ Result<void> VhostUserFrontend::read_config(uint32_t offset, std::span<uint8_t> 
 }
 
 Result<void> VhostUserFrontend::write_config(uint32_t offset, std::span<const uint8_t> data) {
+  std::lock_guard<std::mutex> serial(round_trip_mutex_);
   if (failed()) return failed_error();
   const bool writable = profile_.kind == DeviceKind::kBlock && offset == kBlockWritebackOffset &&
                         data.size() == 1 && range_within(offset, 1, config_.size()) &&
                         (protocol_features_ & bit(kProtocolConfig)) != 0;
   if (!writable) return ok_status();
-  DeviceConfig request;
-  request.offset = offset;
-  request.size = 1;
-  request.flags = 0;  // VHOST_SET_CONFIG_TYPE_FRONTEND
-  request.bytes.assign(data.begin(), data.end());
-  if (Status s = send_maybe_acked(make_config_request(Request::SET_CONFIG, request)); !s.ok()) {
-    return backend_error(s.error());
+  // While the process is being replaced the write is only kept: reconnect replays it.
+  if (!disconnected()) {
+    DeviceConfig request;
+    request.offset = offset;
+    request.size = 1;
+    request.flags = 0;  // VHOST_SET_CONFIG_TYPE_FRONTEND
+    request.bytes.assign(data.begin(), data.end());
+    if (Status s = send_maybe_acked(make_config_request(Request::SET_CONFIG, request)); !s.ok()) {
+      if (!lost_or_failed(s.error())) return s.error();
+    }
   }
+  writeback_written_ = true;
   std::lock_guard<std::mutex> lock(state_mutex_);
   config_[offset] = data[0];
   return ok_status();
@@ -285,6 +309,7 @@ Result<void> VhostUserFrontend::write_config(uint32_t offset, std::span<const ui
 
 Result<void> VhostUserFrontend::activate(uint64_t negotiated_features,
                                          std::span<const virtio_pci::QueueSetup> queues) {
+  std::lock_guard<std::mutex> serial(round_trip_mutex_);
   if (failed()) return failed_error();
   if ((negotiated_features & ~offered_features_) != 0) {
     return Error(options_.name + ": the driver accepted features that were not offered");
@@ -304,21 +329,81 @@ Result<void> VhostUserFrontend::activate(uint64_t negotiated_features,
                    ": a ring lies outside guest RAM");
     }
   }
-  const uint64_t features =
-      negotiated_features | (backend_features_ & kProtocolFeaturesBit);  // keeps protocol features on
-  if (Status s = send_maybe_acked(make_u64_request(Request::SET_FEATURES, features, false)); !s.ok()) {
-    return backend_error(s.error());
-  }
+  // What the guest asked for is kept first: a replacement process is given the same.
+  std::vector<StartedQueue> started;
   for (const virtio_pci::QueueSetup& queue : queues) {
-    if (Status s = start_queue(queue); !s.ok()) return backend_error(s.error());
+    auto kick = duplicate(queue.kick_eventfd);
+    if (!kick.ok()) return kick.error().wrap(options_.name);
+    auto call = duplicate(queue.call_eventfd);
+    if (!call.ok()) return call.error().wrap(options_.name);
+    started.push_back({queue, std::move(*kick), std::move(*call)});
+  }
+  started_queues_ = std::move(started);
+  started_features_ = negotiated_features;
+  // Started while its process is being replaced: the replacement starts the queues.
+  if (disconnected()) return ok_status();
+  if (Status s = start_queues(false); !s.ok()) {
+    if (!lost_or_failed(s.error())) return s.error();
   }
   return ok_status();
 }
 
-Status VhostUserFrontend::start_queue(const virtio_pci::QueueSetup& queue) {
+Status VhostUserFrontend::start_queues(bool from_used_index) {
+  const uint64_t features =
+      *started_features_ | (backend_features_ & kProtocolFeaturesBit);  // keeps protocol features on
+  BULWARK_TRY(send_maybe_acked(make_u64_request(Request::SET_FEATURES, features, false)));
+  BULWARK_TRY(send_inflight_record());
+  for (const StartedQueue& queue : started_queues_) {
+    uint16_t base = 0;
+    if (from_used_index) {
+      Result<uint16_t> used = used_index(queue);
+      if (!used.ok()) return used.error();
+      base = *used;
+    }
+    BULWARK_TRY(start_queue(queue, base));
+  }
+  return ok_status();
+}
+
+Status VhostUserFrontend::send_inflight_record() {
+  if ((protocol_features_ & bit(kProtocolInflightShmfd)) == 0 || started_queues_.empty()) return ok_status();
+  if (inflight_) {
+    Result<Message> handover = inflight_->handover();
+    if (!handover.ok()) return handover.error();
+    return send_maybe_acked(std::move(*handover));
+  }
+  // A record covering the queues started, each as large as the largest (the backend's regions
+  // are all of one size).
+  uint16_t queues = 0;
+  uint16_t queue_size = 0;
+  for (const StartedQueue& queue : started_queues_) {
+    queues = std::max<uint16_t>(queues, static_cast<uint16_t>(queue.setup.index + 1));
+    queue_size = std::max(queue_size, queue.setup.size);
+  }
+  Result<Message> reply = channel_.call(InflightRegion::request(queues, queue_size), 1);
+  if (!reply.ok()) return reply.error();
+  Result<InflightRegion> region = InflightRegion::from_reply(std::move(*reply), queues, queue_size);
+  if (!region.ok()) return region.error();
+  inflight_.emplace(std::move(*region));
+  return ok_status();
+}
+
+Result<uint16_t> VhostUserFrontend::used_index(const StartedQueue& queue) const {
+  // The used ring's idx (u16 at offset 2): what the guest has seen completed.
+  const uint64_t gpa = queue.setup.used_gpa;
+  if (gpa > UINT64_MAX - 4) return Error("queue " + std::to_string(queue.setup.index) + ": used ring address wraps");
+  const std::optional<uint64_t> at = ram_.host_address(gpa + 2, 2);
+  if (!at) return Error("queue " + std::to_string(queue.setup.index) + ": the used ring lies outside guest RAM");
+  uint16_t value = 0;
+  std::memcpy(&value, reinterpret_cast<const void*>(*at), sizeof value);
+  return value;
+}
+
+Status VhostUserFrontend::start_queue(const StartedQueue& started, uint16_t base) {
+  const virtio_pci::QueueSetup& queue = started.setup;
   const uint32_t index = queue.index;
   BULWARK_TRY(send_maybe_acked(make_vring_state_request(Request::SET_VRING_NUM, VringState{index, queue.size})));
-  BULWARK_TRY(send_maybe_acked(make_vring_state_request(Request::SET_VRING_BASE, VringState{index, 0})));
+  BULWARK_TRY(send_maybe_acked(make_vring_state_request(Request::SET_VRING_BASE, VringState{index, base})));
   VringAddress address{};
   address.index = index;
   address.flags = 0;
@@ -328,7 +413,7 @@ Status VhostUserFrontend::start_queue(const virtio_pci::QueueSetup& queue) {
   address.log_guest_addr = queue.used_gpa;
   BULWARK_TRY(send_maybe_acked(make_vring_address_request(address)));
 
-  auto call = duplicate(queue.call_eventfd);
+  auto call = duplicate(started.call.get());
   if (!call.ok()) return call.error();
   BULWARK_TRY(send_maybe_acked(make_vring_fd_request(Request::SET_VRING_CALL, static_cast<uint8_t>(index),
                                                      std::move(*call))));
@@ -336,11 +421,10 @@ Status VhostUserFrontend::start_queue(const virtio_pci::QueueSetup& queue) {
   if (!error.ok()) return error.error();
   BULWARK_TRY(send_maybe_acked(make_vring_fd_request(Request::SET_VRING_ERR, static_cast<uint8_t>(index),
                                                      std::move(*error))));
-  auto kick = duplicate(queue.kick_eventfd);
+  auto kick = duplicate(started.kick.get());
   if (!kick.ok()) return kick.error();
   BULWARK_TRY(send_maybe_acked(make_vring_fd_request(Request::SET_VRING_KICK, static_cast<uint8_t>(index),
                                                      std::move(*kick))));
-  started_queues_.push_back(queue.index);
   // With protocol features negotiated a ring starts disabled (vhost-user: "Ring states").
   if ((backend_features_ & kProtocolFeaturesBit) != 0) {
     BULWARK_TRY(send_maybe_acked(make_vring_state_request(Request::SET_VRING_ENABLE, VringState{index, 1})));
@@ -349,14 +433,21 @@ Status VhostUserFrontend::start_queue(const virtio_pci::QueueSetup& queue) {
 }
 
 void VhostUserFrontend::reset() {
-  std::vector<uint16_t> started = std::move(started_queues_);
+  std::lock_guard<std::mutex> serial(round_trip_mutex_);
+  std::vector<StartedQueue> started = std::move(started_queues_);
   started_queues_.clear();
-  if (failed()) return;
-  for (uint16_t index : started) {
+  started_features_.reset();
+  // The guest's next start has fresh rings: a record of the old ones would make a replacement
+  // resubmit heads that now mean nothing (QEMU frees it at reset too). The next activate asks
+  // for a fresh one, which also replaces the one the backend still has mapped.
+  inflight_.reset();
+  if (failed() || disconnected()) return;
+  for (const StartedQueue& queue : started) {
+    const uint16_t index = queue.setup.index;
     Result<Message> reply =
         channel_.call(make_vring_state_request(Request::GET_VRING_BASE, VringState{index, 0}));
     if (!reply.ok()) {
-      fail(reply.error().message());
+      lost_or_failed(reply.error());
       return;
     }
     Result<VringState> state = parse_vring_state(*reply);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <string>
 
 #include "bulwark/common/log.h"
@@ -22,6 +23,27 @@ Result<int> socket_option(int fd, int option, const char* what) {
 void close_with(UniqueFd& fd, const std::string& why) {
   log::warn("control channel: " + why + "; the VM runs on without it");
   fd.reset();
+}
+
+// More than a datagram may carry (ReplaceDevice: one); a few more are taken only to be closed
+// and to refuse the datagram with their count. Beyond this the kernel truncates (MSG_CTRUNC)
+// and closes the rest itself.
+constexpr size_t kMaxFdsReceived = 4;
+
+// The fds in the datagram's SCM_RIGHTS messages, owned from here on (close-on-exec already:
+// MSG_CMSG_CLOEXEC). Other control messages are ignored (none is enabled on this socket).
+std::vector<UniqueFd> take_fds(msghdr& header) {
+  std::vector<UniqueFd> fds;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&header); c != nullptr; c = CMSG_NXTHDR(&header, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len < CMSG_LEN(0)) continue;
+    const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; ++i) {
+      int fd = -1;
+      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+      fds.emplace_back(fd);
+    }
+  }
+  return fds;
 }
 
 }  // namespace
@@ -52,8 +74,18 @@ bool ControlChannel::serve(short revents, VmControls& vm) {
     if (hung_up) close_with(fd_, "the launcher closed it");
     return fd_.valid();
   }
-  // One datagram per read on a SEQPACKET socket; a longer one is cut to the buffer's size.
-  const ssize_t n = ::read(fd_.get(), buffer_.data(), buffer_.size());
+  // One datagram per recvmsg on a SEQPACKET socket; a longer one is cut to the buffer's size.
+  // recvmsg, not read: a ReplaceDevice brings the fresh device process's socket along.
+  iovec io{buffer_.data(), buffer_.size()};
+  alignas(cmsghdr) uint8_t control[CMSG_SPACE(kMaxFdsReceived * sizeof(int))];
+  msghdr header{};
+  header.msg_iov = &io;
+  header.msg_iovlen = 1;
+  header.msg_control = control;
+  header.msg_controllen = sizeof control;
+  const ssize_t n = ::recvmsg(fd_.get(), &header, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+  std::vector<UniqueFd> fds = n >= 0 ? take_fds(header) : std::vector<UniqueFd>{};
+  const bool fds_cut = n >= 0 && (header.msg_flags & MSG_CTRUNC) != 0;
   if (n < 0) {
     if (errno != EAGAIN && errno != EINTR) close_with(fd_, Error::from_errno("read", errno).message());
     return fd_.valid();
@@ -68,8 +100,13 @@ bool ControlChannel::serve(short revents, VmControls& vm) {
     reply = api::encode_reply(api::Reply{400, api::Reply::Body::kFault,
                                          "malformed command: longer than " +
                                              std::to_string(api::kMaxMessageBytes) + " bytes"});
+  } else if (fds_cut) {
+    reply = api::encode_reply(api::Reply{400, api::Reply::Body::kFault,
+                                         "more than " + std::to_string(kMaxFdsReceived) +
+                                             " file descriptors came with the command"});
   } else {
-    reply = answer_control_message(std::span<const uint8_t>(buffer_.data(), static_cast<size_t>(n)), vm);
+    reply = answer_control_message(std::span<const uint8_t>(buffer_.data(), static_cast<size_t>(n)), vm,
+                                   std::move(fds));
   }
   const ssize_t written = ::write(fd_.get(), reply.data(), reply.size());
   if (written < 0) {

@@ -1,8 +1,17 @@
 // The monitor's end of the launcher's control channel: an inherited SOCK_SEQPACKET socket
 // (config "control_fd"), one command per datagram, one reply datagram per command. Input: the
 // launcher's messages (relayed from bulwark-api); decoded as hostile by control_dispatch.
-// Served by the monitor's main loop: it polls fd() and calls serve() with the revents, so the
-// channel uses only the calls the main thread's seccomp policy already allows (read, write).
+// Served by the monitor's main loop: it polls fd() and calls serve() with the revents; the
+// channel receives with recvmsg (MSG_CMSG_CLOEXEC) and answers with write.
+//
+// File descriptors (SCM_RIGHTS) ride only on ReplaceDevice (kind 23, launcher only): exactly
+// one fd = "the device at device_index (the order of the monitor's vhost-user devices) has a
+// fresh process; this is its connected vhost-user socket: reconnect" (204 once the replacement
+// took over; 502 and the device failed if it broke the handshake; 409 if the device is not
+// waiting for one: its process still runs or it failed already; 404 for no such device); no fd
+// = "it will not be replaced (killed by seccomp, or past the restart limit): fail it now" (204;
+// the guest sees DEVICE_NEEDS_RESET). More than one fd, or an fd with any other command: 400,
+// and the fds are closed.
 #pragma once
 
 #include <poll.h>

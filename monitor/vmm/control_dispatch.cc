@@ -1,6 +1,9 @@
 #include "monitor/vmm/control_dispatch.h"
 
+#include <optional>
+#include <string>
 #include <type_traits>
+#include <utility>
 #include <variant>
 
 namespace bulwark::vmm {
@@ -24,13 +27,40 @@ api::Reply set_vm_state(const api::SetVmState& request, VmControls& vm) {
   return fault(500, "internal: unknown pause outcome");
 }
 
+api::Reply replace_device(const api::ReplaceDevice& request, VmControls& vm, std::vector<UniqueFd> fds) {
+  if (fds.size() > 1) return fault(400, "ReplaceDevice carries " + std::to_string(fds.size()) + " fds, at most 1");
+  std::optional<UniqueFd> socket;
+  if (!fds.empty()) socket = std::move(fds.front());
+  const bool replacing = socket.has_value();
+  const ReplaceOutcome outcome = vm.replace_device(static_cast<size_t>(request.device_index), std::move(socket));
+  switch (outcome.kind) {
+    case ReplaceOutcome::Kind::kReconnected:
+    case ReplaceOutcome::Kind::kFailed: return no_content();
+    case ReplaceOutcome::Kind::kNoSuchDevice:
+      return fault(404, "no vhost-user device " + std::to_string(request.device_index));
+    case ReplaceOutcome::Kind::kNotWaiting:
+      return fault(409, "device " + std::to_string(request.device_index) + " is not waiting for a replacement: " +
+                            outcome.detail);
+    case ReplaceOutcome::Kind::kReconnectFailed:
+      return fault(502, "device " + std::to_string(request.device_index) +
+                            (replacing ? ": the replacement failed: " : ": ") + outcome.detail);
+  }
+  return fault(500, "internal: unknown replace outcome");
+}
+
 }  // namespace
 
-api::Reply dispatch_control_command(const api::Command& command, VmControls& vm) {
+api::Reply dispatch_control_command(const api::Command& command, VmControls& vm, std::vector<UniqueFd> fds) {
+  if (!fds.empty() && !std::holds_alternative<api::ReplaceDevice>(command)) {
+    return fault(400, std::string(api::command_name(command)) + " takes no file descriptor; " +
+                          std::to_string(fds.size()) + " came with it");
+  }
   return std::visit(
-      [&vm](const auto& request) -> api::Reply {
+      [&vm, &fds](const auto& request) -> api::Reply {
         using T = std::decay_t<decltype(request)>;
-        if constexpr (std::is_same_v<T, api::SetVmState>) {
+        if constexpr (std::is_same_v<T, api::ReplaceDevice>) {
+          return replace_device(request, vm, std::move(fds));
+        } else if constexpr (std::is_same_v<T, api::SetVmState>) {
           return set_vm_state(request, vm);
         } else if constexpr (std::is_same_v<T, api::SendCtrlAltDel>) {
           if (!vm.send_ctrl_alt_del()) return fault(409, "the guest has not enabled its keyboard");
@@ -47,10 +77,11 @@ api::Reply dispatch_control_command(const api::Command& command, VmControls& vm)
       command);
 }
 
-std::vector<uint8_t> answer_control_message(std::span<const uint8_t> message, VmControls& vm) {
+std::vector<uint8_t> answer_control_message(std::span<const uint8_t> message, VmControls& vm,
+                                            std::vector<UniqueFd> fds) {
   Result<api::Command> command = api::decode_command(message);
   if (!command.ok()) return api::encode_reply(fault(400, "malformed command: " + command.error().message()));
-  return api::encode_reply(dispatch_control_command(*command, vm));
+  return api::encode_reply(dispatch_control_command(*command, vm, std::move(fds)));
 }
 
 }  // namespace bulwark::vmm

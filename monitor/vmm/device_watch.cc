@@ -18,7 +18,9 @@ DeviceWatch::DeviceWatch(std::vector<vhost_user::VhostUserFrontend*> devices, Ha
 void DeviceWatch::add_pollfds(std::vector<pollfd>& fds) {
   watched_.clear();
   for (size_t i = 0; i < devices_.size(); ++i) {
-    if (devices_[i]->failed()) continue;
+    // A disconnected device's socket stays hung up until its replacement arrives; its queue
+    // errors come from the process that is gone.
+    if (devices_[i]->failed() || devices_[i]->disconnected()) continue;
     // Only the hang-up: replies on the socket belong to the vCPU thread waiting for them.
     fds.push_back({devices_[i]->socket_fd(), POLLRDHUP, 0});
     watched_.push_back({i, true});
@@ -37,8 +39,10 @@ void DeviceWatch::handle(std::span<const pollfd> fds, size_t first,
     if (w.is_socket) {
       if ((revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) == 0) continue;
       locked([&] {
-        if (device.failed()) return;
-        device.fail("the device process closed its connection (it exited or was killed)");
+        if (device.failed() || device.disconnected()) return;
+        // With an in-flight record the device waits for a replacement (logged "waiting for a
+        // replacement device process"); the guest sees nothing, its requests wait.
+        if (device.disconnect("the device process closed its connection (it exited or was killed)")) return;
         if (on_hang_up_) on_hang_up_(w.device);
       });
       continue;

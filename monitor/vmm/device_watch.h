@@ -1,7 +1,9 @@
 // The main thread's watch over the vhost-user devices while the guest runs: a device process
 // that dies or hangs up between requests shows as a hang-up on its socket; one that stopped a
 // queue the guest broke writes its queue-error eventfd. The vCPU threads notice a dead device
-// only at its next request; this notices it at once, so the guest sees DEVICE_NEEDS_RESET.
+// only at its next request; this notices it at once: a device with an in-flight record becomes
+// disconnected (it waits for the launcher's ReplaceDevice, the guest sees nothing), any other
+// fails and the guest sees DEVICE_NEEDS_RESET.
 #pragma once
 
 #include <poll.h>
@@ -17,7 +19,8 @@ namespace bulwark::vmm {
 
 class DeviceWatch {
  public:
-  // `on_hang_up(index)` runs with the device lock held, after the frontend was failed;
+  // `on_hang_up(index)` runs with the device lock held, after the frontend was failed (not
+  // when it only became disconnected);
   // `on_queue_error(index)` with the lock held when the device process reports a queue the
   // guest broke.
   using HangUp = std::function<void(size_t index)>;
@@ -26,8 +29,8 @@ class DeviceWatch {
   DeviceWatch(std::vector<vhost_user::VhostUserFrontend*> devices, HangUp on_hang_up,
               QueueError on_queue_error);
 
-  // Appends one pollfd per socket of a device that has not failed, and one per queue-error
-  // eventfd; remembers which is which until the next call.
+  // Appends one pollfd per socket of a device that has neither failed nor lost its process,
+  // and one per queue-error eventfd; remembers which is which until the next call.
   void add_pollfds(std::vector<pollfd>& fds);
   // Looks at the revents of the entries add_pollfds appended, starting at `first`. `locked`
   // runs a function under the device lock (IoBus::with_devices_locked).

@@ -65,4 +65,23 @@ void VirtioDevices::handle_poll(std::span<const pollfd> fds, size_t first, IoBus
   watch_.handle(fds, first, [&bus](std::function<void()> fn) { bus.with_devices_locked(fn); });
 }
 
+ReplaceOutcome VirtioDevices::replace_device(size_t index, std::optional<UniqueFd> socket, IoBus& bus) {
+  if (index >= frontends_.size() || index >= functions_.size()) return {ReplaceOutcome::Kind::kNoSuchDevice, ""};
+  vhost_user::VhostUserFrontend& frontend = *frontends_[index];
+  virtio_pci::VirtioPciDevice& function = *functions_[index];
+  if (!socket) {
+    bus.with_devices_locked([&] {
+      frontend.fail("the launcher will not replace its device process");
+      function.check_backend();
+    });
+    return {ReplaceOutcome::Kind::kFailed, ""};
+  }
+  if (frontend.failed()) return {ReplaceOutcome::Kind::kNotWaiting, "it failed already: " + frontend.failure()};
+  const Status reconnected = frontend.reconnect(std::move(*socket));
+  if (reconnected.ok()) return {ReplaceOutcome::Kind::kReconnected, ""};
+  if (!frontend.failed()) return {ReplaceOutcome::Kind::kNotWaiting, reconnected.error().message()};
+  bus.with_devices_locked([&] { function.check_backend(); });
+  return {ReplaceOutcome::Kind::kReconnectFailed, frontend.failure()};
+}
+
 }  // namespace bulwark::vmm

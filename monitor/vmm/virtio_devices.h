@@ -7,6 +7,7 @@
 #include <poll.h>
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "bulwark/common/result.h"
@@ -16,6 +17,7 @@
 #include "monitor/vhost_user/vhost_user_frontend.h"
 #include "monitor/virtio_pci/kvm_transport_actions.h"
 #include "monitor/virtio_pci/virtio_pci_device.h"
+#include "monitor/vmm/control_dispatch.h"
 #include "monitor/vmm/device_watch.h"
 #include "monitor/vmm/io_bus.h"
 
@@ -37,6 +39,11 @@ class VirtioDevices {
   // without the bus lock, takes it as needed).
   void run_backend_calls(IoBus& bus);
   size_t count() const { return frontends_.size(); }
+  // The launcher's ReplaceDevice (control_dispatch.h): reconnects device `index` to a fresh
+  // process, or fails it. Called on the main thread without the bus lock: the handshake's round
+  // trips must not hold up the vCPUs' exits; the frontend orders them with its own activate
+  // and reset. The transport learns of a failure under the lock.
+  ReplaceOutcome replace_device(size_t index, std::optional<UniqueFd> socket, IoBus& bus);
 
  private:
   VirtioDevices(int vm_fd, std::vector<std::unique_ptr<vhost_user::VhostUserFrontend>> frontends);

@@ -113,6 +113,10 @@ class RunningVm final : public VirtualMachine, private VmControls {
   bool send_ctrl_alt_del() override;
   std::string metrics_text() override;
   void flush_metrics() override { log_summary(); }
+  ReplaceOutcome replace_device(size_t index, std::optional<UniqueFd> socket) override {
+    if (!devices_) return {ReplaceOutcome::Kind::kNoSuchDevice, ""};
+    return devices_->replace_device(index, std::move(socket), bus_);
+  }
 
   config::VmConfig config_;
   kvm::KvmSystem system_;

@@ -62,12 +62,16 @@ class JailTpmTest : public JailTest {
     std::ofstream(kernel_, std::ios::trunc) << text;
     ::chmod(kernel_.c_str(), 0644);
   }
-  void allow_tpm() const {
-    write_host_config(", \"selinux\": \"off\", \"tpm\": {\"state_dir\": \"" + state_dir_ + "\"}");
+  // `report_key`: the host config's "tpm": {"report_key"}; `limits`: more of its vm_limits.
+  void allow_tpm(const std::string& report_key = "", const std::string& limits = "") const {
+    write_host_config(", \"selinux\": \"off\", \"tpm\": {\"state_dir\": \"" + state_dir_ + "\"" +
+                          (report_key.empty() ? "" : ", \"report_key\": \"" + report_key + "\"") + "}",
+                      limits);
   }
   std::string vm_config(bool tpm = true) const {
     return write_vm_config(dir_ + "/vm.json", kernel_,
-                           std::string(", \"cmdline\": \"console=ttyS0 standin.wait\"") + (tpm ? ", \"tpm\": true" : ""));
+                           std::string(", \"cmdline\": \"console=ttyS0 standin.wait\"") + (tpm ? ", \"tpm\": true" : "") +
+                               (rng_ ? ", \"rng\": true" : ""));
   }
   Result<ChildProcess> start_vm() const {
     auto [program, args] = launcher_command_for_standin(
@@ -105,6 +109,7 @@ class JailTpmTest : public JailTest {
   }
 
   std::string images_, kernel_, state_dir_;
+  bool rng_ = false;  // the VM has a bulwark-dev-rng: a device process whose jail profile is measured
 };
 
 TEST_F(JailTpmTest, PcrsEqualTheLogsReplay) {
@@ -270,6 +275,135 @@ TEST_F(JailTpmTest, QuoteVerifies) {
   EXPECT_TRUE(mismatch.exited && mismatch.exit_code == 1) << mismatch.describe();
   EXPECT_NE(mismatch.out.find("FAIL reference kernel"), std::string::npos) << mismatch.out;
   EXPECT_NE(mismatch.out.find("differs: expected sha256"), std::string::npos) << mismatch.out;
+  expect_nothing_left();
+}
+
+// A fresh P-384 attestation key for the host, root's, mode `mode`; its public key beside it.
+std::pair<std::string, std::string> make_report_key(const std::string& dir, mode_t mode) {
+  const std::string key = dir + "/report-key.pem", pub = dir + "/report-key.pub.pem";
+  ProcessResult made = run_process("/usr/bin/openssl", {"ecparam", "-name", "secp384r1", "-genkey", "-noout", "-out", key}, {}, 30s);
+  EXPECT_TRUE(made.exited && made.exit_code == 0) << made.describe();
+  ::chmod(key.c_str(), mode);
+  ProcessResult public_key = run_process("/usr/bin/openssl", {"ec", "-in", key, "-pubout", "-out", pub}, {}, 30s);
+  EXPECT_TRUE(public_key.exited && public_key.exit_code == 0) << public_key.describe();
+  return {key, pub};
+}
+
+// The SHA-256 an item of a launch report lists (its keys are sorted: name, pcr, sha256).
+std::string report_item_sha256(const std::string& report, const std::string& item) {
+  const std::regex pattern("\"name\":\"" + item + "\",\"pcr\":[0-9]+,\"sha256\":\"([0-9a-f]{64})\"");
+  std::smatch m;
+  return std::regex_search(report, m, pattern) ? m[1].str() : "";
+}
+
+TEST_F(JailTpmTest, SignedLaunchReport) {
+  if (::access("/usr/bin/openssl", X_OK) != 0) GTEST_SKIP() << "openssl missing";
+  const auto keys = make_report_key(dir_, 0600);
+  const std::string key = keys.first, pub = keys.second;
+  allow_tpm(key);
+  rng_ = true;
+  auto vm = start_vm();
+  ASSERT_TRUE(vm.ok()) << vm.error().message();
+  const std::string report = dir_ + "/launch-report.json", signature = dir_ + "/launch-report.sig";
+  fs::copy_file(tpm_run_dir() + "/launch-report.json", report);
+  fs::copy_file(tpm_run_dir() + "/launch-report.sig", signature);
+  // The operator's copy in the VM's jail, the same bytes.
+  EXPECT_EQ(read_text(base_dir_ + "/" + id_ + "/root/launch-report.json"), read_text(report));
+  EXPECT_EQ(read_text(base_dir_ + "/" + id_ + "/root/launch-report.sig"), read_text(signature));
+  // The new events, named, in what tpm2_eventlog reads.
+  ProcessResult log = run_process("/usr/bin/tpm2_eventlog", {tpm_run_dir() + "/eventlog.bin"}, {}, 30s);
+  ASSERT_TRUE(log.exited && log.exit_code == 0) << log.describe();
+  const std::string nonce = "0123456789abcdef0123456789abcdef";
+  const std::string evidence = dir_ + "/evidence";
+  ProcessResult quote = run_process(BULWARK_JAILER, {"attest", "quote", "--vm-id", id_, "--nonce", nonce, "--out", evidence,
+                                                     "--run-dir", run_dir_},
+                                    {}, 60s);
+  ASSERT_TRUE(quote.exited && quote.exit_code == 0) << quote.describe();
+  ProcessResult ended = stop_vm(*vm);
+  EXPECT_TRUE(ended.exited && ended.exit_code == 0) << ended.describe();
+  EXPECT_NE(ended.err.find("signed report"), std::string::npos) << ended.describe();
+
+  const std::string text = read_text(report);
+  for (const char* item : {"vm-config", "jail profile monitor", "jail profile dev-rng", "jail profile swtpm",
+                           "selinux monitor", "selinux dev-rng"}) {
+    EXPECT_NE(report_item_sha256(text, item), "") << item << " not in the report";
+    // tpm2_eventlog prints a tagged event's data in hex: the item's name with its NUL.
+    std::string hex;
+    for (unsigned char c : std::string(item) + '\0') {
+      static const char kDigits[] = "0123456789abcdef";
+      hex += kDigits[c >> 4];
+      hex += kDigits[c & 0xF];
+    }
+    std::string lower = log.out;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    EXPECT_NE(lower.find(hex), std::string::npos) << item << " not in tpm2_eventlog's output\n" << log.out.substr(0, 2000);
+  }
+  EXPECT_NE(text.find("\"text\":\"off\""), std::string::npos) << "selinux off is measured as \"off\"";
+
+  // OpenSSL's CLI, the independent peer: ECDSA P-384 over SHA-384, DER.
+  ProcessResult peer = run_process("/usr/bin/openssl", {"dgst", "-sha384", "-verify", pub, "-signature", signature, report}, {}, 30s);
+  EXPECT_TRUE(peer.exited && peer.exit_code == 0) << peer.describe();
+  EXPECT_NE(peer.out.find("Verified OK"), std::string::npos) << peer.describe();
+
+  auto verify = [&](const std::string& with_report) {
+    return run_process(BULWARK_JAILER, {"attest", "verify", "--quote", evidence, "--nonce", nonce, "--report", with_report,
+                                        "--host-key", pub},
+                       {}, 30s);
+  };
+  ProcessResult good = verify(report);
+  EXPECT_TRUE(good.exited && good.exit_code == 0) << good.describe();
+  for (const char* line : {"ok   report signature", "ok   report event log", "ok   report PCRs", "ok   report items",
+                           "ok   report selinux"}) {
+    EXPECT_NE(good.out.find(line), std::string::npos) << line << "\n" << good.out;
+  }
+
+  // A flipped byte of the report: both refuse it, bulwark naming the check.
+  const std::string forged = dir_ + "/forged.json";
+  fs::copy_file(report, forged);
+  fs::copy_file(signature, dir_ + "/forged.sig");
+  flip_byte(forged, -3);
+  ProcessResult peer_forged = run_process("/usr/bin/openssl", {"dgst", "-sha384", "-verify", pub, "-signature", dir_ + "/forged.sig", forged}, {}, 30s);
+  EXPECT_FALSE(peer_forged.exited && peer_forged.exit_code == 0) << peer_forged.describe();
+  ProcessResult refused = verify(forged);
+  EXPECT_TRUE(refused.exited && refused.exit_code == 1) << refused.describe();
+  EXPECT_NE(refused.out.find("FAIL report signature"), std::string::npos) << refused.out;
+  expect_nothing_left();
+}
+
+TEST_F(JailTpmTest, ReportKeyReadableByOthersIsRefused) {
+  if (::access("/usr/bin/openssl", X_OK) != 0) GTEST_SKIP() << "openssl missing";
+  const auto keys = make_report_key(dir_, 0644);
+  const std::string key = keys.first, pub = keys.second;
+  allow_tpm(key);
+  ProcessResult result = run_process(BULWARK_JAILER, run_args(vm_config()), {}, 60s);
+  EXPECT_TRUE(result.exited && result.exit_code != 0) << result.describe();
+  EXPECT_NE(result.err.find("host config /tpm/report_key"), std::string::npos) << result.describe();
+  EXPECT_NE(result.err.find("mode 0644"), std::string::npos) << result.describe();
+  EXPECT_FALSE(fs::exists(tpm_run_dir()));
+  expect_nothing_left();
+}
+
+TEST_F(JailTpmTest, DeviceJailProfileIsInPcr15) {
+  if (::access("/usr/bin/openssl", X_OK) != 0) GTEST_SKIP() << "openssl missing";
+  const auto keys = make_report_key(dir_, 0400);
+  const std::string key = keys.first, pub = keys.second;
+  rng_ = true;
+  std::string profiles[2];
+  PcrTable pcrs[2];
+  for (int i = 0; i < 2; ++i) {
+    // The second launch: the operator halves the VM's CPU quota, a cgroup limit of every process.
+    allow_tpm(key, i == 0 ? "" : ", \"cpu_quota_percent\": 50");
+    auto vm = start_vm();
+    ASSERT_TRUE(vm.ok()) << vm.error().message();
+    profiles[i] = report_item_sha256(read_text(tpm_run_dir() + "/launch-report.json"), "jail profile dev-rng");
+    pcrs[i] = pcrread();
+    ProcessResult ended = stop_vm(*vm);
+    EXPECT_TRUE(ended.exited && ended.exit_code == 0) << ended.describe();
+  }
+  ASSERT_NE(profiles[0], "");
+  EXPECT_NE(profiles[0], profiles[1]);
+  EXPECT_NE(pcrs[0].at({"sha256", 15}), pcrs[1].at({"sha256", 15}));
+  EXPECT_EQ(pcrs[0].at({"sha256", 9}), pcrs[1].at({"sha256", 9})) << "the boot inputs and VM config did not change";
   expect_nothing_left();
 }
 

@@ -107,12 +107,34 @@ std::unique_ptr<test::TestFrontend> exercise_disk(size_t index, int fd) {
 // The launcher's control channel, as the monitor serves it (monitor/vmm/control_dispatch.h):
 // pause/resume print STANDIN-PAUSED / STANDIN-RESUMED; Ctrl-Alt-Del prints
 // STANDIN-CTRL-ALT-DEL and ends the VM as a guest that reboots would; metrics answer one gauge.
+// ReplaceDevice (a restarted device process, jailer/device_supervisor.h): with its one fd, a
+// vhost-user GET_FEATURES round trip on it prints `STANDIN-REPLACED <index> features=0x<hex> #N`
+// (N counts the replacements taken so far; the connection is kept, so the new process keeps serving); without an fd it prints
+// `STANDIN-FAILED <index>`; both answer 204.
 int serve_control(int fd) {
   bool paused = false;
   std::vector<uint8_t> buffer(api::kMaxMessageBytes);
+  std::vector<std::unique_ptr<test::TestFrontend>> replaced;
   for (;;) {
-    const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), 0);
+    iovec iov{buffer.data(), buffer.size()};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)] = {};
+    msghdr message{};
+    message.msg_iov = &iov;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof(control);
+    const ssize_t n = ::recvmsg(fd, &message, MSG_CMSG_CLOEXEC);
     if (n <= 0) return 0;  // the launcher went away
+    std::vector<UniqueFd> passed;
+    for (cmsghdr* h = CMSG_FIRSTHDR(&message); h != nullptr; h = CMSG_NXTHDR(&message, h)) {
+      if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS) continue;
+      const size_t count = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t i = 0; i < count; ++i) {
+        int received = -1;
+        std::memcpy(&received, CMSG_DATA(h) + i * sizeof(int), sizeof(int));
+        passed.emplace_back(received);
+      }
+    }
     auto command = api::decode_command(std::span<const uint8_t>(buffer.data(), static_cast<size_t>(n)));
     api::Reply reply{204, api::Reply::Body::kNone, ""};
     bool end = false;
@@ -128,6 +150,22 @@ int serve_control(int fd) {
     } else if (std::holds_alternative<api::SendCtrlAltDel>(*command)) {
       std::printf("STANDIN-CTRL-ALT-DEL\n");
       end = true;
+    } else if (const auto* replace = std::get_if<api::ReplaceDevice>(&*command)) {
+      const auto index = static_cast<unsigned long long>(replace->device_index);
+      if (passed.empty()) {
+        std::printf("STANDIN-FAILED %llu\n", index);
+      } else {
+        auto frontend = test::TestFrontend::create(std::move(passed.front()));
+        auto features = frontend.ok() ? (*frontend)->get_u64(vhost_user::Request::GET_FEATURES)
+                                      : Result<uint64_t>(Error("no frontend"));
+        if (features.ok()) {
+          replaced.push_back(std::move(*frontend));
+          std::printf("STANDIN-REPLACED %llu features=0x%llx #%zu\n", index, static_cast<unsigned long long>(*features),
+                      replaced.size());
+        } else {
+          std::printf("STANDIN-REPLACED %llu fail %s\n", index, features.error().message().c_str());
+        }
+      }
     } else if (std::holds_alternative<api::GetMetrics>(*command)) {
       reply = {200, api::Reply::Body::kPrometheus,
                std::string("# TYPE bulwark_monitor_paused gauge\nbulwark_monitor_paused ") + (paused ? "1" : "0") + "\n"};

@@ -226,6 +226,24 @@ TEST(ApiRoutes, GetMetricsAndPolicy) {
   routed_command<GetPolicy>(request("GET", "/policy"));
 }
 
+TEST(ApiRoutes, PutVsockFirecrackersShape) {
+  const auto c = routed_command<PutVsock>(
+      request("PUT", "/vsock", R"({"vsock_id": "vsock0", "guest_cid": 3, "uds_path": "./v.sock"})", kJson));
+  EXPECT_EQ(c.vsock_id, "vsock0");
+  EXPECT_EQ(c.guest_cid, 3u);
+  EXPECT_EQ(c.uds_path, "./v.sock") << "the launcher, not the router, applies the name rule";
+  const auto highest = routed_command<PutVsock>(
+      request("PUT", "/vsock", R"({"guest_cid": 4294967294, "uds_path": "v"})"));
+  EXPECT_EQ(highest.vsock_id, "") << "vsock_id is optional";
+  EXPECT_EQ(highest.guest_cid, 4294967294u);
+  EXPECT_EQ(highest.uds_path, "v");
+}
+
+TEST(ApiRoutes, PutTpm) {
+  EXPECT_TRUE(routed_command<PutTpm>(request("PUT", "/tpm", R"({"enabled": true})", kJson)).enabled);
+  EXPECT_FALSE(routed_command<PutTpm>(request("PUT", "/tpm", R"({"enabled": false})")).enabled);
+}
+
 TEST(ApiRoutes, ContentTypeWithParametersIsJson) {
   routed_command<SetVmState>(
       request("PATCH", "/vm", R"({"state": "Paused"})", "Application/JSON; charset=utf-8"));
@@ -240,6 +258,9 @@ TEST(ApiRoutes, EveryHappyCommandRoundTripsTheCodec) {
       request("PUT", "/actions", R"({"action_type": "Shutdown", "timeout_s": 1})"),
       request("PUT", "/logger", R"({"log_path": "l"})"),
       request("GET", "/policy"),
+      request("PUT", "/vsock", R"({"vsock_id": "v0", "guest_cid": 4294967294, "uds_path": "v.sock"})"),
+      request("PUT", "/vsock", R"({"guest_cid": 3, "uds_path": ")" + std::string(4096, 'u') + R"("})"),
+      request("PUT", "/tpm", R"({"enabled": true})"),
   };
   for (const HttpRequest& r : requests) {
     const Routed routed = route(r);

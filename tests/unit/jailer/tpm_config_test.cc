@@ -42,7 +42,7 @@ TEST(TpmHostConfigTest, BadValuesAreRefusedByPointer) {
   EXPECT_NE(host_with(R"({"state_dir": "/t", "swtpm": "swtpm"})").error().message().find("host config: /tpm/swtpm: "),
             std::string::npos);
   EXPECT_EQ(host_with(R"({"state_dir": "/t", "ek": true})").error().message(),
-            "host config: /tpm/ek: unknown field (state_dir, swtpm or swtpm_setup)");
+            "host config: /tpm/ek: unknown field (state_dir, swtpm, swtpm_setup or report_key)");
 }
 
 Result<LaunchConfig> launch_on(const std::string& vm, const HostConfig& host) {

@@ -2,7 +2,9 @@
 // (api_host_config.h), the pre-boot VM held to the vm.json rules and the operator's ceilings
 // (pending_vm.h), and what VmApi answers before and after start (vm_api.h).
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +13,7 @@
 #include <fstream>
 #include <thread>
 
+#include "devices/control/control_message.h"
 #include "jailer/api/api_host_config.h"
 #include "jailer/api/pending_vm.h"
 #include "jailer/api/vm_api.h"
@@ -259,6 +262,171 @@ TEST(VmApiMetrics, LaunchPhasesAreGaugesAndJsonFields) {
   EXPECT_DOUBLE_EQ(json["launch_phase_seconds"].value("cgroup", -1.0), 0.0015) << line;
   EXPECT_DOUBLE_EQ(json["launch_phase_seconds"].value("exec", -1.0), 2.000000001) << line;
   std::filesystem::remove_all(dir);
+}
+
+// PUT /vsock and PUT /tpm (issue 17): the vm.json's "vsock" and "tpm", held to the same host
+// config rules, before start only.
+HostConfig host_with_vsock_and_tpm() {
+  HostConfig host = host_with_dirs();
+  host.vsock.dir = "/run/bw-vsock";
+  host.tpm.state_dir = "/var/lib/bw-tpm";
+  return host;
+}
+
+nlohmann::json body_json(const api::Reply& reply) { return nlohmann::json::parse(reply.body, nullptr, false); }
+
+TEST(PendingVmVsock, AVsockNeedsTheOperatorsVsockDirectory) {
+  const HostConfig host = host_with_dirs();  // no "vsock"
+  PendingVm vm(host, vm_1());
+  const api::Reply refused = vm.apply(api::PutVsock{"", 3, "v.sock"});
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_NE(refused.body.find("config: /vsock: a vsock device is not available on this host"), std::string::npos)
+      << refused.body;
+  EXPECT_FALSE(body_json(vm.vm_config()).contains("vsock")) << "the refused PUT changed the VM";
+  ASSERT_EQ(vm.apply(api::PutBootSource{"vmlinuz", "", ""}).status, 204);
+  auto launch = vm.assemble();
+  ASSERT_TRUE(launch.ok()) << launch.error().message();
+  EXPECT_FALSE(launch->vsock.has_value());
+}
+
+TEST(PendingVmVsock, TheUdsPathIsANameInTheVmsVsockDirectory) {
+  const HostConfig host = host_with_vsock_and_tpm();
+  PendingVm vm(host, vm_1());
+  for (const char* refused : {"/tmp/v.sock", "../v.sock", "a/b", ".", "..", "./", "././v", "v sock"}) {
+    const api::Reply reply = vm.apply(api::PutVsock{"", 3, refused});
+    EXPECT_EQ(reply.status, 400) << refused;
+    EXPECT_NE(reply.body.find("uds_path"), std::string::npos) << refused << ": " << reply.body;
+  }
+  EXPECT_EQ(vm.apply(api::PutVsock{"", 3, std::string(65, 'v')}).status, 400) << "longer than vm.json's 64";
+  // Firecracker's getting-started spelling "./v.sock" is the name v.sock.
+  ASSERT_EQ(vm.apply(api::PutVsock{"vsock0", 42, "./v.sock"}).status, 204);
+  const nlohmann::json config = body_json(vm.vm_config());
+  EXPECT_EQ(config["vsock"], nlohmann::json({{"vsock_id", "vsock0"}, {"guest_cid", 42}, {"uds_path", "v.sock"}}))
+      << config.dump();
+  EXPECT_EQ(vm.vsock_id(), "vsock0");
+  // A second PUT replaces the first (one vsock per VM).
+  ASSERT_EQ(vm.apply(api::PutVsock{"", 4294967294u, "guest.sock"}).status, 204);
+  ASSERT_EQ(vm.apply(api::PutBootSource{"vmlinuz", "", ""}).status, 204);
+  auto launch = vm.assemble();
+  ASSERT_TRUE(launch.ok()) << launch.error().message();
+  ASSERT_TRUE(launch->vsock.has_value());
+  EXPECT_EQ(launch->vsock->guest_cid, 4294967294u);
+  EXPECT_EQ(launch->vsock->uds_path, "guest.sock");
+  EXPECT_EQ(launch->vsock_host.dir, "/run/bw-vsock") << "the operator's directory, as for a vm.json";
+  EXPECT_EQ(vm_vsock_socket_path(launch->vsock_host, launch->jail.id, *launch->vsock), "/run/bw-vsock/vm-1/guest.sock");
+}
+
+TEST(PendingVmTpm, ATpmIsRefusedByNameUnlessTheHostConfigAllowsOne) {
+  const HostConfig without = host_with_dirs();
+  PendingVm refused_vm(without, vm_1());
+  const api::Reply refused = refused_vm.apply(api::PutTpm{true});
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_NE(refused.body.find("config: /tpm: a TPM is not available on this host"), std::string::npos) << refused.body;
+  EXPECT_EQ(body_json(refused_vm.vm_config())["tpm"], nlohmann::json({{"enabled", false}}));
+  EXPECT_EQ(refused_vm.apply(api::PutTpm{false}).status, 204) << "asking for none is always fine";
+
+  const HostConfig host = host_with_vsock_and_tpm();
+  PendingVm vm(host, vm_1());
+  ASSERT_EQ(vm.apply(api::PutTpm{true}).status, 204);
+  EXPECT_EQ(body_json(vm.vm_config())["tpm"], nlohmann::json({{"enabled", true}}));
+  ASSERT_EQ(vm.apply(api::PutBootSource{"vmlinuz", "", ""}).status, 204);
+  auto launch = vm.assemble();
+  ASSERT_TRUE(launch.ok()) << launch.error().message();
+  EXPECT_TRUE(launch->tpm);
+  EXPECT_EQ(launch->tpm_host.state_dir, "/var/lib/bw-tpm");
+  ASSERT_EQ(vm.apply(api::PutTpm{false}).status, 204);
+  launch = vm.assemble();
+  ASSERT_TRUE(launch.ok()) << launch.error().message();
+  EXPECT_FALSE(launch->tpm);
+  EXPECT_FALSE(launch->tpm_host.enabled());
+}
+
+TEST(VmApiVsockTpm, PreBootOnlyAndShownInTheRunningConfig) {
+  const HostConfig host = host_with_vsock_and_tpm();
+  VmApi vm(host, vm_1(), "vm-1");
+  ASSERT_EQ(vm.handle(api::PutBootSource{"vmlinuz", "", ""}).reply.status, 204);
+  ASSERT_EQ(vm.handle(api::PutVsock{"vs", 7, "v.sock"}).reply.status, 204);
+  ASSERT_EQ(vm.handle(api::PutTpm{true}).reply.status, 204);
+  VmApiOutcome start = vm.handle(api::InstanceStart{});
+  ASSERT_TRUE(start.start_requested) << start.reply.body;
+  ASSERT_TRUE(vm.assembled()->vsock.has_value());
+  EXPECT_TRUE(vm.assembled()->tpm);
+  vm.set_running(&*vm.assembled(), -1);
+  for (const api::Command& late : {api::Command(api::PutVsock{"", 8, "w.sock"}), api::Command(api::PutTpm{false})}) {
+    const api::Reply reply = vm.handle(late).reply;
+    EXPECT_EQ(reply.status, 400) << api::command_name(late);
+    EXPECT_NE(reply.body.find(std::string(api::command_name(late)) + ": the VM has started"), std::string::npos)
+        << reply.body;
+  }
+  const nlohmann::json config = body_json(vm.handle(api::GetVmConfig{}).reply);
+  EXPECT_EQ(config["vsock"], nlohmann::json({{"vsock_id", "vs"}, {"guest_cid", 7}, {"uds_path", "v.sock"}}))
+      << config.dump();
+  EXPECT_EQ(config["tpm"], nlohmann::json({{"enabled", true}})) << config.dump();
+}
+
+TEST(VmApiReplaceDevice, IsRefusedFromTheApiByNameBeforeAndAfterStart) {
+  const HostConfig host = host_with_dirs();
+  VmApi vm(host, vm_1(), "vm-1");
+  api::Reply reply = vm.handle(api::ReplaceDevice{0}).reply;
+  EXPECT_EQ(reply.status, 400);
+  EXPECT_NE(reply.body.find("ReplaceDevice: "), std::string::npos) << reply.body;
+  EXPECT_NE(reply.body.find("not accepted from bulwark-api"), std::string::npos) << reply.body;
+  ASSERT_EQ(vm.handle(api::PutBootSource{"vmlinuz", "", ""}).reply.status, 204);
+  ASSERT_TRUE(vm.handle(api::InstanceStart{}).start_requested);
+  vm.set_running(&*vm.assembled(), -1);
+  reply = vm.handle(api::ReplaceDevice{1}).reply;
+  EXPECT_EQ(reply.status, 400);
+  EXPECT_NE(reply.body.find("ReplaceDevice: "), std::string::npos) << reply.body;
+}
+
+// GET /metrics asks every device at once and waits one shared deadline (issue 14): a disk that
+// answers and two that stay silent (socketpairs nobody answers) cost about one timeout, not two.
+TEST(VmApiMetricsDeadline, SilentDevicesShareOneDeadline) {
+  const HostConfig host = host_with_dirs();
+  VmApi vm(host, vm_1(), "vm-1");
+  ASSERT_EQ(vm.handle(api::PutBootSource{"vmlinuz", "", ""}).reply.status, 204);
+  ASSERT_TRUE(vm.handle(api::InstanceStart{}).start_requested);
+  vm.set_running(&*vm.assembled(), -1);
+  int pairs[3][2];
+  for (auto& pair : pairs) ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+  UniqueFd ends[3][2];
+  for (int i = 0; i < 3; ++i) {
+    ends[i][0].reset(pairs[i][0]);
+    ends[i][1].reset(pairs[i][1]);
+  }
+  // Sorted by name: the silent ones come before the one that answers.
+  vm.set_device_controls({{"blk0", ends[0][0].get()}, {"blk1", ends[1][0].get()}, {"net0", ends[2][0].get()}});
+  const int answering = ends[2][1].get();
+  std::thread device([answering]() {  // answers the two GET /metrics below
+    for (int i = 0; i < 2; ++i) {
+      pollfd p{answering, POLLIN, 0};
+      if (::poll(&p, 1, 5000) != 1) return;
+      devctl::Message in{};
+      if (::recv(answering, in.data(), in.size(), MSG_WAITALL) != static_cast<ssize_t>(in.size())) return;
+      auto command = devctl::decode_command(in);
+      if (!command.ok() || command->op != devctl::Op::kGetStats) return;
+      devctl::ControlReply reply{};
+      reply.counters[devctl::kNetRxFrames] = 17;
+      reply.counters[devctl::kNetTxBytes] = 4242;
+      const devctl::Message out = devctl::encode_reply(reply, devctl::Op::kGetStats);
+      ::send(answering, out.data(), out.size(), MSG_NOSIGNAL);
+    }
+  });
+  const auto begin = std::chrono::steady_clock::now();
+  const api::Reply metrics = vm.handle(api::GetMetrics{}).reply;
+  const auto took = std::chrono::steady_clock::now() - begin;
+  EXPECT_LT(took, std::chrono::milliseconds(1200)) << "each silent device waited for in turn";
+  EXPECT_GE(took, std::chrono::milliseconds(900)) << "the silent devices were not given their second";
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("bulwark_net_rx_packets_count_total{device=\"net0\"} 17\n"), std::string::npos) << metrics.body;
+  EXPECT_NE(metrics.body.find("bulwark_net_tx_bytes_count_total{device=\"net0\"} 4242\n"), std::string::npos) << metrics.body;
+  EXPECT_EQ(metrics.body.find("device=\"blk"), std::string::npos) << "no made-up samples for the silent: " << metrics.body;
+  // The silent channels were given up: the next GET /metrics does not wait for them again.
+  const auto again = std::chrono::steady_clock::now();
+  const api::Reply second = vm.handle(api::GetMetrics{}).reply;
+  EXPECT_LT(std::chrono::steady_clock::now() - again, std::chrono::milliseconds(900));
+  EXPECT_NE(second.body.find("bulwark_net_rx_packets_count_total{device=\"net0\"} 17\n"), std::string::npos) << second.body;
+  device.join();
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // What the monitor answers each control-channel command with, against a fake VM.
 #include "monitor/vmm/control_dispatch.h"
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include "tests/unit/vmm/fake_vm_controls.h"
@@ -62,6 +64,25 @@ TEST(ControlDispatchTest, LauncherCommandsAreRefusedWithoutTouchingTheVm) {
     EXPECT_EQ(dispatch_control_command(command, vm), fault(400, "not a monitor command")) << api::command_name(command);
   }
   EXPECT_EQ(vm.calls(), 0);
+}
+
+TEST(ControlDispatchTest, ReplaceDeviceOutcomesBecomeReplies) {
+  FakeVmControls vm;
+  EXPECT_EQ(dispatch_control_command(api::ReplaceDevice{1}, vm), kNoContent);
+  EXPECT_EQ(vm.replaced_index, 1u);
+  EXPECT_FALSE(vm.replaced_with_socket);
+  vm.replace_outcome = {ReplaceOutcome::Kind::kNoSuchDevice, ""};
+  EXPECT_EQ(dispatch_control_command(api::ReplaceDevice{9}, vm), fault(404, "no vhost-user device 9"));
+  vm.replace_outcome = {ReplaceOutcome::Kind::kNotWaiting, "its process still runs"};
+  EXPECT_EQ(dispatch_control_command(api::ReplaceDevice{0}, vm),
+            fault(409, "device 0 is not waiting for a replacement: its process still runs"));
+  vm.replace_outcome = {ReplaceOutcome::Kind::kReconnectFailed, "it offers features 0x1"};
+  std::vector<UniqueFd> one;
+  one.emplace_back(::dup(0));
+  EXPECT_EQ(dispatch_control_command(api::ReplaceDevice{0}, vm, std::move(one)),
+            fault(502, "device 0: the replacement failed: it offers features 0x1"));
+  EXPECT_TRUE(vm.replaced_with_socket);
+  EXPECT_EQ(vm.replaces, 4);
 }
 
 TEST(ControlDispatchTest, MessagesAreDecodedAndRepliesEncoded) {
