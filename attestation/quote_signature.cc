@@ -11,22 +11,11 @@
 #include <memory>
 #include <vector>
 
+#include "attestation/openssl_owned.h"
+
 namespace bulwark::attestation {
 
 namespace {
-
-struct Free {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-  void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); }
-  void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
-  void operator()(OSSL_PARAM_BLD* p) const { OSSL_PARAM_BLD_free(p); }
-  void operator()(OSSL_PARAM* p) const { OSSL_PARAM_free(p); }
-  void operator()(ECDSA_SIG* p) const { ECDSA_SIG_free(p); }
-  void operator()(BIGNUM* p) const { BN_free(p); }
-  void operator()(BIO* p) const { BIO_free(p); }
-};
-template <typename T>
-using Owned = std::unique_ptr<T, Free>;
 
 // A coordinate left-padded to 32 bytes (the TPM may drop leading zeros).
 void put_coordinate(std::vector<uint8_t>& out, const std::vector<uint8_t>& value) {

@@ -7,17 +7,11 @@
 
 #include <memory>
 
+#include "attestation/openssl_owned.h"
+
 namespace bulwark::attestation {
 
 namespace {
-
-struct Free {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-  void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
-  void operator()(BIO* p) const { BIO_free(p); }
-};
-template <typename T>
-using Owned = std::unique_ptr<T, Free>;
 
 // The key in `pem` if it is an EC key on P-384.
 Result<Owned<EVP_PKEY>> read_key(std::string_view pem, bool is_private) {

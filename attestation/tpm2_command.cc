@@ -7,7 +7,6 @@ namespace bulwark::attestation {
 
 namespace {
 
-constexpr size_t kMaxBanks = 8;
 
 using namespace wire;
 
@@ -32,7 +31,7 @@ std::vector<uint8_t> startup_clear_command() {
 
 Result<std::vector<uint8_t>> pcr_extend_command(uint32_t pcr, std::span<const BankDigest> digests) {
   BULWARK_TRY(check_pcr(pcr));
-  if (digests.empty() || digests.size() > kMaxBanks) return Error("PCR_Extend: 1 to 8 digests");
+  if (digests.empty() || digests.size() > kMaxPcrBanks) return Error("PCR_Extend: 1 to 8 digests");
   std::vector<uint8_t> out = begin_command(kTpmStSessions, kTpmCcPcrExtend);
   put_u32(out, pcr);  // TPMI_DH_PCR: the PCR's handle is its index
   // The authorization area: one password session with an empty password (PCR 0-23's authValue
@@ -63,7 +62,7 @@ Result<std::vector<uint8_t>> pcr_extend_command(uint32_t pcr, const Digests& dig
 
 Result<std::vector<uint8_t>> pcr_read_command(uint32_t pcr, std::span<const uint16_t> algs) {
   BULWARK_TRY(check_pcr(pcr));
-  if (algs.empty() || algs.size() > kMaxBanks) return Error("PCR_Read: 1 to 8 banks");
+  if (algs.empty() || algs.size() > kMaxPcrBanks) return Error("PCR_Read: 1 to 8 banks");
   std::vector<uint8_t> out = begin_command(kTpmStNoSessions, kTpmCcPcrRead);
   put_u32(out, static_cast<uint32_t>(algs.size()));  // TPML_PCR_SELECTION
   for (uint16_t alg : algs) {

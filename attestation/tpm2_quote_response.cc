@@ -10,8 +10,6 @@ namespace bulwark::attestation {
 
 namespace {
 
-constexpr size_t kMaxDigestBytes = 64;
-constexpr size_t kMaxNameBytes = 2 + 64;
 constexpr size_t kMaxCreationDataBytes = 1024;
 
 #define BULWARK_READ(out, expr, what) \
@@ -20,9 +18,9 @@ constexpr size_t kMaxCreationDataBytes = 1024;
 
 // The password session's TPMS_AUTH_RESPONSE: nonce, attributes, hmac; nothing after.
 Status read_session(wire::Reader& in, const char* what) {
-  BULWARK_READ(nonce, in.tpm2b(kMaxDigestBytes, "session nonce"), what);
+  BULWARK_READ(nonce, in.tpm2b(wire::kMaxDigestBytes, "session nonce"), what);
   BULWARK_READ(attributes, in.u8("sessionAttributes"), what);
-  BULWARK_READ(hmac, in.tpm2b(kMaxDigestBytes, "session hmac"), what);
+  BULWARK_READ(hmac, in.tpm2b(wire::kMaxDigestBytes, "session hmac"), what);
   if (Status s = in.at_end("session area"); !s.ok()) return s.error().wrap(what);
   return ok_status();
 }
@@ -56,11 +54,11 @@ Result<CreatedAk> parse_create_ak_response(std::span<const uint8_t> bytes) {
   if (!ak.ok()) return ak.error().wrap(what);
   created.ak = std::move(*ak);
   BULWARK_READ(creation_data, p.tpm2b(kMaxCreationDataBytes, "creationData"), what);
-  BULWARK_READ(creation_hash, p.tpm2b(kMaxDigestBytes, "creationHash"), what);
+  BULWARK_READ(creation_hash, p.tpm2b(wire::kMaxDigestBytes, "creationHash"), what);
   BULWARK_READ(ticket_tag, p.u16("creationTicket tag"), what);
   BULWARK_READ(ticket_hierarchy, p.u32("creationTicket hierarchy"), what);
-  BULWARK_READ(ticket_digest, p.tpm2b(kMaxDigestBytes, "creationTicket digest"), what);
-  BULWARK_READ(name, p.tpm2b(kMaxNameBytes, "name"), what);
+  BULWARK_READ(ticket_digest, p.tpm2b(wire::kMaxDigestBytes, "creationTicket digest"), what);
+  BULWARK_READ(name, p.tpm2b(wire::kMaxNameBytes, "name"), what);
   if (Status s = p.at_end("parameters"); !s.ok()) return s.error().wrap(what);
   auto expected = ak_name(created.ak);
   if (!expected.ok()) return expected.error().wrap(what);

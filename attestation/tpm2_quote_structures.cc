@@ -11,10 +11,7 @@ namespace bulwark::attestation {
 
 namespace {
 
-constexpr size_t kMaxDigestBytes = 64;    // sizeof(TPMU_HA)
-constexpr size_t kMaxNameBytes = 2 + 64;  // TPM2B_NAME: alg + digest
 constexpr size_t kMaxPcrSelectBytes = 3;  // PCRs 0-23
-constexpr size_t kMaxBanks = 8;
 
 std::string hex16(uint32_t v) {
   char text[7];
@@ -44,7 +41,7 @@ Result<AkPublic> parse_ak_public_area(std::span<const uint8_t> area) {
     std::snprintf(text, sizeof text, "0x%08x", *attributes);
     return Error(std::string(what) + ": attributes " + text + " are not a restricted, sign-only, fixedTPM key's");
   }
-  BULWARK_READ(policy, in.tpm2b(kMaxDigestBytes, "authPolicy"), what);
+  BULWARK_READ(policy, in.tpm2b(wire::kMaxDigestBytes, "authPolicy"), what);
   BULWARK_READ(symmetric, in.u16("symmetric"), what);
   if (*symmetric != kTpmAlgNull) return Error(std::string(what) + ": a symmetric algorithm on a signing key");
   BULWARK_READ(scheme, in.u16("scheme"), what);
@@ -116,9 +113,9 @@ Result<QuoteInfo> parse_quote_attest(std::span<const uint8_t> attest) {
   if (*magic != kTpmGeneratedValue) return Error("quote: magic is not TPM_GENERATED_VALUE (0xff544347)");
   BULWARK_READ(type, in.u16("type"), what);
   if (*type != kTpmStAttestQuote) return Error("quote: type " + hex16(*type) + " is not TPM_ST_ATTEST_QUOTE (0x8018)");
-  BULWARK_READ(signer, in.tpm2b(kMaxNameBytes, "qualifiedSigner"), what);
+  BULWARK_READ(signer, in.tpm2b(wire::kMaxNameBytes, "qualifiedSigner"), what);
   quote.qualified_signer.assign(signer->begin(), signer->end());
-  BULWARK_READ(extra, in.tpm2b(kMaxDigestBytes, "extraData"), what);
+  BULWARK_READ(extra, in.tpm2b(wire::kMaxDigestBytes, "extraData"), what);
   quote.extra_data.assign(extra->begin(), extra->end());
   BULWARK_READ(clock, in.u64("clock"), what);
   BULWARK_READ(resets, in.u32("resetCount"), what);
@@ -132,7 +129,7 @@ Result<QuoteInfo> parse_quote_attest(std::span<const uint8_t> attest) {
   quote.safe = *safe == 1;
   quote.firmware_version = *firmware;
   BULWARK_READ(banks, in.u32("pcrSelect count"), what);
-  if (*banks > kMaxBanks) return Error("quote: " + std::to_string(*banks) + " PCR banks, at most 8");
+  if (*banks > wire::kMaxPcrBanks) return Error("quote: " + std::to_string(*banks) + " PCR banks, at most 8");
   for (uint32_t i = 0; i < *banks; ++i) {
     BULWARK_READ(alg, in.u16("pcrSelect hash"), what);
     BULWARK_READ(size, in.u8("sizeofSelect"), what);
@@ -140,7 +137,7 @@ Result<QuoteInfo> parse_quote_attest(std::span<const uint8_t> attest) {
     BULWARK_READ(select, in.take(*size, "pcrSelect"), what);
     quote.pcr_select.push_back({*alg, std::vector<uint8_t>(select->begin(), select->end())});
   }
-  BULWARK_READ(digest, in.tpm2b(kMaxDigestBytes, "pcrDigest"), what);
+  BULWARK_READ(digest, in.tpm2b(wire::kMaxDigestBytes, "pcrDigest"), what);
   quote.pcr_digest.assign(digest->begin(), digest->end());
   if (Status s = in.at_end("quote"); !s.ok()) return s.error().wrap(what);
   return quote;

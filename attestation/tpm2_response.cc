@@ -3,12 +3,13 @@
 #include <cstdio>
 #include <string>
 
+#include "attestation/tpm2_wire.h"
+
 namespace bulwark::attestation {
 
 namespace {
 
 constexpr uint32_t kTpmRcInitialize = 0x00000100;
-constexpr size_t kMaxBanks = 8;
 
 std::string hex32(uint32_t v) {
   char text[11];
@@ -18,9 +19,9 @@ std::string hex32(uint32_t v) {
 
 // Big-endian reads that never run past the response: each one checks start + length against
 // what is left and says which field was short.
-class Reader {
+class ResponseReader {
  public:
-  explicit Reader(std::span<const uint8_t> bytes) : bytes_(bytes) {}
+  explicit ResponseReader(std::span<const uint8_t> bytes) : bytes_(bytes) {}
   size_t left() const { return bytes_.size() - offset_; }
   size_t offset() const { return offset_; }
   Result<uint32_t> read(size_t width, const char* field) {
@@ -61,7 +62,7 @@ Result<size_t> digest_bytes(uint16_t alg) {
 }  // namespace
 
 Result<ResponseHeader> parse_response_header(std::span<const uint8_t> bytes) {
-  Reader in(bytes);
+  ResponseReader in(bytes);
   ResponseHeader header;
   auto tag = in.read(2, "tag");
   if (!tag.ok()) return tag.error().wrap("TPM response");
@@ -112,7 +113,7 @@ Status parse_pcr_extend_response(std::span<const uint8_t> bytes) {
   auto header = check_response(bytes);
   if (!header.ok()) return header.error().wrap("TPM2_PCR_Extend");
   if (header->tag != kTpmStSessions) return Error("TPM2_PCR_Extend: a response without its session area");
-  Reader in(bytes.subspan(kTpmHeaderBytes));
+  ResponseReader in(bytes.subspan(kTpmHeaderBytes));
   auto fail = [](const Error& e) { return e.wrap("TPM2_PCR_Extend"); };
   auto parameters = in.read(4, "parameterSize");
   if (!parameters.ok()) return fail(parameters.error());
@@ -135,14 +136,14 @@ Result<PcrReadResult> parse_pcr_read_response(std::span<const uint8_t> bytes, ui
   auto header = check_response(bytes);
   if (!header.ok()) return fail(header.error());
   if (header->tag != kTpmStNoSessions) return Error("TPM2_PCR_Read: a session area in a response to a command without one");
-  Reader in(bytes.subspan(kTpmHeaderBytes));
+  ResponseReader in(bytes.subspan(kTpmHeaderBytes));
   PcrReadResult result;
   auto counter = in.read(4, "pcrUpdateCounter");
   if (!counter.ok()) return fail(counter.error());
   result.update_counter = *counter;
   auto selections = in.read(4, "pcrSelectionOut count");
   if (!selections.ok()) return fail(selections.error());
-  if (*selections > kMaxBanks) return Error("TPM2_PCR_Read: " + std::to_string(*selections) + " banks, at most 8");
+  if (*selections > wire::kMaxPcrBanks) return Error("TPM2_PCR_Read: " + std::to_string(*selections) + " banks, at most 8");
   std::vector<uint16_t> selected;
   for (uint32_t i = 0; i < *selections; ++i) {
     auto alg = in.read(2, "selection hash");

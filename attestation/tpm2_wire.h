@@ -14,6 +14,11 @@
 
 namespace bulwark::attestation::wire {
 
+// TPM 2.0 bounds the marshallers and parsers check lists and buffers against.
+inline constexpr size_t kMaxPcrBanks = 8;        // digests of a PCR_Extend, banks of a PCR_Read
+inline constexpr size_t kMaxDigestBytes = 64;    // sizeof(TPMU_HA)
+inline constexpr size_t kMaxNameBytes = 2 + 64;  // TPM2B_NAME: algorithm + digest
+
 inline void put_u8(std::vector<uint8_t>& out, uint8_t v) { out.push_back(v); }
 inline void put_u16(std::vector<uint8_t>& out, uint16_t v) {
   out.push_back(static_cast<uint8_t>(v >> 8));

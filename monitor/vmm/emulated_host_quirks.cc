@@ -9,6 +9,7 @@
 #include "bulwark/common/log.h"
 #include "monitor/cpu/emulation_fixup.h"
 #include "monitor/cpu/guest_page_walk.h"
+#include "monitor/vmm/x86_efer.h"
 
 namespace bulwark::vmm {
 namespace {
@@ -17,7 +18,6 @@ constexpr uint32_t kMsrLstar = 0xc0000082;
 constexpr uint32_t kMsrKernelGsBase = 0xc0000102;
 constexpr uint64_t kRflagsAc = 1ULL << 18;
 constexpr uint64_t kRflagsRf = 1ULL << 16;
-constexpr uint64_t kEferLma = 1ULL << 10;
 constexpr uint8_t kVectorBreakpoint = 3;
 constexpr uint8_t kVectorInvalidOpcode = 6;
 constexpr uint64_t kPageFaultVector = 14;

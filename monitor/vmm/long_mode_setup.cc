@@ -4,6 +4,7 @@
 
 #include "bulwark/common/byte_reader.h"
 #include "monitor/boot/guest_layout.h"
+#include "monitor/vmm/x86_efer.h"
 
 namespace bulwark::vmm {
 namespace {
@@ -19,7 +20,6 @@ constexpr uint64_t kPresentWritable = 0x3;
 constexpr uint64_t kLargePage = 0x80;
 constexpr uint64_t kCr0Pe = 1, kCr0Et = 1u << 4, kCr0Pg = 1u << 31;
 constexpr uint64_t kCr4Pae = 1u << 5;
-constexpr uint64_t kEferLme = 1u << 8, kEferLma = 1u << 10;
 }  // namespace
 
 Status write_long_mode_tables(const kvm::GuestMemory& memory) {
