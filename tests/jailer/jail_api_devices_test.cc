@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "tests/jailer/jail_fixture.h"
+#include "tests/jailer/unix_client.h"
 #include "tests/support/shell_command.h"
 
 namespace bulwark::test {
@@ -23,26 +24,6 @@ struct ApiDeviceAnswer {
   int status = 0;
   std::string body;
 };
-
-// A unix stream client of `path`; invalid when it cannot connect.
-UniqueFd api_device_client(const std::string& path) {
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  if (!fd.valid() || path.size() >= sizeof address.sun_path) return UniqueFd();
-  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
-  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) return UniqueFd();
-  return fd;
-}
-
-// True when the peer closed (EOF or reset) within `timeout`.
-bool api_device_peer_closed(int fd, std::chrono::milliseconds timeout) {
-  pollfd p{fd, POLLIN, 0};
-  if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return false;
-  char byte = 0;
-  const ssize_t n = ::recv(fd, &byte, 1, MSG_DONTWAIT);
-  return n == 0 || (n < 0 && errno == ECONNRESET);
-}
 
 class JailApiDevicesTest : public JailTest {
  protected:
@@ -133,11 +114,11 @@ TEST_F(JailApiDevicesTest, PutVsockThenInstanceStartRunsTheVsockDeviceOnTheVmsSo
   struct stat st{};
   ASSERT_EQ(::stat(socket_path.c_str(), &st), 0) << "no listening socket at " << socket_path;
   EXPECT_TRUE(S_ISSOCK(st.st_mode));
-  UniqueFd garbage = api_device_client(socket_path);
+  UniqueFd garbage = connect_unix_stream(socket_path);
   ASSERT_TRUE(garbage.valid());
   const char junk[] = "GET / HTTP/1.0\r\n";
   ASSERT_EQ(::send(garbage.get(), junk, sizeof junk - 1, MSG_NOSIGNAL), static_cast<ssize_t>(sizeof junk - 1));
-  EXPECT_TRUE(api_device_peer_closed(garbage.get(), std::chrono::milliseconds(1500))) << "the device did not close it";
+  EXPECT_TRUE(closed_by_peer(garbage.get(), std::chrono::milliseconds(1500))) << "the device did not close it";
   // Running: GET /vm/config shows it; a second PUT /vsock is a pre-boot request, refused.
   ApiDeviceAnswer running = http("GET", "/vm/config");
   EXPECT_NE(running.body.find(R"("vsock":{"vsock_id":"vsock0","guest_cid":3,"uds_path":"v.sock"})"), std::string::npos)

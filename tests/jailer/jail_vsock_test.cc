@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "tests/jailer/jail_fixture.h"
+#include "tests/jailer/unix_client.h"
 
 namespace bulwark::test {
 namespace {
@@ -29,25 +30,6 @@ pid_t vsock_device_of(const std::string& cgroup_parent, const std::string& vm_id
     if (cgroups.find(leaf + "\n") != std::string::npos) return static_cast<pid_t>(std::stoi(name));
   }
   return -1;
-}
-
-UniqueFd connect_to(const std::string& path) {
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  if (!fd.valid() || path.size() >= sizeof address.sun_path) return UniqueFd();
-  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
-  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) return UniqueFd();
-  return fd;
-}
-
-// True when the peer closed (EOF or reset) within `timeout`.
-bool closed_by_peer(int fd, std::chrono::milliseconds timeout) {
-  pollfd p{fd, POLLIN, 0};
-  if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return false;
-  char byte = 0;
-  const ssize_t n = ::recv(fd, &byte, 1, MSG_DONTWAIT);
-  return n == 0 || (n < 0 && errno == ECONNRESET);
 }
 
 class JailVsockTest : public JailTest {
@@ -102,11 +84,11 @@ TEST_F(JailVsockTest, TheJailedDeviceServesTheVmsSocketAndItsDirectoryGoesWithTh
   EXPECT_TRUE(S_ISSOCK(st.st_mode));
 
   // A client still writing its line is kept (the device's CONNECT deadline is 2 s) ...
-  UniqueFd patient = connect_to(socket_path);
+  UniqueFd patient = connect_unix_stream(socket_path);
   ASSERT_TRUE(patient.valid());
   EXPECT_FALSE(closed_by_peer(patient.get(), std::chrono::milliseconds(500)));
   // ... one that sends garbage is closed at once: only the device accepts on this socket.
-  UniqueFd garbage = connect_to(socket_path);
+  UniqueFd garbage = connect_unix_stream(socket_path);
   ASSERT_TRUE(garbage.valid());
   const char junk[] = "GET / HTTP/1.0\r\n";
   ASSERT_EQ(::send(garbage.get(), junk, sizeof junk - 1, MSG_NOSIGNAL), static_cast<ssize_t>(sizeof junk - 1));
