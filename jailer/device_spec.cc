@@ -10,6 +10,8 @@ namespace {
 
 constexpr uint64_t kDeviceMemoryOverheadMib = 64;
 constexpr uint64_t kDevicePidsMax = 8;
+// The largest in-flight record a device may be asked for (see make_device_spec), rounded up.
+constexpr uint64_t kInflightRecordBytesMax = uint64_t{1} << 20;
 
 // "SIZE:REFILL_MS[:BURST]", bulwark-dev-net's bucket argument.
 std::string bucket_argument(const RateBucket& bucket) {
@@ -182,6 +184,10 @@ JailSpec build_device_spec(const LaunchConfig& config, const MonitorLaunchOption
     const uint64_t ceiling = settings.max_disk_size_mib << 20;
     spec.rlimits.fsize = device.image_bytes + ceiling + ceiling / 8 + (uint64_t{64} << 20);
   }
+  // Every device sizes its in-flight record (a memfd, which RLIMIT_FSIZE also bounds) when the
+  // monitor asks for it: at most 17 queues of 1,024 entries, about 280 KiB. A raw image smaller
+  // than that bound could be grown to it by a compromised device, never past it.
+  spec.rlimits.fsize = std::max(spec.rlimits.fsize, kInflightRecordBytesMax);
 
   // stdin from /dev/null, stdout and stderr both to the launcher's stderr (the console is the
   // monitor's stdout alone), directly or through the launcher's relays.

@@ -12,8 +12,8 @@ namespace wire {
 namespace {
 
 // The HTTP statuses bulwark-api answers with (api/command/README.md).
-constexpr std::array<uint16_t, 12> kReplyStatuses = {200, 204, 400, 404, 405, 408,
-                                                     409, 413, 500, 501, 503, 504};
+constexpr std::array<uint16_t, 13> kReplyStatuses = {200, 204, 400, 404, 405, 408, 409,
+                                                     413, 500, 501, 502, 503, 504};
 constexpr TextRule kReplyBodyRule{0, kMaxReplyBodyBytes, TextCharset::kMultiline};
 
 // Reply as it is on the wire: integers are u64 fields.

@@ -1,5 +1,6 @@
 #include "jailer/ids/vm_ids.h"
 
+#include <filesystem>
 #include <limits>
 
 #include "jailer/ids/host_id_usage.h"
@@ -38,8 +39,10 @@ Result<VmIds> allocate_vm_ids(const VmIdsConfig& config, std::string_view vm_id)
   uint64_t in_use_elsewhere = 0;
   for (uint64_t id = config.range.first; id <= config.range.last; ++id) {
     // Another run dir's VM, a service or an account may have it: never shared, whoever has it.
+    // (Our own live VMs' processes run under theirs too: those count as held by live VMs.)
     if (!usage.user_of(static_cast<uint32_t>(id)).empty()) {
-      ++in_use_elsewhere;
+      std::error_code ec;
+      if (!std::filesystem::exists(config.run_dir / lock_name(static_cast<uint32_t>(id)), ec)) ++in_use_elsewhere;
       continue;
     }
     auto claimed = HostReservation::try_claim(*dir, lock_name(static_cast<uint32_t>(id)), vm_id);

@@ -256,7 +256,7 @@ void VhostUserFrontend::fail(const std::string& reason) {
 
 bool VhostUserFrontend::disconnect(const std::string& reason) {
   if (failed()) return false;
-  if ((protocol_features_ & bit(kProtocolInflightShmfd)) == 0) {
+  if (!options_.replacement_possible || (protocol_features_ & bit(kProtocolInflightShmfd)) == 0) {
     fail(reason);
     return false;
   }

@@ -48,6 +48,10 @@ namespace bulwark::vhost_user {
 struct FrontendOptions {
   std::string name = "vhost-user device";  // for log lines: "vhost-user-blk 0 (/run/blk.sock)"
   std::chrono::milliseconds reply_timeout{5000};
+  // Whether someone may hand over a replacement device process (a launcher on the control
+  // channel). Without one, a lost process fails the device at once: waiting would hang the
+  // guest's requests for good.
+  bool replacement_possible = false;
   // Fuzz harness only (reply_channel.h): the backend played in the same thread, and optionally
   // the connection held in memory (borrowed; connect then takes no socket).
   BeforeReplyWait before_reply_wait;

@@ -79,7 +79,7 @@ Result<std::vector<UniqueFd>> open_device_sockets(const std::vector<config::Devi
 
 Result<std::vector<std::unique_ptr<vhost_user::VhostUserFrontend>>> connect_frontends(
     const std::vector<config::DeviceConfig>& devices, std::vector<UniqueFd> sockets,
-    const kvm::GuestMemory& memory) {
+    const kvm::GuestMemory& memory, bool replacement_possible) {
   std::vector<std::unique_ptr<vhost_user::VhostUserFrontend>> frontends;
   const vhost_user::SharedGuestRam ram = shared_ram_of(memory);
   for (size_t i = 0; i < devices.size() && i < sockets.size(); ++i) {
@@ -88,6 +88,7 @@ Result<std::vector<std::unique_ptr<vhost_user::VhostUserFrontend>>> connect_fron
     if (!kind) return Error(name + ": unknown device type");
     vhost_user::FrontendOptions options;
     options.name = name;
+    options.replacement_possible = replacement_possible;
     auto frontend = vhost_user::VhostUserFrontend::connect(std::move(sockets[i]), *kind, ram, options);
     if (!frontend.ok()) {
       // The device process's fault (it hung, died or broke the protocol; it may be

@@ -34,8 +34,10 @@ Result<std::vector<UniqueFd>> open_device_sockets(const std::vector<config::Devi
 // the reply timeout (5 s), hangs up or breaks the protocol fails alone: logged, and presented
 // to the guest as a device that refuses to start, so the VM starts without it and its PCI
 // slot stays where the configuration put it. Only an unknown device type is an error.
+// `replacement_possible`: a device whose process dies later waits for a replacement
+// (FrontendOptions) instead of failing at once.
 Result<std::vector<std::unique_ptr<vhost_user::VhostUserFrontend>>> connect_frontends(
     const std::vector<config::DeviceConfig>& devices, std::vector<UniqueFd> sockets,
-    const kvm::GuestMemory& memory);
+    const kvm::GuestMemory& memory, bool replacement_possible);
 
 }  // namespace bulwark::vmm

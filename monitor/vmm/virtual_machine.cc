@@ -487,7 +487,9 @@ Result<std::unique_ptr<VirtualMachine>> VirtualMachine::create(const config::VmC
   auto vm = kvm::Vm::create(*system, *memory);
   if (!vm.ok()) return vm.error();
   // Every handshake before any vCPU exists: the vCPU threads only ever talk to connected devices.
-  auto frontends = connect_frontends(config.devices, std::move(*device_sockets), *memory);
+  // A launcher on the control channel may replace a device process that dies (ReplaceDevice).
+  auto frontends = connect_frontends(config.devices, std::move(*device_sockets), *memory,
+                                     /*replacement_possible=*/config.control_fd != -1);
   if (!frontends.ok()) return frontends.error();
 
   bool quirks = false;

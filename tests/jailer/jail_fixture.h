@@ -85,14 +85,23 @@ inline std::vector<std::string> host_mounts_under(const std::string& dir) {
   return found;
 }
 
-// The launcher's only child is the jailed monitor.
+// The launcher's child that runs the jailed monitor (its other children are the log relay,
+// device processes and helpers): the one whose argv[0] is "bulwark-monitor", waited for until it
+// has exec'd (up to 10 s). -1 when there is none.
 inline pid_t jailed_child_of(pid_t launcher) {
   const std::string path = "/proc/" + std::to_string(launcher) + "/task/" +
                            std::to_string(launcher) + "/children";
-  std::istringstream children(read_text(path));
-  pid_t pid = -1;
-  children >> pid;
-  return pid;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  do {
+    std::istringstream children(read_text(path));
+    for (pid_t pid; children >> pid;) {
+      const std::string cmdline = read_text("/proc/" + std::to_string(pid) + "/cmdline");
+      const std::string argv0 = cmdline.substr(0, cmdline.find('\0'));
+      if (argv0 == "bulwark-monitor") return pid;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  } while (std::chrono::steady_clock::now() < deadline);
+  return -1;
 }
 
 // `bulwark run args...` for a launcher whose monitor is a stand-in that never opens /dev/kvm

@@ -176,9 +176,10 @@ TEST_F(JailTest, MissingKernelFailsItsStepAndLeavesNothing) {
   const std::string missing = dir_ + "/no-such-kernel.elf";
   ProcessResult run = run_process(BULWARK_JAILER, run_args(write_config(missing)), {}, 30s);
   EXPECT_TRUE(run.exited && run.exit_code == 9) << run.describe();
-  EXPECT_NE(run.err.find("jail step jail-files: " + missing + ": No such file or directory"),
+  EXPECT_NE(run.err.find("jail step vm-files: \"" + missing + "\" (opened as uid "),
             std::string::npos)
       << run.describe();
+  EXPECT_NE(run.err.find("): No such file or directory"), std::string::npos) << run.describe();
   expect_nothing_left();
 }
 
@@ -188,7 +189,8 @@ TEST_F(JailTest, KernelTheVmUserCannotReadIsNotExposed) {
   ::chmod(secret.c_str(), 0600);
   ProcessResult run = run_process(BULWARK_JAILER, run_args(write_config(secret)), {}, 30s);
   EXPECT_TRUE(run.exited && run.exit_code == 9) << run.describe();
-  EXPECT_NE(run.err.find("jail step bind-inputs: " + secret), std::string::npos) << run.describe();
+  EXPECT_NE(run.err.find("jail step vm-files: \"" + secret + "\" (opened as uid "), std::string::npos)
+      << run.describe();
   EXPECT_NE(run.err.find("Permission denied"), std::string::npos) << run.describe();
   // Nor relabelled for sVirt (the default selinux: auto labels readable inputs).
   EXPECT_FALSE(selinux_xattr(secret)) << "unreadable kernel was labelled";
@@ -201,7 +203,8 @@ TEST_F(JailTest, KernelThatIsADirectoryIsNotExposed) {
   std::ofstream(directory + "/file") << "host data";
   ProcessResult run = run_process(BULWARK_JAILER, run_args(write_config(directory)), {}, 30s);
   EXPECT_TRUE(run.exited && run.exit_code == 9) << run.describe();
-  EXPECT_NE(run.err.find("jail step bind-inputs: " + directory + ": not a regular file"),
+  EXPECT_NE(run.err.find("jail step vm-files: \"" + directory +
+                         "\": refused: a directory, not a regular file"),
             std::string::npos)
       << run.describe();
   expect_nothing_left();
@@ -480,11 +483,12 @@ TEST_F(JailTest, SelinuxTypeNamesComeFromTheOperator) {
   EXPECT_NE(bad.err.find("--selinux-types: "), std::string::npos) << bad.describe();
   expect_nothing_left();
 
-  auto vm = start_spinning_vm(config, {"--selinux-types", "image=tenant_disk_t,content=tenant_ro_t"});
+  auto vm = start_spinning_vm(
+      config, {"--selinux-types", "image=tenant_disk_t,content=tenant_ro_t,jail=tenant_jail_t"});
   ASSERT_TRUE(vm.ok()) << vm.error().message();
   auto label = selinux_xattr(base_dir_ + "/" + id_ + "/root");
   ASSERT_TRUE(label);
-  EXPECT_TRUE(std::regex_match(*label, std::regex(std::string(R"(system_u:object_r:tenant_disk_t:s0:c\d+,c\d+)") + '\0')))
+  EXPECT_TRUE(std::regex_match(*label, std::regex(std::string(R"(system_u:object_r:tenant_jail_t:s0:c\d+,c\d+)") + '\0')))
       << *label;
   EXPECT_EQ(selinux_xattr(kernel), std::string("system_u:object_r:tenant_ro_t:s0") + '\0');
   ASSERT_TRUE(vm->send_signal(SIGTERM).ok());

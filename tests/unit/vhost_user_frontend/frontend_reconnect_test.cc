@@ -96,9 +96,11 @@ class FrontendReconnectTest : public ::testing::Test {
     return socket;
   }
 
-  void connect_and_activate() {
+  // `replacement_possible`: whether the test plays a launcher that replaces dead processes.
+  void connect_and_activate(bool replacement_possible = true) {
     FrontendOptions options;
     options.name = "vhost-user-blk 0 (test)";
+    options.replacement_possible = replacement_possible;
     auto frontend = VhostUserFrontend::connect(start_device(), DeviceKind::kBlock, ram_, options);
     ASSERT_TRUE(frontend.ok()) << frontend.error().message();
     frontend_ = std::move(*frontend);
@@ -336,6 +338,26 @@ TEST_F(FrontendReconnectTest, TheWatchLetsADeviceWithARecordWaitForItsReplacemen
   ASSERT_EQ(fds.size(), 2u);
   EXPECT_EQ(fds[0].fd, frontend_->socket_fd());
   EXPECT_EQ(::poll(fds.data(), fds.size(), 0), 0) << "the replacement's socket reads as hung up";
+}
+
+// A monitor nobody can hand a replacement (started without a launcher's control channel): the
+// hang-up of a device with a record fails it at once, and the transport is told, instead of the
+// guest's requests waiting for good.
+TEST_F(FrontendReconnectTest, WithoutALauncherToReplaceItAHangUpFailsTheDevice) {
+  connect_and_activate(/*replacement_possible=*/false);
+  int hang_ups = 0;
+  vmm::DeviceWatch watch({frontend_.get()}, [&hang_ups](size_t) { ++hang_ups; }, [](size_t) {});
+  auto run_locked = [](std::function<void()> fn) { fn(); };
+  ::kill(processes_[0].pid, SIGKILL);
+  processes_[0].wait();
+  std::vector<pollfd> fds;
+  watch.add_pollfds(fds);
+  ASSERT_FALSE(fds.empty());
+  ASSERT_EQ(::poll(fds.data(), fds.size(), 5000), 1);
+  watch.handle(fds, 0, run_locked);
+  EXPECT_TRUE(frontend_->failed());
+  EXPECT_FALSE(frontend_->disconnected());
+  EXPECT_EQ(hang_ups, 1);
 }
 
 // A backend without INFLIGHT_SHMFD (a stand-in that answers only the handshake of an entropy
