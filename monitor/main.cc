@@ -1,9 +1,10 @@
 // bulwark-monitor: one KVM virtual machine from a config file or flags. Thin by design: the
 // logic lives in the libraries under monitor/.
-#include <chrono>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/prctl.h>
 
+#include <chrono>
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -82,6 +83,10 @@ int monitor_main(int argc, char** argv) {
   int exit_code = vmm::kExitHostError;
   auto vm = vmm::VirtualMachine::create(command_line->config, exit_code, process_start);
   if (!vm.ok()) return exit_code_for(vm.error(), exit_code);
+  // The kernel and initrd were read into the heap and copied into guest memory; glibc keeps the
+  // freed pages (its trim threshold grows with large frees). Hand them back before the guest
+  // runs, and before seccomp, which does not allow the madvise this makes.
+  ::malloc_trim(0);
   return (*vm)->run();
 }
 
