@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <memory>
+#include <string>
 #include <utility>
 
 namespace bulwark::kvm {
@@ -120,6 +121,45 @@ Result<uint32_t> Vcpu::tsc_khz() const {
   const int khz = ::ioctl(fd(), KVM_GET_TSC_KHZ, 0);
   if (khz <= 0) return Error::from_errno("KVM_GET_TSC_KHZ", errno);
   return static_cast<uint32_t>(khz);
+}
+
+namespace {
+kvm_device_attr tsc_offset_attr(uint64_t* value) {
+  kvm_device_attr attr{};
+  attr.group = KVM_VCPU_TSC_CTRL;
+  attr.attr = KVM_VCPU_TSC_OFFSET;
+  attr.addr = reinterpret_cast<uint64_t>(value);
+  return attr;
+}
+}  // namespace
+
+Result<uint64_t> Vcpu::tsc_offset() const {
+  uint64_t offset = 0;
+  const kvm_device_attr attr = tsc_offset_attr(&offset);
+  if (::ioctl(fd(), KVM_GET_DEVICE_ATTR, &attr) != 0) return Error::from_errno("KVM_GET_DEVICE_ATTR (TSC offset)", errno);
+  return offset;
+}
+
+Status Vcpu::set_tsc_offset(uint64_t offset) const {
+  const kvm_device_attr attr = tsc_offset_attr(&offset);
+  if (::ioctl(fd(), KVM_SET_DEVICE_ATTR, &attr) != 0) return Error::from_errno("KVM_SET_DEVICE_ATTR (TSC offset)", errno);
+  return ok_status();
+}
+
+Status Vcpu::rewind_tsc(uint64_t cycles) const {
+  auto offset = tsc_offset();
+  if (!offset.ok()) return offset.error();
+  const uint64_t wanted = *offset - cycles;  // unsigned wrap-around is KVM's two's-complement offset
+  BULWARK_TRY(set_tsc_offset(wanted));
+  // Some KVMs accept the write and drop it (a guest TSC KVM cannot offset, such as PVM's):
+  // read it back, so the caller knows the guest's clock still jumps.
+  auto now = tsc_offset();
+  if (!now.ok()) return now.error();
+  if (*now != wanted) {
+    return Error("KVM did not keep the TSC offset written (wrote " + std::to_string(static_cast<int64_t>(wanted)) +
+                 ", reads back " + std::to_string(static_cast<int64_t>(*now)) + ")");
+  }
+  return ok_status();
 }
 
 }  // namespace bulwark::kvm

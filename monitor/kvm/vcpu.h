@@ -40,6 +40,14 @@ class Vcpu {
   Status set_events(const kvm_vcpu_events& events) const;
   Status set_guest_debug(const kvm_guest_debug& debug) const;
   Result<uint32_t> tsc_khz() const;
+  // The vCPU's TSC offset (guest TSC = scaled host TSC + offset), as KVM_VCPU_TSC_OFFSET in
+  // group KVM_VCPU_TSC_CTRL through KVM_{GET,SET}_DEVICE_ATTR. Kernels before 5.16 lack the
+  // attribute: ENXIO.
+  Result<uint64_t> tsc_offset() const;
+  Status set_tsc_offset(uint64_t offset) const;
+  // Moves the guest's TSC back by `cycles` (modulo 2^64, as KVM's signed offset): read,
+  // subtract, write, and read back: an error also when KVM accepted the write but ignored it.
+  Status rewind_tsc(uint64_t cycles) const;
 
  private:
   Vcpu(UniqueFd fd, uint32_t index, kvm_run* run, size_t run_size)

@@ -5,14 +5,20 @@
 // Threads: pause()/resume() from one control thread (the monitor's main loop);
 // park_if_requested()/thread_exited() from the vCPU threads; release_for_stop() from any.
 //
-// Guest time: while paused the host TSC keeps counting, so on resume the guest's TSC (host TSC
-// + KVM's offset) has jumped by the paused time. Keeping it still would mean adding the paused
-// cycles back to every vCPU's offset before it runs again (KVM_VCPU_TSC_OFFSET through
-// KVM_SET_DEVICE_ATTR on each vCPU fd, the same value on all so they stay in sync) and, with
-// kvm-clock on, KVM_GET_CLOCK at pause / KVM_SET_CLOCK at resume on the VM fd (plus
-// KVM_KVMCLOCK_CTRL, which tells the guest it was stopped). Not done yet: the guest sees the
-// paused time as time that passed, and after a long pause its soft-lockup or RCU-stall
-// detectors may log a warning.
+// Guest time: while paused the host TSC keeps counting, and the guest's TSC (host TSC + KVM's
+// offset) with it. So the guest does not see the paused time as time that passed (a clock
+// jump, soft-lockup or RCU-stall warnings), pause() notes the host TSC once every vCPU is
+// parked and resume() adds the cycles since to one VM-wide total; each vCPU thread, leaving
+// its park, takes what it has not applied yet and moves its TSC offset back by that much
+// (KVM_VCPU_TSC_OFFSET through KVM_SET_DEVICE_ATTR) before its next KVM_RUN. Every vCPU gets
+// the same value, so their TSCs stay in step. Host cycles equal guest cycles because the
+// monitor never scales the guest's TSC (no KVM_SET_TSC_KHZ). A kernel without the attribute
+// (before 5.16), or a KVM that accepts the write and ignores it (PVM, kvm_pvm: its guests read
+// the host's TSC; kvm::Vcpu::rewind_tsc reads the offset back to notice): logged once per VM,
+// and the guest's TSC jumps as before.
+// kvm-clock (KVM_GET_CLOCK at pause, KVM_SET_CLOCK at resume on the VM fd) is not adjusted:
+// on emulated hosts the monitor boots Linux with no-kvmclock; elsewhere a guest on kvm-clock
+// still sees the paused time pass on that clock.
 #pragma once
 
 #include <atomic>
@@ -23,6 +29,8 @@
 #include <functional>
 #include <mutex>
 #include <vector>
+
+#include "bulwark/common/result.h"
 
 namespace bulwark::vmm {
 
@@ -40,9 +48,14 @@ class VcpuPause {
   // vCPU clears immediate_exit and be lost, so one kick is not enough.
   static constexpr std::chrono::milliseconds kKickInterval{10};
 
+  // The host's TSC (rdtsc); the unit tests pass their own.
+  using TscSource = std::function<uint64_t()>;
+  // Moves one vCPU's TSC back by `cycles` (kvm::Vcpu::rewind_tsc).
+  using RewindTsc = std::function<Status(uint64_t cycles)>;
+
   // `kick` forces every vCPU out of KVM_RUN (immediate_exit + the kick signal).
   VcpuPause(size_t vcpu_count, std::function<void()> kick,
-            std::chrono::milliseconds timeout = kDefaultTimeout);
+            std::chrono::milliseconds timeout = kDefaultTimeout, TscSource host_tsc = {});
 
   // ---- control side ----
   // Returns once every vCPU thread is parked (or has exited), or after the timeout.
@@ -54,7 +67,9 @@ class VcpuPause {
 
   // ---- vCPU side ----
   // Cheap when no pause is asked for (one atomic load); else parks until resumed or stopped.
-  void park_if_requested(size_t index);
+  // Returns the paused host TSC cycles this vCPU had not yet taken back, after handing them to
+  // `rewind` (if given; a failure is logged once per VM and otherwise ignored).
+  uint64_t park_if_requested(size_t index, const RewindTsc& rewind = {});
   // A vCPU thread that ends counts as parked, so a pause never waits for it.
   void thread_exited(size_t index);
 
@@ -64,6 +79,7 @@ class VcpuPause {
 
   std::function<void()> kick_;
   const std::chrono::milliseconds timeout_;
+  TscSource host_tsc_;
   std::atomic<bool> requested_{false};  // the vCPU threads' fast path
   mutable std::mutex mutex_;
   std::condition_variable parked_cv_;   // a thread parked or exited
@@ -72,6 +88,10 @@ class VcpuPause {
   size_t parked_or_exited_ = 0;
   bool paused_ = false;    // pause() succeeded and no resume() since
   bool stopping_ = false;
+  uint64_t paused_at_tsc_ = 0;       // host TSC when the current pause took hold
+  uint64_t paused_cycles_total_ = 0; // host TSC cycles of every pause so far, ended by resume()
+  std::vector<uint64_t> applied_;    // per vCPU: how much of the total it has taken back
+  std::atomic<bool> rewind_failure_logged_{false};
 };
 
 }  // namespace bulwark::vmm

@@ -280,7 +280,7 @@ void RunningVm::vcpu_thread(size_t index) {
   }
   while (!stop_.requested()) {
     // Paused (the control channel's SetVmState): wait here, outside KVM_RUN, until resumed.
-    pause_.park_if_requested(index);
+    pause_.park_if_requested(index, [&vcpu](uint64_t cycles) { return vcpu.rewind_tsc(cycles); });
     if (stop_.requested()) break;
     if (index == 0 && !first_run_logged_.exchange(true)) {
       log::debug("timing: first KVM_RUN " +

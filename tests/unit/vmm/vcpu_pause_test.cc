@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -18,8 +19,9 @@ using Clock = std::chrono::steady_clock;
 
 class FakeVcpus {
  public:
-  explicit FakeVcpus(size_t count, std::chrono::milliseconds timeout = VcpuPause::kDefaultTimeout)
-      : slots_(count), pause_(count, [this] { kick_all(); }, timeout) {}
+  explicit FakeVcpus(size_t count, std::chrono::milliseconds timeout = VcpuPause::kDefaultTimeout,
+                     VcpuPause::TscSource tsc = {})
+      : slots_(count), pause_(count, [this] { kick_all(); }, timeout, std::move(tsc)) {}
   ~FakeVcpus() { stop(); }
 
   void start() {
@@ -42,6 +44,8 @@ class FakeVcpus {
   void make_exit(size_t i) { slots_[i].exit = true; kick_all(); }
 
   uint64_t runs(size_t i) const { return slots_[i].runs.load(); }
+  // The TSC cycles vCPU `i` was told to move its TSC back by, in all.
+  uint64_t rewound(size_t i) const { return slots_[i].rewound.load(); }
   bool in_guest(size_t i) const { return slots_[i].in_guest.load(); }
   uint64_t kicks() const { return kicks_.load(); }
   VcpuPause& pause() { return pause_; }
@@ -72,6 +76,7 @@ class FakeVcpus {
     std::atomic<int64_t> slow_ms{0};
     std::atomic<bool> exit{false};
     std::atomic<bool> slowed{false};
+    std::atomic<uint64_t> rewound{0};
   };
 
   void kick_all() {
@@ -82,7 +87,10 @@ class FakeVcpus {
   void loop(size_t i) {
     Slot& slot = slots_[i];
     while (!quit_ && !slot.exit) {
-      pause_.park_if_requested(i);
+      pause_.park_if_requested(i, [&slot](uint64_t cycles) {
+        slot.rewound += cycles;
+        return ok_status();
+      });
       if (quit_) break;
       // "KVM_RUN": runs until kicked (or 2 ms: the guest exits by itself now and then).
       slot.in_guest = true;
@@ -198,6 +206,102 @@ TEST(VcpuPauseTest, NoRequestCostsTheVcpuNothingButACheck) {
   pause.park_if_requested(0);
   pause.park_if_requested(7);  // an index out of range is ignored
   EXPECT_FALSE(pause.paused());
+}
+
+// A host TSC the test moves by hand.
+class FakeTsc {
+ public:
+  VcpuPause::TscSource source() {
+    return [this] { return now_.load(); };
+  }
+  void advance(uint64_t cycles) { now_ += cycles; }
+
+ private:
+  std::atomic<uint64_t> now_{1'000'000};
+};
+
+bool wait_until(const std::function<bool()>& done) {
+  const auto deadline = Clock::now() + 5s;
+  while (!done()) {
+    if (Clock::now() > deadline) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
+TEST(VcpuPauseTest, EveryVcpuMovesItsTscBackByExactlyThePausedHostCycles) {
+  FakeTsc tsc;
+  FakeVcpus vcpus(3, VcpuPause::kDefaultTimeout, tsc.source());
+  vcpus.start();
+  tsc.advance(5'000);  // running time is not taken back
+  ASSERT_EQ(vcpus.pause().pause(), PauseOutcome::kDone);
+  tsc.advance(123'456);  // paused
+  ASSERT_EQ(vcpus.pause().resume(), PauseOutcome::kDone);
+  tsc.advance(7'000);
+  ASSERT_TRUE(wait_until([&] {
+    for (size_t i = 0; i < vcpus.size(); ++i)
+      if (vcpus.rewound(i) == 0) return false;
+    return true;
+  }));
+  for (size_t i = 0; i < vcpus.size(); ++i) EXPECT_EQ(vcpus.rewound(i), 123'456u) << i;
+
+  // A second pause adds only its own length, the same on every vCPU.
+  ASSERT_EQ(vcpus.pause().pause(), PauseOutcome::kDone);
+  tsc.advance(1'000);
+  ASSERT_EQ(vcpus.pause().resume(), PauseOutcome::kDone);
+  ASSERT_TRUE(wait_until([&] {
+    for (size_t i = 0; i < vcpus.size(); ++i)
+      if (vcpus.rewound(i) != 124'456u) return false;
+    return true;
+  }));
+}
+
+TEST(VcpuPauseTest, AWithdrawnPauseOrAStopTakesNoTimeBack) {
+  FakeTsc tsc;
+  FakeVcpus vcpus(2, 100ms, tsc.source());
+  vcpus.start();
+  ASSERT_TRUE(vcpus.all_ran(std::vector<uint64_t>(2, 0)));
+  vcpus.make_slow(1, 400ms);
+  tsc.advance(50'000);
+  ASSERT_EQ(vcpus.pause().pause(), PauseOutcome::kTimedOut);  // vCPU 0 parked, then ran again
+  const auto after = vcpus.run_counts();
+  ASSERT_TRUE(vcpus.all_ran(after, 1));
+  EXPECT_EQ(vcpus.rewound(0), 0u);
+
+  ASSERT_EQ(vcpus.pause().pause(), PauseOutcome::kDone);
+  tsc.advance(90'000);
+  vcpus.stop();  // released by the stop, not resumed: the guest does not run again
+  EXPECT_EQ(vcpus.rewound(0), 0u);
+  EXPECT_EQ(vcpus.rewound(1), 0u);
+}
+
+TEST(VcpuPauseTest, ARewindThatFailsDoesNotStopTheVcpu) {
+  // A kernel without KVM_VCPU_TSC_OFFSET: the vCPU runs on (the failure is logged once).
+  FakeTsc tsc;
+  VcpuPause pause(1, nullptr, 2s, tsc.source());
+  std::atomic<bool> quit{false};
+  std::atomic<int> failures{0};
+  std::atomic<uint64_t> handed{0};
+  std::thread vcpu([&] {
+    while (!quit) {
+      handed += pause.park_if_requested(0, [&](uint64_t) -> Status {
+        ++failures;
+        return Error("KVM_SET_DEVICE_ATTR (TSC offset): No such device or address");
+      });
+      std::this_thread::sleep_for(1ms);
+    }
+    pause.thread_exited(0);
+  });
+  for (int round = 0; round < 2; ++round) {
+    ASSERT_EQ(pause.pause(), PauseOutcome::kDone);
+    tsc.advance(42);
+    ASSERT_EQ(pause.resume(), PauseOutcome::kDone);
+    ASSERT_TRUE(wait_until([&] { return handed.load() == 42u * (round + 1); }));
+  }
+  EXPECT_EQ(failures.load(), 2);
+  quit = true;
+  vcpu.join();
+  EXPECT_EQ(handed.load(), 84u);
 }
 
 }  // namespace
