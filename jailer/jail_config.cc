@@ -30,7 +30,7 @@ constexpr const char* kOperatorFields[] = {
     "netns",         "seccomp",   "seccomp_policy_dir", "devices",
     "allow_device_files", "monitor", "dev_blk",     "dev_rng",
     "dev_net",       "net",       "shared_image_dirs", "control_fd",
-    "blk_poll_us",   "dev_vsock"};
+    "blk_poll_us",   "dev_vsock", "tpm_fd"};
 
 bool is_operator_field(std::string_view key) {
   for (const char* name : kOperatorFields) {

@@ -731,6 +731,13 @@ int run(const std::vector<std::string_view>& args) {
     device_fds.push_back({control_monitor_end.get(), next_device_fd++});
   }
 
+  // The guest's TPM: the monitor's connection to swtpm comes after the measurements (step
+  // tpm-link below); its fd number is fixed now, so the measured config and jail profile name it.
+  if (tpm) {
+    launch->vm.tpm_fd = next_device_fd;
+    device_fds.push_back({-1, next_device_fd++});
+  }
+
   options.host_is_emulated = jail::host_kvm_is_emulated();
   jail::JailSpec spec = jail::build_monitor_spec(*launch, options);
   spec.fds.insert(spec.fds.end(), device_fds.begin(), device_fds.end());
@@ -783,6 +790,18 @@ int run(const std::vector<std::string_view>& args) {
       if (vm_api) vm_api->set_attestation_source([body = jail::attestation_body(*report)]() { return body; });
     }
   }
+  UniqueFd tpm_monitor_end;  // held until the monitor has its copy
+  if (tpm) {
+    auto link = tpm->connect_for_monitor();
+    if (!link.ok()) {
+      log::error(link.error().message());
+      return kExitJailFailed;
+    }
+    tpm_monitor_end = std::move(*link);
+    for (jail::PassedFd& passed : spec.fds) {
+      if (passed.target == launch->vm.tpm_fd) passed.source = tpm_monitor_end.get();
+    }
+  }
 
   // Opened before the monitor starts so a seccomp kill's kernel record can be found afterwards.
   auto kernel_log = jail::KernelLogCursor::open_at_end();
@@ -799,6 +818,7 @@ int run(const std::vector<std::string_view>& args) {
   log::info("VM " + spec.vm_id + ": monitor running as pid " + std::to_string((*jailed)->pid()));
   devices->close_monitor_ends();
   control_monitor_end.reset();
+  tpm_monitor_end.reset();  // the monitor has its copy; swtpm sees one connection
   logs->close_started();
   if (relay) {
     if (Status s = relay->start(); !s.ok()) {

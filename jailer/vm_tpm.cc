@@ -189,6 +189,21 @@ Result<VmTpm> VmTpm::start(const LaunchConfig& config, const MonitorLaunchOption
   return tpm;
 }
 
+Result<UniqueFd> VmTpm::connect_for_monitor() const {
+  const std::string path = data_socket();
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (path.size() >= sizeof address.sun_path) return Error("jail step tpm-link: socket path too long: " + path);
+  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return Error::from_errno("jail step tpm-link: socket", errno);
+  // swtpm is up (measure() talked to it): the connection waits in its backlog until the
+  // launcher's own has been seen closed, then it is the one swtpm serves.
+  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0)
+    return Error::from_errno("jail step tpm-link: connect to " + path, errno);
+  return fd;
+}
+
 Status VmTpm::measure(const JailSpec& monitor, const LaunchConfig& config, const MonitorLaunchOptions& options,
                       const jailer::VmSvirt& svirt) {
   namespace at = attestation;

@@ -91,6 +91,12 @@ class VmTpm {
   Status measure(const JailSpec& monitor, const LaunchConfig& config, const MonitorLaunchOptions& options,
                  const jailer::VmSvirt& svirt);
 
+  // Step tpm-link, after measure(): a new connection to swtpm's data socket, for the monitor
+  // (its "tpm_fd"; the guest's CRB TPM forwards commands on it). swtpm serves one connection at
+  // a time: from here on the VM's guest owns the TPM, and a host-side client (tpm2-tools'
+  // swtpm TCTI, `bulwark attest quote`) waits until the monitor's connection ends.
+  Result<UniqueFd> connect_for_monitor() const;
+
   // The signed report, once measure() made one (a host config with "report_key").
   const std::optional<SignedLaunchReport>& report() const { return report_; }
 

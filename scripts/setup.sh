@@ -24,6 +24,8 @@ packages=(
   tpm2-tools
   # each VM's vTPM (jailer/vm_tpm.h): swtpm, and swtpm_setup with its local CA for the EK certificates
   swtpm swtpm-tools
+  # iasl -d: the independent reader of the monitor's ACPI tables (tests/unit/tpm_crb)
+  acpica-tools
   # DPDK 22.11 as a vhost-user-net peer (net_dpdk_interop test, bench/vhost_user_net.sh):
   # dpdk-testpmd is in dpdk-dev; the drivers it loads: virtio_user (frontend), vhost and
   # af_packet (the benchmark's backend), the ring mempool

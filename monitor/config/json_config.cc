@@ -176,6 +176,8 @@ Result<VmConfig> read_vm_config(const json& root, bool require_kernel) {
   uint64_t vcpus = config.vcpus;
   uint64_t control_fd = 0;
   bool has_control_fd = false;
+  uint64_t tpm_fd = 0;
+  bool has_tpm_fd = false;
   BULWARK_TRY(read_object(
       root, "",
       {
@@ -208,12 +210,20 @@ Result<VmConfig> read_vm_config(const json& root, bool require_kernel) {
           {"control_fd",
            store<uint64_t>(&control_fd, integer(kMinDeviceSocketFd, kMaxDeviceSocketFd), nullptr,
                            &has_control_fd)},
+          {"tpm_fd",
+           store<uint64_t>(&tpm_fd, integer(kMinDeviceSocketFd, kMaxDeviceSocketFd), nullptr, &has_tpm_fd)},
       }));
   config.vcpus = static_cast<uint32_t>(vcpus);  // read_integer kept it within kMaxVcpus
   if (has_control_fd) {
     config.control_fd = static_cast<int>(control_fd);  // within kMaxDeviceSocketFd
     if (Status s = check_control_fd(config.control_fd, config.devices); !s.ok()) {
       return s.error().wrap("/control_fd");
+    }
+  }
+  if (has_tpm_fd) {
+    config.tpm_fd = static_cast<int>(tpm_fd);  // within kMaxDeviceSocketFd
+    if (Status s = check_tpm_fd(config.tpm_fd, config.control_fd, config.devices); !s.ok()) {
+      return s.error().wrap("/tpm_fd");
     }
   }
   if (require_kernel && !has_kernel) return Error("/kernel: required field is missing");
@@ -271,6 +281,7 @@ std::string to_json(const VmConfig& config) {
     document["devices"] = std::move(devices);
   }
   if (config.control_fd != -1) document["control_fd"] = config.control_fd;
+  if (config.tpm_fd != -1) document["tpm_fd"] = config.tpm_fd;
   // replace: a command-line path that is not UTF-8 must not make dump() throw.
   return document.dump(2, ' ', /*ensure_ascii=*/false, nlohmann::json::error_handler_t::replace) +
          "\n";

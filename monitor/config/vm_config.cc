@@ -159,6 +159,13 @@ Status check_control_fd(int control_fd, const std::vector<DeviceConfig>& devices
   return ok_status();
 }
 
+Status check_tpm_fd(int tpm_fd, int control_fd, const std::vector<DeviceConfig>& devices) {
+  if (tpm_fd == -1) return ok_status();
+  BULWARK_TRY(check_control_fd(tpm_fd, devices));  // the same range, no device's socket
+  if (tpm_fd == control_fd) return Error(std::to_string(tpm_fd) + " is already the control channel");
+  return ok_status();
+}
+
 std::string expected_integer_text(uint64_t min, uint64_t max) {
   return "expected an integer from " + std::to_string(min) + " to " + std::to_string(max);
 }
@@ -195,6 +202,7 @@ Status validate_vm_config(const VmConfig& config) {
   if (Status s = check_optional_path(config.seccomp_policy_dir); !s.ok()) return s.error().wrap("seccomp_policy_dir");
   if (Status s = check_devices(config.devices); !s.ok()) return s.error().wrap("devices");
   if (Status s = check_control_fd(config.control_fd, config.devices); !s.ok()) return s.error().wrap("control_fd");
+  if (Status s = check_tpm_fd(config.tpm_fd, config.control_fd, config.devices); !s.ok()) return s.error().wrap("tpm_fd");
   if (config.serial == SerialOutput::kFile) {
     if (Status s = check_required_path(config.serial_path); !s.ok()) {
       return s.error().wrap("serial_path");

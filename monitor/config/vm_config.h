@@ -74,6 +74,10 @@ struct VmConfig {
   // api/command/command.h messages (pause/resume, Ctrl-Alt-Del, metrics). -1 = none. Operator
   // only: the launcher refuses it in a tenant's file and sets it itself.
   int control_fd = -1;                // kMinDeviceSocketFd .. kMaxDeviceSocketFd, or -1
+  // The VM's TPM: an inherited stream socket connected to its swtpm's data channel; the guest
+  // sees a CRB TPM (monitor/tpm/crb_device.h) and the ACPI tables for it. -1 = no TPM. Operator
+  // only, like control_fd: the launcher connects it after its measured launch.
+  int tpm_fd = -1;                    // kMinDeviceSocketFd .. kMaxDeviceSocketFd, or -1
 
   friend bool operator==(const VmConfig&, const VmConfig&) = default;
 };
@@ -101,6 +105,8 @@ Status check_device(const DeviceConfig& device);  // type, and exactly one of so
 Status check_devices(const std::vector<DeviceConfig>& devices);
 // -1, or an fd in range that no device uses as its socket.
 Status check_control_fd(int control_fd, const std::vector<DeviceConfig>& devices);
+// -1, or an fd in range that is neither a device's socket nor the control channel.
+Status check_tpm_fd(int tpm_fd, int control_fd, const std::vector<DeviceConfig>& devices);
 // "expected an integer from 1 to 64"
 std::string expected_integer_text(uint64_t min, uint64_t max);
 

@@ -43,9 +43,11 @@ class IoBus {
   void port_access(uint16_t port, bool is_write, std::span<uint8_t> data);
   void mmio_access(uint64_t gpa, bool is_write, std::span<uint8_t> data);
 
-  // Runs after every access, on the accessing thread, WITHOUT the device lock (set once,
-  // before any vCPU runs): where devices do what they queued under the lock.
-  void set_after_access(std::function<void()> hook) { after_access_ = std::move(hook); }
+  // Runs after every access, on the accessing thread, WITHOUT the device lock (added before
+  // any vCPU runs; several run in the order added): where devices do what they queued under
+  // the lock (virtio backend calls, the TPM's commands to swtpm).
+  void add_after_access(std::function<void()> hook) { after_access_.push_back(std::move(hook)); }
+  void set_after_access(std::function<void()> hook) { add_after_access(std::move(hook)); }
 
   // Runs `fn` holding the device lock (for host-side events such as console input).
   template <typename Fn>
@@ -72,11 +74,11 @@ class IoBus {
   bool add_range(PortRange range);
 
   void after_access() {
-    if (after_access_) after_access_();
+    for (const auto& hook : after_access_) hook();
   }
 
   std::mutex mutex_;
-  std::function<void()> after_access_;
+  std::vector<std::function<void()>> after_access_;
   std::vector<PortRange> ports_;
   std::vector<MmioRange> mmio_;
   IoCounters counters_;

@@ -1,6 +1,7 @@
 #include "monitor/vmm/virtual_machine.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -33,6 +34,8 @@
 #include "monitor/legacy/cmos_rtc.h"
 #include "monitor/legacy/i8042.h"
 #include "monitor/legacy/uart16550.h"
+#include "monitor/tpm/crb_device.h"
+#include "monitor/tpm/swtpm_link.h"
 #include "monitor/vmm/control_channel.h"
 #include "monitor/vmm/control_dispatch.h"
 #include "monitor/vmm/emulated_host_quirks.h"
@@ -67,6 +70,9 @@ constexpr uint64_t kMaxKernelBytes = 512ULL << 20;
 constexpr size_t kMaxPendingInput = 4096;
 constexpr int kKickSignal = SIGUSR1;
 constexpr int kQuirkPollMs = 100;
+// How long one TPM command may take in swtpm before the TPM is failed: generous for key
+// generation on a loaded host, bounded so a stuck swtpm never holds a vCPU for good.
+constexpr std::chrono::milliseconds kTpmCommandDeadline{30000};
 
 void on_kick_signal(int) {}  // only interrupts KVM_RUN / blocked writes
 
@@ -75,7 +81,7 @@ class RunningVm final : public VirtualMachine, private VmControls {
   RunningVm(const config::VmConfig& config, kvm::KvmSystem system, kvm::GuestMemory memory, kvm::Vm vm,
             ConsoleOutput console, bool quirks_on, Clock::time_point started,
             std::vector<std::unique_ptr<vhost_user::VhostUserFrontend>> frontends,
-            std::optional<ControlChannel> control)
+            std::optional<ControlChannel> control, std::optional<UniqueFd> tpm_socket)
       : config_(config),
         system_(std::move(system)),
         memory_(std::move(memory)),
@@ -96,7 +102,9 @@ class RunningVm final : public VirtualMachine, private VmControls {
         started_(started),
         frontends_(std::move(frontends)),
         control_(std::move(control)),
-        pause_(config.vcpus, [this] { kick_all_vcpus(); }) {}
+        pause_(config.vcpus, [this] { kick_all_vcpus(); }) {
+    if (tpm_socket) swtpm_.emplace(std::move(*tpm_socket), kTpmCommandDeadline);
+  }
 
   Status build(const std::vector<uint8_t>& kernel, const std::vector<uint8_t>& initrd, int& exit_code);
   int run() override;
@@ -107,6 +115,7 @@ class RunningVm final : public VirtualMachine, private VmControls {
   void kick_all_vcpus();
   void pump_console_input(std::deque<uint8_t>& pending);
   void log_summary();
+  void run_tpm_command();
   // VmControls: the launcher's control channel, served on the main thread.
   PauseOutcome pause() override;
   PauseOutcome resume() override;
@@ -140,6 +149,10 @@ class RunningVm final : public VirtualMachine, private VmControls {
   std::unique_ptr<VirtioDevices> devices_;  // null without devices
   std::optional<ControlChannel> control_;    // none without config.control_fd
   VcpuPause pause_;
+  // The TPM ("tpm_fd"): the CRB device on the bus, its commands forwarded to swtpm by
+  // whichever vCPU started one, after its access and outside the bus lock.
+  std::optional<tpm::SwtpmLink> swtpm_;
+  std::unique_ptr<tpm::CrbDevice> crb_;
 };
 
 Status RunningVm::build(const std::vector<uint8_t>& kernel, const std::vector<uint8_t>& initrd, int& exit_code) {
@@ -156,6 +169,13 @@ Status RunningVm::build(const std::vector<uint8_t>& kernel, const std::vector<ui
     auto devices = VirtioDevices::create(bus_, vm_, std::move(frontends_));
     if (!devices.ok()) return devices.error();
     devices_ = std::move(*devices);
+  }
+  if (swtpm_) {
+    crb_ = std::make_unique<tpm::CrbDevice>();
+    if (!bus_.add_mmio_device(tpm::kCrbBase, tpm::kCrbSize, crb_.get(), "tpm-crb"))
+      return Error("internal: the TPM's CRB region overlaps another device");
+    bus_.add_after_access([this] { run_tpm_command(); });
+    log::info("TPM: CRB at 0xfed40000, commands to swtpm");
   }
   const auto& layout = memory_.layout();
   cmos_.set_memory_size(layout.low_ram_end(), layout.ram_bytes() - layout.low_ram_end());
@@ -195,7 +215,7 @@ Status RunningVm::build(const std::vector<uint8_t>& kernel, const std::vector<ui
     }
   }
 
-  const std::vector<uint8_t> acpi = acpi::build_acpi_tables(boot::kAcpiTablesAddr, config_.vcpus);
+  const std::vector<uint8_t> acpi = acpi::build_acpi_tables(boot::kAcpiTablesAddr, config_.vcpus, {.tpm = crb_ != nullptr});
   auto plan = boot::plan_linux_boot(kernel, initrd, cmdline, layout, boot::kAcpiTablesAddr);
   if (!plan.ok()) {
     exit_code = kExitBadImage;
@@ -303,6 +323,24 @@ void RunningVm::vcpu_thread(size_t index) {
   }
 }
 
+void RunningVm::run_tpm_command() {
+  if (!crb_ || !crb_->command_waiting()) return;
+  auto command = bus_.with_devices_locked([this] { return crb_->take_command(); });
+  if (!command) return;  // another vCPU took it
+  auto response = swtpm_->transact(*command, tpm::kDataBufferSize);
+  bus_.with_devices_locked([&] {
+    if (response.ok()) {
+      crb_->complete(*response);
+    } else {
+      crb_->fail();
+    }
+  });
+  if (!response.ok()) {
+    log::error("TPM failed (every later command gets TPM_RC_FAILURE; the VM goes on): " +
+               response.error().message());
+  }
+}
+
 void RunningVm::pump_console_input(std::deque<uint8_t>& pending) {
   bus_.with_devices_locked([&] {
     while (!pending.empty() && uart_.receive_byte(pending.front())) pending.pop_front();
@@ -320,6 +358,10 @@ void RunningVm::log_summary() {
   line += "; completed instructions=" + std::to_string(q.instructions_completed.load()) +
           " syscalls=" + std::to_string(q.syscalls_completed.load()) +
           " page faults passed=" + std::to_string(q.page_faults_passed_through.load());
+  if (crb_) {
+    const uint64_t errors = bus_.with_devices_locked([this] { return crb_->guest_errors(); });
+    line += "; TPM accesses refused=" + std::to_string(errors) + (crb_->failed() ? " (TPM failed)" : "");
+  }
   log::info(line);
   if (console_.bytes_written() > 0) {
     log::debug("timing: first serial byte " +
@@ -480,6 +522,15 @@ Result<std::unique_ptr<VirtualMachine>> VirtualMachine::create(const config::VmC
     control = std::move(*adopted);
   }
 
+  std::optional<UniqueFd> tpm_socket;
+  if (config.tpm_fd != -1) {
+    UniqueFd fd(config.tpm_fd);
+    struct stat st{};
+    if (::fstat(fd.get(), &st) != 0 || !S_ISSOCK(st.st_mode))
+      return Error("tpm_fd " + std::to_string(config.tpm_fd) + " is not an open socket (swtpm's data channel)");
+    tpm_socket = std::move(fd);
+  }
+
   exit_code = kExitHostError;
   const auto layout = boot::GuestLayout::for_ram_size(config.memory_mib << 20);
   auto memory = kvm::GuestMemory::create(layout);
@@ -502,7 +553,7 @@ Result<std::unique_ptr<VirtualMachine>> VirtualMachine::create(const config::VmC
 
   auto running = std::make_unique<RunningVm>(config, std::move(*system), std::move(*memory), std::move(*vm),
                                              std::move(*console), quirks, process_start, std::move(*frontends),
-                                             std::move(control));
+                                             std::move(control), std::move(tpm_socket));
   auto built = running->build(*kernel, initrd, exit_code);
   if (!built.ok()) return built.error();
   return std::unique_ptr<VirtualMachine>(std::move(running));

@@ -191,6 +191,9 @@ int main(int argc, char** argv) {
   text << in.rdbuf();
   auto vm = config::parse_vm_config_json(text.str());
   if (!vm.ok()) return fail("config: " + vm.error().message());
+  // No guest uses the TPM here: its connection to swtpm is let go, so the host's tools
+  // (tpm2_pcrread, `bulwark attest quote`) get swtpm, which serves one connection at a time.
+  if (vm->tpm_fd >= 0) ::close(vm->tpm_fd);
   int net_fd = -1;
   size_t disks = 0;
   // A running VM (standin.wait) keeps its disks connected, so their processes keep serving

@@ -40,7 +40,7 @@ TEST(JailConfigTest, EveryOperatorSettingIsRefusedByName) {
        {"jail", "id", "uid", "gid", "id_range", "selinux", "base_dir", "run_dir", "cgroup_root",
         "cgroup_parent", "memory_overhead_mib", "pids_max", "cpu_quota_percent", "cpuset", "netns",
         "seccomp", "seccomp_policy_dir", "devices", "allow_device_files", "monitor",
-        "shared_image_dirs", "control_fd", "blk_poll_us"}) {
+        "shared_image_dirs", "control_fd", "blk_poll_us", "tpm_fd"}) {
     const std::string text = std::string(R"({"kernel": "/k", ")") + field + R"(": 1})";
     EXPECT_EQ(error_of(text), std::string("config: /") + field +
                                   ": an operator setting; a VM config may not set it (the host "
