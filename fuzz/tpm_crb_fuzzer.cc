@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "monitor/tpm/crb_access.h"
 #include "monitor/tpm/crb_device.h"
 #include "monitor/tpm/swtpm_response.h"
 
@@ -35,17 +36,8 @@ void check(bool ok, const char* what) {
   }
 }
 
-uint32_t read32(CrbDevice& crb, uint64_t offset) {
-  uint8_t b[4];
-  crb.mmio_read(offset, b);
-  return uint32_t{b[0]} | (uint32_t{b[1]} << 8) | (uint32_t{b[2]} << 16) | (uint32_t{b[3]} << 24);
-}
-
-void write32(CrbDevice& crb, uint64_t offset, uint32_t value) {
-  const uint8_t b[4] = {static_cast<uint8_t>(value), static_cast<uint8_t>(value >> 8),
-                        static_cast<uint8_t>(value >> 16), static_cast<uint8_t>(value >> 24)};
-  crb.mmio_write(offset, b);
-}
+uint32_t read32(CrbDevice& crb, uint64_t offset) { return crb_read32(crb, offset); }
+void write32(CrbDevice& crb, uint64_t offset, uint32_t value) { crb_write32(crb, offset, value); }
 
 }  // namespace
 

@@ -1,6 +1,7 @@
 // The CRB register state machine as Linux's tpm_crb drives it, and what a hostile guest gets:
 // bad widths and offsets, read-only registers, commands without the locality, command lengths
 // beyond the buffer, commands after the engine failed.
+#include "monitor/tpm/crb_access.h"
 #include "monitor/tpm/crb_device.h"
 
 #include <gtest/gtest.h>
@@ -10,17 +11,8 @@
 namespace bulwark::tpm {
 namespace {
 
-uint32_t read32(CrbDevice& crb, uint64_t offset) {
-  uint8_t b[4];
-  crb.mmio_read(offset, b);
-  return uint32_t{b[0]} | (uint32_t{b[1]} << 8) | (uint32_t{b[2]} << 16) | (uint32_t{b[3]} << 24);
-}
-
-void write32(CrbDevice& crb, uint64_t offset, uint32_t value) {
-  const uint8_t b[4] = {static_cast<uint8_t>(value), static_cast<uint8_t>(value >> 8),
-                        static_cast<uint8_t>(value >> 16), static_cast<uint8_t>(value >> 24)};
-  crb.mmio_write(offset, b);
-}
+uint32_t read32(CrbDevice& crb, uint64_t offset) { return crb_read32(crb, offset); }
+void write32(CrbDevice& crb, uint64_t offset, uint32_t value) { crb_write32(crb, offset, value); }
 
 void write_buffer(CrbDevice& crb, const std::vector<uint8_t>& bytes) {
   for (size_t i = 0; i < bytes.size(); ++i) crb.mmio_write(kDataBuffer + i, std::span<const uint8_t>(&bytes[i], 1));
