@@ -175,6 +175,11 @@ inflight-taken-noted :: devices/virtio/split_queue.cc :: if (in_flight_ != nullp
 giveback-rewind :: devices/virtio/split_queue.cc :: --next_avail_;\n  // avail_event :: // avail_event :: bulwark_virtqueue_tests bulwark_backend_ring_tests :: SplitQueue|UnusedBuffer
 giveback-record :: devices/virtio/split_queue.cc :: if (in_flight_ != nullptr) in_flight_->given_back(head); :: <delete> :: bulwark_virtqueue_tests :: SplitQueue
 giveback-called :: devices/backend/ring_runner.cc :: device_.queue_stopping(index, *vring.queue); :: <delete> :: bulwark_backend_ring_tests :: UnusedBuffer
+crb-access-length :: monitor/tpm/crb_device.cc :: return offset < kCrbSize && len <= kCrbSize - offset; :: return offset < kCrbSize; :: tpm_crb_test :: ^CrbDevice
+crb-command-size :: monitor/tpm/crb_device.cc :: if (size < kTpmHeaderSize || size > kDataBufferSize) { :: if (size < kTpmHeaderSize) { :: tpm_crb_test :: ^CrbDevice
+swtpm-response-size :: monitor/tpm/swtpm_response.cc :: if (check.header.size > max_size) { :: if (false) { :: tpm_crb_test :: ^(SwtpmResponse|SwtpmLink)
+frontend-no-launcher :: monitor/vhost_user/vhost_user_frontend.cc :: if (!options_.replacement_possible || (protocol_features_ :: if ((protocol_features_ :: frontend_reconnect_test :: ^FrontendReconnect
+device-inflight-fsize :: jailer/device_spec.cc :: spec.rlimits.fsize = std::max(spec.rlimits.fsize, kInflightRecordBytesMax); :: (void)kInflightRecordBytesMax; :: bulwark_disk_format_tests :: ^DiskFormatConfig
 vsock-reset-once-per-process :: devices/backend/inflight_requests.cc :: if (first_attach && !predecessor_reported_) { :: if ((first_attach || true) && !predecessor_reported_) { :: bulwark_vsock_reset_tests :: VsockTransportReset
 vsock-reset-predecessor :: devices/backend/inflight_requests.cc :: predecessor_reported_ = true;\n    device_.predecessor_served(); :: predecessor_reported_ = true; :: bulwark_vsock_reset_tests :: VsockTransportReset
 devctl-bucket-size :: devices/control/control_message.cc :: if (b.size > kMaxBucketSize) return Error( :: if (b.size > kMaxBucketSize * 4) return Error( :: $BLK :: ^BlkControlChannel

@@ -1,11 +1,16 @@
 // A disk's format and backing chain in the tenant's VM config: declared, never guessed; the
 // chain is the config's, checked for shape before anything is opened.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <string>
 #include <vector>
 
+#include "devices/backend/inflight_mapping.h"
 #include "jailer/device_spec.h"
 #include "jailer/jail_config.h"
 
@@ -132,6 +137,40 @@ TEST(DiskFormatConfigTest, ADisksRateLimitReachesItsDevice) {
   EXPECT_NE(argv.find("--rate-bytes 1048576:100:4096 --rate-ops 50:1000 "), std::string::npos) << argv;
   EXPECT_EQ(error_of(R"([{"path": "/a", "rate_limiter": {"bandwidth": {"size": 1}}}])"),
             "config: /disks/0/rate_limiter/bandwidth/refill_time: required");
+}
+
+// Every device process makes its in-flight record (a memfd, bounded by RLIMIT_FSIZE like a
+// file) when the monitor asks for it: under the launcher's limit, the largest one a NIC may be
+// asked for (17 queues of 1,024 entries) fits for an rng, a NIC, a vsock and a tiny raw disk.
+TEST(DiskFormatConfigTest, EveryDeviceCanMakeItsInflightRecordUnderItsFileSizeLimit) {
+  auto parsed = parse_launch_config(R"({"kernel": "/k", "disks": [{"path": "/a.raw"}], "rng": true})");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message();
+  ASSERT_TRUE(apply_operator_settings(HostConfig{}, OperatorChoices{"vm-1", "", {}}, *parsed).ok());
+  for (const DeviceKind kind : {DeviceKind::kRng, DeviceKind::kBlk}) {
+    DeviceLaunch launch;
+    launch.kind = kind;
+    launch.name = kind == DeviceKind::kRng ? "rng" : "blk0";
+    if (kind == DeviceKind::kBlk) {
+      launch.disk = &parsed->disks[0];
+      launch.image_bytes = 4096;  // a raw image smaller than any record
+      launch.image_fd = 10;
+    }
+    launch.null_fd = 12;
+    launch.socket_fd = 13;
+    const uint64_t fsize = build_device_spec(*parsed, MonitorLaunchOptions{}, launch).rlimits.fsize;
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      const rlimit limit{fsize, fsize};
+      if (::setrlimit(RLIMIT_FSIZE, &limit) != 0) ::_exit(2);
+      ::signal(SIGXFSZ, SIG_IGN);  // report EFBIG rather than die of the signal
+      ::_exit(backend::InflightMapping::create(17, 1024).ok() ? 0 : 1);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        << launch.name << ": RLIMIT_FSIZE " << fsize << " refuses the in-flight record (status " << status << ")";
+  }
 }
 
 }  // namespace
