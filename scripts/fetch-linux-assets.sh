@@ -3,21 +3,23 @@
 # (nothing is installed) and builds the end-to-end test assets:
 #   <out>/vmlinuz        the stock bzImage, unmodified
 #   <out>/vmlinux        the ELF kernel extracted from it (the bzImage payload is lz4)
-#   <out>/initramfs.cpio an initramfs: busybox, the kernel's virtio-pci, virtio-blk and
-#                        virtio-rng modules, and scripts/linux-initramfs/init, which checks
-#                        virtio disk and rng devices when present, prints a marker line and
-#                        reboots
+#   <out>/initramfs.cpio an initramfs: busybox, the kernel's virtio-pci, virtio-blk,
+#                        virtio-rng, virtio-net and virtio-vsock modules,
+#                        scripts/linux-initramfs/vsock_e2e.c linked static as /vsock_e2e and
+#                        scripts/linux-initramfs/init, which checks the virtio devices present,
+#                        prints a marker line and reboots
 #   <out>/kernel-version the kernel release string the guest must report
-#   <out>/initramfs-key  a hash of what went into the initramfs (init text, module list)
+#   <out>/initramfs-key  a hash of what went into the initramfs (init text, helper, module list)
 # Idempotent: an up-to-date <out> is left alone; a changed init rebuilds the initramfs.
 set -euo pipefail
 
 scripts=$(cd "$(dirname "$0")" && pwd)
 out=${1:-$(cd "$scripts/.." && pwd)/build/linux-assets}
 init_script=$scripts/linux-initramfs/init
+vsock_helper=$scripts/linux-initramfs/vsock_e2e.c
 # The drivers the init loads; their dependencies are added from each module's .modinfo.
-modules_wanted="virtio_pci virtio_blk virtio-rng virtio_net"
-initramfs_key=$( (echo "modules: $modules_wanted"; cat "$init_script") | sha256sum | cut -d' ' -f1)
+modules_wanted="virtio_pci virtio_blk virtio-rng virtio_net vmw_vsock_virtio_transport"
+initramfs_key=$( (echo "modules: $modules_wanted"; cat "$init_script" "$vsock_helper") | sha256sum | cut -d' ' -f1)
 mkdir -p "$out"
 work=$(mktemp -d)
 chmod 755 "$work"  # apt-get download drops privileges to _apt
@@ -107,6 +109,10 @@ for module in $modules_wanted; do
   add_module "$module"
 done
 
+cc -static -s -O2 -Wall -Wextra -Werror -o "$root/vsock_e2e" "$vsock_helper" || {
+  echo "fetch-linux-assets: cannot link $vsock_helper static (libc6-dev's libc.a?)" >&2
+  exit 1
+}
 cp "$init_script" "$root/init"
 chmod 755 "$root/init"
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) > "$work/initramfs.cpio"

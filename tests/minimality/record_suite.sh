@@ -8,9 +8,10 @@
 #   - the virtio test guests through `bulwark run` (jailed monitor, bulwark-dev-blk,
 #     bulwark-dev-rng), including hostile guests that break the device's rules,
 #   - bulwark-api serving a jailed guest's API (curl's requests, a refusal, pause, shutdown),
-#   - bulwark-dev-vsock serving a Linux guest under QEMU (TCG): its policy's only recorded run,
-#   - the stock Debian kernel booted jailed with a disk and an rng
-#     (tests/linux/boot_linux_test.sh, unless --no-linux),
+#   - bulwark-dev-vsock serving a Linux guest under QEMU (TCG),
+#   - the stock Debian kernel booted jailed with a qcow2 disk whose device process is killed and
+#     restarted once, an rng, a NIC and a vsock (tests/linux/boot_linux_test.sh, unless
+#     --no-linux),
 # then `bulwark policy minimality`: every allowed call or alternative that no run made must have
 # an `@unexercised` reason in its policy file, no call may fall outside the policy, and no reason
 # may be stale. Prints the per-policy numbers.
@@ -122,7 +123,7 @@ record 180 env BULWARK_LINUX_ASSETS="$assets" BULWARK_DEVICE_SECCOMP=record "$vs
 grep -q "\[  PASSED  \] 1 test" "$work/last.out" || { cat "$work/last.out"; fail "the vsock test did not run (QEMU or the assets missing?)"; }
 
 if [ "$linux" = 1 ]; then
-  echo "== Linux (bzImage, 2 vCPUs), jailed with a disk and an rng, recorded: the end-to-end boot"
+  echo "== Linux (bzImage, 2 vCPUs), jailed with a disk (restarted once), an rng, a NIC and a vsock, recorded: the end-to-end boot"
   BULWARK_RECORD_USAGE=$usage "$source_dir/tests/linux/boot_linux_test.sh" "$monitor" "$assets" vmlinuz 2 "$bulwark" ||
     fail "the recorded Linux boot failed"
 fi
