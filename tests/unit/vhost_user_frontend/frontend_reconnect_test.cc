@@ -96,6 +96,18 @@ class FrontendReconnectTest : public ::testing::Test {
     return socket;
   }
 
+  // SIGKILLs the device process and lets the monitor's main-loop watch see the hang-up.
+  void kill_device_under(vmm::DeviceWatch& watch) {
+    ::kill(processes_[0].pid, SIGKILL);
+    processes_[0].wait();
+    std::vector<pollfd> fds;
+    watch.add_pollfds(fds);
+    ASSERT_EQ(fds.size(), 2u);  // the device's socket and its error eventfd
+    EXPECT_EQ(fds[0].fd, frontend_->socket_fd());
+    ASSERT_EQ(::poll(fds.data(), fds.size(), 5000), 1);
+    watch.handle(fds, 0, [](std::function<void()> fn) { fn(); });
+  }
+
   // `replacement_possible`: whether the test plays a launcher that replaces dead processes.
   void connect_and_activate(bool replacement_possible = true) {
     FrontendOptions options;
@@ -317,19 +329,11 @@ TEST_F(FrontendReconnectTest, TheWatchLetsADeviceWithARecordWaitForItsReplacemen
   connect_and_activate();
   int hang_ups = 0;
   vmm::DeviceWatch watch({frontend_.get()}, [&hang_ups](size_t) { ++hang_ups; }, [](size_t) {});
-  auto run_locked = [](std::function<void()> fn) { fn(); };
-  ::kill(processes_[0].pid, SIGKILL);
-  processes_[0].wait();
-  std::vector<pollfd> fds;
-  watch.add_pollfds(fds);
-  ASSERT_EQ(fds.size(), 2u);
-  EXPECT_EQ(fds[0].fd, frontend_->socket_fd());
-  ASSERT_EQ(::poll(fds.data(), fds.size(), 5000), 1);
-  watch.handle(fds, 0, run_locked);
+  kill_device_under(watch);
   EXPECT_TRUE(frontend_->disconnected());
   EXPECT_FALSE(frontend_->failed());
   EXPECT_EQ(hang_ups, 0);
-  fds.clear();
+  std::vector<pollfd> fds;
   watch.add_pollfds(fds);
   EXPECT_TRUE(fds.empty()) << "the dead socket is still watched";
 
@@ -347,14 +351,7 @@ TEST_F(FrontendReconnectTest, WithoutALauncherToReplaceItAHangUpFailsTheDevice) 
   connect_and_activate(/*replacement_possible=*/false);
   int hang_ups = 0;
   vmm::DeviceWatch watch({frontend_.get()}, [&hang_ups](size_t) { ++hang_ups; }, [](size_t) {});
-  auto run_locked = [](std::function<void()> fn) { fn(); };
-  ::kill(processes_[0].pid, SIGKILL);
-  processes_[0].wait();
-  std::vector<pollfd> fds;
-  watch.add_pollfds(fds);
-  ASSERT_FALSE(fds.empty());
-  ASSERT_EQ(::poll(fds.data(), fds.size(), 5000), 1);
-  watch.handle(fds, 0, run_locked);
+  kill_device_under(watch);
   EXPECT_TRUE(frontend_->failed());
   EXPECT_FALSE(frontend_->disconnected());
   EXPECT_EQ(hang_ups, 1);
